@@ -1,0 +1,111 @@
+# smtpscope - passive SMTP analyzer. See README.md.
+#
+#   make run      install missing build deps, build, analyse a bundled sample
+#   make test     install missing deps, build twice (plain, ASan+UBSan), run every test in both
+#   make install  PREFIX=/usr/local DESTDIR=
+#
+# Two build trees: build/ (plain, -O2) and build/san/ (AddressSanitizer and
+# UndefinedBehaviorSanitizer). The same rules build both, through $(B).
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+PKG_CONFIG ?= pkg-config
+VERSION := 0.1.0
+SAMPLE ?= samples/seed-exchange.pcap
+
+CFLAGS ?= -O2 -g
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wpointer-arith -Wcast-qual -Wformat=2 -Wundef
+# glibc's pcap/bpf.h needs u_int, which plain -std=c11 hides: hence _DEFAULT_SOURCE.
+STD := -std=c11 -D_DEFAULT_SOURCE -DSMTPSCOPE_VERSION='"$(VERSION)"'
+
+PCAP_CFLAGS = $(shell $(PKG_CONFIG) --cflags libpcap 2>/dev/null)
+PCAP_LIBS = $(shell $(PKG_CONFIG) --libs libpcap 2>/dev/null || echo -lpcap)
+CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
+
+B ?= build
+XFLAGS ?= $(CFLAGS)
+ALL_CFLAGS = $(STD) $(WARN) $(XFLAGS) $(PCAP_CFLAGS)
+
+LIB_SRC := $(wildcard capture/*.c reassembly/*.c decode/*.c report/*.c)
+LIB_OBJ = $(LIB_SRC:%.c=$(B)/obj/%.o)
+HEADERS := $(wildcard */*.h */*.def)
+TESTS := $(basename $(notdir $(wildcard tests/test_*.c)))
+TEST_BIN = $(TESTS:%=$(B)/tests/%)
+
+.PHONY: all run test install uninstall clean deps-run deps-test bins check-tree
+
+all: $(B)/smtpscope
+
+$(B)/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/libsmtpscope.a: $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/smtpscope: $(B)/obj/smtpscope.o $(B)/libsmtpscope.a
+	$(CC) $(XFLAGS) -o $@ $^ $(PCAP_LIBS)
+
+$(B)/tests/%: tests/%.c tests/testutil.h $(B)/libsmtpscope.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(B)/libsmtpscope.a $(CMOCKA_LIBS) $(PCAP_LIBS)
+
+bins: $(B)/smtpscope $(TEST_BIN)
+
+# Everything the tests check, in one build tree.
+check-tree: bins
+	@set -e; for t in $(TESTS); do $(B)/tests/$$t; done
+	python3 tests/e2e_samples.py --bin $(B)/smtpscope
+	python3 tests/conformance.py --bin $(B)/smtpscope
+
+run: deps-run
+	@$(MAKE) --no-print-directory all
+	./build/smtpscope -r $(SAMPLE)
+
+test: deps-test
+	@$(MAKE) --no-print-directory check-tree B=build
+	@$(MAKE) --no-print-directory check-tree B=build/san XFLAGS="$(SAN_FLAGS)"
+	@echo "make test: all tests passed (plain and ASan+UBSan builds)"
+
+# Install what a fresh Debian lacks, or print the one command that does.
+define ensure_debs
+	@missing=""; \
+	for pair in $(1); do \
+		check=$${pair%%:*}; pkg=$${pair#*:}; \
+		sh -c "$$check" >/dev/null 2>&1 || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing build dependencies:$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+		else \
+			echo "smtpscope: missing build dependencies; run: sudo apt-get install -y$$missing" >&2; \
+			exit 1; \
+		fi; \
+	fi
+endef
+
+RUN_DEPS := "command -v pkg-config:pkg-config" "$(PKG_CONFIG) --exists libpcap:libpcap-dev"
+TEST_DEPS := $(RUN_DEPS) "$(PKG_CONFIG) --exists cmocka:libcmocka-dev" \
+	"command -v python3:python3" "python3 -c 'import yaml':python3-yaml"
+
+deps-run:
+	$(call ensure_debs,$(RUN_DEPS))
+
+deps-test:
+	$(call ensure_debs,$(TEST_DEPS))
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 build/smtpscope $(DESTDIR)$(PREFIX)/bin/smtpscope
+	install -m 644 smtpscope.1 $(DESTDIR)$(PREFIX)/share/man/man1/smtpscope.1
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/smtpscope $(DESTDIR)$(PREFIX)/share/man/man1/smtpscope.1
+
+clean:
+	rm -rf build

@@ -1,0 +1,221 @@
+/*
+ * capture.c - the libpcap side: open a saved capture, set the filter, read.
+ *
+ * Files are opened through a stdio stream with a 1 MiB buffer: libpcap's own
+ * pcap_open_offline() reads through the default BUFSIZ stream, which costs a
+ * system call every few packets.
+ */
+#include "capture.h"
+
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define READ_BUFFER (1u << 20)
+
+struct cap_source {
+	pcap_t *pcap;
+	const char *name;
+	int dlt;
+	cap_segment_fn *fn;
+	void *arg;
+	struct cap_stats stats;
+};
+
+static const char *const verdict_names[CAP_VERDICT_COUNT] = {
+	[CAP_TCP] = "tcp",
+	[CAP_NOT_TCP] = "not_tcp",
+	[CAP_FRAGMENT] = "ip_fragment",
+	[CAP_TRUNCATED] = "truncated_headers",
+	[CAP_MALFORMED] = "malformed_headers",
+};
+
+const char *
+cap_verdict_name(enum cap_verdict v)
+{
+	return (unsigned)v < CAP_VERDICT_COUNT ? verdict_names[v] : "unknown";
+}
+
+static const char *
+base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+static int
+open_stream(FILE **out, const char *path, char err[CAP_ERRLEN])
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+
+	if (!f) {
+		snprintf(err, CAP_ERRLEN, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	/* A capture file is read front to back once: a large buffer halves the CPU. */
+	setvbuf(f, NULL, _IOFBF, READ_BUFFER);
+	*out = f;
+	return 0;
+}
+
+int
+cap_open_file(struct cap_source **out, const char *path, char err[CAP_ERRLEN])
+{
+	char perr[PCAP_ERRBUF_SIZE] = "";
+	struct cap_source *src;
+	FILE *f;
+
+	*out = NULL;
+	if (open_stream(&f, path, err) < 0)
+		return -1;
+	pcap_t *p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO, perr);
+
+	if (!p) {
+		if (f != stdin)
+			fclose(f);
+		if (strstr(perr, "unknown file format") || strstr(perr, "bad dump file format"))
+			snprintf(err, CAP_ERRLEN, "%s: not a pcap or pcapng capture (%s)", path, perr);
+		else
+			snprintf(err, CAP_ERRLEN, "%s: cannot read capture: %s", path, perr);
+		return -1;
+	}
+	int dlt = pcap_datalink(p);
+
+	if (!cap_linktype_supported(dlt)) {
+		const char *name = pcap_datalink_val_to_name(dlt);
+
+		snprintf(err, CAP_ERRLEN,
+			 "%s: link type %d (%s) is not supported (supported: EN10MB, NULL, LOOP, "
+			 "LINUX_SLL, LINUX_SLL2, RAW, IPV4, IPV6)",
+			 path, dlt, name ? name : "unknown");
+		pcap_close(p);
+		return -1;
+	}
+	src = calloc(1, sizeof(*src));
+	if (!src) {
+		pcap_close(p);
+		snprintf(err, CAP_ERRLEN, "%s: out of memory", path);
+		return -1;
+	}
+	src->pcap = p;
+	src->name = path;
+	src->dlt = dlt;
+	*out = src;
+	return 0;
+}
+
+int
+cap_set_filter(struct cap_source *src, const char *expr, char err[CAP_ERRLEN])
+{
+	struct bpf_program prog;
+
+	if (!expr || !*expr)
+		return 0;
+	if (pcap_compile(src->pcap, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+		snprintf(err, CAP_ERRLEN, "bad filter expression \"%s\": %s", expr,
+			 pcap_geterr(src->pcap));
+		return -1;
+	}
+	int rc = pcap_setfilter(src->pcap, &prog);
+
+	pcap_freecode(&prog);
+	if (rc < 0) {
+		snprintf(err, CAP_ERRLEN, "cannot set filter: %s", pcap_geterr(src->pcap));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
+{
+	struct cap_source *src = (struct cap_source *)user;
+	struct cap_segment seg;
+	enum cap_verdict v;
+
+	src->stats.packets++;
+	src->stats.bytes += h->len;
+	v = cap_decode_frame(src->dlt, bytes, h->caplen, h->len, &seg);
+	src->stats.verdicts[v]++;
+	if (v != CAP_TCP)
+		return;
+	seg.ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
+	src->fn(src->arg, &seg);
+}
+
+int
+cap_run(struct cap_source *src, cap_segment_fn *fn, void *arg, char err[CAP_ERRLEN])
+{
+	src->fn = fn;
+	src->arg = arg;
+	int rc = pcap_loop(src->pcap, -1, on_packet, (u_char *)src);
+
+	if (rc == PCAP_ERROR) {
+		const char *why = pcap_geterr(src->pcap);
+
+		if (strstr(why, "truncated")) {
+			src->stats.input_truncated = true;
+			snprintf(err, CAP_ERRLEN,
+				 "%s: capture file is truncated after %llu packets (%s)",
+				 base_name(src->name), (unsigned long long)src->stats.packets, why);
+		} else {
+			snprintf(err, CAP_ERRLEN, "%s: read error after %llu packets: %s",
+				 base_name(src->name), (unsigned long long)src->stats.packets, why);
+		}
+		return -1;
+	}
+	return 0;
+}
+
+void
+cap_stop(struct cap_source *src)
+{
+	pcap_breakloop(src->pcap);
+}
+
+const struct cap_stats *
+cap_stats(struct cap_source *src)
+{
+	return &src->stats;
+}
+
+void
+cap_close(struct cap_source *src)
+{
+	if (!src)
+		return;
+	pcap_close(src->pcap);
+	free(src);
+}
+
+int
+cap_ports_filter(const char *ports, char *buf, size_t bufsz, uint16_t *list, size_t *nlist,
+		 size_t maxlist)
+{
+	size_t used = 0, n = 0;
+	const char *p = ports;
+
+	if (!ports || !*ports || bufsz == 0)
+		return -1;
+	buf[0] = '\0';
+	while (*p) {
+		char *end;
+		errno = 0;
+		long v = strtol(p, &end, 10);
+
+		if (end == p || errno || v < 1 || v > 65535 || (*end && *end != ',') || n >= maxlist)
+			return -1;
+		int w = snprintf(buf + used, bufsz - used, "%stcp port %ld", n ? " or " : "", v);
+
+		if (w < 0 || (size_t)w >= bufsz - used)
+			return -1;
+		used += (size_t)w;
+		list[n++] = (uint16_t)v;
+		p = *end ? end + 1 : end;
+	}
+	*nlist = n;
+	return n ? 0 : -1;
+}

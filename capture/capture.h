@@ -1,0 +1,98 @@
+/*
+ * capture.h - packets in, TCP segments out.
+ *
+ * capture/ opens a saved capture (pcap or pcapng) through libpcap, applies a
+ * BPF filter, takes apart the link layer, IPv4/IPv6 and TCP headers through a
+ * bounds-checked reader, and hands each TCP segment to a callback. It owns no
+ * packet memory beyond the callback: a segment's payload is borrowed.
+ */
+#ifndef SMTPSCOPE_CAPTURE_H
+#define SMTPSCOPE_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CAP_ERRLEN 512
+
+/* TCP flags as on the wire. */
+#define CAP_TH_FIN 0x01
+#define CAP_TH_SYN 0x02
+#define CAP_TH_RST 0x04
+#define CAP_TH_PSH 0x08
+#define CAP_TH_ACK 0x10
+
+struct cap_addr {
+	uint8_t family; /* 4 or 6 */
+	uint8_t bytes[16];
+};
+
+/* One TCP segment, borrowed for the duration of the callback. */
+struct cap_segment {
+	uint64_t ts_us; /* capture time, microseconds since the epoch */
+	struct cap_addr src, dst;
+	uint16_t sport, dport;
+	uint32_t seq, ack;
+	uint16_t window;
+	uint8_t flags;
+	const uint8_t *payload;
+	uint32_t len;     /* payload bytes present in the capture */
+	uint32_t missing; /* payload bytes the snap length cut off */
+};
+
+/* What became of one frame; a table in capture.c names them for the summary. */
+enum cap_verdict {
+	CAP_TCP,       /* a TCP segment was produced */
+	CAP_NOT_TCP,   /* IP but not TCP, or not IP at all */
+	CAP_FRAGMENT,  /* an IP fragment (not reassembled) */
+	CAP_TRUNCATED, /* headers cut short by the snap length */
+	CAP_MALFORMED, /* headers that contradict themselves */
+	CAP_VERDICT_COUNT
+};
+
+struct cap_stats {
+	uint64_t packets;     /* frames read */
+	uint64_t bytes;       /* their length on the wire */
+	uint64_t verdicts[CAP_VERDICT_COUNT];
+	bool input_truncated; /* the file ended in the middle of a record */
+	bool have_kernel_stats;
+	uint64_t kernel_received, kernel_dropped, if_dropped;
+};
+
+typedef void cap_segment_fn(void *arg, const struct cap_segment *seg);
+
+struct cap_source;
+
+/* Open a saved capture; "-" is standard input. -1 and a one-line err on failure. */
+int cap_open_file(struct cap_source **out, const char *path, char err[CAP_ERRLEN]);
+
+/* Compile and install a BPF filter; NULL or "" installs none. */
+int cap_set_filter(struct cap_source *src, const char *expr, char err[CAP_ERRLEN]);
+
+/*
+ * Read until the end of input, a cap_stop() or an error. 0 at the end or on
+ * stop; -1 with err filled when the input is damaged (a truncated file is
+ * reported this way after every packet before the cut was delivered).
+ */
+int cap_run(struct cap_source *src, cap_segment_fn *fn, void *arg, char err[CAP_ERRLEN]);
+
+/* Ask cap_run() to return after the current packet (async-signal-safe). */
+void cap_stop(struct cap_source *src);
+
+const struct cap_stats *cap_stats(struct cap_source *src);
+const char *cap_verdict_name(enum cap_verdict v);
+void cap_close(struct cap_source *src);
+
+/*
+ * Take one frame of link type dlt apart. Exposed for tests and fuzzing; the
+ * segment's payload points into frame.
+ */
+enum cap_verdict cap_decode_frame(int dlt, const uint8_t *frame, size_t caplen, size_t wirelen,
+				  struct cap_segment *out);
+bool cap_linktype_supported(int dlt);
+
+/* Parse "25,587,2525" into a filter expression; -1 on a bad list. */
+int cap_ports_filter(const char *ports, char *buf, size_t bufsz, uint16_t *list, size_t *nlist,
+		     size_t maxlist);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * arena.h - per-session string memory (private to decode/).
+ *
+ * Every string a session keeps (arguments, reply texts, addresses) is copied
+ * into chunks owned by the session and freed with it in one go. The total is
+ * capped: past the cap a copy returns NULL and the caller records the anomaly.
+ */
+#ifndef SMTPSCOPE_DECODE_ARENA_H
+#define SMTPSCOPE_DECODE_ARENA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct arena_chunk;
+
+struct arena {
+	struct arena_chunk *head;
+	size_t used; /* bytes handed out, all chunks */
+	size_t max;
+	bool hit_cap;
+};
+
+void arena_init(struct arena *a, size_t max);
+/* A NUL-terminated copy of s[0..n), or NULL past the cap. */
+char *arena_strndup(struct arena *a, const char *s, size_t n);
+void *arena_alloc(struct arena *a, size_t n);
+void arena_free(struct arena *a);
+
+#endif

@@ -1,0 +1,175 @@
+/*
+ * body.c - see body.h.
+ */
+#include "body.h"
+
+#include <string.h>
+#include <strings.h>
+
+#define HEADER_MAX 998 /* RFC 5322 2.1.1 line limit */
+
+enum { B_LINE_START, B_MID, B_DOT, B_DOT_CR };
+
+void
+body_init(struct body *b)
+{
+	memset(b, 0, sizeof(*b));
+	line_init(&b->line, HEADER_MAX);
+	line_init(&b->hdr, HEADER_MAX);
+}
+
+void
+body_start(struct body *b)
+{
+	b->state = B_LINE_START;
+	b->in_headers = true;
+	b->ended = false;
+	b->bare_lf = false;
+	b->size = 0;
+	line_reset(&b->line);
+	line_reset(&b->hdr);
+}
+
+static const char *
+trimmed_copy(struct arena *a, const char *p, size_t n)
+{
+	while (n && (*p == ' ' || *p == '\t')) {
+		p++;
+		n--;
+	}
+	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r'))
+		n--;
+	return arena_strndup(a, p, n);
+}
+
+/* A complete logical header: keep the ones the report shows. */
+static void
+settle_header(struct body *b, struct arena *a, struct smtp_message *m)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} wanted[] = {
+		{"subject", offsetof(struct smtp_message, subject)},
+		{"message-id", offsetof(struct smtp_message, message_id)},
+	};
+	const char *h = b->hdr.buf, *colon;
+
+	if (!b->hdr.len)
+		return;
+	colon = memchr(h, ':', b->hdr.len);
+	for (size_t i = 0; colon && i < sizeof(wanted) / sizeof(wanted[0]); i++) {
+		const char **slot = (const char **)((char *)m + wanted[i].off);
+		size_t nlen = (size_t)(colon - h);
+
+		if (!*slot && nlen == strlen(wanted[i].name) &&
+		    strncasecmp(h, wanted[i].name, nlen) == 0)
+			*slot = trimmed_copy(a, colon + 1, b->hdr.len - nlen - 1);
+	}
+	line_reset(&b->hdr);
+}
+
+/* One physical header line ended: unfold, or settle the previous header. */
+static void
+header_line(struct body *b, struct arena *a, struct smtp_message *m)
+{
+	size_t n = b->line.len;
+	const char *p = b->line.buf;
+
+	if (n && p[n - 1] == '\r')
+		n--;
+	if (n == 0) {
+		settle_header(b, a, m);
+		b->in_headers = false;
+	} else if (p[0] == ' ' || p[0] == '\t') {
+		line_append(&b->hdr, p, n);
+	} else {
+		settle_header(b, a, m);
+		line_append(&b->hdr, p, n);
+	}
+	line_reset(&b->line);
+}
+
+/* Bytes of a line in the middle; returns how many were taken. */
+static size_t
+take_mid(struct body *b, struct arena *a, struct smtp_message *m, const uint8_t *p, size_t n)
+{
+	const uint8_t *lf = memchr(p, '\n', n);
+	size_t used = lf ? (size_t)(lf - p) + 1 : n;
+
+	b->size += used;
+	if (b->in_headers) {
+		line_append(&b->line, (const char *)p, lf ? used - 1 : used);
+		if (lf)
+			header_line(b, a, m);
+	}
+	if (lf)
+		b->state = B_LINE_START;
+	return used;
+}
+
+size_t
+body_feed(struct body *b, struct arena *a, struct smtp_message *m, const uint8_t *p, size_t n,
+	  bool dot_mode)
+{
+	size_t i = 0;
+
+	while (i < n && !b->ended) {
+		switch (b->state) {
+		case B_LINE_START:
+			if (dot_mode && p[i] == '.') {
+				b->state = B_DOT;
+				i++;
+			} else {
+				b->state = B_MID;
+			}
+			break;
+		case B_DOT:
+			if (p[i] == '\r') {
+				b->state = B_DOT_CR;
+				i++;
+			} else if (p[i] == '\n') { /* ".\n": tolerated, flagged */
+				b->bare_lf = b->ended = true;
+				i++;
+			} else { /* a stuffed dot: dropped, the line goes on */
+				b->state = B_MID;
+			}
+			break;
+		case B_DOT_CR:
+			if (p[i] == '\n') {
+				b->ended = true;
+				i++;
+			} else { /* ".\r" then more: the CR is content */
+				b->size++;
+				if (b->in_headers)
+					line_append(&b->line, "\r", 1);
+				b->state = B_MID;
+			}
+			break;
+		default:
+			i += take_mid(b, a, m, p + i, n - i);
+			break;
+		}
+	}
+	if (b->ended)
+		body_finish(b, a, m);
+	return i;
+}
+
+void
+body_finish(struct body *b, struct arena *a, struct smtp_message *m)
+{
+	if (b->in_headers) {
+		if (b->line.len)
+			header_line(b, a, m);
+		settle_header(b, a, m);
+		b->in_headers = false;
+	}
+}
+
+void
+body_free(struct body *b)
+{
+	line_free(&b->line);
+	line_free(&b->hdr);
+}

@@ -1,0 +1,595 @@
+/*
+ * client.c - what the client sends: commands, message bodies, BDAT chunks,
+ * AUTH answers.
+ *
+ * Some commands decide what the client's next bytes are only once the server
+ * has answered (DATA: 354 means a message follows; AUTH: 334 means an answer
+ * follows; STARTTLS: 220 means TLS follows). After such a command the client
+ * waits, and so do we: bytes that arrive before the reply (a capture that
+ * sees only the client, or a client that does not wait) are held, capped,
+ * and read once the reply is in. Past the cap, or at the end of the
+ * connection, they are read as if the server had said yes.
+ */
+#include "session.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define VERB_MAX 32
+#define AUTH_DECODED_MAX 512
+
+static const uint8_t verb_flags[SMTP_VERB_COUNT] = {
+#define X(e, name, flags) [SMTP_##e] = (flags),
+#include "smtp_cmds.def"
+#undef X
+};
+
+/* Verbs a client can send by name (not the pseudo-commands). */
+static const struct {
+	const char *name;
+	enum smtp_verb verb;
+} client_verbs[] = {
+	{"HELO", SMTP_HELO}, {"EHLO", SMTP_EHLO},	  {"MAIL", SMTP_MAIL}, {"RCPT", SMTP_RCPT},
+	{"DATA", SMTP_DATA}, {"BDAT", SMTP_BDAT},	  {"RSET", SMTP_RSET}, {"NOOP", SMTP_NOOP},
+	{"QUIT", SMTP_QUIT}, {"STARTTLS", SMTP_STARTTLS}, {"AUTH", SMTP_AUTH}, {"VRFY", SMTP_VRFY},
+	{"EXPN", SMTP_EXPN}, {"HELP", SMTP_HELP},	  {"ETRN", SMTP_ETRN},
+};
+
+enum smtp_verb
+smtp_verb_lookup(const char *word, size_t len)
+{
+	for (size_t i = 0; i < sizeof(client_verbs) / sizeof(client_verbs[0]); i++)
+		if (strlen(client_verbs[i].name) == len &&
+		    strncasecmp(word, client_verbs[i].name, len) == 0)
+			return client_verbs[i].verb;
+	return SMTP_OTHER;
+}
+
+static void client_run(struct smtp_session *s, const uint8_t *p, size_t n);
+
+static int
+b64_value(uint8_t c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* Lenient base64 (RFC 4648): stops at '=' or the first foreign byte. */
+static size_t
+b64_decode(const char *in, size_t n, char *out, size_t outsz)
+{
+	uint32_t acc = 0;
+	size_t bits = 0, o = 0;
+
+	for (size_t i = 0; i < n && o < outsz; i++) {
+		int v = b64_value((uint8_t)in[i]);
+
+		if (v < 0)
+			break;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (char)((acc >> bits) & 0xff);
+		}
+	}
+	return o;
+}
+
+/* The user name inside a decoded SASL response, by mechanism. */
+static void
+auth_user_from(struct smtp_session *s, const char *mech, const char *d, size_t n)
+{
+	const char *u = d, *e;
+	size_t len = n;
+
+	if (strcmp(mech, "PLAIN") == 0) { /* authzid NUL authcid NUL passwd */
+		const char *z1 = memchr(d, '\0', n);
+		const char *z2 = z1 ? memchr(z1 + 1, '\0', n - (size_t)(z1 + 1 - d)) : NULL;
+
+		if (!z2)
+			return;
+		u = z1 + 1;
+		len = (size_t)(z2 - u);
+		if (len == 0) {
+			u = d;
+			len = (size_t)(z1 - d);
+		}
+	} else if (strcmp(mech, "XOAUTH2") == 0) { /* user=NAME ^A auth=... */
+		if (n < 5 || memcmp(d, "user=", 5) != 0)
+			return;
+		u = d + 5;
+		e = memchr(u, '\x01', n - 5);
+		len = e ? (size_t)(e - u) : n - 5;
+	} else if (strcmp(mech, "OAUTHBEARER") == 0) { /* n,a=NAME, ... */
+		const char *a = memchr(d, ',', n);
+
+		if (!a || (size_t)(a - d) + 3 > n || memcmp(a + 1, "a=", 2) != 0)
+			return;
+		u = a + 3;
+		e = memchr(u, ',', n - (size_t)(u - d));
+		len = e ? (size_t)(e - u) : n - (size_t)(u - d);
+	} else if (strcmp(mech, "CRAM-MD5") == 0) { /* NAME SP digest */
+		e = memchr(d, ' ', n);
+		if (!e)
+			return;
+		len = (size_t)(e - d);
+	} else if (strcmp(mech, "LOGIN") != 0) {
+		return;
+	}
+	if (len && !s->auth.user)
+		s->auth.user = session_strdup(s, u, len);
+}
+
+static void
+auth_decode(struct smtp_session *s, const char *b64, size_t n)
+{
+	char d[AUTH_DECODED_MAX];
+	size_t len = b64_decode(b64, n, d, sizeof(d));
+
+	auth_user_from(s, s->auth.mechanism, d, len);
+}
+
+/* The address inside "FROM:<a@b> PARAMS" / "TO: a@b", without brackets. */
+static const char *
+path_address(struct smtp_session *s, const char *arg, size_t n, const char *keyword)
+{
+	size_t k = strlen(keyword), i = 0, start, end;
+
+	if (n >= k && strncasecmp(arg, keyword, k) == 0)
+		i = k;
+	while (i < n && arg[i] == ' ')
+		i++;
+	if (i < n && arg[i] == '<') {
+		const char *close = memchr(arg + i, '>', n - i);
+
+		start = i + 1;
+		end = close ? (size_t)(close - arg) : n;
+	} else {
+		start = i;
+		for (end = i; end < n && arg[end] != ' '; end++)
+			;
+	}
+	/* A source route "<@a,@b:user@c>" (RFC 5321 4.1.2): the mailbox is after ':'. */
+	if (start < end && arg[start] == '@') {
+		const char *colon = memchr(arg + start, ':', end - start);
+
+		if (colon)
+			start = (size_t)(colon - arg) + 1;
+	}
+	return session_strdup(s, arg + start, end - start);
+}
+
+static int
+ensure_message(struct smtp_session *s)
+{
+	struct smtp_priv *p = s->priv;
+
+	if (p->cur_msg < 0)
+		p->cur_msg = session_new_message(s);
+	return p->cur_msg;
+}
+
+static void
+add_rcpt(struct smtp_session *s, struct smtp_command *c, const char *arg, size_t n)
+{
+	struct smtp_message *m;
+	int msg = s->priv->cur_msg;
+
+	if (msg < 0 && s->midstream)
+		msg = ensure_message(s);
+	if (msg < 0)
+		return;
+	m = &s->msgs[msg];
+	c->msg = msg;
+	if (m->n_rcpt == m->cap_rcpt) {
+		size_t cap = m->cap_rcpt ? m->cap_rcpt * 2 : 4;
+
+		if (m->n_rcpt >= s->priv->dec->cfg.max_rcpts) {
+			session_flag(s, SMTP_ANOM_TOO_MANY_COMMANDS);
+			return;
+		}
+		struct smtp_rcpt *r = realloc(m->rcpt, cap * sizeof(*r));
+
+		if (!r)
+			return;
+		m->rcpt = r;
+		m->cap_rcpt = cap;
+	}
+	m->rcpt[m->n_rcpt] = (struct smtp_rcpt){path_address(s, arg, n, "TO:"), SMTP_RCPT_PENDING, 0};
+	c->rcpt = (int)m->n_rcpt++;
+}
+
+void
+client_open_body(struct smtp_session *s, int msg)
+{
+	struct smtp_priv *p = s->priv;
+
+	if (msg < 0 || s->msgs[msg].data_started)
+		return;
+	s->msgs[msg].data_started = true;
+	body_start(&p->body);
+	p->body_msg = msg;
+	p->body_gap = false;
+	p->mode = CM_BODY;
+}
+
+/* "BDAT 1234 LAST" (RFC 3030 2): a size of digits and an optional LAST. */
+static bool
+parse_bdat(const char *arg, size_t n, uint64_t *size, bool *last)
+{
+	size_t i = 0;
+
+	*size = 0;
+	if (!arg || !n || arg[0] < '0' || arg[0] > '9')
+		return false;
+	for (; i < n && arg[i] >= '0' && arg[i] <= '9'; i++) {
+		if (*size > (UINT64_MAX - 9) / 10)
+			return false;
+		*size = *size * 10 + (uint64_t)(arg[i] - '0');
+	}
+	while (i < n && arg[i] == ' ')
+		i++;
+	*last = n - i == 4 && strncasecmp(arg + i, "LAST", 4) == 0;
+	return i == n || *last;
+}
+
+static void
+on_bdat(struct smtp_session *s, struct smtp_command *c, const char *arg, size_t n)
+{
+	struct smtp_priv *p = s->priv;
+	uint64_t size;
+	bool last;
+
+	if (!parse_bdat(arg, n, &size, &last)) {
+		session_flag(s, SMTP_ANOM_INVALID_BDAT);
+		return;
+	}
+	c->msg = ensure_message(s);
+	c->last = last;
+	if (c->msg >= 0 && !s->msgs[c->msg].data_started) {
+		s->msgs[c->msg].data_started = true;
+		body_start(&p->body);
+		p->body_msg = c->msg;
+		p->body_gap = false;
+	}
+	p->chunk_left = size;
+	p->chunk_last = last;
+	if (size)
+		p->mode = CM_CHUNK;
+	else if (last && c->msg >= 0)
+		s->msgs[c->msg].data_ended = true;
+}
+
+static void
+on_auth(struct smtp_session *s, struct smtp_command *c, const char *arg, size_t n)
+{
+	size_t i = 0, m = 0;
+
+	(void)c;
+	s->has_auth = true;
+	s->auth.success = -1;
+	s->auth.user = NULL;
+	while (i < n && arg[i] != ' ' && m + 1 < sizeof(s->auth.mechanism)) {
+		char ch = arg[i++];
+
+		s->auth.mechanism[m++] = (ch >= 'a' && ch <= 'z') ? (char)(ch - 32) : ch;
+	}
+	s->auth.mechanism[m] = '\0';
+	while (i < n && arg[i] != ' ')
+		i++;
+	while (i < n && arg[i] == ' ')
+		i++;
+	if (i < n && !(n - i == 1 && arg[i] == '='))
+		auth_decode(s, arg + i, n - i);
+}
+
+/* The per-verb part of a command, run before it joins the pending queue. */
+static void
+on_command(struct smtp_session *s, struct smtp_command *c, const char *arg, size_t n)
+{
+	struct smtp_priv *p = s->priv;
+
+	switch (c->verb) {
+	case SMTP_HELO:
+	case SMTP_EHLO:
+		p->helo_sent = c->arg;
+		p->cur_msg = -1; /* EHLO resets the transaction (RFC 5321 4.1.4) */
+		break;
+	case SMTP_MAIL:
+		p->cur_msg = session_new_message(s);
+		c->msg = p->cur_msg;
+		if (c->msg >= 0 && arg)
+			s->msgs[c->msg].mail_from = path_address(s, arg, n, "FROM:");
+		break;
+	case SMTP_RCPT:
+		if (arg)
+			add_rcpt(s, c, arg, n);
+		break;
+	case SMTP_DATA:
+		c->msg = ensure_message(s);
+		break;
+	case SMTP_BDAT:
+		on_bdat(s, c, arg, n);
+		break;
+	case SMTP_RSET:
+		p->cur_msg = -1;
+		break;
+	case SMTP_AUTH:
+		if (arg)
+			on_auth(s, c, arg, n);
+		break;
+	default:
+		break;
+	}
+}
+
+/* The argument as the report may show it: AUTH secrets masked unless asked. */
+static size_t
+shown_arg(const struct smtp_session *s, enum smtp_verb v, const char *arg, size_t n)
+{
+	if (v != SMTP_AUTH || s->priv->dec->cfg.show_secrets)
+		return n;
+	const char *sp = memchr(arg, ' ', n);
+
+	return sp ? (size_t)(sp - arg) : n; /* the mechanism only */
+}
+
+static void
+command_line(struct smtp_session *s, const char *l, size_t n)
+{
+	struct smtp_priv *p = s->priv;
+	char name[VERB_MAX];
+	size_t vlen = 0, a;
+	enum smtp_verb v;
+
+	while (vlen < n && l[vlen] != ' ')
+		vlen++;
+	v = smtp_verb_lookup(l, vlen);
+	for (size_t i = 0; i < vlen && i < sizeof(name); i++)
+		name[i] = (l[i] >= 'a' && l[i] <= 'z') ? (char)(l[i] - 32) : l[i];
+	for (a = vlen; a < n && l[a] == ' '; a++)
+		;
+	while (n > a && (l[n - 1] == ' ' || l[n - 1] == '\t'))
+		n--;
+	const char *arg = a < n ? l + a : NULL;
+	size_t alen = a < n ? n - a : 0;
+
+	if (!s->midstream && !p->greeted && !p->any_reply)
+		session_flag(s, SMTP_ANOM_CLIENT_SPOKE_FIRST);
+	int idx = session_add_command(s, v, name, vlen < sizeof(name) ? vlen : sizeof(name), arg,
+				      arg ? shown_arg(s, v, arg, alen) : 0);
+	struct smtp_command scratch = {.verb = v, .msg = -1, .rcpt = -1};
+
+	on_command(s, idx >= 0 ? &s->cmds[idx] : &scratch, arg, alen);
+	session_push_pending(s, v, idx);
+	if (verb_flags[v] & SMTP_F_TURN)
+		p->blocked = true;
+}
+
+/* A line answering a 334 (RFC 4954 4): base64, or "*" to cancel. */
+static void
+auth_line(struct smtp_session *s, const char *l, size_t n)
+{
+	struct smtp_priv *p = s->priv;
+	bool cancel = n == 1 && l[0] == '*';
+	bool show = cancel || p->dec->cfg.show_secrets;
+	int idx = session_add_command(s, SMTP_AUTH_DATA, NULL, 0, show ? l : "***", show ? n : 3);
+
+	p->auth_expect = false;
+	if (!cancel && (p->auth_user_next || strcmp(s->auth.mechanism, "CRAM-MD5") == 0))
+		auth_decode(s, l, n);
+	p->auth_user_next = false;
+	session_push_pending(s, SMTP_AUTH_DATA, idx);
+	p->blocked = true;
+}
+
+static size_t
+take_command(struct smtp_session *s, const uint8_t *data, size_t n)
+{
+	struct smtp_priv *p = s->priv;
+	struct line ln;
+	bool done;
+
+	if (p->tls_check) { /* the first bytes after 220 to STARTTLS */
+		p->tls_check = false;
+		if (data[0] == 0x16) { /* a TLS handshake record (RFC 8446 5.1) */
+			p->mode = CM_TLS;
+			return n;
+		}
+		session_flag(s, SMTP_ANOM_PLAINTEXT_AFTER_STARTTLS);
+	}
+	size_t used = line_take(&p->cline, data, n, &ln, &done);
+
+	if (!done)
+		return used;
+	if (ln.bare_lf)
+		session_flag(s, SMTP_ANOM_BARE_LF);
+	if (ln.truncated)
+		session_flag(s, SMTP_ANOM_LINE_TOO_LONG);
+	if (p->auth_expect)
+		auth_line(s, ln.p, ln.n);
+	else
+		command_line(s, ln.p, ln.n);
+	return used;
+}
+
+static size_t
+take_body(struct smtp_session *s, const uint8_t *data, size_t n)
+{
+	struct smtp_priv *p = s->priv;
+	struct smtp_message *m = &s->msgs[p->body_msg];
+	size_t used = body_feed(&p->body, &p->arena, m, data, n, true);
+
+	if (!p->body.ended)
+		return used;
+	if (p->body.bare_lf)
+		session_flag(s, SMTP_ANOM_BARE_LF);
+	if (!p->body_gap)
+		m->size = (int64_t)p->body.size;
+	m->data_ended = true;
+	int idx = session_add_command(s, SMTP_DOT, NULL, 0, NULL, 0);
+
+	if (idx >= 0)
+		s->cmds[idx].msg = p->body_msg;
+	session_push_pending(s, SMTP_DOT, idx);
+	p->mode = CM_COMMAND;
+	return used;
+}
+
+static size_t
+take_chunk(struct smtp_session *s, const uint8_t *data, size_t n)
+{
+	struct smtp_priv *p = s->priv;
+	size_t take = p->chunk_left < n ? (size_t)p->chunk_left : n;
+
+	if (p->body_msg >= 0)
+		body_feed(&p->body, &p->arena, &s->msgs[p->body_msg], data, take, false);
+	p->chunk_left -= take;
+	if (p->chunk_left == 0) {
+		p->mode = CM_COMMAND;
+		if (p->chunk_last && p->body_msg >= 0) {
+			struct smtp_message *m = &s->msgs[p->body_msg];
+
+			body_finish(&p->body, &p->arena, m);
+			m->data_ended = true;
+			if (!p->body_gap)
+				m->size = (int64_t)p->body.size;
+		}
+	}
+	return take;
+}
+
+static void
+hold(struct smtp_session *s, const uint8_t *data, size_t n)
+{
+	struct smtp_priv *p = s->priv;
+
+	if (n > p->hold_cap - p->hold_len) {
+		size_t cap = p->hold_cap ? p->hold_cap : 1024;
+
+		while (cap - p->hold_len < n)
+			cap *= 2;
+		uint8_t *b = realloc(p->hold, cap);
+
+		if (!b) {
+			session_flag(s, SMTP_ANOM_MEMORY_CAP);
+			return;
+		}
+		p->hold = b;
+		p->hold_cap = cap;
+	}
+	memcpy(p->hold + p->hold_len, data, n);
+	p->hold_len += n;
+}
+
+static void
+client_run(struct smtp_session *s, const uint8_t *data, size_t n)
+{
+	struct smtp_priv *p = s->priv;
+
+	while (n > 0) {
+		size_t used;
+
+		if (p->blocked) {
+			hold(s, data, n);
+			return;
+		}
+		switch (p->mode) {
+		case CM_COMMAND:
+			used = take_command(s, data, n);
+			break;
+		case CM_BODY:
+			used = take_body(s, data, n);
+			break;
+		case CM_CHUNK:
+			used = take_chunk(s, data, n);
+			break;
+		default:
+			return;
+		}
+		data += used;
+		n -= used;
+	}
+}
+
+/* Act as if the awaited reply said "go on" (the server side is missing or late). */
+static void
+assume_go_ahead(struct smtp_session *s)
+{
+	struct smtp_priv *p = s->priv;
+	struct smtp_command *last = s->n_cmds ? &s->cmds[s->n_cmds - 1] : NULL;
+
+	if (!last)
+		return;
+	switch (last->verb) {
+	case SMTP_DATA:
+		client_open_body(s, last->msg);
+		break;
+	case SMTP_AUTH:
+	case SMTP_AUTH_DATA:
+		p->auth_expect = true;
+		break;
+	case SMTP_STARTTLS:
+		p->tls_check = true;
+		break;
+	default:
+		break;
+	}
+}
+
+void
+client_release(struct smtp_session *s, bool forced)
+{
+	struct smtp_priv *p = s->priv;
+
+	/* Each round reads at least the line that blocked it, so this ends. */
+	while (p->blocked || p->hold_len) {
+		if (p->blocked && !forced)
+			return;
+		if (p->blocked)
+			assume_go_ahead(s);
+		p->blocked = false;
+		uint8_t *buf = p->hold;
+		size_t len = p->hold_len;
+
+		p->hold = NULL;
+		p->hold_len = p->hold_cap = 0;
+		client_run(s, buf, len);
+		free(buf);
+		if (p->mode == CM_TLS) {
+			p->blocked = false;
+			break;
+		}
+	}
+}
+
+void
+client_data(struct smtp_session *s, const uint8_t *data, size_t n)
+{
+	struct smtp_priv *p = s->priv;
+
+	if (p->mode == CM_TLS)
+		return;
+	if (p->blocked || p->hold_len) {
+		if (p->hold_len + n > p->dec->cfg.max_hold) {
+			session_flag(s, SMTP_ANOM_REPLY_AWAIT_OVERFLOW);
+			client_release(s, true);
+			client_run(s, data, n);
+			return;
+		}
+		hold(s, data, n);
+		return;
+	}
+	client_run(s, data, n);
+}

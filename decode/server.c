@@ -1,0 +1,315 @@
+/*
+ * server.c - what the server sends: replies, gathered line by line
+ * (RFC 5321 4.2.1: "ddd-text" continues, "ddd text" ends), each paired with
+ * the oldest command still waiting (pipelined commands are answered in
+ * order, RFC 2920 3.1), explained, and applied to the session.
+ */
+#include "session.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_EXTENSIONS 64
+#define EXPLANATION_MAX 768
+
+static const uint8_t verb_flags[SMTP_VERB_COUNT] = {
+#define X(e, name, flags) [SMTP_##e] = (flags),
+#include "smtp_cmds.def"
+#undef X
+};
+
+/* Where servers put the queue id in the reply to the end of a message. */
+static const struct {
+	const char *marker; /* the id follows it */
+	char stop;	    /* and ends at this byte (or a space) */
+} queue_id_markers[] = {
+	{"queued as ", ' '}, /* Postfix: 250 2.0.0 Ok: queued as 4Fxyz */
+	{"id=", ' '},	     /* Exim: 250 OK id=1Mugho-0003Dg-Un */
+	{"<", '>'},	     /* Exchange: 250 2.6.0 <id@host> [InternalId=...] Queued ... */
+};
+
+/* strcasestr() is a GNU extension; the texts here are short. */
+static const char *
+find_nocase(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (; *hay; hay++)
+		if (strncasecmp(hay, needle, n) == 0)
+			return hay;
+	return NULL;
+}
+
+static const char *
+find_queue_id(struct smtp_session *s, const char *text)
+{
+	for (size_t i = 0; i < sizeof(queue_id_markers) / sizeof(queue_id_markers[0]); i++) {
+		const char *m = find_nocase(text, queue_id_markers[i].marker), *e;
+
+		if (!m)
+			continue;
+		m += strlen(queue_id_markers[i].marker);
+		for (e = m; *e && *e != ' ' && *e != '\n' && *e != queue_id_markers[i].stop; e++)
+			;
+		if (e > m)
+			return session_strdup(s, m, (size_t)(e - m));
+	}
+	return NULL;
+}
+
+/* The EHLO reply lists one extension per line after the first (RFC 5321 4.1.1.1). */
+static void
+record_extensions(struct smtp_session *s, const char *text)
+{
+	const char *nl = strchr(text, '\n');
+
+	free(s->extensions);
+	s->extensions = NULL;
+	s->n_extensions = 0;
+	while (nl && s->n_extensions < MAX_EXTENSIONS) {
+		const char *line = nl + 1, *end = strchr(line, '\n');
+		size_t n = end ? (size_t)(end - line) : strlen(line);
+
+		nl = end;
+		while (n && line[n - 1] == ' ')
+			n--;
+		if (!n)
+			continue;
+		if (!s->extensions) {
+			s->extensions = calloc(MAX_EXTENSIONS, sizeof(*s->extensions));
+			if (!s->extensions)
+				return;
+		}
+		const char *e = session_strdup(s, line, n);
+
+		if (e)
+			s->extensions[s->n_extensions++] = e;
+	}
+}
+
+/* A 334 challenge of AUTH LOGIN that asks for the user name ("Username:"). */
+static bool
+asks_user_name(const struct smtp_session *s, const char *text)
+{
+	if (strcmp(s->auth.mechanism, "LOGIN") != 0)
+		return false;
+	/* base64 of "Username:" and "User Name" (the forms RFC 4954-era servers send) */
+	return strncmp(text, "VXNlcm5hbWU6", 12) == 0 || strncmp(text, "VXNlciBOYW1l", 12) == 0 ||
+	       (!s->auth.user && strncmp(text, "UGFzc3dvcmQ6", 12) != 0);
+}
+
+static void
+apply_auth_reply(struct smtp_session *s, int code, const char *text)
+{
+	struct smtp_priv *p = s->priv;
+
+	if (code == 334) {
+		p->auth_expect = true;
+		p->auth_user_next = asks_user_name(s, text);
+	} else if (code / 100 == 2) {
+		s->auth.success = 1;
+	} else if (code / 100 >= 4) {
+		s->auth.success = 0;
+	}
+}
+
+static void
+apply_end_of_message(struct smtp_session *s, struct smtp_command *c)
+{
+	struct smtp_message *m;
+
+	if (c->msg < 0)
+		return;
+	m = &s->msgs[c->msg];
+	m->final_code = c->reply.code;
+	m->accepted = c->reply.code / 100 == 2;
+	if (m->accepted)
+		m->queue_id = find_queue_id(s, c->reply.text);
+}
+
+/* What a reply does to the session, by the command it answers. */
+static void
+apply_reply(struct smtp_session *s, struct smtp_command *c)
+{
+	struct smtp_priv *p = s->priv;
+	int code = c->reply.code, ok = code / 100 == 2;
+
+	switch (c->verb) {
+	case SMTP_CONNECT:
+		p->greeted = true;
+		break;
+	case SMTP_EHLO:
+		if (ok) {
+			s->esmtp = true;
+			record_extensions(s, c->reply.text);
+		}
+		/* fall through */
+	case SMTP_HELO:
+		if (ok)
+			s->helo = c->arg;
+		break;
+	case SMTP_MAIL:
+		if (c->msg >= 0)
+			s->msgs[c->msg].mail_accepted = ok;
+		break;
+	case SMTP_RCPT:
+		if (c->msg >= 0 && c->rcpt >= 0) {
+			struct smtp_rcpt *r = &s->msgs[c->msg].rcpt[c->rcpt];
+
+			r->code = code;
+			r->status = code / 100 >= 4 ? SMTP_RCPT_REJECTED : SMTP_RCPT_ACCEPTED;
+		}
+		break;
+	case SMTP_DATA:
+		if (code / 100 == 3)
+			client_open_body(s, c->msg);
+		break;
+	case SMTP_DOT:
+		apply_end_of_message(s, c);
+		break;
+	case SMTP_BDAT:
+		if (c->last || code / 100 != 2)
+			apply_end_of_message(s, c);
+		break;
+	case SMTP_STARTTLS:
+		if (code == 220) {
+			s->starttls = true;
+			p->tls_check = true;
+		}
+		break;
+	case SMTP_AUTH:
+	case SMTP_AUTH_DATA:
+		apply_auth_reply(s, code, c->reply.text);
+		break;
+	default:
+		break;
+	}
+}
+
+/* The command a reply answers: the oldest pending, or an entry made for it. */
+static int
+answered_command(struct smtp_session *s, int code, enum smtp_verb *verb)
+{
+	struct smtp_priv *p = s->priv;
+	struct pending pd;
+
+	if (session_pop_pending(s, &pd)) {
+		*verb = (enum smtp_verb)pd.verb;
+		return pd.idx;
+	}
+	if (!p->greeted && !p->any_reply && code == 220) { /* mid-stream, the greeting itself */
+		*verb = SMTP_CONNECT;
+		return session_add_command(s, SMTP_CONNECT, NULL, 0, NULL, 0);
+	}
+	session_flag(s, SMTP_ANOM_REPLY_WITHOUT_COMMAND);
+	*verb = SMTP_OTHER;
+	return session_add_command(s, SMTP_OTHER, "?", 1, NULL, 0);
+}
+
+static void
+reply_done(struct smtp_session *s)
+{
+	struct smtp_priv *p = s->priv;
+	char expl[EXPLANATION_MAX];
+	enum smtp_verb verb;
+	int idx = answered_command(s, p->reply_code, &verb);
+
+	p->any_reply = true;
+	p->dec->stats.replies++;
+	if (idx >= 0) {
+		struct smtp_command *c = &s->cmds[idx];
+		const char *text = session_strdup(s, p->rtext.len ? p->rtext.buf : "", p->rtext.len);
+
+		c->has_reply = true;
+		c->reply_ts = p->ts;
+		c->reply.code = p->reply_code;
+		c->reply.lines = p->reply_lines;
+		c->reply.text = text ? text : "";
+		smtp_parse_enhanced(c->reply.text, strlen(c->reply.text), c->reply.enhanced);
+		c->result = smtp_result_of(c->reply.code);
+		c->matched_on = smtp_explain(verb, c->reply.code, c->reply.enhanced, c->reply.text,
+					     expl, sizeof(expl));
+		p->dec->stats.matched[c->matched_on]++;
+		c->explanation = session_strdup(s, expl, strlen(expl));
+		if (!c->explanation)
+			c->explanation = "";
+		apply_reply(s, c);
+	}
+	if (verb_flags[verb] & SMTP_F_TURN) {
+		p->blocked = false;
+		client_release(s, false);
+	}
+}
+
+/* "ddd", "ddd text", "ddd-text" with the first digit 2 to 5 (RFC 5321 4.2). */
+static bool
+parse_reply_line(const char *l, size_t n, int *code, bool *last)
+{
+	if (n < 3 || l[0] < '2' || l[0] > '5' || l[1] < '0' || l[1] > '9' || l[2] < '0' ||
+	    l[2] > '9')
+		return false;
+	if (n > 3 && l[3] != ' ' && l[3] != '-')
+		return false;
+	*code = (l[0] - '0') * 100 + (l[1] - '0') * 10 + (l[2] - '0');
+	*last = n == 3 || l[3] == ' ';
+	return true;
+}
+
+static void
+reply_line(struct smtp_session *s, const struct line *ln)
+{
+	struct smtp_priv *p = s->priv;
+	int code;
+	bool last;
+
+	if (ln->bare_lf)
+		session_flag(s, SMTP_ANOM_BARE_LF);
+	if (ln->truncated)
+		session_flag(s, SMTP_ANOM_LINE_TOO_LONG);
+	if (!parse_reply_line(ln->p, ln->n, &code, &last)) {
+		session_flag(s, !p->any_reply && !p->in_reply ? SMTP_ANOM_NOT_SMTP
+							      : SMTP_ANOM_INVALID_REPLY);
+		return;
+	}
+	if (!p->in_reply) {
+		p->in_reply = true;
+		p->reply_code = code;
+		p->reply_lines = 0;
+		line_reset(&p->rtext);
+	} else if (code != p->reply_code) {
+		session_flag(s, SMTP_ANOM_MULTILINE_CODE_MISMATCH);
+	}
+	if (p->reply_lines++)
+		line_append(&p->rtext, "\n", 1);
+	if (ln->n > 4)
+		line_append(&p->rtext, ln->p + 4, ln->n - 4);
+	if (p->rtext.truncated)
+		session_flag(s, SMTP_ANOM_REPLY_TOO_LONG);
+	if (last) {
+		p->in_reply = false;
+		reply_done(s);
+	}
+}
+
+void
+server_data(struct smtp_session *s, const uint8_t *data, size_t n)
+{
+	struct smtp_priv *p = s->priv;
+	struct line ln;
+	bool done;
+
+	while (n > 0 && p->mode != CM_TLS) {
+		if (p->tls_check && data[0] == 0x16) { /* the server's TLS handshake */
+			p->mode = CM_TLS;
+			p->tls_check = false;
+			return;
+		}
+		size_t used = line_take(&p->sline, data, n, &ln, &done);
+
+		data += used;
+		n -= used;
+		if (done)
+			reply_line(s, &ln);
+	}
+}

@@ -1,0 +1,449 @@
+/*
+ * session.c - the life of one SMTP session, from the reassembly events.
+ *
+ * OPEN creates the session (with a CONNECT entry awaiting the greeting when
+ * the handshake was seen), DATA and GAP go to client.c or server.c by
+ * direction, CLOSE settles what is still pending, writes the verdict, hands
+ * the session to the caller and frees it. Arrays grow on demand up to the
+ * caps in smtp_config.
+ */
+#include "session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const verb_names[SMTP_VERB_COUNT] = {
+#define X(e, name, flags) [SMTP_##e] = name,
+#include "smtp_cmds.def"
+#undef X
+};
+
+static const char *const anomaly_names[SMTP_ANOM_COUNT] = {
+#define X(e, name) [SMTP_ANOM_##e] = name,
+#include "smtp_anomalies.def"
+#undef X
+};
+
+static const char *const result_names[] = {
+	[SMTP_NO_REPLY] = "no_reply",
+	[SMTP_SUCCESS] = "success",
+	[SMTP_INTERMEDIATE] = "intermediate",
+	[SMTP_TEMPFAIL] = "temporary_failure",
+	[SMTP_PERMFAIL] = "permanent_failure",
+};
+
+static const char *const match_names[SMTP_MATCH_COUNT] = {
+	[SMTP_MATCH_TEXT] = "text",
+	[SMTP_MATCH_ENHANCED] = "enhanced",
+	[SMTP_MATCH_ENHANCED_CLASS] = "enhanced_class",
+	[SMTP_MATCH_CODE_IN_CONTEXT] = "code_in_context",
+	[SMTP_MATCH_FIRST_DIGIT] = "first_digit",
+};
+
+static const char *const state_names[] = {
+	[SMTP_ST_REFUSED] = "refused",	 [SMTP_ST_NO_ANSWER] = "no_answer",
+	[SMTP_ST_CLOSED] = "closed",	 [SMTP_ST_RESET] = "reset",
+	[SMTP_ST_TIMEOUT] = "timeout",	 [SMTP_ST_UNFINISHED] = "unfinished",
+};
+
+/* How a flow's end maps to the session state of the contract. */
+static const enum smtp_state end_states[] = {
+	[RSM_END_CLOSED] = SMTP_ST_CLOSED,	  [RSM_END_RESET] = SMTP_ST_RESET,
+	[RSM_END_REFUSED] = SMTP_ST_REFUSED,	  [RSM_END_NO_ANSWER] = SMTP_ST_NO_ANSWER,
+	[RSM_END_TIMEOUT] = SMTP_ST_TIMEOUT,	  [RSM_END_UNFINISHED] = SMTP_ST_UNFINISHED,
+	[RSM_END_EVICTED] = SMTP_ST_UNFINISHED,
+};
+
+const char *
+smtp_verb_name(enum smtp_verb v)
+{
+	return (unsigned)v < SMTP_VERB_COUNT ? verb_names[v] : "";
+}
+
+const char *
+smtp_anomaly_name(enum smtp_anomaly a)
+{
+	return (unsigned)a < SMTP_ANOM_COUNT ? anomaly_names[a] : "unknown";
+}
+
+const char *
+smtp_result_name(enum smtp_result r)
+{
+	return (unsigned)r <= SMTP_PERMFAIL ? result_names[r] : "no_reply";
+}
+
+const char *
+smtp_match_name(enum smtp_match m)
+{
+	return (unsigned)m < SMTP_MATCH_COUNT ? match_names[m] : "first_digit";
+}
+
+const char *
+smtp_state_name(enum smtp_state s)
+{
+	return (unsigned)s <= SMTP_ST_UNFINISHED ? state_names[s] : "unfinished";
+}
+
+enum smtp_result
+smtp_result_of(int code)
+{
+	switch (code / 100) {
+	case 2:
+		return SMTP_SUCCESS;
+	case 3:
+		return SMTP_INTERMEDIATE;
+	case 4:
+		return SMTP_TEMPFAIL;
+	case 5:
+		return SMTP_PERMFAIL;
+	default:
+		return SMTP_NO_REPLY;
+	}
+}
+
+void
+smtp_default_config(struct smtp_config *cfg)
+{
+	cfg->max_line = 4096;
+	cfg->max_reply_bytes = 16384;
+	cfg->max_pending = 1000;
+	cfg->max_commands = 10000;
+	cfg->max_messages = 1000;
+	cfg->max_rcpts = 1000;
+	cfg->max_hold = 65536;
+	cfg->max_session_mem = 4u << 20;
+	cfg->show_secrets = false;
+}
+
+struct smtp_decoder *
+smtp_new(const struct smtp_config *cfg, smtp_session_fn *done, void *arg)
+{
+	struct smtp_decoder *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->cfg = *cfg;
+	d->done = done;
+	d->arg = arg;
+	return d;
+}
+
+const struct smtp_stats *
+smtp_stats(const struct smtp_decoder *d)
+{
+	return &d->stats;
+}
+
+void
+smtp_free(struct smtp_decoder *d)
+{
+	free(d);
+}
+
+void
+session_flag(struct smtp_session *s, enum smtp_anomaly a)
+{
+	s->anomalies |= 1ull << a;
+}
+
+const char *
+session_strdup(struct smtp_session *s, const char *p, size_t n)
+{
+	const char *c = arena_strndup(&s->priv->arena, p, n);
+
+	if (!c)
+		session_flag(s, SMTP_ANOM_MEMORY_CAP);
+	return c;
+}
+
+/* Grow an array of `size`-byte items to hold one more, within max items. */
+static bool
+grow(void **arr, size_t *cap, size_t have, size_t size, size_t max)
+{
+	if (have < *cap)
+		return true;
+	if (have >= max)
+		return false;
+	size_t n = *cap ? *cap * 2 : 4;
+
+	if (n > max)
+		n = max;
+	void *a = realloc(*arr, n * size);
+
+	if (!a)
+		return false;
+	*arr = a;
+	*cap = n;
+	return true;
+}
+
+int
+session_add_command(struct smtp_session *s, enum smtp_verb v, const char *name, size_t nlen,
+		    const char *arg, size_t alen)
+{
+	struct smtp_priv *p = s->priv;
+	struct smtp_command *c;
+
+	p->dec->stats.commands++;
+	if (!grow((void **)&s->cmds, &p->cap_cmds, s->n_cmds, sizeof(*c), p->dec->cfg.max_commands)) {
+		session_flag(s, SMTP_ANOM_TOO_MANY_COMMANDS);
+		return -1;
+	}
+	c = &s->cmds[s->n_cmds];
+	memset(c, 0, sizeof(*c));
+	c->verb = v;
+	c->name = v == SMTP_OTHER ? session_strdup(s, name, nlen) : verb_names[v];
+	if (!c->name)
+		c->name = "";
+	c->arg = arg ? session_strdup(s, arg, alen) : NULL;
+	c->ts = p->ts;
+	c->result = SMTP_NO_REPLY;
+	c->matched_on = SMTP_MATCH_CODE_IN_CONTEXT;
+	c->msg = c->rcpt = -1;
+	return (int)s->n_cmds++;
+}
+
+int
+session_new_message(struct smtp_session *s)
+{
+	struct smtp_priv *p = s->priv;
+	struct smtp_message *m;
+
+	if (!grow((void **)&s->msgs, &p->cap_msgs, s->n_msgs, sizeof(*m), p->dec->cfg.max_messages)) {
+		session_flag(s, SMTP_ANOM_TOO_MANY_COMMANDS);
+		return -1;
+	}
+	m = &s->msgs[s->n_msgs];
+	memset(m, 0, sizeof(*m));
+	m->size = -1;
+	p->dec->stats.messages++;
+	return (int)s->n_msgs++;
+}
+
+void
+session_push_pending(struct smtp_session *s, enum smtp_verb v, int idx)
+{
+	struct smtp_priv *p = s->priv;
+
+	if (p->pend_n == p->pend_cap) {
+		size_t n = p->pend_cap ? p->pend_cap * 2 : 8;
+
+		if (n > p->dec->cfg.max_pending)
+			n = p->dec->cfg.max_pending;
+		struct pending *a = n > p->pend_cap ? malloc(n * sizeof(*a)) : NULL;
+
+		if (!a) { /* full: forget the oldest, its reply will pair with the next */
+			session_flag(s, SMTP_ANOM_PENDING_OVERFLOW);
+			if (!p->pend_cap)
+				return;
+			p->pend_head = (p->pend_head + 1) % p->pend_cap;
+			p->pend_n--;
+		} else {
+			for (size_t i = 0; i < p->pend_n; i++)
+				a[i] = p->pend[(p->pend_head + i) % p->pend_cap];
+			free(p->pend);
+			p->pend = a;
+			p->pend_cap = n;
+			p->pend_head = 0;
+		}
+	}
+	p->pend[(p->pend_head + p->pend_n) % p->pend_cap] = (struct pending){(uint8_t)v, idx};
+	p->pend_n++;
+}
+
+bool
+session_pop_pending(struct smtp_session *s, struct pending *out)
+{
+	struct smtp_priv *p = s->priv;
+
+	if (!p->pend_n)
+		return false;
+	*out = p->pend[p->pend_head];
+	p->pend_head = (p->pend_head + 1) % p->pend_cap;
+	p->pend_n--;
+	return true;
+}
+
+static struct smtp_session *
+session_open(struct smtp_decoder *d, const struct rsm_event *ev)
+{
+	struct smtp_session *s = calloc(1, sizeof(*s));
+	struct smtp_priv *p = calloc(1, sizeof(*p));
+
+	if (!s || !p) {
+		free(s);
+		free(p);
+		return NULL;
+	}
+	s->priv = p;
+	p->dec = d;
+	arena_init(&p->arena, d->cfg.max_session_mem);
+	line_init(&p->cline, d->cfg.max_line);
+	line_init(&p->sline, d->cfg.max_line);
+	line_init(&p->rtext, d->cfg.max_reply_bytes);
+	body_init(&p->body);
+	p->cur_msg = p->body_msg = -1;
+	p->ts = ev->ts;
+	s->id = ev->conn->id;
+	s->ts_first = ev->conn->ts_first;
+	s->client = ev->conn->client;
+	s->server = ev->conn->server;
+	s->client_port = ev->conn->client_port;
+	s->server_port = ev->conn->server_port;
+	s->midstream = ev->conn->midstream;
+	s->auth.success = -1;
+	if (!s->midstream)
+		session_push_pending(s, SMTP_CONNECT, session_add_command(s, SMTP_CONNECT, NULL, 0,
+									  NULL, 0));
+	d->stats.sessions++;
+	return s;
+}
+
+static void
+session_free(struct smtp_session *s)
+{
+	struct smtp_priv *p = s->priv;
+
+	line_free(&p->cline);
+	line_free(&p->sline);
+	line_free(&p->rtext);
+	body_free(&p->body);
+	arena_free(&p->arena);
+	free(p->pend);
+	free(p->hold);
+	free(p);
+	for (size_t i = 0; i < s->n_msgs; i++)
+		free(s->msgs[i].rcpt);
+	free(s->msgs);
+	free(s->cmds);
+	free(s->extensions);
+	free(s);
+}
+
+/* A gap: the line in progress is lost; a message being read is now incomplete. */
+static void
+session_gap(struct smtp_session *s, enum rsm_dir dir, size_t len)
+{
+	struct smtp_priv *p = s->priv;
+
+	session_flag(s, SMTP_ANOM_GAP);
+	if (dir == RSM_S2C) {
+		line_reset(&p->sline);
+		p->in_reply = false;
+		line_reset(&p->rtext);
+		return;
+	}
+	line_reset(&p->cline);
+	if (p->mode == CM_CHUNK) {
+		p->chunk_left = p->chunk_left > len ? p->chunk_left - len : 0;
+		if (!p->chunk_left)
+			p->mode = CM_COMMAND;
+	}
+	if (p->body_msg >= 0 && (p->mode == CM_BODY || p->mode == CM_CHUNK)) {
+		p->body_gap = true;
+		session_flag(s, SMTP_ANOM_MESSAGE_INCOMPLETE);
+	}
+}
+
+/* Commands that never got a reply, and the transport facts, explained. */
+static void
+settle_unanswered(struct smtp_session *s)
+{
+	struct pending pd;
+
+	while (session_pop_pending(s, &pd)) {
+		if (pd.idx < 0)
+			continue;
+		if (pd.verb != SMTP_CONNECT && pd.verb != SMTP_QUIT)
+			session_flag(s, SMTP_ANOM_COMMAND_WITHOUT_REPLY);
+	}
+	for (size_t i = 0; i < s->n_cmds; i++)
+		if (!s->cmds[i].has_reply)
+			s->cmds[i].explanation = explain_silence(s, &s->cmds[i]);
+}
+
+static void
+settle_sides(struct smtp_session *s, const struct rsm_conn *c)
+{
+	if (s->state == SMTP_ST_REFUSED || s->state == SMTP_ST_NO_ANSWER)
+		return;
+	if (c->packets[RSM_S2C] == 0 && c->packets[RSM_C2S] > 0 && c->bytes[RSM_C2S] > 0)
+		session_flag(s, SMTP_ANOM_ONLY_CLIENT_SIDE);
+	if (c->packets[RSM_C2S] == 0 && c->packets[RSM_S2C] > 0)
+		session_flag(s, SMTP_ANOM_ONLY_SERVER_SIDE);
+	if (c->retransmitted[0] + c->retransmitted[1] > 0)
+		session_flag(s, SMTP_ANOM_RETRANSMISSIONS);
+}
+
+static void
+session_close(struct smtp_decoder *d, struct smtp_session *s, const struct rsm_event *ev)
+{
+	struct smtp_priv *p = s->priv;
+	const struct rsm_conn *c = ev->conn;
+	char verdict[512];
+
+	p->ts = ev->ts;
+	if (p->blocked || p->hold_len)
+		client_release(s, true);
+	if (p->body_msg >= 0 && (p->mode == CM_BODY || p->mode == CM_CHUNK)) {
+		body_finish(&p->body, &p->arena, &s->msgs[p->body_msg]);
+		session_flag(s, SMTP_ANOM_MESSAGE_INCOMPLETE);
+	}
+	s->state = end_states[ev->end];
+	if (ev->end == RSM_END_EVICTED)
+		session_flag(s, SMTP_ANOM_FLOW_EVICTED);
+	s->ts_last = c->ts_last;
+	memcpy(s->packets, c->packets, sizeof(s->packets));
+	memcpy(s->bytes, c->bytes, sizeof(s->bytes));
+	memcpy(s->gaps, c->gap_bytes, sizeof(s->gaps));
+	settle_sides(s, c);
+	settle_unanswered(s);
+	explain_verdict(s, verdict, sizeof(verdict));
+	s->verdict = session_strdup(s, verdict, strlen(verdict));
+	if (!s->verdict)
+		s->verdict = "";
+	if (s->state == SMTP_ST_REFUSED)
+		d->stats.refused++;
+	if (s->state == SMTP_ST_NO_ANSWER)
+		d->stats.no_answer++;
+	for (int a = 0; a < SMTP_ANOM_COUNT; a++)
+		if (s->anomalies & (1ull << a))
+			d->stats.anomalies[a]++;
+	for (size_t i = 0; i < s->n_msgs; i++)
+		d->stats.messages_accepted += s->msgs[i].accepted;
+	d->done(d->arg, s);
+	session_free(s);
+}
+
+void
+smtp_on_stream(void *arg, const struct rsm_event *ev)
+{
+	struct smtp_decoder *d = arg;
+	struct smtp_session *s = ev->conn->user;
+
+	if (ev->type == RSM_EV_OPEN) {
+		ev->conn->user = session_open(d, ev);
+		return;
+	}
+	if (!s)
+		return;
+	s->priv->ts = ev->ts;
+	switch (ev->type) {
+	case RSM_EV_DATA:
+		if (ev->dir == RSM_C2S)
+			client_data(s, ev->data, ev->len);
+		else
+			server_data(s, ev->data, ev->len);
+		break;
+	case RSM_EV_GAP:
+		session_gap(s, ev->dir, ev->len);
+		break;
+	case RSM_EV_CLOSE:
+		session_close(d, s, ev);
+		ev->conn->user = NULL;
+		break;
+	default:
+		break;
+	}
+}

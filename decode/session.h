@@ -1,0 +1,90 @@
+/*
+ * session.h - the decoder's per-session state (private to decode/).
+ *
+ * session.c owns the life of a session (open, gaps, close, verdict),
+ * client.c reads what the client sends, server.c reads the replies and
+ * pairs them with the commands waiting in the pending queue.
+ */
+#ifndef SMTPSCOPE_DECODE_SESSION_H
+#define SMTPSCOPE_DECODE_SESSION_H
+
+#include "arena.h"
+#include "body.h"
+#include "line.h"
+#include "smtp.h"
+
+/* A command waiting for its reply: which verb, and its entry (-1 if not recorded). */
+struct pending {
+	uint8_t verb;
+	int32_t idx;
+};
+
+enum client_mode {
+	CM_COMMAND, /* lines are commands (or AUTH answers) */
+	CM_BODY,    /* DATA: message until the lone "." */
+	CM_CHUNK,   /* BDAT: a counted number of bytes */
+	CM_TLS,     /* encrypted: nothing more to read */
+};
+
+struct smtp_priv {
+	struct smtp_decoder *dec;
+	struct arena arena;
+	struct linebuf cline, sline;
+	enum client_mode mode;
+	struct body body;
+	uint64_t chunk_left;
+	bool chunk_last;
+	int cur_msg;  /* the open transaction, or -1 */
+	int body_msg; /* the transaction whose body is being read, or -1 */
+	bool body_gap; /* bytes of that body were lost */
+	/* commands awaiting replies: a ring that grows up to max_pending */
+	struct pending *pend;
+	size_t pend_head, pend_n, pend_cap;
+	/* client bytes held while a reply decides what they are */
+	bool blocked;
+	uint8_t *hold;
+	size_t hold_len, hold_cap;
+	/* the reply being gathered */
+	bool in_reply;
+	int reply_code;
+	uint32_t reply_lines;
+	struct linebuf rtext;
+	bool greeted;
+	bool any_reply;
+	bool tls_check; /* after 220 to STARTTLS: is the next thing TLS? */
+	bool auth_expect;    /* the next client line answers a 334 */
+	bool auth_user_next; /* ... and carries the LOGIN user name */
+	const char *helo_sent;
+	size_t cap_cmds, cap_msgs;
+	uint64_t ts; /* capture time of the event being handled */
+};
+
+struct smtp_decoder {
+	struct smtp_config cfg;
+	smtp_session_fn *done;
+	void *arg;
+	struct smtp_stats stats;
+};
+
+/* session.c */
+void session_flag(struct smtp_session *s, enum smtp_anomaly a);
+int session_add_command(struct smtp_session *s, enum smtp_verb v, const char *name, size_t nlen,
+			const char *arg, size_t alen);
+int session_new_message(struct smtp_session *s);
+void session_push_pending(struct smtp_session *s, enum smtp_verb v, int idx);
+bool session_pop_pending(struct smtp_session *s, struct pending *out);
+const char *session_strdup(struct smtp_session *s, const char *p, size_t n);
+
+/* client.c */
+void client_data(struct smtp_session *s, const uint8_t *p, size_t n);
+void client_release(struct smtp_session *s, bool forced);
+void client_open_body(struct smtp_session *s, int msg);
+
+/* server.c */
+void server_data(struct smtp_session *s, const uint8_t *p, size_t n);
+
+/* explain.c */
+const char *explain_silence(const struct smtp_session *s, const struct smtp_command *c);
+void explain_verdict(struct smtp_session *s, char *buf, size_t bufsz);
+
+#endif

@@ -1,0 +1,182 @@
+/*
+ * smtp.h - byte streams in, explained SMTP sessions out.
+ *
+ * decode/ frames lines in both directions, pairs every client command with
+ * the server's reply (in order, so PIPELINING pairs right), follows the mail
+ * transactions (MAIL, RCPT, DATA or BDAT), AUTH and STARTTLS, and explains
+ * every reply from a knowledge table (explain.c). When a connection ends, the
+ * finished session is handed to a callback, then freed.
+ *
+ * Every buffer is capped (struct smtp_config); hitting a cap sets an anomaly
+ * on the session and is counted, never silent.
+ */
+#ifndef SMTPSCOPE_SMTP_H
+#define SMTPSCOPE_SMTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../reassembly/reassembly.h"
+
+#define SMTP_F_TURN 0x01 /* the client waits for this reply before going on */
+
+enum smtp_verb {
+#define X(e, name, flags) SMTP_##e,
+#include "smtp_cmds.def"
+#undef X
+	SMTP_VERB_COUNT
+};
+
+enum smtp_anomaly {
+#define X(e, name) SMTP_ANOM_##e,
+#include "smtp_anomalies.def"
+#undef X
+	SMTP_ANOM_COUNT
+};
+
+enum smtp_result { SMTP_NO_REPLY, SMTP_SUCCESS, SMTP_INTERMEDIATE, SMTP_TEMPFAIL, SMTP_PERMFAIL };
+
+/* What an explanation was chosen by, most specific first (DESIGN.md). */
+enum smtp_match {
+	SMTP_MATCH_TEXT,
+	SMTP_MATCH_ENHANCED,
+	SMTP_MATCH_ENHANCED_CLASS,
+	SMTP_MATCH_CODE_IN_CONTEXT,
+	SMTP_MATCH_FIRST_DIGIT,
+	SMTP_MATCH_COUNT
+};
+
+enum smtp_state {
+	SMTP_ST_REFUSED,
+	SMTP_ST_NO_ANSWER,
+	SMTP_ST_CLOSED,
+	SMTP_ST_RESET,
+	SMTP_ST_TIMEOUT,
+	SMTP_ST_UNFINISHED
+};
+
+struct smtp_reply {
+	int code;
+	char enhanced[12]; /* "5.1.1", or "" when the reply has none */
+	const char *text;  /* every line after "ddd-"/"ddd ", joined by '\n' */
+	uint32_t lines;
+};
+
+struct smtp_command {
+	enum smtp_verb verb;
+	const char *name; /* upper-case verb, or what the client sent */
+	const char *arg;  /* NULL if none; masked inside AUTH unless asked */
+	uint64_t ts;
+	bool has_reply;
+	uint64_t reply_ts;
+	struct smtp_reply reply;
+	enum smtp_result result;
+	enum smtp_match matched_on;
+	const char *explanation;
+	int msg;   /* index of the transaction it belongs to, or -1 */
+	int rcpt;  /* RCPT: index of the recipient in that transaction, or -1 */
+	bool last; /* BDAT: the LAST chunk */
+};
+
+enum smtp_rcpt_status { SMTP_RCPT_PENDING, SMTP_RCPT_ACCEPTED, SMTP_RCPT_REJECTED };
+
+struct smtp_rcpt {
+	const char *addr;
+	enum smtp_rcpt_status status;
+	int code;
+};
+
+struct smtp_message {
+	const char *mail_from;
+	struct smtp_rcpt *rcpt;
+	size_t n_rcpt, cap_rcpt;
+	bool mail_accepted; /* the reply to MAIL was 2xx */
+	bool data_started;  /* a body (DATA after 354, or BDAT) began */
+	bool data_ended;    /* the final "." or BDAT LAST was sent */
+	bool accepted;      /* the server took responsibility: 2xx after the body */
+	int final_code;     /* reply to "." or BDAT LAST; 0 if none */
+	int64_t size;       /* body bytes after dot-unstuffing; -1 if unknown */
+	const char *subject, *message_id, *queue_id;
+};
+
+struct smtp_session {
+	uint64_t id;
+	uint64_t ts_first, ts_last;
+	struct cap_addr client, server;
+	uint16_t client_port, server_port;
+	enum smtp_state state;
+	bool midstream;
+	const char *helo;
+	bool esmtp;
+	const char **extensions;
+	size_t n_extensions;
+	bool starttls;
+	bool has_auth;
+	struct {
+		char mechanism[24];
+		const char *user;
+		int success; /* 1, 0, or -1 when no verdict was seen */
+	} auth;
+	struct smtp_command *cmds;
+	size_t n_cmds;
+	struct smtp_message *msgs;
+	size_t n_msgs;
+	uint64_t packets[2], bytes[2], gaps[2]; /* by enum rsm_dir */
+	uint64_t anomalies;                     /* 1 << enum smtp_anomaly */
+	const char *verdict;
+	struct smtp_priv *priv; /* decoder state, not for readers */
+};
+
+struct smtp_config {
+	size_t max_line;        /* bytes kept of one command or reply line */
+	size_t max_reply_bytes; /* bytes kept of one (multi-line) reply */
+	size_t max_pending;     /* commands awaiting a reply */
+	size_t max_commands;    /* command entries recorded per session */
+	size_t max_messages;    /* transactions recorded per session */
+	size_t max_rcpts;       /* recipients recorded per transaction */
+	size_t max_hold;        /* client bytes held while a reply decides their meaning */
+	size_t max_session_mem; /* strings kept per session */
+	bool show_secrets;      /* print AUTH data as sent */
+};
+
+struct smtp_stats {
+	uint64_t sessions;
+	uint64_t refused, no_answer;
+	uint64_t commands, replies;
+	uint64_t matched[SMTP_MATCH_COUNT];
+	uint64_t anomalies[SMTP_ANOM_COUNT];
+	uint64_t messages, messages_accepted;
+};
+
+typedef void smtp_session_fn(void *arg, const struct smtp_session *s);
+
+struct smtp_decoder;
+
+void smtp_default_config(struct smtp_config *cfg);
+struct smtp_decoder *smtp_new(const struct smtp_config *cfg, smtp_session_fn *done, void *arg);
+/* The reassembly callback: arg is the decoder. */
+void smtp_on_stream(void *arg, const struct rsm_event *ev);
+const struct smtp_stats *smtp_stats(const struct smtp_decoder *d);
+void smtp_free(struct smtp_decoder *d);
+
+/* Names for the tables above. */
+const char *smtp_verb_name(enum smtp_verb v);
+const char *smtp_anomaly_name(enum smtp_anomaly a);
+const char *smtp_result_name(enum smtp_result r);
+const char *smtp_match_name(enum smtp_match m);
+const char *smtp_state_name(enum smtp_state s);
+enum smtp_result smtp_result_of(int code);
+
+/*
+ * Explain one reply to one command (explain.c). text may hold several lines
+ * joined by '\n'. Writes a plain-language line into buf and returns how it
+ * was matched. Usable without a capture (smtpscope --explain).
+ */
+enum smtp_match smtp_explain(enum smtp_verb verb, int code, const char *enhanced,
+			     const char *text, char *buf, size_t bufsz);
+/* Parse an RFC 3463 code at the start of text ("5.1.1", "#5.1.1"); 0 if none. */
+size_t smtp_parse_enhanced(const char *text, size_t len, char out[12]);
+enum smtp_verb smtp_verb_lookup(const char *word, size_t len);
+
+#endif

@@ -1,0 +1,507 @@
+/*
+ * flow.c - the flow table: find or create a flow for each segment, decide
+ * who is the client, follow the connection's life, end it.
+ *
+ * Flows live in a hash table that grows on demand up to max_flows, and on an
+ * LRU list ordered by last packet, so that idle flows are found from the head
+ * and the oldest is evicted when the table is full (counted, never silent).
+ * A closed flow lingers a few seconds to absorb late ACKs and retransmitted
+ * FINs, so they do not open phantom mid-stream sessions.
+ */
+#include "reassembly.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "stream.h"
+
+#define INITIAL_BUCKETS 1024
+#define LINGER_US (10 * 1000000ull)
+#define SWEEP_US 1000000ull
+
+enum flow_state { FS_SYN_SENT, FS_OPEN, FS_CLOSED };
+
+/* Endpoints in canonical order (lower address/port first), zero-padded for memcmp. */
+struct rsm_key { /* 40 bytes: hashed as five 64-bit words */
+	uint8_t family;
+	uint8_t pad[3];
+	uint16_t port[2];
+	uint8_t addr[2][16];
+};
+
+struct rsm_flow {
+	struct rsm_conn conn;
+	struct rsm_key key;
+	enum flow_state state;
+	struct rsm_half half[2]; /* by enum rsm_dir */
+	uint64_t closed_at;
+	uint32_t hash;
+	struct rsm_flow *hnext;
+	struct rsm_flow *prev, *next; /* the active or the linger list */
+};
+
+struct flow_list {
+	struct rsm_flow *head, *tail;
+};
+
+struct rsm_table {
+	struct rsm_config cfg;
+	rsm_event_fn *fn;
+	void *arg;
+	struct rsm_flow **buckets;
+	size_t nbuckets, count;
+	struct flow_list active, linger;
+	uint64_t next_id, now, last_sweep;
+	struct rsm_stats stats;
+	uint8_t server_port[65536 / 8];
+};
+
+void
+rsm_default_config(struct rsm_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->max_flows = 100000;
+	cfg->max_ooo_segments = 1024;
+	cfg->max_ooo_bytes = 1u << 20;
+	cfg->idle_timeout = 300;
+}
+
+static void
+list_remove(struct flow_list *l, struct rsm_flow *f)
+{
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		l->head = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	else
+		l->tail = f->prev;
+	f->prev = f->next = NULL;
+}
+
+static void
+list_append(struct flow_list *l, struct rsm_flow *f)
+{
+	f->next = NULL;
+	f->prev = l->tail;
+	if (l->tail)
+		l->tail->next = f;
+	else
+		l->head = f;
+	l->tail = f;
+}
+
+static uint32_t
+key_hash(const struct rsm_key *k)
+{
+	uint64_t w[5], h = 0x9e3779b97f4a7c15ull;
+
+	memcpy(w, k, sizeof(w));
+	for (int i = 0; i < 5; i++) {
+		h ^= w[i];
+		h *= 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	return (uint32_t)h;
+}
+
+static int
+endpoint_cmp(const struct cap_addr *a, uint16_t ap, const struct cap_addr *b, uint16_t bp)
+{
+	int c = memcmp(a->bytes, b->bytes, 16);
+
+	return c ? c : (int)ap - (int)bp;
+}
+
+/* Canonical key; *src_first tells whether the segment's source is endpoint 0. */
+static void
+make_key(struct rsm_key *k, const struct cap_segment *s, bool *src_first)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = s->src.family;
+	*src_first = endpoint_cmp(&s->src, s->sport, &s->dst, s->dport) <= 0;
+	const struct cap_addr *a = *src_first ? &s->src : &s->dst, *b = *src_first ? &s->dst : &s->src;
+
+	memcpy(k->addr[0], a->bytes, 16);
+	memcpy(k->addr[1], b->bytes, 16);
+	k->port[0] = *src_first ? s->sport : s->dport;
+	k->port[1] = *src_first ? s->dport : s->sport;
+}
+
+static struct rsm_flow *
+find(struct rsm_table *t, const struct rsm_key *k, uint32_t hash)
+{
+	for (struct rsm_flow *f = t->buckets[hash & (t->nbuckets - 1)]; f; f = f->hnext)
+		if (f->hash == hash && memcmp(&f->key, k, sizeof(*k)) == 0)
+			return f;
+	return NULL;
+}
+
+static void
+bucket_unlink(struct rsm_table *t, struct rsm_flow *f)
+{
+	struct rsm_flow **pp = &t->buckets[f->hash & (t->nbuckets - 1)];
+
+	while (*pp != f)
+		pp = &(*pp)->hnext;
+	*pp = f->hnext;
+}
+
+/* Double the buckets while the table is fuller than one flow per bucket. */
+static void
+maybe_grow(struct rsm_table *t)
+{
+	size_t n = t->nbuckets * 2;
+	struct rsm_flow **b;
+
+	if (t->count < t->nbuckets || n > (size_t)t->cfg.max_flows * 2)
+		return;
+	b = calloc(n, sizeof(*b));
+	if (!b)
+		return; /* keep the longer chains; still correct */
+	for (size_t i = 0; i < t->nbuckets; i++) {
+		for (struct rsm_flow *f = t->buckets[i], *nx; f; f = nx) {
+			nx = f->hnext;
+			f->hnext = b[f->hash & (n - 1)];
+			b[f->hash & (n - 1)] = f;
+		}
+	}
+	free(t->buckets);
+	t->buckets = b;
+	t->nbuckets = n;
+}
+
+static void
+sink_init(struct rsm_sink *k, struct rsm_table *t, struct rsm_flow *f, enum rsm_dir dir)
+{
+	*k = (struct rsm_sink){
+		.fn = t->fn, .arg = t->arg, .conn = &f->conn, .dir = dir, .ts = t->now,
+		.cfg = &t->cfg, .stats = &t->stats,
+	};
+}
+
+static void
+free_queues(struct rsm_flow *f)
+{
+	for (int d = 0; d < 2; d++) {
+		while (f->half[d].ooo) {
+			struct rsm_seg *s = f->half[d].ooo;
+
+			f->half[d].ooo = s->next;
+			free(s);
+		}
+	}
+}
+
+/* Deliver what is left, tell the caller how it ended, and let the flow linger. */
+static void
+end_flow(struct rsm_table *t, struct rsm_flow *f, enum rsm_end why)
+{
+	struct rsm_sink k;
+
+	if (f->state == FS_CLOSED)
+		return;
+	if (f->state == FS_SYN_SENT && (why == RSM_END_TIMEOUT || why == RSM_END_UNFINISHED))
+		why = RSM_END_NO_ANSWER;
+	for (int d = 0; d < 2; d++) {
+		sink_init(&k, t, f, (enum rsm_dir)d);
+		stream_flush(&f->half[d], &k);
+	}
+	free_queues(f);
+	struct rsm_event ev = {.type = RSM_EV_CLOSE, .conn = &f->conn, .ts = t->now, .end = why};
+
+	t->fn(t->arg, &ev);
+	f->conn.user = NULL;
+	f->state = FS_CLOSED;
+	f->closed_at = t->now;
+	list_remove(&t->active, f);
+	list_append(&t->linger, f);
+}
+
+static void
+destroy(struct rsm_table *t, struct rsm_flow *f)
+{
+	bucket_unlink(t, f);
+	list_remove(f->state == FS_CLOSED ? &t->linger : &t->active, f);
+	free_queues(f);
+	free(f);
+	t->count--;
+	t->stats.active = t->count;
+}
+
+static void
+make_room(struct rsm_table *t)
+{
+	if (t->count < t->cfg.max_flows)
+		return;
+	if (t->linger.head) {
+		destroy(t, t->linger.head);
+		return;
+	}
+	t->stats.evicted++;
+	struct rsm_flow *old = t->active.head;
+
+	end_flow(t, old, RSM_END_EVICTED);
+	destroy(t, old);
+}
+
+static bool
+is_server_port(const struct rsm_table *t, uint16_t port)
+{
+	return t->server_port[port >> 3] & (1u << (port & 7));
+}
+
+/* Which side of a first segment is the client: the SYN tells, else the port. */
+static bool
+src_is_client(const struct rsm_table *t, const struct cap_segment *s)
+{
+	if (s->flags & CAP_TH_SYN)
+		return !(s->flags & CAP_TH_ACK);
+	bool d = is_server_port(t, s->dport), sp = is_server_port(t, s->sport);
+
+	if (d != sp)
+		return d;
+	return s->dport <= s->sport;
+}
+
+static struct rsm_flow *
+create(struct rsm_table *t, const struct rsm_key *k, uint32_t hash, const struct cap_segment *s)
+{
+	struct rsm_flow *f;
+
+	make_room(t);
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->key = *k;
+	f->hash = hash;
+	f->state = FS_SYN_SENT;
+	bool c = src_is_client(t, s);
+
+	f->conn.id = ++t->next_id;
+	f->conn.client = c ? s->src : s->dst;
+	f->conn.server = c ? s->dst : s->src;
+	f->conn.client_port = c ? s->sport : s->dport;
+	f->conn.server_port = c ? s->dport : s->sport;
+	f->conn.ts_first = f->conn.ts_last = t->now;
+	f->conn.midstream = !(s->flags & CAP_TH_SYN);
+	if (f->conn.midstream)
+		f->state = FS_OPEN;
+	f->hnext = t->buckets[hash & (t->nbuckets - 1)];
+	t->buckets[hash & (t->nbuckets - 1)] = f;
+	list_append(&t->active, f);
+	t->count++;
+	t->stats.flows++;
+	t->stats.active = t->count;
+	maybe_grow(t);
+	struct rsm_event ev = {.type = RSM_EV_OPEN, .conn = &f->conn, .ts = t->now};
+
+	t->fn(t->arg, &ev);
+	return f;
+}
+
+static void
+on_syn(struct rsm_flow *f, enum rsm_dir dir, const struct cap_segment *s)
+{
+	if (!(s->flags & CAP_TH_ACK)) {
+		if (dir == RSM_C2S && !f->half[RSM_C2S].based)
+			stream_base(&f->half[RSM_C2S], s->seq + 1);
+		return;
+	}
+	if (dir != RSM_S2C)
+		return;
+	f->conn.synack_seen = true;
+	f->state = FS_OPEN;
+	if (!f->half[RSM_S2C].based)
+		stream_base(&f->half[RSM_S2C], s->seq + 1);
+	if (!f->half[RSM_C2S].based)
+		stream_base(&f->half[RSM_C2S], s->ack);
+}
+
+static void
+on_rst(struct rsm_table *t, struct rsm_flow *f, enum rsm_dir dir)
+{
+	bool refused = f->state == FS_SYN_SENT && dir == RSM_S2C && !f->conn.synack_seen;
+
+	end_flow(t, f, refused ? RSM_END_REFUSED : RSM_END_RESET);
+}
+
+static void
+on_payload(struct rsm_table *t, struct rsm_flow *f, enum rsm_dir dir, const struct cap_segment *s)
+{
+	struct rsm_half *h = &f->half[dir];
+	uint32_t seq = s->seq + ((s->flags & CAP_TH_SYN) ? 1 : 0);
+	struct rsm_sink k;
+
+	if (!h->based)
+		stream_base(h, seq);
+	f->state = FS_OPEN;
+	sink_init(&k, t, f, dir);
+	stream_data(h, &k, stream_offset(h, seq), s->payload, s->len, s->missing);
+}
+
+static void
+on_segment(struct rsm_table *t, struct rsm_flow *f, enum rsm_dir dir, const struct cap_segment *s)
+{
+	struct rsm_half *h = &f->half[dir], *peer = &f->half[!dir];
+	struct rsm_sink k;
+
+	if (s->flags & CAP_TH_SYN)
+		on_syn(f, dir, s);
+	if (s->flags & CAP_TH_RST) {
+		on_rst(t, f, dir);
+		return;
+	}
+	if (s->len + s->missing > 0)
+		on_payload(t, f, dir, s);
+	if ((s->flags & CAP_TH_ACK) && peer->based) {
+		sink_init(&k, t, f, (enum rsm_dir)!dir);
+		stream_ack(peer, &k, stream_offset(peer, s->ack));
+	}
+	if (s->flags & CAP_TH_FIN) {
+		uint32_t seq = s->seq + ((s->flags & CAP_TH_SYN) ? 1 : 0);
+
+		if (!h->based)
+			stream_base(h, seq);
+		stream_fin(h, stream_offset(h, seq) + s->len + s->missing);
+	}
+	if (stream_done(&f->half[0]) && stream_done(&f->half[1]))
+		end_flow(t, f, RSM_END_CLOSED);
+}
+
+static void
+sweep(struct rsm_table *t)
+{
+	uint64_t idle = (uint64_t)t->cfg.idle_timeout * 1000000u;
+
+	if (t->now - t->last_sweep < SWEEP_US)
+		return;
+	t->last_sweep = t->now;
+	while (t->linger.head && t->now - t->linger.head->closed_at > LINGER_US)
+		destroy(t, t->linger.head);
+	while (t->active.head && t->now - t->active.head->conn.ts_last > idle) {
+		struct rsm_flow *f = t->active.head;
+
+		t->stats.timed_out++;
+		end_flow(t, f, RSM_END_TIMEOUT);
+		destroy(t, f);
+	}
+}
+
+void
+rsm_feed(struct rsm_table *t, const struct cap_segment *s)
+{
+	struct rsm_key k;
+	bool src_first;
+
+	if (s->ts_us > t->now)
+		t->now = s->ts_us;
+	sweep(t);
+	make_key(&k, s, &src_first);
+	uint32_t hash = key_hash(&k);
+	struct rsm_flow *f = find(t, &k, hash);
+	bool syn = (s->flags & (CAP_TH_SYN | CAP_TH_ACK)) == CAP_TH_SYN;
+
+	if (f && f->state == FS_CLOSED) {
+		if (!syn) /* a late packet of a finished connection */
+			return;
+		destroy(t, f); /* the port pair is reused by a new connection */
+		f = NULL;
+	}
+	if (!f) {
+		if (!(s->flags & CAP_TH_SYN) && s->len + s->missing == 0) {
+			t->stats.ignored++;
+			return;
+		}
+		f = create(t, &k, hash, s);
+		if (!f)
+			return;
+	}
+	enum rsm_dir dir = (s->sport == f->conn.client_port &&
+			    memcmp(s->src.bytes, f->conn.client.bytes, 16) == 0)
+				   ? RSM_C2S
+				   : RSM_S2C;
+
+	f->conn.packets[dir]++;
+	f->conn.ts_last = t->now;
+	list_remove(&t->active, f);
+	list_append(&t->active, f);
+	on_segment(t, f, dir, s);
+}
+
+static int
+by_id(const void *a, const void *b)
+{
+	const struct rsm_flow *x = *(const struct rsm_flow *const *)a;
+	const struct rsm_flow *y = *(const struct rsm_flow *const *)b;
+
+	return x->conn.id < y->conn.id ? -1 : x->conn.id > y->conn.id;
+}
+
+void
+rsm_flush(struct rsm_table *t)
+{
+	size_t n = 0;
+	struct rsm_flow **all;
+
+	for (struct rsm_flow *f = t->active.head; f; f = f->next)
+		n++;
+	all = malloc((n ? n : 1) * sizeof(*all));
+	if (!all) { /* still end every flow, in table order */
+		while (t->active.head)
+			end_flow(t, t->active.head, RSM_END_UNFINISHED);
+		return;
+	}
+	n = 0;
+	for (struct rsm_flow *f = t->active.head; f; f = f->next)
+		all[n++] = f;
+	qsort(all, n, sizeof(*all), by_id);
+	for (size_t i = 0; i < n; i++)
+		end_flow(t, all[i], RSM_END_UNFINISHED);
+	free(all);
+}
+
+struct rsm_table *
+rsm_new(const struct rsm_config *cfg, rsm_event_fn *fn, void *arg)
+{
+	struct rsm_table *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->cfg = *cfg;
+	if (t->cfg.max_flows == 0)
+		t->cfg.max_flows = 1;
+	t->fn = fn;
+	t->arg = arg;
+	t->nbuckets = INITIAL_BUCKETS;
+	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
+	if (!t->buckets) {
+		free(t);
+		return NULL;
+	}
+	for (size_t i = 0; i < cfg->n_server_ports; i++)
+		t->server_port[cfg->server_ports[i] >> 3] |= 1u << (cfg->server_ports[i] & 7);
+	t->cfg.server_ports = NULL; /* copied into the bitmap; the caller's array is not kept */
+	t->cfg.n_server_ports = 0;
+	return t;
+}
+
+const struct rsm_stats *
+rsm_stats(const struct rsm_table *t)
+{
+	return &t->stats;
+}
+
+void
+rsm_free(struct rsm_table *t)
+{
+	if (!t)
+		return;
+	while (t->active.head)
+		destroy(t, t->active.head);
+	while (t->linger.head)
+		destroy(t, t->linger.head);
+	free(t->buckets);
+	free(t);
+}

@@ -1,0 +1,92 @@
+/*
+ * reassembly.h - TCP segments in, ordered byte streams out.
+ *
+ * reassembly/ keeps a table of flows keyed by the 5-tuple, decides which side
+ * is the client, converts 32-bit sequence numbers to 64-bit stream offsets,
+ * queues out-of-order data (bounded), drops retransmissions, and tells its
+ * caller, through one callback, when a connection opens, when bytes or a gap
+ * arrive in a direction, and how it ended. It knows nothing of SMTP: the only
+ * protocol knowledge it takes is the set of server ports, to orient flows
+ * whose handshake was not seen.
+ */
+#ifndef SMTPSCOPE_REASSEMBLY_H
+#define SMTPSCOPE_REASSEMBLY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../capture/capture.h"
+
+enum rsm_dir { RSM_C2S = 0, RSM_S2C = 1 };
+
+enum rsm_ev { RSM_EV_OPEN, RSM_EV_DATA, RSM_EV_GAP, RSM_EV_CLOSE };
+
+/* How a flow ended. */
+enum rsm_end {
+	RSM_END_CLOSED,     /* FIN */
+	RSM_END_RESET,      /* RST after the connection was up */
+	RSM_END_REFUSED,    /* SYN answered by RST */
+	RSM_END_NO_ANSWER,  /* SYN never answered */
+	RSM_END_TIMEOUT,    /* idle for longer than idle_timeout */
+	RSM_END_UNFINISHED, /* still open at the end of input */
+	RSM_END_EVICTED,    /* pushed out of a full flow table */
+};
+
+/* What the caller may read of a flow. `user` is the caller's. */
+struct rsm_conn {
+	uint64_t id; /* 1, 2, ... in order of first packet */
+	struct cap_addr client, server;
+	uint16_t client_port, server_port;
+	uint64_t ts_first, ts_last;
+	bool midstream;          /* the client's SYN was not seen */
+	bool synack_seen;        /* the server answered the SYN */
+	uint64_t packets[2];     /* per direction */
+	uint64_t bytes[2];       /* payload bytes delivered per direction */
+	uint64_t gap_bytes[2];   /* bytes never seen, per direction */
+	uint64_t retransmitted[2];
+	void *user;
+};
+
+struct rsm_event {
+	enum rsm_ev type;
+	enum rsm_dir dir; /* DATA and GAP */
+	struct rsm_conn *conn;
+	uint64_t ts;         /* capture time of the packet that caused it */
+	const uint8_t *data; /* DATA: borrowed bytes; GAP: NULL */
+	size_t len;          /* DATA: bytes; GAP: bytes missing */
+	enum rsm_end end;    /* CLOSE */
+};
+
+typedef void rsm_event_fn(void *arg, const struct rsm_event *ev);
+
+struct rsm_config {
+	uint32_t max_flows;          /* concurrent flows; the oldest is evicted past it */
+	uint32_t max_ooo_segments;   /* queued out-of-order segments per direction */
+	uint64_t max_ooo_bytes;      /* queued out-of-order bytes per direction */
+	uint32_t idle_timeout;       /* seconds of capture time */
+	const uint16_t *server_ports; /* orient flows without a handshake */
+	size_t n_server_ports;
+};
+
+struct rsm_stats {
+	uint64_t flows;         /* flows created */
+	uint64_t active;        /* flows in the table now */
+	uint64_t evicted;       /* flows pushed out by max_flows */
+	uint64_t timed_out;     /* flows ended by idle_timeout */
+	uint64_t gap_bytes;     /* bytes never seen, all flows */
+	uint64_t ooo_overflows; /* times a queue cap forced a gap */
+	uint64_t ignored;       /* segments of no flow (late ACKs, stray RSTs) */
+};
+
+struct rsm_table;
+
+void rsm_default_config(struct rsm_config *cfg);
+struct rsm_table *rsm_new(const struct rsm_config *cfg, rsm_event_fn *fn, void *arg);
+void rsm_feed(struct rsm_table *t, const struct cap_segment *seg);
+/* End of input: every flow still open is closed, in order of id. */
+void rsm_flush(struct rsm_table *t);
+const struct rsm_stats *rsm_stats(const struct rsm_table *t);
+void rsm_free(struct rsm_table *t);
+
+#endif

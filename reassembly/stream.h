@@ -1,0 +1,56 @@
+/*
+ * stream.h - one direction of a TCP connection (private to reassembly/).
+ *
+ * Sequence numbers become 64-bit offsets at this edge: offset 0 is the first
+ * byte of data after the SYN (or the first byte seen, mid-stream), and a
+ * reference point kept near the delivery point lets the 32-bit numbers wrap.
+ */
+#ifndef SMTPSCOPE_REASSEMBLY_STREAM_H
+#define SMTPSCOPE_REASSEMBLY_STREAM_H
+
+#include "reassembly.h"
+
+struct rsm_seg {
+	struct rsm_seg *next;
+	uint64_t off;
+	uint32_t len;     /* bytes in data[] */
+	uint32_t missing; /* bytes after them that the snap length cut off */
+	uint8_t data[];
+};
+
+struct rsm_half {
+	bool based;      /* offset 0 is known */
+	bool fin;
+	bool acked_valid;
+	uint32_t ref_seq; /* a sequence number and its offset, to unwrap */
+	uint64_t ref_off;
+	uint64_t next;    /* next offset to deliver */
+	uint64_t fin_off;
+	uint64_t acked;   /* highest offset the peer acknowledged */
+	struct rsm_seg *ooo; /* out-of-order queue, sorted by offset */
+	uint32_t ooo_n;
+	uint64_t ooo_bytes;
+};
+
+/* Where a half delivers: the caller's callback and the flow it speaks of. */
+struct rsm_sink {
+	rsm_event_fn *fn;
+	void *arg;
+	struct rsm_conn *conn;
+	enum rsm_dir dir;
+	uint64_t ts;
+	const struct rsm_config *cfg;
+	struct rsm_stats *stats;
+};
+
+void stream_base(struct rsm_half *h, uint32_t seq);
+int64_t stream_offset(const struct rsm_half *h, uint32_t seq);
+void stream_data(struct rsm_half *h, const struct rsm_sink *k, int64_t off, const uint8_t *data,
+		 uint32_t len, uint32_t missing);
+void stream_ack(struct rsm_half *h, const struct rsm_sink *k, int64_t ack_off);
+void stream_fin(struct rsm_half *h, int64_t fin_off);
+bool stream_done(const struct rsm_half *h);
+/* Deliver everything queued, with gaps for the holes; free the queue. */
+void stream_flush(struct rsm_half *h, const struct rsm_sink *k);
+
+#endif

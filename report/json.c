@@ -1,0 +1,272 @@
+/*
+ * json.c - one JSON object per line, field names as DESIGN.md fixes them.
+ */
+#include "report.h"
+
+#include <inttypes.h>
+
+#include "report_private.h"
+
+static void
+key(FILE *f, const char *k, bool *first)
+{
+	if (!*first)
+		putc(',', f);
+	*first = false;
+	fprintf(f, "\"%s\":", k);
+}
+
+static void
+endpoint(FILE *f, const struct cap_addr *a, uint16_t port)
+{
+	char ip[64];
+
+	rpt_addr(ip, sizeof(ip), a);
+	fprintf(f, "{\"ip\":\"%s\",\"port\":%u}", ip, port);
+}
+
+static void
+reply(FILE *f, const struct smtp_command *c)
+{
+	if (!c->has_reply) {
+		fputs("null", f);
+		return;
+	}
+	fprintf(f, "{\"code\":%d,\"enhanced\":", c->reply.code);
+	if (c->reply.enhanced[0])
+		fprintf(f, "\"%s\"", c->reply.enhanced);
+	else
+		fputs("null", f);
+	fputs(",\"text\":", f);
+	rpt_json_string(f, c->reply.text);
+	putc('}', f);
+}
+
+static void
+command(FILE *f, const struct smtp_command *c)
+{
+	char ts[40];
+	bool first = true;
+
+	putc('{', f);
+	key(f, "cmd", &first);
+	rpt_json_string(f, c->name);
+	key(f, "arg", &first);
+	rpt_json_string(f, c->arg);
+	rpt_iso_time(ts, sizeof(ts), c->ts);
+	key(f, "ts", &first);
+	fprintf(f, "\"%s\"", ts);
+	key(f, "reply", &first);
+	reply(f, c);
+	key(f, "result", &first);
+	fprintf(f, "\"%s\"", smtp_result_name(c->result));
+	key(f, "explanation", &first);
+	rpt_json_string(f, c->explanation ? c->explanation : "");
+	key(f, "matched_on", &first);
+	fprintf(f, "\"%s\"", smtp_match_name(c->matched_on));
+	if (c->has_reply) {
+		key(f, "reply_time", &first);
+		fprintf(f, "%.6f", (double)(c->reply_ts - c->ts) / 1e6);
+	}
+	putc('}', f);
+}
+
+static void
+addresses(FILE *f, const struct smtp_message *m, bool rejected)
+{
+	bool first = true;
+
+	putc('[', f);
+	for (size_t i = 0; i < m->n_rcpt; i++) {
+		if ((m->rcpt[i].status == SMTP_RCPT_REJECTED) != rejected)
+			continue;
+		if (!first)
+			putc(',', f);
+		first = false;
+		rpt_json_string(f, m->rcpt[i].addr ? m->rcpt[i].addr : "");
+	}
+	putc(']', f);
+}
+
+static void
+message(FILE *f, const struct smtp_message *m)
+{
+	bool first = true;
+
+	putc('{', f);
+	key(f, "mail_from", &first);
+	rpt_json_string(f, m->mail_from);
+	key(f, "rcpt_to", &first);
+	addresses(f, m, false);
+	key(f, "rcpt_rejected", &first);
+	addresses(f, m, true);
+	key(f, "accepted", &first);
+	fputs(m->accepted ? "true" : "false", f);
+	key(f, "size", &first);
+	if (m->size >= 0)
+		fprintf(f, "%" PRId64, m->size);
+	else
+		fputs("null", f);
+	key(f, "subject", &first);
+	rpt_json_string(f, m->subject);
+	key(f, "message_id", &first);
+	rpt_json_string(f, m->message_id);
+	key(f, "queue_id", &first);
+	rpt_json_string(f, m->queue_id);
+	putc('}', f);
+}
+
+static void
+auth(FILE *f, const struct smtp_session *s)
+{
+	if (!s->has_auth) {
+		fputs("null", f);
+		return;
+	}
+	fputs("{\"mechanism\":", f);
+	rpt_json_string(f, s->auth.mechanism);
+	fputs(",\"user\":", f);
+	rpt_json_string(f, s->auth.user);
+	fprintf(f, ",\"success\":%s}",
+		s->auth.success < 0 ? "null" : s->auth.success ? "true" : "false");
+}
+
+static void
+anomalies(FILE *f, uint64_t bits)
+{
+	bool first = true;
+
+	putc('[', f);
+	for (int a = 0; a < SMTP_ANOM_COUNT; a++) {
+		if (!(bits & (1ull << a)))
+			continue;
+		if (!first)
+			putc(',', f);
+		first = false;
+		fprintf(f, "\"%s\"", smtp_anomaly_name((enum smtp_anomaly)a));
+	}
+	putc(']', f);
+}
+
+static void
+session_head(FILE *f, const struct smtp_session *s, bool *first)
+{
+	char ts[40];
+
+	rpt_iso_time(ts, sizeof(ts), s->ts_first);
+	key(f, "type", first);
+	fputs("\"session\"", f);
+	key(f, "id", first);
+	fprintf(f, "%" PRIu64, s->id);
+	key(f, "ts", first);
+	fprintf(f, "\"%s\"", ts);
+	key(f, "duration", first);
+	fprintf(f, "%.6f", (double)(s->ts_last - s->ts_first) / 1e6);
+	key(f, "client", first);
+	endpoint(f, &s->client, s->client_port);
+	key(f, "server", first);
+	endpoint(f, &s->server, s->server_port);
+	key(f, "state", first);
+	fprintf(f, "\"%s\"", smtp_state_name(s->state));
+	key(f, "midstream", first);
+	fputs(s->midstream ? "true" : "false", f);
+}
+
+static void
+session_smtp(FILE *f, const struct smtp_session *s, bool *first)
+{
+	key(f, "helo", first);
+	rpt_json_string(f, s->helo);
+	key(f, "esmtp", first);
+	fputs(s->esmtp ? "true" : "false", f);
+	key(f, "extensions", first);
+	putc('[', f);
+	for (size_t i = 0; i < s->n_extensions; i++) {
+		if (i)
+			putc(',', f);
+		rpt_json_string(f, s->extensions[i]);
+	}
+	putc(']', f);
+	key(f, "starttls", first);
+	fputs(s->starttls ? "true" : "false", f);
+	key(f, "auth", first);
+	auth(f, s);
+}
+
+void
+json_session(FILE *f, const struct smtp_session *s)
+{
+	bool first = true;
+
+	putc('{', f);
+	session_head(f, s, &first);
+	session_smtp(f, s, &first);
+	key(f, "commands", &first);
+	putc('[', f);
+	for (size_t i = 0; i < s->n_cmds; i++) {
+		if (i)
+			putc(',', f);
+		command(f, &s->cmds[i]);
+	}
+	putc(']', f);
+	key(f, "messages", &first);
+	putc('[', f);
+	for (size_t i = 0; i < s->n_msgs; i++) {
+		if (i)
+			putc(',', f);
+		message(f, &s->msgs[i]);
+	}
+	putc(']', f);
+	key(f, "gaps", &first);
+	fprintf(f, "{\"client\":%" PRIu64 ",\"server\":%" PRIu64 "}", s->gaps[RSM_C2S],
+		s->gaps[RSM_S2C]);
+	key(f, "anomalies", &first);
+	anomalies(f, s->anomalies);
+	key(f, "verdict", &first);
+	rpt_json_string(f, s->verdict);
+	fputs("}\n", f);
+}
+
+void
+json_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c)
+{
+	const struct cap_stats *cs = t->capture;
+	const struct rsm_stats *rs = t->reassembly;
+	const struct smtp_stats *ds = t->decode;
+
+	fprintf(f,
+		"{\"type\":\"summary\",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
+		",\"tcp_segments\":%" PRIu64 ",\"sessions\":%" PRIu64 ",\"failed_attempts\":%" PRIu64
+		",\"refused\":%" PRIu64 ",\"no_answer\":%" PRIu64 ",\"messages\":%" PRIu64
+		",\"messages_accepted\":%" PRIu64 ",\"commands\":%" PRIu64 ",\"replies\":%" PRIu64
+		",\"gap_bytes\":%" PRIu64 ",\"evicted_flows\":%" PRIu64 ",\"timed_out_flows\":%" PRIu64
+		",\"queue_overflows\":%" PRIu64 ",\"ignored_segments\":%" PRIu64,
+		cs->packets, cs->bytes, cs->verdicts[CAP_TCP], ds->sessions, ds->refused + ds->no_answer,
+		ds->refused, ds->no_answer, ds->messages, ds->messages_accepted, ds->commands,
+		ds->replies, rs->gap_bytes, rs->evicted, rs->timed_out, rs->ooo_overflows, rs->ignored);
+	fputs(",\"skipped_packets\":{", f);
+	for (int v = CAP_NOT_TCP; v < CAP_VERDICT_COUNT; v++)
+		fprintf(f, "%s\"%s\":%" PRIu64, v == CAP_NOT_TCP ? "" : ",",
+			cap_verdict_name((enum cap_verdict)v), cs->verdicts[v]);
+	fputs("},\"explanations\":{", f);
+	for (int m = 0; m < SMTP_MATCH_COUNT; m++)
+		fprintf(f, "%s\"%s\":%" PRIu64, m ? "," : "", smtp_match_name((enum smtp_match)m),
+			ds->matched[m]);
+	fputs("},\"anomalies\":{", f);
+	bool first = true;
+
+	for (int a = 0; a < SMTP_ANOM_COUNT; a++) {
+		if (!ds->anomalies[a])
+			continue;
+		fprintf(f, "%s\"%s\":%" PRIu64, first ? "" : ",",
+			smtp_anomaly_name((enum smtp_anomaly)a), ds->anomalies[a]);
+		first = false;
+	}
+	fprintf(f, "},\"delivered_sessions\":%" PRIu64 ",\"truncated_input\":%s", c->delivered,
+		cs->input_truncated ? "true" : "false");
+	if (cs->have_kernel_stats)
+		fprintf(f, ",\"kernel_received\":%" PRIu64 ",\"kernel_dropped\":%" PRIu64
+			   ",\"interface_dropped\":%" PRIu64,
+			cs->kernel_received, cs->kernel_dropped, cs->if_dropped);
+	fprintf(f, ",\"interrupted\":%s}\n", t->interrupted ? "true" : "false");
+}

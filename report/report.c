@@ -1,0 +1,53 @@
+/*
+ * report.c - picks the writer and counts what passes by.
+ */
+#include "report.h"
+
+#include <stdlib.h>
+
+#include "report_private.h"
+
+struct rpt *
+rpt_new(const struct rpt_config *cfg)
+{
+	struct rpt *r = calloc(1, sizeof(*r));
+
+	if (r)
+		r->cfg = *cfg;
+	return r;
+}
+
+void
+rpt_session(void *arg, const struct smtp_session *s)
+{
+	struct rpt *r = arg;
+
+	r->counts.sessions++;
+	r->counts.by_state[s->state]++;
+	for (size_t i = 0; i < s->n_msgs; i++) {
+		if (s->msgs[i].accepted) {
+			r->counts.delivered++;
+			break;
+		}
+	}
+	if (r->cfg.format == RPT_JSON)
+		json_session(r->cfg.out, s);
+	else
+		text_session(r->cfg.out, s, r->cfg.color);
+}
+
+void
+rpt_summary(struct rpt *r, const struct rpt_totals *t)
+{
+	if (r->cfg.format == RPT_JSON)
+		json_summary(r->cfg.out, t, &r->counts);
+	else
+		text_summary(r->cfg.out, t, &r->counts, r->cfg.color);
+	fflush(r->cfg.out);
+}
+
+void
+rpt_free(struct rpt *r)
+{
+	free(r);
+}

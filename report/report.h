@@ -1,0 +1,49 @@
+/*
+ * report.h - sessions in, text or JSON Lines out.
+ *
+ * report/ writes each finished session as it arrives (a human transcript, or
+ * one JSON object per DESIGN.md's output contract) and a summary at the end.
+ * Bytes from the wire are escaped on the way out: nothing a remote host sent
+ * can reach the terminal as a control sequence, and JSON stays valid.
+ */
+#ifndef SMTPSCOPE_REPORT_H
+#define SMTPSCOPE_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../capture/capture.h"
+#include "../decode/smtp.h"
+#include "../reassembly/reassembly.h"
+
+enum rpt_format { RPT_TEXT, RPT_JSON };
+
+struct rpt_config {
+	enum rpt_format format;
+	bool color; /* ANSI colours in text output */
+	FILE *out;
+};
+
+/* Everything the summary counts, gathered from the stages by the caller. */
+struct rpt_totals {
+	const struct cap_stats *capture;
+	const struct rsm_stats *reassembly;
+	const struct smtp_stats *decode;
+	bool interrupted;
+};
+
+struct rpt;
+
+struct rpt *rpt_new(const struct rpt_config *cfg);
+/* An smtp_session_fn: arg is the report. */
+void rpt_session(void *arg, const struct smtp_session *s);
+void rpt_summary(struct rpt *r, const struct rpt_totals *t);
+void rpt_free(struct rpt *r);
+
+/* Helpers shared by the writers, exposed for tests. */
+void rpt_json_string(FILE *f, const char *s);
+void rpt_iso_time(char *buf, size_t n, uint64_t ts_us);
+void rpt_addr(char *buf, size_t n, const struct cap_addr *a);
+
+#endif

@@ -1,0 +1,190 @@
+/*
+ * text.c - the human transcript: each command with its reply, a mark for
+ * how it went, the explanation under it, then the session's verdict.
+ */
+#include "report.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "report_private.h"
+
+#define CMD_WIDTH 34
+#define REPLY_WIDTH 90
+
+#define C_RESET "\033[0m"
+#define C_DIM "\033[2m"
+#define C_BOLD "\033[1m"
+#define C_GREEN "\033[32m"
+#define C_RED "\033[31m"
+#define C_YELLOW "\033[33m"
+#define C_CYAN "\033[36m"
+
+/* Mark and colour per result. */
+static const struct {
+	const char *mark, *color;
+} marks[] = {
+	[SMTP_NO_REPLY] = {"?", C_DIM},	     [SMTP_SUCCESS] = {"✓", C_GREEN},
+	[SMTP_INTERMEDIATE] = {"→", C_CYAN}, [SMTP_TEMPFAIL] = {"!", C_YELLOW},
+	[SMTP_PERMFAIL] = {"✗", C_RED},
+};
+
+static const char *
+col(bool color, const char *c)
+{
+	return color ? c : "";
+}
+
+/*
+ * Wire text for a terminal: at most max bytes of one line, control bytes
+ * and invalid UTF-8 as \xNN, so a remote host cannot send escape sequences.
+ * Returns the bytes written (for padding).
+ */
+static size_t
+put_wire(FILE *f, const char *s, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t w = 0, n;
+
+	while (*p && *p != '\n' && w < max) {
+		if (*p >= 0x20 && *p < 0x7f) {
+			putc(*p++, f);
+			w++;
+		} else if ((n = rpt_utf8_len(p)) != 0) {
+			fwrite(p, 1, n, f);
+			p += n;
+			w++;
+		} else {
+			fprintf(f, "\\x%02x", *p++);
+			w += 4;
+		}
+	}
+	if (*p && *p != '\n') {
+		fputs("…", f);
+		w++;
+	}
+	return w;
+}
+
+static void
+command_line(FILE *f, const struct smtp_command *c, bool color)
+{
+	size_t w;
+
+	fprintf(f, "  %s%s%s ", col(color, marks[c->result].color), marks[c->result].mark,
+		col(color, C_RESET));
+	w = put_wire(f, c->name[0] ? c->name : "(empty line)", CMD_WIDTH);
+	if (c->arg) {
+		putc(' ', f);
+		w += 1 + put_wire(f, c->arg, CMD_WIDTH - (w < CMD_WIDTH ? w : CMD_WIDTH));
+	}
+	for (; w < CMD_WIDTH; w++)
+		putc(' ', f);
+	if (c->has_reply) {
+		fprintf(f, " %d ", c->reply.code);
+		put_wire(f, c->reply.text, REPLY_WIDTH);
+		if (c->reply.lines > 1)
+			fprintf(f, " (+%u lines)", c->reply.lines - 1);
+	} else {
+		fputs(" (no reply)", f);
+	}
+	fprintf(f, "\n      %s%s%s\n", col(color, C_DIM), c->explanation ? c->explanation : "",
+		col(color, C_RESET));
+}
+
+static void
+message_line(FILE *f, const struct smtp_message *m, size_t i)
+{
+	fprintf(f, "  message %zu: from <", i + 1);
+	put_wire(f, m->mail_from ? m->mail_from : "?", 80);
+	fputs(">", f);
+	for (size_t r = 0; r < m->n_rcpt; r++) {
+		fputs(r ? ", <" : " to <", f);
+		put_wire(f, m->rcpt[r].addr, 80);
+		fputs(m->rcpt[r].status == SMTP_RCPT_REJECTED ? "> (refused)" : ">", f);
+	}
+	if (m->size >= 0)
+		fprintf(f, ", %" PRId64 " bytes", m->size);
+	if (m->subject) {
+		fputs(", subject \"", f);
+		put_wire(f, m->subject, 60);
+		putc('"', f);
+	}
+	fprintf(f, ": %s\n", m->accepted	   ? "accepted"
+			     : m->final_code	   ? "refused"
+			     : m->data_started	   ? "not completed"
+						   : "not sent");
+}
+
+static void
+session_header(FILE *f, const struct smtp_session *s, bool color)
+{
+	char ts[40], c[64], sv[64];
+
+	rpt_iso_time(ts, sizeof(ts), s->ts_first);
+	rpt_addr(c, sizeof(c), &s->client);
+	rpt_addr(sv, sizeof(sv), &s->server);
+	fprintf(f, "%sSession %" PRIu64 "%s  %.10s %.15s UTC  %s%s%s:%u -> %s%s%s:%u  %s, %.1f s%s\n",
+		col(color, C_BOLD), s->id, col(color, C_RESET), ts, ts + 11,
+		s->client.family == 6 ? "[" : "", c, s->client.family == 6 ? "]" : "",
+		s->client_port, s->server.family == 6 ? "[" : "", sv,
+		s->server.family == 6 ? "]" : "", s->server_port, smtp_state_name(s->state),
+		(double)(s->ts_last - s->ts_first) / 1e6, s->midstream ? ", mid-stream" : "");
+}
+
+void
+text_session(FILE *f, const struct smtp_session *s, bool color)
+{
+	session_header(f, s, color);
+	for (size_t i = 0; i < s->n_cmds; i++)
+		command_line(f, &s->cmds[i], color);
+	for (size_t i = 0; i < s->n_msgs; i++)
+		message_line(f, &s->msgs[i], i);
+	if (s->has_auth) {
+		fprintf(f, "  login: %s as ", s->auth.mechanism);
+		put_wire(f, s->auth.user ? s->auth.user : "(unknown user)", 80);
+		fprintf(f, ", %s\n", s->auth.success < 0 ? "no verdict seen"
+				     : s->auth.success	 ? "succeeded"
+							 : "failed");
+	}
+	if (s->anomalies) {
+		fputs("  notes:", f);
+		for (int a = 0; a < SMTP_ANOM_COUNT; a++)
+			if (s->anomalies & (1ull << a))
+				fprintf(f, " %s", smtp_anomaly_name((enum smtp_anomaly)a));
+		if (s->gaps[0] || s->gaps[1])
+			fprintf(f, " (missing bytes: client %" PRIu64 ", server %" PRIu64 ")",
+				s->gaps[RSM_C2S], s->gaps[RSM_S2C]);
+		putc('\n', f);
+	}
+	fprintf(f, "  %s=> %s%s\n\n", col(color, C_BOLD), s->verdict, col(color, C_RESET));
+}
+
+void
+text_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c, bool color)
+{
+	const struct cap_stats *cs = t->capture;
+	const struct rsm_stats *rs = t->reassembly;
+	const struct smtp_stats *ds = t->decode;
+
+	fprintf(f, "%sSummary%s%s: %" PRIu64 " sessions (%" PRIu64 " with mail delivered, %" PRIu64
+		   " refused, %" PRIu64 " unanswered); %" PRIu64 " messages, %" PRIu64 " accepted\n",
+		col(color, C_BOLD), col(color, C_RESET), t->interrupted ? " (interrupted)" : "",
+		c->sessions, c->delivered, ds->refused, ds->no_answer, ds->messages,
+		ds->messages_accepted);
+	fprintf(f, "  %" PRIu64 " packets, %" PRIu64 " bytes, %" PRIu64 " TCP segments; %" PRIu64
+		   " bytes never captured (gaps); %" PRIu64 " flows evicted, %" PRIu64
+		   " timed out\n",
+		cs->packets, cs->bytes, cs->verdicts[CAP_TCP], rs->gap_bytes, rs->evicted,
+		rs->timed_out);
+	fprintf(f, "  explanations by %s %" PRIu64 ", %s %" PRIu64 ", %s %" PRIu64 ", %s %" PRIu64
+		   ", %s %" PRIu64 "\n",
+		smtp_match_name(SMTP_MATCH_TEXT), ds->matched[SMTP_MATCH_TEXT],
+		smtp_match_name(SMTP_MATCH_ENHANCED), ds->matched[SMTP_MATCH_ENHANCED],
+		smtp_match_name(SMTP_MATCH_ENHANCED_CLASS), ds->matched[SMTP_MATCH_ENHANCED_CLASS],
+		smtp_match_name(SMTP_MATCH_CODE_IN_CONTEXT),
+		ds->matched[SMTP_MATCH_CODE_IN_CONTEXT], smtp_match_name(SMTP_MATCH_FIRST_DIGIT),
+		ds->matched[SMTP_MATCH_FIRST_DIGIT]);
+	if (cs->input_truncated)
+		fputs("  the capture file is truncated: the last record was cut short\n", f);
+}

@@ -1,0 +1,385 @@
+/*
+ * smtpscope.c - the command line: flags, and the wiring of the four stages.
+ *
+ *   capture --segments--> reassembly --stream events--> decode --sessions--> report
+ *
+ * Nothing here parses packets or SMTP. Exit status: 0 done, 1 bad input or
+ * environment (one line on stderr), 2 usage.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "capture/capture.h"
+#include "decode/smtp.h"
+#include "reassembly/reassembly.h"
+#include "report/report.h"
+
+#ifndef SMTPSCOPE_VERSION
+#define SMTPSCOPE_VERSION "0.1.0"
+#endif
+
+#define EXIT_USAGE 2
+#define MAX_PORTS 64
+#define DEFAULT_PORTS "25,2525"
+
+struct options {
+	const char *read_file;
+	const char *ports;
+	const char *raw_filter;
+	char *trailing_filter;
+	const char *explain;
+	const char *explain_after;
+	enum rpt_format format;
+	int color; /* -1 auto, 0 never, 1 always */
+	long max_sessions;
+	long idle;
+	long max_flows;
+	bool show_secrets;
+	bool quiet;
+};
+
+struct run {
+	struct cap_source *src;
+	struct rsm_table *rsm;
+	struct smtp_decoder *dec;
+	struct rpt *rpt;
+	long sessions, max_sessions;
+};
+
+static struct cap_source *volatile running_source;
+static volatile sig_atomic_t interrupted;
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: smtpscope -r FILE [-o text|json] [-p PORTS] [-f FILTER] [-c N]\n"
+	      "                 [--color=auto|always|never] [--show-secrets] [filter expression]\n"
+	      "       smtpscope --explain \"550 5.1.1 User unknown\" [--after COMMAND]\n"
+	      "\n"
+	      "Reads SMTP traffic from a saved capture (pcap or pcapng), pairs every command\n"
+	      "with its reply and explains in plain language whether each step worked.\n"
+	      "\n"
+	      "  -r FILE          read packets from FILE (\"-\" for standard input)\n"
+	      "  -o FORMAT        text (default) or json (JSON Lines, one session per line)\n"
+	      "  -p PORTS         SMTP ports, comma-separated (default " DEFAULT_PORTS ")\n"
+	      "  -f FILTER        a raw BPF filter instead of the port filter\n"
+	      "  -c N             stop after N sessions\n"
+	      "  -n               no name resolution (addresses are never resolved anyway)\n"
+	      "  --idle SECONDS   end a session after this much silence (default 300)\n"
+	      "  --max-flows N    flows tracked at once before the oldest is evicted\n"
+	      "  --color=WHEN     colour the transcript: auto (on a terminal), always, never\n"
+	      "  --show-secrets   print AUTH data as sent (masked by default)\n"
+	      "  --explain TEXT   explain one reply line without a capture\n"
+	      "  --after COMMAND  with --explain: the command the reply answers\n"
+	      "  -q               no summary at the end\n"
+	      "  -h, --help       this text;  -V, --version  the version\n"
+	      "\n"
+	      "A filter expression after the options narrows the port filter, as in tcpdump:\n"
+	      "  smtpscope -r mail.pcap host 192.0.2.1\n",
+	      f);
+}
+
+static long
+number(const char *s, const char *what, long min, long max)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (*s == '\0' || *end || v < min || v > max) {
+		fprintf(stderr, "smtpscope: %s must be a number from %ld to %ld, not \"%s\"\n", what,
+			min, max, s);
+		exit(EXIT_USAGE);
+	}
+	return v;
+}
+
+/* Trailing words form one filter expression, as tcpdump takes it. */
+static char *
+join_args(int argc, char **argv)
+{
+	size_t len = 1, used = 0;
+	char *s;
+
+	for (int i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	s = malloc(len);
+	if (!s)
+		return NULL;
+	for (int i = 0; i < argc; i++) {
+		size_t n = strlen(argv[i]);
+
+		if (i)
+			s[used++] = ' ';
+		memcpy(s + used, argv[i], n);
+		used += n;
+	}
+	s[used] = '\0';
+	return s;
+}
+
+enum { OPT_COLOR = 256, OPT_SECRETS, OPT_EXPLAIN, OPT_AFTER, OPT_IDLE, OPT_MAX_FLOWS };
+
+static void
+parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{"color", required_argument, NULL, OPT_COLOR},
+		{"colour", required_argument, NULL, OPT_COLOR},
+		{"show-secrets", no_argument, NULL, OPT_SECRETS},
+		{"explain", required_argument, NULL, OPT_EXPLAIN},
+		{"after", required_argument, NULL, OPT_AFTER},
+		{"idle", required_argument, NULL, OPT_IDLE},
+		{"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->ports = DEFAULT_PORTS;
+	o->color = -1;
+	o->idle = 300;
+	while ((c = getopt_long(argc, argv, "r:o:p:f:c:nqhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			o->read_file = optarg;
+			break;
+		case 'o':
+			if (strcmp(optarg, "json") == 0)
+				o->format = RPT_JSON;
+			else if (strcmp(optarg, "text") == 0)
+				o->format = RPT_TEXT;
+			else {
+				fprintf(stderr, "smtpscope: unknown output format \"%s\" (text, json)\n",
+					optarg);
+				exit(EXIT_USAGE);
+			}
+			break;
+		case 'p':
+			o->ports = optarg;
+			break;
+		case 'f':
+			o->raw_filter = optarg;
+			break;
+		case 'c':
+			o->max_sessions = number(optarg, "-c", 1, 1000000000L);
+			break;
+		case 'n':
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("smtpscope %s\n", SMTPSCOPE_VERSION);
+			exit(0);
+		case OPT_COLOR:
+			if (strcmp(optarg, "auto") == 0)
+				o->color = -1;
+			else if (strcmp(optarg, "always") == 0)
+				o->color = 1;
+			else if (strcmp(optarg, "never") == 0)
+				o->color = 0;
+			else {
+				fprintf(stderr, "smtpscope: --color takes auto, always or never\n");
+				exit(EXIT_USAGE);
+			}
+			break;
+		case OPT_SECRETS:
+			o->show_secrets = true;
+			break;
+		case OPT_EXPLAIN:
+			o->explain = optarg;
+			break;
+		case OPT_AFTER:
+			o->explain_after = optarg;
+			break;
+		case OPT_IDLE:
+			o->idle = number(optarg, "--idle", 1, 86400 * 7);
+			break;
+		case OPT_MAX_FLOWS:
+			o->max_flows = number(optarg, "--max-flows", 1, 100000000L);
+			break;
+		default:
+			usage(stderr);
+			exit(EXIT_USAGE);
+		}
+	}
+	if (optind < argc)
+		o->trailing_filter = join_args(argc - optind, argv + optind);
+}
+
+/* --explain: one reply line, read as a server would send it. */
+static int
+explain_offline(const struct options *o)
+{
+	const char *line = o->explain, *text;
+	enum smtp_verb verb = SMTP_OTHER;
+	char enh[12], out[1024];
+	int code;
+
+	if (strlen(line) < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '9' ||
+	    line[2] < '0' || line[2] > '9' || (line[3] && line[3] != ' ' && line[3] != '-')) {
+		fprintf(stderr, "smtpscope: --explain wants a reply line such as \"550 5.1.1 User "
+				"unknown\"\n");
+		return EXIT_USAGE;
+	}
+	code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+	text = line[3] ? line + 4 : "";
+	if (o->explain_after) {
+		verb = strcmp(o->explain_after, "CONNECT") == 0 ? SMTP_CONNECT
+		       : strcmp(o->explain_after, ".") == 0	  ? SMTP_DOT
+			   : smtp_verb_lookup(o->explain_after, strlen(o->explain_after));
+	}
+	smtp_parse_enhanced(text, strlen(text), enh);
+	enum smtp_match m = smtp_explain(verb, code, enh, text, out, sizeof(out));
+
+	printf("%d %s\n  %s\n  (%s; matched on %s)\n", code, text, out,
+	       smtp_result_name(smtp_result_of(code)), smtp_match_name(m));
+	return 0;
+}
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+	if (running_source)
+		cap_stop(running_source);
+}
+
+static void
+on_session(void *arg, const struct smtp_session *s)
+{
+	struct run *r = arg;
+
+	rpt_session(r->rpt, s);
+	if (r->max_sessions && ++r->sessions >= r->max_sessions)
+		cap_stop(r->src);
+}
+
+static void
+on_segment(void *arg, const struct cap_segment *seg)
+{
+	rsm_feed(arg, seg);
+}
+
+/* The BPF filter: the port filter (or -f), narrowed by a trailing expression. */
+static int
+build_filter(const struct options *o, char *buf, size_t n, uint16_t *ports, size_t *nports)
+{
+	char pf[1024];
+
+	if (cap_ports_filter(o->ports, pf, sizeof(pf), ports, nports, MAX_PORTS) < 0) {
+		fprintf(stderr, "smtpscope: -p wants ports like 25,587,2525, not \"%s\"\n", o->ports);
+		return -1;
+	}
+	const char *base = o->raw_filter ? o->raw_filter : pf;
+	int w = o->trailing_filter ? snprintf(buf, n, "(%s) and (%s)", base, o->trailing_filter)
+				   : snprintf(buf, n, "%s", base);
+
+	if (w < 0 || (size_t)w >= n) {
+		fprintf(stderr, "smtpscope: filter expression too long\n");
+		return -1;
+	}
+	return 0;
+}
+
+static bool
+setup(struct run *r, const struct options *o, const uint16_t *ports, size_t nports)
+{
+	struct rsm_config rc;
+	struct smtp_config sc;
+	struct rpt_config pc = {.format = o->format, .out = stdout};
+
+	pc.color = o->color < 0 ? isatty(STDOUT_FILENO) : o->color;
+	rsm_default_config(&rc);
+	rc.server_ports = ports;
+	rc.n_server_ports = nports;
+	rc.idle_timeout = (uint32_t)o->idle;
+	if (o->max_flows)
+		rc.max_flows = (uint32_t)o->max_flows;
+	smtp_default_config(&sc);
+	sc.show_secrets = o->show_secrets;
+	r->rpt = rpt_new(&pc);
+	r->dec = r->rpt ? smtp_new(&sc, on_session, r) : NULL;
+	r->rsm = r->dec ? rsm_new(&rc, smtp_on_stream, r->dec) : NULL;
+	r->max_sessions = o->max_sessions;
+	if (!r->rsm)
+		fprintf(stderr, "smtpscope: out of memory\n");
+	return r->rsm != NULL;
+}
+
+static int
+analyse_file(const struct options *o)
+{
+	char err[CAP_ERRLEN], filter[4096];
+	uint16_t ports[MAX_PORTS];
+	size_t nports = 0;
+	struct run r = {0};
+	int status = 0;
+
+	if (build_filter(o, filter, sizeof(filter), ports, &nports) < 0)
+		return EXIT_USAGE;
+	if (cap_open_file(&r.src, o->read_file, err) < 0 || cap_set_filter(r.src, filter, err) < 0) {
+		fprintf(stderr, "smtpscope: %s\n", err);
+		cap_close(r.src);
+		return 1;
+	}
+	if (!setup(&r, o, ports, nports)) {
+		cap_close(r.src);
+		return 1;
+	}
+	running_source = r.src;
+	if (cap_run(r.src, on_segment, r.rsm, err) < 0)
+		status = 1;
+	running_source = NULL;
+	rsm_flush(r.rsm);
+	if (!o->quiet || o->format == RPT_JSON) {
+		struct rpt_totals t = {cap_stats(r.src), rsm_stats(r.rsm), smtp_stats(r.dec),
+				       interrupted != 0};
+
+		rpt_summary(r.rpt, &t);
+	}
+	fflush(stdout);
+	if (status)
+		fprintf(stderr, "smtpscope: %s\n", err);
+	rsm_free(r.rsm);
+	smtp_free(r.dec);
+	rpt_free(r.rpt);
+	cap_close(r.src);
+	return status;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	struct sigaction sa;
+	int rc;
+
+	parse_options(argc, argv, &o);
+	if (o.explain)
+		return explain_offline(&o);
+	if (!o.read_file) {
+		fprintf(stderr, "smtpscope: nothing to read: give -r FILE (see --help)\n");
+		return EXIT_USAGE;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	static char outbuf[1 << 16];
+
+	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
+	rc = analyse_file(&o);
+	free(o.trailing_filter);
+	return rc;
+}
