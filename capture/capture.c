@@ -201,7 +201,7 @@ cap_ports_filter(const char *ports, char *buf, size_t bufsz, uint16_t *list, siz
 	if (!ports || !*ports || bufsz == 0)
 		return -1;
 	buf[0] = '\0';
-	while (*p) {
+	for (;;) {
 		char *end;
 		errno = 0;
 		long v = strtol(p, &end, 10);
@@ -214,7 +214,9 @@ cap_ports_filter(const char *ports, char *buf, size_t bufsz, uint16_t *list, siz
 			return -1;
 		used += (size_t)w;
 		list[n++] = (uint16_t)v;
-		p = *end ? end + 1 : end;
+		if (!*end)
+			break;
+		p = end + 1;
 	}
 	*nlist = n;
 	return n ? 0 : -1;

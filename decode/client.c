@@ -47,6 +47,7 @@ smtp_verb_lookup(const char *word, size_t len)
 }
 
 static void client_run(struct smtp_session *s, const uint8_t *p, size_t n);
+static void last_chunk_done(struct smtp_session *s);
 
 static int
 b64_value(uint8_t c)
@@ -267,8 +268,8 @@ on_bdat(struct smtp_session *s, struct smtp_command *c, const char *arg, size_t 
 	p->chunk_last = last;
 	if (size)
 		p->mode = CM_CHUNK;
-	else if (last && c->msg >= 0)
-		s->msgs[c->msg].data_ended = true;
+	else if (last)
+		last_chunk_done(s);
 }
 
 static void
@@ -447,6 +448,22 @@ take_body(struct smtp_session *s, const uint8_t *data, size_t n)
 	return used;
 }
 
+/* The last BDAT chunk is in: the message is complete. */
+static void
+last_chunk_done(struct smtp_session *s)
+{
+	struct smtp_priv *p = s->priv;
+	struct smtp_message *m;
+
+	if (p->body_msg < 0)
+		return;
+	m = &s->msgs[p->body_msg];
+	body_finish(&p->body, &p->arena, m);
+	m->data_ended = true;
+	if (!p->body_gap)
+		m->size = (int64_t)p->body.size;
+}
+
 static size_t
 take_chunk(struct smtp_session *s, const uint8_t *data, size_t n)
 {
@@ -458,14 +475,8 @@ take_chunk(struct smtp_session *s, const uint8_t *data, size_t n)
 	p->chunk_left -= take;
 	if (p->chunk_left == 0) {
 		p->mode = CM_COMMAND;
-		if (p->chunk_last && p->body_msg >= 0) {
-			struct smtp_message *m = &s->msgs[p->body_msg];
-
-			body_finish(&p->body, &p->arena, m);
-			m->data_ended = true;
-			if (!p->body_gap)
-				m->size = (int64_t)p->body.size;
-		}
+		if (p->chunk_last)
+			last_chunk_done(s);
 	}
 	return take;
 }

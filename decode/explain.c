@@ -48,8 +48,11 @@ struct kb {
 };
 
 #define TXT(cls, verbs, key, what, who, retry) {SMTP_MATCH_TEXT, verbs, 0, cls, key, what, who, retry}
+/* Enhanced entries describe failures (class 4 or 5) unless a class is given. */
 #define ENH(key, what, who, retry) {SMTP_MATCH_ENHANCED, 0, 0, 0, key, what, who, retry}
 #define ENHC(key, what, who, retry) {SMTP_MATCH_ENHANCED_CLASS, 0, 0, 0, key, what, who, retry}
+#define ENH2(key, what) {SMTP_MATCH_ENHANCED, 0, 0, 2, key, what, 0, R_CLASS}
+#define ENHC2(key, what) {SMTP_MATCH_ENHANCED_CLASS, 0, 0, 2, key, what, 0, R_CLASS}
 #define CTX(verbs, code, what, who, retry) \
 	{SMTP_MATCH_CODE_IN_CONTEXT, verbs, code, 0, NULL, what, who, retry}
 #define DIG(d, what) {SMTP_MATCH_FIRST_DIGIT, 0, d, 0, NULL, what, 0, R_CLASS}
@@ -253,6 +256,7 @@ static const struct kb kb[] = {
 	    0, R_CLASS),
 
 	/* Exact enhanced codes (RFC 3463 and registry), by subject.detail. */
+	ENH2("1.5", "Recipient accepted: the address is valid here (not delivered yet)."),
 	ENH("1.1", "The recipient's mailbox does not exist here: a typing mistake, or an account "
 		   "that was removed.", W_SENDER | W_RECV_ADMIN, R_AFTER_FIX),
 	ENH("1.2", "The recipient's domain cannot receive mail: it does not exist or has no mail "
@@ -260,7 +264,6 @@ static const struct kb kb[] = {
 	ENH("1.3", "The recipient's address is malformed.", W_SENDER, R_AFTER_FIX),
 	ENH("1.4", "The recipient's address is ambiguous: it matches more than one mailbox.",
 	    W_SENDER, R_AFTER_FIX),
-	ENH("1.5", "Recipient accepted.", 0, R_CLASS),
 	ENH("1.6", "The mailbox has moved and there is no forwarding address.", W_SENDER,
 	    R_AFTER_FIX),
 	ENH("1.7", "The sender's address is malformed or refused.", W_SENDER, R_AFTER_FIX),
@@ -321,6 +324,7 @@ static const struct kb kb[] = {
 	    W_SENDER, R_AFTER_FIX),
 
 	/* Enhanced class.subject (RFC 3463 3.x). */
+	ENHC2("1", "The address was accepted."),
 	ENHC("1", "A problem with an address (sender or recipient).", W_SENDER, R_CLASS),
 	ENHC("2", "A problem with the recipient's mailbox.", W_RECIPIENT, R_CLASS),
 	ENHC("3", "A problem in the receiving mail system.", W_RECV_ADMIN, R_CLASS),
@@ -513,10 +517,12 @@ kb_matches(const struct kb *e, enum smtp_verb verb, int code, const char *enh, c
 {
 	if (e->verbs && !(e->verbs & (1u << verb)))
 		return false;
+	/* an entry without a class names a failure: never read it into a 2xx/3xx reply */
+	if (e->level <= SMTP_MATCH_ENHANCED_CLASS && (e->cls ? e->cls != code / 100 : code < 400))
+		return false;
 	switch (e->level) {
 	case SMTP_MATCH_TEXT:
-		/* a phrase without a class names a failure: never read it into a 2xx/3xx text */
-		return (e->cls ? e->cls == code / 100 : code >= 400) && strstr(lower, e->key);
+		return strstr(lower, e->key) != NULL;
 	case SMTP_MATCH_ENHANCED:
 		return strcmp(enh + 2, e->key) == 0;
 	case SMTP_MATCH_ENHANCED_CLASS:

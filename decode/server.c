@@ -25,7 +25,7 @@ static const struct {
 	char stop;	    /* and ends at this byte (or a space) */
 } queue_id_markers[] = {
 	{"queued as ", ' '}, /* Postfix: 250 2.0.0 Ok: queued as 4Fxyz */
-	{"id=", ' '},	     /* Exim: 250 OK id=1Mugho-0003Dg-Un */
+	{" id=", ' '},	     /* Exim: 250 OK id=1Mugho-0003Dg-Un */
 	{"<", '>'},	     /* Exchange: 250 2.6.0 <id@host> [InternalId=...] Queued ... */
 };
 

@@ -1,0 +1,354 @@
+/*
+ * test_reassembly.c - ordering, retransmissions, gaps, wrap-around, and how
+ * connections end, fed as TCP segments and read back as the event log the
+ * decoder would see: "O" open, "c:" / "s:" data per side, "gc5" a 5-byte
+ * gap on the client side, "X<end>" close.
+ */
+#include "testutil.h"
+
+struct log {
+	char s[4096];
+	int closes;
+	uint64_t last_id;
+	bool midstream;
+	uint16_t server_port;
+};
+
+static const char *const end_names[] = {"closed",   "reset",	  "refused", "no_answer",
+					"timeout", "unfinished", "evicted"};
+
+static void
+on_event(void *arg, const struct rsm_event *ev)
+{
+	struct log *l = arg;
+
+	switch (ev->type) {
+	case RSM_EV_OPEN:
+		seen_cat(l->s, sizeof(l->s), "%sO", l->s[0] ? "|" : "");
+		l->last_id = ev->conn->id;
+		l->midstream = ev->conn->midstream;
+		l->server_port = ev->conn->server_port;
+		break;
+	case RSM_EV_DATA:
+		seen_cat(l->s, sizeof(l->s), "|%c:%.*s", ev->dir == RSM_C2S ? 'c' : 's',
+			 (int)ev->len, (const char *)ev->data);
+		break;
+	case RSM_EV_GAP:
+		seen_cat(l->s, sizeof(l->s), "|g%c%zu", ev->dir == RSM_C2S ? 'c' : 's', ev->len);
+		break;
+	case RSM_EV_CLOSE:
+		seen_cat(l->s, sizeof(l->s), "|X%s", end_names[ev->end]);
+		l->closes++;
+		break;
+	}
+}
+
+struct net {
+	struct rsm_table *t;
+	struct log log;
+	uint64_t ts;
+	uint32_t cseq, sseq; /* initial sequence numbers */
+};
+
+static const uint16_t smtp_ports[] = {25, 2525};
+
+static void
+net_init(struct net *n, uint32_t cseq, uint32_t sseq, uint32_t max_flows)
+{
+	struct rsm_config cfg;
+
+	memset(n, 0, sizeof(*n));
+	rsm_default_config(&cfg);
+	cfg.server_ports = smtp_ports;
+	cfg.n_server_ports = 2;
+	cfg.max_ooo_segments = 8;
+	cfg.max_ooo_bytes = 64;
+	if (max_flows)
+		cfg.max_flows = max_flows;
+	cfg.idle_timeout = 60;
+	n->t = rsm_new(&cfg, on_event, &n->log);
+	n->ts = 1700000000ull * 1000000u;
+	n->cseq = cseq;
+	n->sseq = sseq;
+}
+
+/* A segment from the client (from_client) or server; seq/ack relative to the ISNs. */
+static void
+seg_port(struct net *n, uint16_t cport, bool from_client, uint8_t flags, uint32_t rel_seq,
+	 uint32_t rel_ack, const char *data)
+{
+	struct cap_segment s = {0};
+
+	s.ts_us = n->ts += 1000;
+	s.src.family = s.dst.family = 4;
+	s.src.bytes[0] = s.dst.bytes[0] = 10;
+	s.src.bytes[3] = from_client ? 1 : 2;
+	s.dst.bytes[3] = from_client ? 2 : 1;
+	s.sport = from_client ? cport : 25;
+	s.dport = from_client ? 25 : cport;
+	s.seq = (from_client ? n->cseq : n->sseq) + rel_seq;
+	s.ack = (from_client ? n->sseq : n->cseq) + rel_ack;
+	s.flags = flags;
+	s.payload = (const uint8_t *)data;
+	s.len = data ? (uint32_t)strlen(data) : 0;
+	rsm_feed(n->t, &s);
+}
+
+#define SEG(n, fc, fl, seq, ack, d) seg_port((n), 40000, (fc), (fl), (seq), (ack), (d))
+#define SYN CAP_TH_SYN
+#define ACK CAP_TH_ACK
+#define FIN CAP_TH_FIN
+#define RST CAP_TH_RST
+
+static void
+handshake(struct net *n)
+{
+	SEG(n, true, SYN, 0, 0, NULL);
+	SEG(n, false, SYN | ACK, 0, 1, NULL);
+	SEG(n, true, ACK, 1, 1, NULL);
+}
+
+static void
+test_in_order_and_close(void **state)
+{
+	struct net n;
+
+	(void)state;
+	net_init(&n, 1000, 5000, 0);
+	handshake(&n);
+	SEG(&n, false, ACK, 1, 1, "220 hi\r\n");
+	SEG(&n, true, ACK, 1, 9, "QUIT\r\n");
+	SEG(&n, false, ACK | FIN, 9, 7, "221 bye\r\n");
+	SEG(&n, true, ACK | FIN, 7, 19, NULL);
+	assert_string_equal(n.log.s, "O|s:220 hi\r\n|c:QUIT\r\n|s:221 bye\r\n|Xclosed");
+	assert_false(n.log.midstream);
+	rsm_flush(n.t);
+	assert_int_equal(n.log.closes, 1);
+	rsm_free(n.t);
+}
+
+/* Out of order, then the missing piece: delivered in order, once. */
+static void
+test_out_of_order_and_retransmission(void **state)
+{
+	struct net n;
+
+	(void)state;
+	net_init(&n, 1000, 5000, 0);
+	handshake(&n);
+	SEG(&n, true, ACK, 6, 1, "world\r\n");
+	SEG(&n, true, ACK, 1, 1, "hello");
+	SEG(&n, true, ACK, 1, 1, "hello");    /* retransmission */
+	SEG(&n, true, ACK, 4, 1, "lowor");    /* overlap: first data wins */
+	SEG(&n, true, ACK, 13, 1, "more\r\n");
+	rsm_flush(n.t);
+	assert_string_equal(n.log.s, "O|c:hello|c:world\r\n|c:more\r\n|Xunfinished");
+	rsm_free(n.t);
+}
+
+/* The sequence numbers wrap past 2^32 in the middle of the stream. */
+static void
+test_sequence_wrap(void **state)
+{
+	struct net n;
+
+	(void)state;
+	net_init(&n, 0xfffffff8u, 7, 0);
+	handshake(&n);
+	SEG(&n, true, ACK, 1, 1, "0123456789");
+	SEG(&n, true, ACK, 21, 1, "KLMNO");
+	SEG(&n, true, ACK, 11, 1, "abcdefghij");
+	rsm_flush(n.t);
+	assert_string_equal(n.log.s, "O|c:0123456789|c:abcdefghij|c:KLMNO|Xunfinished");
+	rsm_free(n.t);
+}
+
+/* A hole the server has acknowledged past: the bytes will never come, a gap is said. */
+static void
+test_gap_on_ack(void **state)
+{
+	struct net n;
+
+	(void)state;
+	net_init(&n, 1000, 5000, 0);
+	handshake(&n);
+	SEG(&n, true, ACK, 1, 1, "MAIL ");
+	SEG(&n, true, ACK, 11, 1, "RCPT\r\n");	/* bytes 6..10 lost */
+	SEG(&n, false, ACK, 1, 17, NULL);	/* the server has them all */
+	assert_string_equal(n.log.s, "O|c:MAIL |gc5|c:RCPT\r\n");
+	rsm_flush(n.t);
+	rsm_free(n.t);
+}
+
+/* The queue cap: past it the hole is given up as a gap, never grown. */
+static void
+test_queue_cap_forces_gap(void **state)
+{
+	struct net n;
+
+	(void)state;
+	net_init(&n, 1000, 5000, 0);
+	handshake(&n);
+	SEG(&n, true, ACK, 1, 1, "a");
+	for (uint32_t i = 0; i < 20; i++)
+		SEG(&n, true, ACK, 100 + i * 10, 1, "0123456789");
+	assert_non_null(strstr(n.log.s, "|gc98|"));
+	rsm_flush(n.t);
+	assert_int_equal(n.log.closes, 1);
+	assert_true(rsm_stats(n.t)->ooo_overflows > 0);
+	rsm_free(n.t);
+}
+
+static void
+test_refused_and_no_answer(void **state)
+{
+	struct net n;
+
+	(void)state;
+	net_init(&n, 1000, 5000, 0);
+	SEG(&n, true, SYN, 0, 0, NULL);
+	SEG(&n, false, RST | ACK, 0, 1, NULL);
+	assert_string_equal(n.log.s, "O|Xrefused");
+	seg_port(&n, 40001, true, SYN, 0, 0, NULL);
+	seg_port(&n, 40001, true, SYN, 0, 0, NULL); /* retransmitted SYN: same attempt */
+	rsm_flush(n.t);
+	assert_string_equal(n.log.s, "O|Xrefused|O|Xno_answer");
+	rsm_free(n.t);
+}
+
+static void
+test_reset(void **state)
+{
+	struct net n;
+
+	(void)state;
+	net_init(&n, 1000, 5000, 0);
+	handshake(&n);
+	SEG(&n, false, ACK, 1, 1, "220 hi\r\n");
+	SEG(&n, true, RST, 1, 0, NULL);
+	assert_string_equal(n.log.s, "O|s:220 hi\r\n|Xreset");
+	rsm_free(n.t);
+}
+
+/* No handshake seen: the SMTP port decides who is the server. */
+static void
+test_midstream_orientation(void **state)
+{
+	struct net n;
+
+	(void)state;
+	net_init(&n, 1000, 5000, 0);
+	SEG(&n, false, ACK, 100, 50, "250 ok\r\n"); /* the server speaks first in the capture */
+	SEG(&n, true, ACK, 50, 108, "QUIT\r\n");
+	rsm_flush(n.t);
+	assert_true(n.log.midstream);
+	assert_int_equal(n.log.server_port, 25);
+	assert_string_equal(n.log.s, "O|s:250 ok\r\n|c:QUIT\r\n|Xunfinished");
+	rsm_free(n.t);
+}
+
+/* A late ACK after close does not open a phantom flow; a new SYN on the same ports does. */
+static void
+test_linger_and_port_reuse(void **state)
+{
+	struct net n;
+
+	(void)state;
+	net_init(&n, 1000, 5000, 0);
+	handshake(&n);
+	SEG(&n, true, FIN | ACK, 1, 1, NULL);
+	SEG(&n, false, FIN | ACK, 1, 2, NULL);
+	SEG(&n, true, ACK, 2, 2, NULL);
+	SEG(&n, true, ACK, 2, 2, "late");
+	assert_string_equal(n.log.s, "O|Xclosed");
+	n.cseq = 90000;
+	handshake(&n);
+	rsm_flush(n.t);
+	assert_string_equal(n.log.s, "O|Xclosed|O|Xunfinished");
+	assert_int_equal(n.log.last_id, 2);
+	rsm_free(n.t);
+}
+
+/* A full table evicts the oldest flow, counted and said. */
+static void
+test_eviction(void **state)
+{
+	struct net n;
+
+	(void)state;
+	net_init(&n, 1000, 5000, 4);
+	for (uint16_t p = 0; p < 10; p++)
+		seg_port(&n, (uint16_t)(30000 + p), true, SYN, 0, 0, NULL);
+	assert_int_equal(rsm_stats(n.t)->evicted, 6);
+	assert_int_equal(rsm_stats(n.t)->active, 4);
+	assert_int_equal(n.log.closes, 6);
+	assert_non_null(strstr(n.log.s, "Xevicted"));
+	rsm_flush(n.t);
+	rsm_free(n.t);
+}
+
+/* Idle flows end by capture time, not wall-clock time. */
+static void
+test_idle_timeout(void **state)
+{
+	struct net n;
+
+	(void)state;
+	net_init(&n, 1000, 5000, 0);
+	handshake(&n);
+	n.ts += 61 * 1000000ull;
+	seg_port(&n, 41000, true, SYN, 0, 0, NULL); /* any packet moves the clock */
+	assert_string_equal(n.log.s, "O|Xtimeout|O");
+	rsm_flush(n.t);
+	rsm_free(n.t);
+}
+
+/* A snap length that cut the payload: the rest is a gap, not invented data. */
+static void
+test_snaplen_cut_is_gap(void **state)
+{
+	struct net n;
+	struct cap_segment s = {0};
+
+	(void)state;
+	net_init(&n, 1000, 5000, 0);
+	handshake(&n);
+	s.ts_us = n.ts + 1;
+	s.src.family = s.dst.family = 4;
+	s.src.bytes[0] = s.dst.bytes[0] = 10;
+	s.src.bytes[3] = 1;
+	s.dst.bytes[3] = 2;
+	s.sport = 40000;
+	s.dport = 25;
+	s.seq = 1001;
+	s.ack = 5001;
+	s.flags = ACK;
+	s.payload = (const uint8_t *)"DATA";
+	s.len = 4;
+	s.missing = 96;
+	rsm_feed(n.t, &s);
+	assert_string_equal(n.log.s, "O|c:DATA|gc96");
+	rsm_flush(n.t);
+	rsm_free(n.t);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_in_order_and_close),
+		cmocka_unit_test(test_out_of_order_and_retransmission),
+		cmocka_unit_test(test_sequence_wrap),
+		cmocka_unit_test(test_gap_on_ack),
+		cmocka_unit_test(test_queue_cap_forces_gap),
+		cmocka_unit_test(test_refused_and_no_answer),
+		cmocka_unit_test(test_reset),
+		cmocka_unit_test(test_midstream_orientation),
+		cmocka_unit_test(test_linger_and_port_reuse),
+		cmocka_unit_test(test_eviction),
+		cmocka_unit_test(test_idle_timeout),
+		cmocka_unit_test(test_snaplen_cut_is_gap),
+	};
+
+	return cmocka_run_group_tests_name("reassembly", tests, NULL, NULL);
+}

@@ -1,0 +1,549 @@
+/*
+ * test_smtp.c - the SMTP decoder: framing, pairing, transactions, AUTH,
+ * STARTTLS, BDAT, gaps and caps, driven with byte streams as reassembly
+ * delivers them.
+ */
+#include "testutil.h"
+
+/* The seed's successful Exchange session (seeds/001), pipelined nowhere. */
+static void
+seed_session(struct driver *d)
+{
+	S(d, "220 mail1.fabrikam.com Microsoft ESMTP MAIL Service ready at Fri, 5 Aug 2016 "
+	     "16:24:41 -0700\r\n");
+	C(d, "EHLO contoso.com\r\n");
+	S(d, "250-mail1.fabrikam.com Hello [172.16.0.5]\r\n250-SIZE 37748736\r\n250-PIPELINING\r\n"
+	     "250-DSN\r\n250-ENHANCEDSTATUSCODES\r\n250-STARTTLS\r\n250-X-ANONYMOUSTLS\r\n"
+	     "250-AUTH NTLM\r\n250-X-EXPS GSSAPI NTLM\r\n250-8BITMIME\r\n250-BINARYMIME\r\n"
+	     "250-CHUNKING\r\n250 XRDST\r\n");
+	C(d, "MAIL FROM: <chris@contoso.com>\r\n");
+	S(d, "250 2.1.0 Sender OK\r\n");
+	C(d, "RCPT TO: <kate@fabrikam.com> NOTIFY=success,failure\r\n");
+	S(d, "250 2.1.5 Recipient OK\r\n");
+	C(d, "DATA\r\n");
+	S(d, "354 Start mail input; end with <CRLF>.<CRLF>\r\n");
+	C(d, "Subject: test\r\n\r\nThis is a test message.\r\n.\r\n");
+	S(d, "250 2.6.0 <c89b4fcc-3ad1-4758-a1ab-1e820065d622@mail1.fabrikam.com> "
+	     "[InternalId=5111011082268, Hostname=mail1.fabrikam.com] Queued mail for delivery\r\n");
+	C(d, "QUIT\r\n");
+	S(d, "221 2.0.0 Service closing transmission channel\r\n");
+}
+
+static void
+test_seed_exchange_session(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	seed_session(&d);
+	driver_close(&d, RSM_END_CLOSED);
+	assert_int_equal(d.seen.sessions, 1);
+	assert_string_equal(d.seen.transcript,
+			    "CONNECT 220|EHLO 250|MAIL 250|RCPT 250|DATA 354|. 250|QUIT 221");
+	assert_string_equal(d.seen.helo, "contoso.com");
+	assert_true(d.seen.esmtp);
+	/* The greeting line is not an extension; the Exchange-private verbs are. */
+	assert_string_equal(d.seen.extensions,
+			    "SIZE 37748736|PIPELINING|DSN|ENHANCEDSTATUSCODES|STARTTLS|"
+			    "X-ANONYMOUSTLS|AUTH NTLM|X-EXPS GSSAPI NTLM|8BITMIME|BINARYMIME|"
+			    "CHUNKING|XRDST");
+	/* "Subject: test\r\n\r\nThis is a test message.\r\n" is 42 bytes. */
+	assert_string_equal(d.seen.messages,
+			    "chris@contoso.com>kate@fabrikam.com 42 accepted subject=test "
+			    "queue=c89b4fcc-3ad1-4758-a1ab-1e820065d622@mail1.fabrikam.com");
+	assert_int_equal(d.seen.state, SMTP_ST_CLOSED);
+	assert_non_null(strstr(d.seen.verdict, "Delivered 1 message"));
+	assert_int_equal(d.seen.anomalies, 0);
+}
+
+/* The seed's failure replies, each paired with its command and explained. */
+static void
+test_seed_failures(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mail1.fabrikam.com Microsoft ESMTP MAIL Service ready\r\n");
+	C(&d, "EHLO contoso..com\r\n");
+	S(&d, "501 5.5.4 Invalid domain name\r\n");
+	C(&d, "EHLO contoso.com\r\n");
+	S(&d, "250 mail1.fabrikam.com Hello [172.16.0.5]\r\n");
+	C(&d, "MAIL FRM:chris@contoso.com\r\n");
+	S(&d, "500 5.3.3 Unrecognized command\r\n");
+	C(&d, "MAIL FROM:chris@@contoso.com\r\n");
+	S(&d, "550 5.1.7 Invalid address\r\n");
+	C(&d, "MAIL FROM:<chris@contoso.com>\r\n");
+	S(&d, "530 5.7.1 Client was not authenticated\r\n");
+	C(&d, "RCPT TO:<nobody@fabrikam.com>\r\n");
+	S(&d, "550 5.1.1 User unknown\r\n");
+	C(&d, "QUIT\r\n");
+	S(&d, "221 2.0.0 Service closing transmission channel\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT 220|EHLO 501|EHLO 250|MAIL 500|MAIL 550|"
+					       "MAIL 530|RCPT 550|QUIT 221");
+	/* helo is the accepted one, not the refused one */
+	assert_string_equal(d.seen.helo, "contoso.com");
+	assert_non_null(strstr(d.seen.explanations, "name given with EHLO/HELO was refused"));
+	assert_non_null(strstr(d.seen.explanations, "did not understand this command"));
+	assert_non_null(strstr(d.seen.explanations, "sender's address (MAIL FROM) was refused"));
+	assert_non_null(strstr(d.seen.explanations, "only from clients that have logged in"));
+	assert_non_null(strstr(d.seen.explanations, "mailbox does not exist"));
+}
+
+/* RFC 2920: a pipelined group is answered in order, one reply per command. */
+static void
+test_pipelining_pairs_in_order(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx.example.org ESMTP Postfix\r\n");
+	C(&d, "EHLO client.example\r\n");
+	S(&d, "250-mx.example.org\r\n250-PIPELINING\r\n250 SIZE 10240000\r\n");
+	C(&d, "MAIL FROM:<a@client.example>\r\nRCPT TO:<nobody@example.org>\r\n"
+	      "RCPT TO:<bob@example.org>\r\nDATA\r\n");
+	S(&d, "250 2.1.0 Ok\r\n550 5.1.1 <nobody@example.org>: Recipient address rejected: User "
+	      "unknown in local recipient table\r\n250 2.1.5 Ok\r\n354 End data with "
+	      "<CR><LF>.<CR><LF>\r\n");
+	C(&d, "From: a@client.example\r\nSubject: hi\r\n\r\nbody\r\n..leading dot\r\n.\r\nQUIT\r\n");
+	S(&d, "250 2.0.0 Ok: queued as 4Fxyz12\r\n221 2.0.0 Bye\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT 220|EHLO 250|MAIL 250|RCPT 550|RCPT 250|"
+					       "DATA 354|. 250|QUIT 221");
+	/* dot-unstuffed: "..leading dot" counts as ".leading dot" (59 bytes in all) */
+	assert_string_equal(d.seen.messages, "a@client.example>!nobody@example.org,bob@example.org "
+					     "59 accepted subject=hi queue=4Fxyz12");
+}
+
+/* A reply split across segments, a command split across segments. */
+static void
+test_split_lines(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "EH");
+	C(&d, "LO host.example\r");
+	C(&d, "\n");
+	S(&d, "250-mx\r\n250-SIZE 1000");
+	S(&d, "\r\n250 8BITMIME\r\n");
+	C(&d, "QUIT\r\n");
+	S(&d, "221 Bye\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT 220|EHLO 250|QUIT 221");
+	assert_string_equal(d.seen.extensions, "SIZE 1000|8BITMIME");
+	assert_false(HAS_ANOMALY(&d.seen, SMTP_ANOM_BARE_LF));
+}
+
+static void
+test_bare_lf_tolerated(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\n");
+	C(&d, "HELO host\n");
+	S(&d, "250 mx\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT 220|HELO 250");
+	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_BARE_LF));
+	assert_false(d.seen.esmtp);
+}
+
+/* A 10 000-byte command line is capped at max_line and flagged, not stored whole. */
+static void
+test_overlong_line_capped(void **state)
+{
+	struct smtp_config cfg;
+	struct driver d;
+	char line[10010];
+
+	(void)state;
+	smtp_default_config(&cfg);
+	cfg.max_line = 100;
+	driver_open(&d, &cfg, false);
+	S(&d, "220 mx ESMTP\r\n");
+	memset(line, 'A', sizeof(line));
+	memcpy(line, "NOOP ", 5);
+	memcpy(line + sizeof(line) - 3, "\r\n", 3);
+	for (size_t i = 0; i < sizeof(line) - 1; i += 1000) /* in 1000-byte segments */
+		driver_send(&d, RSM_C2S, line + i,
+			    sizeof(line) - 1 - i < 1000 ? sizeof(line) - 1 - i : 1000);
+	S(&d, "500 5.5.2 Error: line too long\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT 220|NOOP 500");
+	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_LINE_TOO_LONG));
+	assert_true(strlen(d.seen.args) < 100);
+}
+
+/* AUTH LOGIN: user decoded from base64, password never kept or shown. */
+static void
+test_auth_login_masks_secret(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "EHLO h\r\n");
+	S(&d, "250-mx\r\n250 AUTH LOGIN PLAIN\r\n");
+	C(&d, "AUTH LOGIN\r\n");
+	S(&d, "334 VXNlcm5hbWU6\r\n"); /* "Username:" */
+	C(&d, "YWxpY2U=\r\n");	       /* "alice" */
+	S(&d, "334 UGFzc3dvcmQ6\r\n"); /* "Password:" */
+	C(&d, "czNjcjN0\r\n");	       /* "s3cr3t" */
+	S(&d, "535 5.7.8 Error: authentication failed: authentication failure\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT 220|EHLO 250|AUTH 334|AUTH-DATA 334|"
+					       "AUTH-DATA 535");
+	assert_string_equal(d.seen.auth, "LOGIN alice 0");
+	assert_null(strstr(d.seen.args, "czNjcjN0"));
+	assert_null(strstr(d.seen.args, "YWxpY2U="));
+	assert_string_equal(d.seen.args, "|h|LOGIN|***|***");
+	assert_non_null(strstr(d.seen.verdict, "Login failed"));
+}
+
+/* AUTH PLAIN with an initial response: authzid NUL authcid NUL password. */
+static void
+test_auth_plain_initial_response(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "AUTH PLAIN AGJvYgBodW50ZXIy\r\n"); /* "\0bob\0hunter2" */
+	S(&d, "235 2.7.0 Authentication successful\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.auth, "PLAIN bob 1");
+	assert_string_equal(d.seen.args, "|PLAIN");
+}
+
+static void
+test_auth_show_secrets_when_asked(void **state)
+{
+	struct smtp_config cfg;
+	struct driver d;
+
+	(void)state;
+	smtp_default_config(&cfg);
+	cfg.show_secrets = true;
+	driver_open(&d, &cfg, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "AUTH PLAIN AGJvYgBodW50ZXIy\r\n");
+	S(&d, "235 2.7.0 Authentication successful\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.args, "|PLAIN AGJvYgBodW50ZXIy");
+}
+
+/* STARTTLS then a TLS record: the rest is encrypted and not parsed. */
+static void
+test_starttls_then_tls(void **state)
+{
+	static const uint8_t client_hello[] = {0x16, 0x03, 0x01, 0x00, 0x05, 'Q', 'U', 'I', 'T',
+					       '\r'};
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "EHLO h\r\n");
+	S(&d, "250-mx\r\n250 STARTTLS\r\n");
+	C(&d, "STARTTLS\r\n");
+	S(&d, "220 2.0.0 Ready to start TLS\r\n");
+	driver_send(&d, RSM_C2S, client_hello, sizeof(client_hello));
+	S(&d, "\x16\x03\x03\x00\x02zz");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT 220|EHLO 250|STARTTLS 220");
+	assert_true(d.seen.starttls);
+	assert_false(HAS_ANOMALY(&d.seen, SMTP_ANOM_PLAINTEXT_AFTER_STARTTLS));
+	assert_non_null(strstr(d.seen.verdict, "encrypted"));
+}
+
+static void
+test_starttls_then_plaintext_flagged(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "STARTTLS\r\n");
+	S(&d, "220 2.0.0 Ready to start TLS\r\n");
+	C(&d, "QUIT\r\n");
+	S(&d, "221 2.0.0 Bye\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT 220|STARTTLS 220|QUIT 221");
+	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_PLAINTEXT_AFTER_STARTTLS));
+}
+
+/* BDAT (RFC 3030): chunks by byte count, even when they hold "\r\n.\r\n". */
+static void
+test_bdat_chunks(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "MAIL FROM:<a@b>\r\n");
+	S(&d, "250 2.1.0 Ok\r\n");
+	C(&d, "RCPT TO:<c@d>\r\n");
+	S(&d, "250 2.1.5 Ok\r\n");
+	C(&d, "BDAT 21\r\nSubject: x\r\n\r\nab\r\n.\r\n");
+	S(&d, "250 2.0.0 Ok: 21 bytes\r\n");
+	C(&d, "BDAT 0 LAST\r\n");
+	S(&d, "250 2.0.0 Ok: queued as ABC\r\n");
+	C(&d, "QUIT\r\n");
+	S(&d, "221 Bye\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript,
+			    "CONNECT 220|MAIL 250|RCPT 250|BDAT 250|BDAT 250|QUIT 221");
+	assert_string_equal(d.seen.messages, "a@b>c@d 21 accepted subject=x queue=ABC");
+}
+
+static void
+test_bdat_invalid_size_flagged(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "BDAT -5\r\n");
+	S(&d, "501 5.5.4 Syntax: BDAT count [LAST]\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT 220|BDAT 501");
+	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_INVALID_BDAT));
+}
+
+/* A capture with only the client's side: DATA's 354 never comes, the body is still read. */
+static void
+test_client_side_only(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	C(&d, "EHLO h\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n");
+	C(&d, "Subject: one side\r\n\r\nhello\r\n.\r\nQUIT\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT -|EHLO -|MAIL -|RCPT -|DATA -|. -|QUIT -");
+	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_ONLY_CLIENT_SIDE));
+	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_CLIENT_SPOKE_FIRST));
+	assert_string_equal(d.seen.messages, "a@b>c@d 28 not-accepted subject=one side");
+	assert_non_null(strstr(d.seen.verdict, "only the client's side"));
+}
+
+/* DATA refused: the next lines are commands again, not a message. */
+static void
+test_data_refused_stays_in_commands(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "MAIL FROM:<a@b>\r\n");
+	S(&d, "250 2.1.0 Ok\r\n");
+	C(&d, "RCPT TO:<x@y>\r\n");
+	S(&d, "554 5.7.1 <x@y>: Relay access denied\r\n");
+	C(&d, "DATA\r\n");
+	S(&d, "554 5.5.1 Error: no valid recipients\r\n");
+	C(&d, "QUIT\r\n");
+	S(&d, "221 2.0.0 Bye\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT 220|MAIL 250|RCPT 554|DATA 554|QUIT 221");
+	assert_string_equal(d.seen.messages, "a@b>!x@y -1 not-accepted");
+	assert_non_null(strstr(d.seen.explanations, "will not pass the mail on"));
+	assert_non_null(strstr(d.seen.explanations, "no recipient was accepted"));
+	assert_non_null(strstr(d.seen.verdict, "Rejected 1 message"));
+}
+
+/* A connection refused at the TCP level: one CONNECT entry, no reply, explained. */
+static void
+test_refused_attempt(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	driver_close(&d, RSM_END_REFUSED);
+	assert_string_equal(d.seen.transcript, "CONNECT -");
+	assert_int_equal(d.seen.state, SMTP_ST_REFUSED);
+	assert_non_null(strstr(d.seen.explanations, "Connection refused"));
+	assert_non_null(strstr(d.seen.verdict, "connection refused"));
+}
+
+static void
+test_no_answer_attempt(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	driver_close(&d, RSM_END_NO_ANSWER);
+	assert_int_equal(d.seen.state, SMTP_ST_NO_ANSWER);
+	assert_non_null(strstr(d.seen.explanations, "firewall"));
+}
+
+static void
+test_no_greeting(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	d.conn.packets[RSM_S2C] = 2; /* the server's SYN-ACK and an ACK: it is there */
+	driver_close(&d, RSM_END_TIMEOUT);
+	assert_string_equal(d.seen.transcript, "CONNECT -");
+	assert_non_null(strstr(d.seen.explanations, "No greeting"));
+	assert_non_null(strstr(d.seen.verdict, "no greeting"));
+}
+
+/* Mid-stream: no CONNECT entry; the first reply with no command is flagged. */
+static void
+test_midstream(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, true);
+	S(&d, "250 2.1.5 Ok\r\n");
+	C(&d, "DATA\r\n");
+	S(&d, "354 go\r\n");
+	C(&d, "x\r\n.\r\n");
+	S(&d, "250 2.0.0 Ok: queued as Q1\r\n");
+	driver_close(&d, RSM_END_UNFINISHED);
+	assert_string_equal(d.seen.transcript, "? 250|DATA 354|. 250");
+	assert_true(d.seen.midstream);
+	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_REPLY_WITHOUT_COMMAND));
+	assert_string_equal(d.seen.messages, "?> 3 accepted queue=Q1");
+}
+
+/* A gap inside a message: the size becomes unknown and the session says so. */
+static void
+test_gap_in_body(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n");
+	S(&d, "250 Ok\r\n250 Ok\r\n354 go\r\n");
+	C(&d, "Subject: s\r\n\r\npart one\r\n");
+	driver_gap(&d, RSM_C2S, 1460);
+	C(&d, "part three\r\n.\r\n");
+	S(&d, "250 Ok: queued as G1\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT 220|MAIL 250|RCPT 250|DATA 354|. 250");
+	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_GAP));
+	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_MESSAGE_INCOMPLETE));
+	assert_string_equal(d.seen.messages, "a@b>c@d -1 accepted subject=s queue=G1");
+}
+
+/* Not SMTP on port 25: an HTTP server's answer is recognised as such. */
+static void
+test_not_smtp(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	C(&d, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+	S(&d, "HTTP/1.1 400 Bad Request\r\n\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_NOT_SMTP));
+}
+
+/* Multi-line reply whose code changes midway: kept as one reply, flagged. */
+static void
+test_multiline_code_mismatch(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220-mx ESMTP\r\n221 oops\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT 220");
+	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_MULTILINE_CODE_MISMATCH));
+}
+
+/* The pending queue is capped: a flood of commands without replies stays bounded. */
+static void
+test_pending_and_commands_capped(void **state)
+{
+	struct smtp_config cfg;
+	struct driver d;
+
+	(void)state;
+	smtp_default_config(&cfg);
+	cfg.max_pending = 16;
+	cfg.max_commands = 50;
+	driver_open(&d, &cfg, false);
+	S(&d, "220 mx ESMTP\r\n");
+	for (int i = 0; i < 200; i++)
+		C(&d, "NOOP\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_PENDING_OVERFLOW));
+	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_TOO_MANY_COMMANDS));
+}
+
+/* Reply codes outside any table are judged by their first digit. */
+static void
+test_unknown_code_first_digit(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "XFOO\r\n");
+	S(&d, "299 whatever this is\r\n");
+	C(&d, "XBAR\r\n");
+	S(&d, "472 something\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT 220|XFOO 299|XBAR 472");
+	assert_non_null(strstr(d.seen.explanations, "Temporary failure"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_seed_exchange_session),
+		cmocka_unit_test(test_seed_failures),
+		cmocka_unit_test(test_pipelining_pairs_in_order),
+		cmocka_unit_test(test_split_lines),
+		cmocka_unit_test(test_bare_lf_tolerated),
+		cmocka_unit_test(test_overlong_line_capped),
+		cmocka_unit_test(test_auth_login_masks_secret),
+		cmocka_unit_test(test_auth_plain_initial_response),
+		cmocka_unit_test(test_auth_show_secrets_when_asked),
+		cmocka_unit_test(test_starttls_then_tls),
+		cmocka_unit_test(test_starttls_then_plaintext_flagged),
+		cmocka_unit_test(test_bdat_chunks),
+		cmocka_unit_test(test_bdat_invalid_size_flagged),
+		cmocka_unit_test(test_client_side_only),
+		cmocka_unit_test(test_data_refused_stays_in_commands),
+		cmocka_unit_test(test_refused_attempt),
+		cmocka_unit_test(test_no_answer_attempt),
+		cmocka_unit_test(test_no_greeting),
+		cmocka_unit_test(test_midstream),
+		cmocka_unit_test(test_gap_in_body),
+		cmocka_unit_test(test_not_smtp),
+		cmocka_unit_test(test_multiline_code_mismatch),
+		cmocka_unit_test(test_pending_and_commands_capped),
+		cmocka_unit_test(test_unknown_code_first_digit),
+	};
+
+	return cmocka_run_group_tests_name("smtp", tests, NULL, NULL);
+}
