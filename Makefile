@@ -11,7 +11,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 PKG_CONFIG ?= pkg-config
 VERSION := 0.1.0
-SAMPLE ?= samples/seed-exchange.pcap
+SAMPLE ?= samples/seed-exchange-errors.pcap
 
 CFLAGS ?= -O2 -g
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer

@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #define VERB_MAX 32
+#define SMTP_COMMAND_LINE_MAX 510 /* 512 with CRLF, RFC 5321 4.5.3.1.4 */
 #define AUTH_DECODED_MAX 512
 
 static const uint8_t verb_flags[SMTP_VERB_COUNT] = {
@@ -308,6 +309,7 @@ on_command(struct smtp_session *s, struct smtp_command *c, const char *arg, size
 		p->cur_msg = -1; /* EHLO resets the transaction (RFC 5321 4.1.4) */
 		break;
 	case SMTP_MAIL:
+		c->prev = p->cur_msg;
 		p->cur_msg = session_new_message(s);
 		c->msg = p->cur_msg;
 		if (c->msg >= 0 && arg)
@@ -416,7 +418,7 @@ take_command(struct smtp_session *s, const uint8_t *data, size_t n)
 		return used;
 	if (ln.bare_lf)
 		session_flag(s, SMTP_ANOM_BARE_LF);
-	if (ln.truncated)
+	if (ln.truncated || ln.n > SMTP_COMMAND_LINE_MAX)
 		session_flag(s, SMTP_ANOM_LINE_TOO_LONG);
 	if (p->auth_expect)
 		auth_line(s, ln.p, ln.n);
@@ -439,6 +441,7 @@ take_body(struct smtp_session *s, const uint8_t *data, size_t n)
 	if (!p->body_gap)
 		m->size = (int64_t)p->body.size;
 	m->data_ended = true;
+	p->cur_msg = -1; /* the end of the data ends the transaction, whatever the reply */
 	int idx = session_add_command(s, SMTP_DOT, NULL, 0, NULL, 0);
 
 	if (idx >= 0)
@@ -460,6 +463,7 @@ last_chunk_done(struct smtp_session *s)
 	m = &s->msgs[p->body_msg];
 	body_finish(&p->body, &p->arena, m);
 	m->data_ended = true;
+	p->cur_msg = -1;
 	if (!p->body_gap)
 		m->size = (int64_t)p->body.size;
 }

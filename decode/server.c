@@ -12,6 +12,7 @@
 
 #define MAX_EXTENSIONS 64
 #define EXPLANATION_MAX 768
+#define SMTP_REPLY_LINE_MAX 510 /* 512 with CRLF, RFC 5321 4.5.3.1.5 */
 
 static const uint8_t verb_flags[SMTP_VERB_COUNT] = {
 #define X(e, name, flags) [SMTP_##e] = (flags),
@@ -128,6 +129,22 @@ apply_end_of_message(struct smtp_session *s, struct smtp_command *c)
 		m->queue_id = find_queue_id(s, c->reply.text);
 }
 
+/*
+ * A refused MAIL opened no transaction. If nothing was sent after it, the
+ * client is back in the transaction that was open before (a "nested MAIL"
+ * refusal keeps the first one, RFC 5321 4.1.4), or in none.
+ */
+static void
+refused_mail(struct smtp_session *s, const struct smtp_command *c)
+{
+	struct smtp_priv *p = s->priv;
+	const struct smtp_message *prev = c->prev >= 0 ? &s->msgs[c->prev] : NULL;
+
+	if (c->msg < 0 || p->cur_msg != c->msg)
+		return;
+	p->cur_msg = prev && prev->mail_accepted && !prev->data_ended ? c->prev : -1;
+}
+
 /* What a reply does to the session, by the command it answers. */
 static void
 apply_reply(struct smtp_session *s, struct smtp_command *c)
@@ -152,6 +169,8 @@ apply_reply(struct smtp_session *s, struct smtp_command *c)
 	case SMTP_MAIL:
 		if (c->msg >= 0)
 			s->msgs[c->msg].mail_accepted = ok;
+		if (!ok)
+			refused_mail(s, c);
 		break;
 	case SMTP_RCPT:
 		if (c->msg >= 0 && c->rcpt >= 0) {
@@ -265,7 +284,7 @@ reply_line(struct smtp_session *s, const struct line *ln)
 
 	if (ln->bare_lf)
 		session_flag(s, SMTP_ANOM_BARE_LF);
-	if (ln->truncated)
+	if (ln->truncated || ln->n > SMTP_REPLY_LINE_MAX)
 		session_flag(s, SMTP_ANOM_LINE_TOO_LONG);
 	if (!parse_reply_line(ln->p, ln->n, &code, &last)) {
 		session_flag(s, !p->any_reply && !p->in_reply ? SMTP_ANOM_NOT_SMTP

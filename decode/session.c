@@ -200,7 +200,7 @@ session_add_command(struct smtp_session *s, enum smtp_verb v, const char *name, 
 	c->ts = p->ts;
 	c->result = SMTP_NO_REPLY;
 	c->matched_on = SMTP_MATCH_CODE_IN_CONTEXT;
-	c->msg = c->rcpt = -1;
+	c->msg = c->rcpt = c->prev = -1;
 	return (int)s->n_cmds++;
 }
 
@@ -397,6 +397,8 @@ session_close(struct smtp_decoder *d, struct smtp_session *s, const struct rsm_e
 	memcpy(s->packets, c->packets, sizeof(s->packets));
 	memcpy(s->bytes, c->bytes, sizeof(s->bytes));
 	memcpy(s->gaps, c->gap_bytes, sizeof(s->gaps));
+	if (!s->helo) /* none accepted: the last one sent (DESIGN.md) */
+		s->helo = p->helo_sent;
 	settle_sides(s, c);
 	settle_unanswered(s);
 	explain_verdict(s, verdict, sizeof(verdict));

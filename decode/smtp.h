@@ -76,6 +76,7 @@ struct smtp_command {
 	const char *explanation;
 	int msg;   /* index of the transaction it belongs to, or -1 */
 	int rcpt;  /* RCPT: index of the recipient in that transaction, or -1 */
+	int prev;  /* MAIL: the transaction open when it was sent, or -1 */
 	bool last; /* BDAT: the LAST chunk */
 };
 

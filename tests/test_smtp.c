@@ -497,6 +497,69 @@ test_pending_and_commands_capped(void **state)
 	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_TOO_MANY_COMMANDS));
 }
 
+/* A refused nested MAIL keeps the first transaction open (RFC 5321 4.1.4). */
+static void
+test_nested_mail_refused(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mail.example.com ESMTP Postfix\r\n");
+	C(&d, "MAIL from:<alice@example.com>\r\n");
+	S(&d, "250 2.1.0 Ok\r\n");
+	C(&d, "MAIL from:<bob@example.com>\r\n");
+	S(&d, "503 5.5.1 Error: nested MAIL command\r\n");
+	C(&d, "RCPT to:<bob@example.com>\r\n");
+	S(&d, "250 2.1.5 Ok\r\n");
+	C(&d, "DATA\r\n");
+	S(&d, "354 End data with <CR><LF>.<CR><LF>\r\n");
+	C(&d, "x\r\n.\r\n");
+	S(&d, "250 2.0.0 Ok: queued as 4CDEB4BA92F9\r\n");
+	C(&d, "RCPT to:<late@example.com>\r\n"); /* after the end: no transaction */
+	S(&d, "503 5.5.1 Error: need MAIL command\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.messages, "alice@example.com>bob@example.com 3 accepted "
+					     "queue=4CDEB4BA92F9|bob@example.com> -1 not-accepted");
+	assert_string_equal(d.seen.helo, "(null)");
+}
+
+/* No HELO/EHLO accepted: helo is the last one sent (DESIGN.md). */
+static void
+test_helo_falls_back_to_last_sent(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "EHLO first\r\n");
+	S(&d, "501 5.5.4 Invalid domain name\r\n");
+	C(&d, "HELO second\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.helo, "second");
+}
+
+/* RFC 5321 4.5.3.1.4: a command line is at most 512 bytes; longer is flagged. */
+static void
+test_rfc_line_limit_flagged(void **state)
+{
+	struct driver d;
+	char line[600];
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	memset(line, 'a', sizeof(line));
+	memcpy(line, "EHLO ", 5);
+	memcpy(line + sizeof(line) - 3, "\r\n", 3);
+	C(&d, line);
+	S(&d, "250 mx\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_LINE_TOO_LONG));
+	assert_int_equal(strncmp(d.seen.helo, "aaaa", 4), 0); /* kept, not refused */
+}
+
 /* Reply codes outside any table are judged by their first digit. */
 static void
 test_unknown_code_first_digit(void **state)
@@ -543,6 +606,9 @@ main(void)
 		cmocka_unit_test(test_multiline_code_mismatch),
 		cmocka_unit_test(test_pending_and_commands_capped),
 		cmocka_unit_test(test_unknown_code_first_digit),
+		cmocka_unit_test(test_nested_mail_refused),
+		cmocka_unit_test(test_helo_falls_back_to_last_sent),
+		cmocka_unit_test(test_rfc_line_limit_flagged),
 	};
 
 	return cmocka_run_group_tests_name("smtp", tests, NULL, NULL);

@@ -1,0 +1,679 @@
+#!/usr/bin/python3
+"""Expected results for the bundled captures, from the client's own transcript.
+
+  expect.py swaks2json SWAKS_OUTPUT SERVER_IP SERVER_PORT CLIENT_IP OUT.json
+      turn what swaks printed (-> sent, <- / <** received, ~> <~ inside TLS)
+      into a transcript file (format: see smtpclients.py)
+
+  expect.py build --name N --description D --made-with M --pcap P --out O
+                  [--postfix-log LOG --log-offset BYTES | --seed-log SEEDLOG]
+                  TRANSCRIPT.json...
+      1. derive the expected sessions from the transcripts (client side),
+      2. cross-check them against the server's own record: the Postfix log
+         (connect/disconnect lines and their per-command counters, every
+         reject, every queued message) or the scripted seed server's log,
+      3. check the capture with tshark (not with smtpscope): one TCP stream per
+         session in the same order, handshake / FIN / RST as the state says,
+         and the bytes on the wire equal to the transcript,
+      4. write O.  Any disagreement: message on stderr, exit status 1.
+
+Nothing here reads smtpscope's output.
+"""
+import base64
+import json
+import re
+import subprocess
+import sys
+import time
+
+ENH = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$)")
+KNOWN_VERBS = {"HELO", "EHLO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "NOOP", "QUIT",
+               "STARTTLS", "AUTH", "VRFY", "EXPN", "HELP", "ETRN"}
+# the names Postfix uses in its "disconnect from ..." counters
+POSTFIX_COUNTED = {"HELO", "EHLO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "BDAT",
+                   "RSET", "NOOP", "VRFY", "ETRN", "QUIT", "XCLIENT", "XFORWARD"}
+
+
+def die(msg):
+    sys.stderr.write("expect.py: ERROR: %s\n" % msg)
+    sys.exit(1)
+
+
+# ------------------------------------------------------------------ swaks output
+def swaks2json(path, server_ip, server_port, client_ip, out):
+    cport = None
+    if ":" in client_ip:                     # -li IP:PORT: the client chose its port
+        client_ip, cport = client_ip.split(":")[0], int(client_ip.split(":")[1])
+    t = {"tool": "swaks", "client": {"ip": client_ip, "port": cport},
+         "server": {"ip": server_ip, "port": int(server_port)},
+         "connect": None, "end": None, "events": []}
+    reply = []
+    for raw in open(path, encoding="latin-1").read().split("\n"):
+        if raw.startswith("=== Connected to"):
+            t["connect"] = "ok"
+            continue
+        if raw.startswith("*** Error connecting") or "Connection refused" in raw and raw.startswith("***"):
+            t["connect"] = "refused"
+            continue
+        if raw.startswith("=== Connection closed with remote host"):
+            t["end"] = "closed"
+            continue
+        pfx, text = raw[:4], raw[4:]
+        if pfx[:1] == "<" and re.match(r"^\d{3}[ -]", text):           # <-  <** <~  <~*
+            reply.append(text)
+            if text[3] == " ":
+                t["events"].append({"dir": "S", "data": "".join(l + "\r\n" for l in reply),
+                                    "tls": "~" in pfx})
+                reply = []
+        elif pfx in (" -> ", " ~> ") or raw in (" ->", " ~>"):
+            t["events"].append({"dir": "C", "data": text + "\r\n", "tls": "~" in pfx})
+        elif pfx[:1] == "<":
+            die("%s: unexpected reply line %r" % (path, raw))
+    if reply:
+        die("%s: unfinished multi-line reply %r" % (path, reply))
+    if t["connect"] is None:
+        die("%s: swaks never connected nor reported a refusal" % path)
+    json.dump(t, open(out, "w"), indent=1)
+
+
+# ------------------------------------------------------------ transcript -> session
+def split_reply(data):
+    lines = data.split("\r\n")
+    if lines[-1] != "":
+        die("reply without final CRLF: %r" % data)
+    return lines[:-1]
+
+
+def addr_of(arg, keyword):
+    """'FROM:<a@b> SIZE=1' / 'FROM: <a@b>' / 'FROM:a@b' -> 'a@b' (no brackets)."""
+    m = re.match(r"^\s*%s:\s*(.*)$" % keyword, arg, re.I)
+    if not m:
+        return None
+    rest = m.group(1).strip()
+    if rest.startswith("<"):
+        end = rest.find(">")
+        return rest[1:end] if end >= 0 else rest[1:]
+    return rest.split(" ")[0]
+
+
+def headers_of(body_lines):
+    hdrs, cur = {}, None
+    for line in body_lines:
+        if line == "":
+            break
+        if line[:1] in (" ", "\t") and cur:
+            hdrs[cur] += " " + line.strip()
+            continue
+        if ":" in line:
+            cur = line.split(":", 1)[0].strip().lower()
+            hdrs.setdefault(cur, line.split(":", 1)[1].strip())
+    return hdrs
+
+
+class Slot:
+    def __init__(self, cmd, line, encrypted, msg=None, verb=None):
+        self.cmd, self.line, self.encrypted, self.msg = cmd, line, encrypted, msg
+        self.verb = verb or cmd
+        self.reply = None            # list of lines
+
+
+def derive(t):
+    """Walk one transcript in time order, pair commands and replies (FIFO, which is
+    also how PIPELINING pairs), and return the session dict plus every slot."""
+    sess = {"client_ip": t["client"]["ip"], "client_port": t["client"]["port"],
+            "server_ip": t["server"]["ip"], "server_port": t["server"]["port"]}
+    if t["connect"] in ("refused", "no_answer"):
+        sess.update(state=t["connect"], helo=None, esmtp=False, extensions=[], starttls=False,
+                    auth=None, commands=[{"cmd": "CONNECT", "code": None, "enhanced": None}],
+                    messages=[])
+        return sess, []
+    slots, pending = [], []
+    greet = Slot("CONNECT", None, False)
+    slots.append(greet)
+    pending.append(greet)
+    mode = "cmd"            # cmd | data | auth
+    tls = False             # after STARTTLS 220 everything is encrypted
+    visible_end = False     # after a "capture_stopped" note nothing is on the capture
+    helo, esmtp, exts, starttls, auth = None, False, [], False, None
+    messages, cur, body = [], None, []
+    for ev in t["events"]:
+        if ev["dir"] == "X":
+            visible_end = True
+            continue
+        hidden = tls or visible_end
+        if ev["dir"] == "C":
+            data = ev["data"]
+            if not data.endswith("\r\n"):
+                die("client data without final CRLF: %r" % data)
+            for line in data[:-2].split("\r\n"):
+                if mode == "data":
+                    if line == ".":
+                        s = Slot(".", ".", hidden, cur)
+                        if cur is not None and not hidden:
+                            h = headers_of(body)
+                            cur["subject"] = h.get("subject")
+                            mid = h.get("message-id")
+                            cur["message_id"] = mid.strip().strip("<>") if mid else None
+                            cur["size"] = sum(len(l[1:] if l.startswith(".") else l) + 2 for l in body)
+                        slots.append(s)
+                        pending.append(s)
+                        mode, body = "cmd", []
+                    else:
+                        body.append(line)
+                    continue
+                if mode == "auth":
+                    s = Slot("AUTH-DATA", line, hidden)
+                    slots.append(s)
+                    pending.append(s)
+                    continue
+                verb = line.split(" ", 1)[0].upper()
+                arg = line.split(" ", 1)[1] if " " in line else ""
+                s = Slot(verb, line, hidden, cur)
+                if verb == "MAIL" and not hidden:
+                    cur = {"mail_from": addr_of(arg, "FROM"), "rcpt_to": [], "rcpt_rejected": [],
+                           "accepted": False, "mail_accepted": None, "size": None,
+                           "subject": None, "message_id": None}
+                    messages.append(cur)
+                    s.msg = cur
+                elif verb == "RCPT":
+                    s.rcpt = addr_of(arg, "TO")
+                elif verb == "AUTH" and not hidden:
+                    parts = arg.split(" ")
+                    auth = {"mechanism": parts[0].upper(), "user": None, "success": None}
+                    if len(parts) > 1 and parts[0].upper() == "PLAIN":
+                        auth["user"] = base64.b64decode(parts[1]).split(b"\0")[1].decode()
+                elif verb == "RSET":
+                    cur = None
+                s.arg = arg
+                slots.append(s)
+                pending.append(s)
+        else:  # server reply
+            lines = split_reply(ev["data"])
+            if not pending:
+                die("reply with no command pending: %r" % lines)
+            s = pending.pop(0)
+            s.reply = lines
+            code = int(lines[-1][:3])
+            if s.cmd == "DATA" and code == 354:
+                mode = "data"
+            elif s.cmd in ("AUTH", "AUTH-DATA"):
+                mode = "auth" if code == 334 else "cmd"
+                if not s.encrypted and auth is not None:
+                    if s.cmd == "AUTH-DATA" and auth["mechanism"] == "LOGIN" and auth["user"] is None:
+                        auth["user"] = base64.b64decode(s.line).decode()
+                    if s.cmd == "AUTH-DATA" and auth["mechanism"] == "PLAIN" and auth["user"] is None:
+                        auth["user"] = base64.b64decode(s.line).split(b"\0")[1].decode()
+                    if code != 334:
+                        auth["success"] = code // 100 == 2
+            if s.encrypted:
+                continue
+            if s.cmd in ("EHLO", "HELO") and code // 100 == 2:
+                helo = s.arg
+                esmtp = s.cmd == "EHLO"
+                exts = [l[4:] for l in lines[1:]] if esmtp else []
+            elif s.cmd in ("EHLO", "HELO") and helo is None:
+                pass
+            elif s.cmd == "STARTTLS" and code == 220:
+                starttls = True
+                tls = True
+            elif s.cmd == "MAIL" and s.msg is not None:
+                s.msg["mail_accepted"] = code // 100 == 2
+            elif s.cmd == "RCPT" and s.msg is not None:
+                (s.msg["rcpt_to"] if code // 100 in (2, 3) else s.msg["rcpt_rejected"]).append(s.rcpt)
+            elif s.cmd == "." and s.msg is not None:
+                s.msg["accepted"] = code // 100 == 2
+                m = re.search(r"queued as ([0-9A-Za-z]+)", lines[-1])
+                if m:
+                    s.msg["queue_id"] = m.group(1)
+    if mode == "data" and not visible_end:
+        die("transcript ends inside DATA")
+    if helo is None:  # none accepted: the last one sent (contract)
+        for s in slots:
+            if s.cmd in ("EHLO", "HELO") and not s.encrypted:
+                helo = s.arg
+    cmds = []
+    for s in slots:
+        if s.encrypted:
+            continue
+        if s.reply is None:
+            if not visible_end:
+                die("command %r got no reply" % s.line)
+            cmds.append({"cmd": s.cmd, "code": None, "enhanced": None, "line": s.line,
+                         "reply_lines": None})
+            continue
+        code = int(s.reply[-1][:3])
+        enh = None
+        if s.cmd not in ("CONNECT", "EHLO", "HELO", "LHLO"):
+            m = ENH.match(s.reply[0][4:])
+            enh = ".".join(m.groups()) if m else None
+        e = {"cmd": s.cmd, "code": code, "enhanced": enh}
+        if s.cmd == "AUTH-DATA":
+            e["line"] = "(masked)"
+        elif s.cmd == "AUTH" and len(s.line.split(" ")) > 2:
+            e["line"] = " ".join(s.line.split(" ")[:2]) + " (masked)"   # initial response
+        elif s.cmd != "CONNECT":
+            e["line"] = s.line
+        e["reply_lines"] = s.reply
+        cmds.append(e)
+    if tls:
+        hidden = [s.line if s.cmd != "AUTH-DATA" else "(masked)" for s in slots
+                  if s.encrypted and s.cmd != "CONNECT"]
+        sess["after_starttls_not_visible"] = hidden
+    sess.update(state=t["end"], helo=helo, esmtp=esmtp, extensions=exts, starttls=starttls,
+                auth=auth, commands=cmds, messages=messages)
+    qids = [m["queue_id"] for m in messages if m.get("queue_id")]
+    if len(qids) == 1:
+        sess["queue_id"] = qids[0]
+    return sess, slots
+
+
+# --------------------------------------------------------------- Postfix cross-check
+def postfix_counters(slots):
+    """What Postfix's 'disconnect from' line must say, computed from the transcript."""
+    c = {}
+    final = {}
+    last_auth = last_data = None
+    for s in slots:
+        if s.cmd in ("CONNECT",):
+            continue
+        if s.cmd == "AUTH-DATA":
+            final[id(last_auth)] = s.reply
+            continue
+        if s.cmd == ".":
+            final[id(last_data)] = s.reply
+            continue
+        if s.cmd == "AUTH":
+            last_auth = s
+        if s.cmd == "DATA":
+            last_data = s
+        name = s.cmd.lower() if s.cmd in POSTFIX_COUNTED else "unknown"
+        c.setdefault(name, [0, 0, []])
+        c[name][2].append(s)
+    out = {}
+    for name, (_, _, ss) in c.items():
+        ok = 0
+        for s in ss:
+            rep = final.get(id(s), s.reply)
+            if rep is not None and rep[-1][0] == "2":
+                ok += 1
+        out[name] = (ok, len(ss))
+    tot = [sum(v[0] for v in out.values()), sum(v[1] for v in out.values())]
+    out["commands"] = tuple(tot)
+    return out
+
+
+def parse_counters(line):
+    out = {}
+    for kv in line.split(" "):
+        if "=" not in kv:
+            continue
+        k, v = kv.split("=", 1)
+        ok, _, tot = v.partition("/")
+        out[k] = (int(ok), int(tot or ok))
+    return out
+
+
+def postfix_check(sessions_slots, logpath, offset, timeout=20.0):
+    t0 = time.time()
+    while True:
+        with open(logpath, encoding="latin-1") as f:
+            f.seek(offset)
+            log = f.read().split("\n")
+        problems = check_log_once(sessions_slots, log)
+        if not problems or time.time() - t0 > timeout:
+            break
+        time.sleep(0.5)
+    if problems:
+        die("Postfix log disagrees with the client transcript:\n  " + "\n  ".join(problems))
+
+
+def check_log_once(sessions_slots, log):
+    problems = []
+    for sess, slots in sessions_slots:
+        if sess["state"] in ("refused", "no_answer"):
+            continue
+        key = "[%s]:%s" % (sess["client_ip"], sess["client_port"])
+        mine = [l for l in log if key + ":" in l or key + " " in l or l.endswith(key) or key + "," in l]
+        if not any("connect from " in l and l.endswith(key) for l in mine):
+            problems.append("%s: no 'connect from' line" % key)
+            continue
+        disc = [l for l in mine if " disconnect from " in l]
+        if not disc:
+            problems.append("%s: no 'disconnect from' line yet" % key)
+            continue
+        logged = parse_counters(disc[-1].split(key, 1)[1])
+        want = postfix_counters(slots)
+        if logged != want:
+            problems.append("%s: counters: log says %s, transcript gives %s"
+                            % (key, sorted(logged.items()), sorted(want.items())))
+        if sess["state"] == "reset" and not any("lost connection after" in l for l in mine):
+            problems.append("%s: reset by the client but no 'lost connection' line" % key)
+        for s in slots:
+            if s.reply is None or s.cmd == "CONNECT":
+                continue
+            code = int(s.reply[-1][:3])
+            text = s.reply[-1]
+            if code < 400:
+                continue
+            verb = {".": "END-OF-MESSAGE"}.get(s.cmd, s.cmd)
+            if any(("reject: %s from " % verb) in l and (": " + text + ";") in l for l in mine):
+                continue
+            if s.cmd == "MAIL" and text.startswith("501 5.1.7") and \
+                    any("Illegal address syntax" in l and "in MAIL command" in l for l in mine):
+                continue
+            if s.cmd == "RCPT" and text.startswith("501 5.1.3") and \
+                    any("Illegal address syntax" in l and "in RCPT command" in l for l in mine):
+                continue
+            if s.cmd in ("AUTH-DATA", "AUTH") and text.startswith("535 ") and \
+                    any("authentication failed" in l for l in mine):
+                continue
+            if s.cmd not in KNOWN_VERBS | {"AUTH-DATA", "."} and re.match(r"50[02] 5\.5\.2 ", text):
+                continue   # Postfix does not log unknown commands; counted as unknown=0/N above
+            problems.append("%s: reply %r to %s has no matching line in the Postfix log"
+                            % (key, text, s.cmd))
+        for m in sess["messages"]:
+            qid = m.get("queue_id")
+            if m["accepted"]:
+                if not qid:
+                    problems.append("%s: accepted message without 'queued as'" % key)
+                    continue
+                if not any(("%s: client=" % qid) in l and key in l for l in log):
+                    problems.append("%s: %s has no 'client=' line for this connection" % (key, qid))
+                if not any(("%s: from=<%s>," % (qid, m["mail_from"])) in l for l in log):
+                    problems.append("%s: %s: no 'from=<%s>' line" % (key, qid, m["mail_from"]))
+                if m["message_id"] and not any(("%s: message-id=<%s>" % (qid, m["message_id"])) in l
+                                               for l in log):
+                    problems.append("%s: %s: message-id differs" % (key, qid))
+                for r in m["rcpt_to"]:
+                    if not any(("%s: to=<%s>," % (qid, r)) in l for l in log):
+                        problems.append("%s: %s: no 'to=<%s>' line yet" % (key, qid, r))
+                for r in m["rcpt_rejected"]:
+                    if any(("%s: to=<%s>," % (qid, r)) in l for l in log):
+                        problems.append("%s: %s: refused recipient %s was delivered" % (key, qid, r))
+    return problems
+
+
+def seed_check(transcripts, seedlog):
+    log = json.load(open(seedlog))
+    if log.get("errors"):
+        die("seed server reported: %s" % log["errors"])
+    if len(log["sessions"]) != len(transcripts):
+        die("seed server saw %d sessions, client made %d" % (len(log["sessions"]), len(transcripts)))
+    for t, s in zip(transcripts, log["sessions"]):
+        if s["client"] != t["client"]:
+            die("seed server saw client %s, client was %s" % (s["client"], t["client"]))
+        for d in "CS":
+            a = "".join(e["data"] for e in t["events"] if e["dir"] == d)
+            b = "".join(e["data"] for e in s["events"] if e["dir"] == d)
+            if a != b:
+                die("seed: %s bytes differ between client transcript and server log" % d)
+
+
+# ------------------------------------------------------------------- wire check
+def wire_check(pcap, transcripts, sessions):
+    out = subprocess.run(
+        ["tshark", "-r", pcap, "-n", "-T", "fields", "-E", "separator=|",
+         "-e", "tcp.stream", "-e", "ip.src", "-e", "tcp.srcport", "-e", "ip.dst", "-e", "tcp.dstport",
+         "-e", "tcp.flags", "-e", "tcp.seq_raw", "-e", "tcp.payload"],
+        capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        die("tshark failed on %s: %s" % (pcap, out.stderr))
+    streams, order = {}, []
+    for row in out.stdout.splitlines():
+        st, src, sport, dst, dport, flags, seq, payload = row.split("|")
+        if st not in streams:
+            streams[st] = []
+            order.append(st)
+        streams[st].append((src, int(sport), dst, int(dport), int(flags, 16), int(seq), payload))
+    if len(order) != len(sessions):
+        die("%s: %d TCP streams on the wire, %d sessions expected" % (pcap, len(order), len(sessions)))
+    for st, t, sess in zip(order, transcripts, sessions):
+        pk = streams[st]
+        cli = (sess["client_ip"], sess.get("client_port", pk[0][1]))
+        srv = (sess["server_ip"], sess["server_port"])
+        if (pk[0][0], pk[0][1]) != cli or (pk[0][2], pk[0][3]) != srv:
+            die("%s stream %s: first packet %s:%s -> %s:%s, expected %s -> %s"
+                % (pcap, st, pk[0][0], pk[0][1], pk[0][2], pk[0][3], cli, srv))
+        c2s = [p for p in pk if (p[0], p[1]) == cli]
+        s2c = [p for p in pk if (p[0], p[1]) == srv]
+        SYN, ACK, FIN, RST = 0x02, 0x10, 0x01, 0x04
+        has = lambda ps, f, nf=0: any(p[4] & f and not p[4] & nf for p in ps)
+        state = sess["state"]
+        if not has(c2s, SYN, ACK):
+            die("%s stream %s: no SYN from the client" % (pcap, st))
+        if state == "refused":
+            if not has(s2c, RST) or has(s2c, SYN):
+                die("%s stream %s: refused, but no RST / a SYN-ACK from the server" % (pcap, st))
+            continue
+        if state == "no_answer":
+            if s2c:
+                die("%s stream %s: no_answer, but the server sent packets" % (pcap, st))
+            continue
+        if not (has(s2c, SYN | ACK) and [p for p in s2c if p[4] & SYN and p[4] & ACK]):
+            die("%s stream %s: no SYN-ACK" % (pcap, st))
+        if state == "closed" and has(pk, RST) and sess["starttls"]:
+            # swaks closes right after the encrypted 221 without waiting for the server's TLS
+            # close_notify, which then arrives at a closed socket: the kernel answers RST.
+            # The client cannot see this; the wire decides the TCP-level state.
+            sess["state"] = state = "reset"
+            sess["state_note"] = ("SMTP ended normally inside TLS (QUIT/221, known from the client), "
+                                  "but the TCP connection ended with an RST from the client: the "
+                                  "server's TLS close_notify arrived after the client had closed")
+        if state == "closed" and not (has(c2s, FIN) and has(s2c, FIN)):
+            die("%s stream %s: closed, but not FIN both ways" % (pcap, st))
+        if state == "reset" and not has(c2s, RST):
+            die("%s stream %s: reset, but no RST from the client" % (pcap, st))
+        if state == "unfinished" and (has(pk, FIN) or has(pk, RST)):
+            die("%s stream %s: unfinished, but the capture has FIN/RST" % (pcap, st))
+        for d, ps in (("C", c2s), ("S", s2c)):
+            segs = {}
+            isn = [p[5] for p in ps if p[4] & SYN][0]
+            for p in ps:
+                if p[6]:
+                    segs.setdefault(p[5] - isn - 1, bytes.fromhex(p[6]))
+            wire, pos = b"", 0
+            for off in sorted(segs):
+                if off > pos:
+                    die("%s stream %s: hole in %s data at %d" % (pcap, st, d, pos))
+                wire += segs[off][pos - off:]
+                pos = max(pos, off + len(segs[off]))
+            sent = b""
+            for ev in t["events"]:
+                if ev["dir"] == "X":
+                    break
+                if ev["dir"] == d and not ev.get("tls"):
+                    sent += ev["data"].encode("latin-1")
+            if sess["starttls"]:
+                if not wire.startswith(sent) or wire[len(sent):len(sent) + 2] != b"\x16\x03":
+                    die("%s stream %s: %s bytes before TLS differ, or no TLS record after 220"
+                        % (pcap, st, d))
+                if sess.get("after_starttls_not_visible") and len(wire) <= len(sent) + 5:
+                    die("%s stream %s: nothing after STARTTLS" % (pcap, st))
+            elif wire != sent:
+                die("%s stream %s: %s bytes on the wire differ from the transcript:\nwire=%r\ntranscript=%r"
+                    % (pcap, st, d, wire[:3000], sent[:3000]))
+
+
+# ----------------------------------------------------------------------------- main
+def build(argv):
+    opts, files = {}, []
+    i = 0
+    while i < len(argv):
+        if argv[i].startswith("--"):
+            opts[argv[i][2:]] = argv[i + 1]
+            i += 2
+        else:
+            files.append(argv[i])
+            i += 1
+    transcripts = [json.load(open(f)) for f in files]
+    # swaks does not print its own port: take it from the Postfix 'connect from' lines,
+    # in order, for the transcripts that lack it
+    if any(t["client"]["port"] is None and t["connect"] == "ok" for t in transcripts):
+        if "postfix-log" not in opts:
+            die("client port unknown and no server log")
+        deadline = time.time() + 15
+        while True:
+            with open(opts["postfix-log"], encoding="latin-1") as f:
+                f.seek(int(opts["log-offset"]))
+                conns = re.findall(r"smtpd\[\d+\]: connect from \S*\[([\d.]+)\]:(\d+)", f.read())
+            known = {(t["client"]["ip"], t["client"]["port"]) for t in transcripts}
+            conns = [(ip, int(p)) for ip, p in conns if (ip, int(p)) not in known]
+            need = [t for t in transcripts if t["client"]["port"] is None and t["connect"] == "ok"]
+            if len(conns) >= len(need) or time.time() > deadline:
+                break
+            time.sleep(0.5)
+        if len(conns) != len(need):
+            die("%d swaks sessions but %d unclaimed 'connect from' lines" % (len(need), len(conns)))
+        for t, (ip, port) in zip(need, conns):
+            if ip != t["client"]["ip"]:
+                die("connect from %s, swaks bound to %s" % (ip, t["client"]["ip"]))
+            t["client"]["port"] = port
+    derived = [derive(t) for t in transcripts]
+    sessions = [d[0] for d in derived]
+    for s in sessions:
+        if s["client_port"] is None:
+            del s["client_port"]
+    if "postfix-log" in opts:
+        postfix_check(derived, opts["postfix-log"], int(opts["log-offset"]))
+    if "seed-log" in opts:
+        seed_check(transcripts, opts["seed-log"])
+    wire_check(opts["pcap"], transcripts, sessions)
+    res = {"sample": opts["name"], "description": opts["description"], "made_with": opts["made-with"],
+           "how": opts.get("how"), "sessions": sessions}
+    with open(opts["out"], "w") as f:
+        json.dump(res, f, indent=2)
+        f.write("\n")
+    print("expect.py: %s: %d session(s) checked against %s and the wire"
+          % (opts["name"], len(sessions),
+             "the Postfix log" if "postfix-log" in opts else
+             "the seed server log" if "seed-log" in opts else "no server log"))
+
+
+def key_replies(sess):
+    if sess["state"] in ("refused", "no_answer"):
+        return ["no reply: " + ("SYN answered by RST" if sess["state"] == "refused" else "SYN never answered")]
+    out = []
+    for c in sess["commands"]:
+        if c["code"] is None or not c.get("reply_lines"):
+            continue
+        first = c["reply_lines"][0]
+        keep = (c["code"] >= 400 or c["cmd"] in (".", "STARTTLS")
+                or (c["cmd"] in ("AUTH", "AUTH-DATA") and c["code"] != 334))
+        if keep:
+            out.append("%s → `%s`" % (c["cmd"], first))
+    if sess["state"] != "closed":
+        out.append("ends: " + sess["state"])
+    return out
+
+
+def readme(outdir):
+    import glob
+    import os
+    rows = []
+    for f in sorted(glob.glob(os.path.join(outdir, "*.expected.json"))):
+        e = json.load(open(f))
+        pcap = os.path.join(outdir, e["sample"] + ".pcap")
+        keys = []
+        for i, s in enumerate(e["sessions"], 1):
+            pre = "s%d: " % i if len(e["sessions"]) > 1 else ""
+            keys.append(pre + "; ".join(key_replies(s)))
+        rows.append("| `%s.pcap` (%d B, %d session%s) | %s | %s; %s | %s |" % (
+            e["sample"], os.path.getsize(pcap), len(e["sessions"]),
+            "" if len(e["sessions"]) == 1 else "s", e["description"], e["how"], e["made_with"],
+            "<br>".join(k.replace("|", "\\|") for k in keys)))
+    print(README_HEAD + "\n".join(rows) + "\n" + README_TAIL)
+
+
+README_HEAD = """# Sample captures
+
+Real SMTP conversations on the loopback interface, for testing and demonstrating smtpscope.
+Every file here is regenerated from scratch by `sudo bash samples/make-samples.sh` on a
+throwaway Debian 12 machine (see the top of the script for what it installs and touches):
+a separate Postfix instance (`mx.sample.test`, listening on 127.0.0.1:25 and :2525, Cyrus SASL
+user `alice` with the fake password `not-a-real-password`, self-signed certificate, all accepted
+mail discarded), real clients (swaks, Python's smtplib), and a small scripted server/client pair
+(`smtpclients.py`) that replays the Microsoft seed transcripts byte for byte on 127.0.0.10:25.
+Captured with `tcpdump -i lo -U -w NAME.pcap 'tcp port 25 or tcp port 2525'`.
+
+Beside each `NAME.pcap` is `NAME.expected.json`: what smtpscope must find, derived by
+`expect.py` from the client's own transcript, checked against the server's own log (Postfix's
+log: connect/disconnect lines with their per-command counters, every reject, every queued
+message; or the seed server's log) and against the capture itself with tshark (one TCP stream
+per session, handshake/FIN/RST as the state says, the bytes on the wire equal to the
+transcript). Never from smtpscope's output.
+
+| capture | what it shows | how it was made | key replies |
+|---|---|---|---|
+"""
+
+README_TAIL = """
+## Format of `NAME.expected.json`
+
+`sample`, `description`, `made_with` (versions), `how` (client and server set-up), and
+`sessions`, in the order of their first packet, each with the names of smtpscope's JSON output
+contract (DESIGN.md): `client_ip`, `client_port`, `server_ip`, `server_port`, `state`
+(`closed` | `reset` | `refused` | `no_answer` | `unfinished`), `helo` (argument of the last
+accepted HELO/EHLO, else of the last one sent), `esmtp`, `extensions` (as advertised, from the
+EHLO reply), `starttls`, `auth` (`{"mechanism", "user", "success"}` or null), `commands` and
+`messages`, plus `queue_id` when the session queued exactly one message.
+
+- `commands`: in the order the client sent them (pipelined ones included), each with `cmd`,
+  `code` and `enhanced`. The greeting is `CONNECT`; a refused or unanswered attempt has one
+  `CONNECT` with `code` null; the reply to the end of the DATA body is `"."`; every client line
+  of an AUTH exchange after the AUTH command is `AUTH-DATA` (its `line` masked); after a
+  STARTTLS answered 220 nothing is listed (the hidden commands, known from the client, are in
+  `after_starttls_not_visible`). `enhanced` is the RFC 3463 code at the start of the reply text,
+  null when there is none; always null for the greeting and the HELO/EHLO reply (RFC 2034).
+  Extra fields: `line` (the command line as sent) and `reply_lines` (the reply lines exactly as
+  on the wire, without CRLF).
+- `messages`: one per MAIL command the client sent (also when MAIL itself was refused; then
+  `mail_accepted` is false), with `mail_from`, `rcpt_to` (recipients not refused), `rcpt_rejected`
+  (refused with 4xx/5xx), `accepted` (the reply to "." was 2xx), `subject`, `message_id` (without
+  angle brackets), `size` (bytes of the message as sent between the 354 reply and the final
+  ".", after dot-unstuffing, each line counted with its CRLF; null when no body was sent), and
+  `queue_id` when the server said "queued as".
+- In the unfinished capture the commands sent after tcpdump stopped are not listed.
+- `state` comes from the client (QUIT/221 and close, RST by SO_LINGER 0, capture stopped) and
+  the TCP teardown is checked on the wire. One case is decided by the wire: see starttls below.
+- A re-run gives new client ports, queue IDs, Date headers and timestamps; everything else is
+  the same.
+
+## Worth knowing (what the wire really shows)
+
+- Python's smtplib sends its verbs in lower case (`ehlo`, `mail FROM:<…> size=236`, `rcpt TO:`,
+  `data`, `rset`, `quit`), and adds `size=` to MAIL on its own; swaks sends upper case.
+- Postfix answers an unknown verb with `500 5.5.2 Error: command not recognized` and does not
+  log it (it only counts it: `unknown=0/2` in the disconnect line).
+- Postfix has no built-in "530 Authentication required": with `smtpd_delay_reject = yes` (the
+  default) every client/sender restriction is only applied at RCPT time, and the native reply
+  for an unauthenticated sender of ours is `553 5.7.1 <…>: Sender address rejected: not logged
+  in`. The port-2525 listener here sets `smtpd_delay_reject = no` so both replies come at MAIL,
+  and the RFC 4954 text `530 5.7.0 … Authentication required` comes from an access table
+  (`check_sender_access static:{530 5.7.0 Authentication required}`); Postfix prefixes it with
+  `<sender>: Sender address rejected:`.
+- starttls: swaks closes the socket right after the encrypted 221, without waiting for the
+  server's TLS close_notify, which then hits a closed socket: the kernel sends RST. So the
+  connection ends FIN (client), data (server), RST (client); `state` is `reset`, with a
+  `state_note`.
+- The seed server closes first after 221 (as Exchange does); Postfix waits for the client.
+- The seed client writes each line as it is typed: the DATA body goes out as several segments.
+- no-answer: on loopback the SYN is retransmitted about every second (four SYNs in 4 s).
+- swaks 20201014 has no DSN options (`--dsn-*` came later), so the DSN sample uses smtplib's
+  `rcpt_options`.
+"""
+
+
+def main():
+    if sys.argv[1] == "readme":
+        readme(sys.argv[2])
+        return
+    if sys.argv[1] == "swaks2json":
+        swaks2json(*sys.argv[2:7])
+    elif sys.argv[1] == "build":
+        build(sys.argv[2:])
+    else:
+        die("usage: see the top of this file")
+
+
+if __name__ == "__main__":
+    main()
