@@ -62,17 +62,13 @@ open_stream(FILE **out, const char *path, char err[CAP_ERRLEN])
 }
 
 int
-cap_open_file(struct cap_source **out, const char *path, char err[CAP_ERRLEN])
+cap_open_stream(struct cap_source **out, FILE *f, const char *path, char err[CAP_ERRLEN])
 {
 	char perr[PCAP_ERRBUF_SIZE] = "";
 	struct cap_source *src;
-	FILE *f;
-
-	*out = NULL;
-	if (open_stream(&f, path, err) < 0)
-		return -1;
 	pcap_t *p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO, perr);
 
+	*out = NULL;
 	if (!p) {
 		if (f != stdin)
 			fclose(f);
@@ -105,6 +101,17 @@ cap_open_file(struct cap_source **out, const char *path, char err[CAP_ERRLEN])
 	src->dlt = dlt;
 	*out = src;
 	return 0;
+}
+
+int
+cap_open_file(struct cap_source **out, const char *path, char err[CAP_ERRLEN])
+{
+	FILE *f;
+
+	*out = NULL;
+	if (open_stream(&f, path, err) < 0)
+		return -1;
+	return cap_open_stream(out, f, path, err);
 }
 
 int

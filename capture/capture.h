@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CAP_ERRLEN 512
 
@@ -65,6 +66,9 @@ struct cap_source;
 
 /* Open a saved capture; "-" is standard input. -1 and a one-line err on failure. */
 int cap_open_file(struct cap_source **out, const char *path, char err[CAP_ERRLEN]);
+
+/* The same on an open stream (a pipe, a memory file); the source owns f from now on. */
+int cap_open_stream(struct cap_source **out, FILE *f, const char *name, char err[CAP_ERRLEN]);
 
 /* Compile and install a BPF filter; NULL or "" installs none. */
 int cap_set_filter(struct cap_source *src, const char *expr, char err[CAP_ERRLEN]);
