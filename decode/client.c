@@ -397,6 +397,17 @@ auth_line(struct smtp_session *s, const char *l, size_t n)
 	p->blocked = true;
 }
 
+/* Do these bytes begin with a known verb and a space or line end? */
+static bool
+command_starts(const uint8_t *d, size_t n)
+{
+	size_t w = 0;
+
+	while (w < n && w < VERB_MAX && d[w] != ' ' && d[w] != '\r' && d[w] != '\n')
+		w++;
+	return w < n && smtp_verb_lookup((const char *)d, w) != SMTP_OTHER;
+}
+
 static size_t
 take_command(struct smtp_session *s, const uint8_t *data, size_t n)
 {
@@ -412,10 +423,20 @@ take_command(struct smtp_session *s, const uint8_t *data, size_t n)
 		}
 		session_flag(s, SMTP_ANOM_PLAINTEXT_AFTER_STARTTLS);
 	}
+	if (p->skip_line[RSM_C2S] && command_starts(data, n))
+		p->skip_line[RSM_C2S] = false; /* the gap ended between lines */
+	if (p->skip_line[RSM_C2S]) { /* the rest of a line cut by a gap */
+		size_t skip = line_skip(data, n, &done);
+
+		client_cut_command(s);
+		p->skip_line[RSM_C2S] = !done;
+		return skip;
+	}
 	size_t used = line_take(&p->cline, data, n, &ln, &done);
 
 	if (!done)
 		return used;
+	p->cut_counted = false;
 	if (ln.bare_lf)
 		session_flag(s, SMTP_ANOM_BARE_LF);
 	if (ln.truncated || ln.n > SMTP_COMMAND_LINE_MAX)
@@ -427,15 +448,14 @@ take_command(struct smtp_session *s, const uint8_t *data, size_t n)
 	return used;
 }
 
-static size_t
-take_body(struct smtp_session *s, const uint8_t *data, size_t n)
+/* The message is over (its lone "."): the reply to come answers a "." entry. */
+void
+client_end_body(struct smtp_session *s)
 {
 	struct smtp_priv *p = s->priv;
 	struct smtp_message *m = &s->msgs[p->body_msg];
-	size_t used = body_feed(&p->body, &p->arena, m, data, n, true);
 
-	if (!p->body.ended)
-		return used;
+	body_finish(&p->body, &p->arena, m);
 	if (p->body.bare_lf)
 		session_flag(s, SMTP_ANOM_BARE_LF);
 	if (!p->body_gap)
@@ -448,6 +468,16 @@ take_body(struct smtp_session *s, const uint8_t *data, size_t n)
 		s->cmds[idx].msg = p->body_msg;
 	session_push_pending(s, SMTP_DOT, idx);
 	p->mode = CM_COMMAND;
+}
+
+static size_t
+take_body(struct smtp_session *s, const uint8_t *data, size_t n)
+{
+	struct smtp_priv *p = s->priv;
+	size_t used = body_feed(&p->body, &p->arena, &s->msgs[p->body_msg], data, n, true);
+
+	if (p->body.ended)
+		client_end_body(s);
 	return used;
 }
 
@@ -483,6 +513,22 @@ take_chunk(struct smtp_session *s, const uint8_t *data, size_t n)
 			last_chunk_done(s);
 	}
 	return take;
+}
+
+/*
+ * A command line cut by a gap still had a reply coming: an entry "?" takes
+ * its place in the queue, so that the replies after it pair with the right
+ * commands. Once per cut line.
+ */
+void
+client_cut_command(struct smtp_session *s)
+{
+	struct smtp_priv *p = s->priv;
+
+	if (p->cut_counted)
+		return;
+	p->cut_counted = true;
+	session_push_pending(s, SMTP_OTHER, session_add_command(s, SMTP_OTHER, "?", 1, NULL, 0));
 }
 
 static void

@@ -623,6 +623,9 @@ smtp_explain(enum smtp_verb verb, int code, const char *enhanced, const char *te
 const char *
 explain_silence(const struct smtp_session *s, const struct smtp_command *c)
 {
+	if (c->lost)
+		return "Reply not seen: bytes of the server's side are missing from the capture "
+		       "(a gap) where its reply should be.";
 	if (c->verb == SMTP_CONNECT) {
 		if (s->state == SMTP_ST_REFUSED)
 			return "Connection refused: the server's host answered with a reset. Nothing "

@@ -91,3 +91,12 @@ line_free(struct linebuf *lb)
 	free(lb->buf);
 	memset(lb, 0, sizeof(*lb));
 }
+
+size_t
+line_skip(const uint8_t *p, size_t n, bool *done)
+{
+	const uint8_t *lf = memchr(p, '\n', n);
+
+	*done = lf != NULL;
+	return lf ? (size_t)(lf - p) + 1 : n;
+}

@@ -33,6 +33,8 @@ void line_init(struct linebuf *lb, size_t max);
  * *done tells whether *out holds a complete line.
  */
 size_t line_take(struct linebuf *lb, const uint8_t *p, size_t n, struct line *out, bool *done);
+/* Bytes to drop to get past the next LF (a line cut by a gap); *done once past it. */
+size_t line_skip(const uint8_t *p, size_t n, bool *done);
 /* Append to the buffer within its cap; false when bytes had to be dropped. */
 bool line_append(struct linebuf *lb, const char *p, size_t n);
 void line_reset(struct linebuf *lb);

@@ -217,6 +217,13 @@ answered_command(struct smtp_session *s, int code, enum smtp_verb *verb)
 		*verb = (enum smtp_verb)pd.verb;
 		return pd.idx;
 	}
+	if (p->mode == CM_BODY && p->body_gap) { /* the final "." was in the lost bytes */
+		client_end_body(s);
+		if (session_pop_pending(s, &pd)) {
+			*verb = (enum smtp_verb)pd.verb;
+			return pd.idx;
+		}
+	}
 	if (!p->greeted && !p->any_reply && code == 220) { /* mid-stream, the greeting itself */
 		*verb = SMTP_CONNECT;
 		return session_add_command(s, SMTP_CONNECT, NULL, 0, NULL, 0);
@@ -275,6 +282,14 @@ parse_reply_line(const char *l, size_t n, int *code, bool *last)
 	return true;
 }
 
+/* Do these bytes begin a reply line ("ddd ", "ddd-", "ddd\r")? */
+static bool
+reply_starts(const uint8_t *d, size_t n)
+{
+	return n >= 4 && d[0] >= '2' && d[0] <= '5' && d[1] >= '0' && d[1] <= '9' && d[2] >= '0' &&
+	       d[2] <= '9' && (d[3] == ' ' || d[3] == '-' || d[3] == '\r' || d[3] == '\n');
+}
+
 static void
 reply_line(struct smtp_session *s, const struct line *ln)
 {
@@ -323,6 +338,16 @@ server_data(struct smtp_session *s, const uint8_t *data, size_t n)
 			p->mode = CM_TLS;
 			p->tls_check = false;
 			return;
+		}
+		if (p->skip_line[RSM_S2C] && reply_starts(data, n))
+			p->skip_line[RSM_S2C] = false; /* the gap ended between lines */
+		if (p->skip_line[RSM_S2C]) {
+			size_t skip = line_skip(data, n, &done);
+
+			p->skip_line[RSM_S2C] = !done;
+			data += skip;
+			n -= skip;
+			continue;
 		}
 		size_t used = line_take(&p->sline, data, n, &ln, &done);
 

@@ -321,6 +321,32 @@ session_free(struct smtp_session *s)
 	free(s);
 }
 
+/*
+ * A gap in the server's stream. Inside a reply (a line or lines already
+ * begun) the rest of that reply still answers the same command. Between
+ * replies nobody can tell how many were lost, so the commands waiting are
+ * settled as "reply lost" and pairing starts afresh with the next command
+ * (Zeek's resync on the next reply). A client held back waiting for one of
+ * those replies goes on as if it had come.
+ */
+static void
+server_gap(struct smtp_session *s)
+{
+	struct smtp_priv *p = s->priv;
+	struct pending pd;
+
+	if (p->in_reply || p->sline.len) {
+		line_reset(&p->sline);
+		line_append(&p->rtext, p->rtext.len ? "\n[...]" : "[...]", p->rtext.len ? 6 : 5);
+		return;
+	}
+	while (session_pop_pending(s, &pd))
+		if (pd.idx >= 0)
+			s->cmds[pd.idx].lost = true;
+	if (p->blocked)
+		client_release(s, true);
+}
+
 /* A gap: the line in progress is lost; a message being read is now incomplete. */
 static void
 session_gap(struct smtp_session *s, enum rsm_dir dir, size_t len)
@@ -329,11 +355,14 @@ session_gap(struct smtp_session *s, enum rsm_dir dir, size_t len)
 
 	session_flag(s, SMTP_ANOM_GAP);
 	if (dir == RSM_S2C) {
-		line_reset(&p->sline);
-		p->in_reply = false;
-		line_reset(&p->rtext);
+		p->skip_line[dir] = true;
+		server_gap(s);
 		return;
 	}
+	p->skip_line[dir] = p->mode == CM_COMMAND;
+	p->cut_counted = false;
+	if (p->mode == CM_COMMAND && p->cline.len)
+		client_cut_command(s); /* a command was in progress when bytes went missing */
 	line_reset(&p->cline);
 	if (p->mode == CM_CHUNK) {
 		p->chunk_left = p->chunk_left > len ? p->chunk_left - len : 0;
@@ -374,6 +403,8 @@ settle_sides(struct smtp_session *s, const struct rsm_conn *c)
 		session_flag(s, SMTP_ANOM_ONLY_SERVER_SIDE);
 	if (c->retransmitted[0] + c->retransmitted[1] > 0)
 		session_flag(s, SMTP_ANOM_RETRANSMISSIONS);
+	if (c->overlap_conflicts[0] + c->overlap_conflicts[1] > 0)
+		session_flag(s, SMTP_ANOM_OVERLAP_CONFLICT);
 }
 
 static void

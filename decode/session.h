@@ -49,6 +49,8 @@ struct smtp_priv {
 	int reply_code;
 	uint32_t reply_lines;
 	struct linebuf rtext;
+	bool skip_line[2]; /* after a gap: drop the rest of the cut line, by enum rsm_dir */
+	bool cut_counted;  /* the client line cut by that gap already has its "?" entry */
 	bool greeted;
 	bool any_reply;
 	bool tls_check; /* after 220 to STARTTLS: is the next thing TLS? */
@@ -76,6 +78,8 @@ bool session_pop_pending(struct smtp_session *s, struct pending *out);
 const char *session_strdup(struct smtp_session *s, const char *p, size_t n);
 
 /* client.c */
+void client_cut_command(struct smtp_session *s);
+void client_end_body(struct smtp_session *s);
 void client_data(struct smtp_session *s, const uint8_t *p, size_t n);
 void client_release(struct smtp_session *s, bool forced);
 void client_open_body(struct smtp_session *s, int msg);

@@ -78,6 +78,7 @@ struct smtp_command {
 	int rcpt;  /* RCPT: index of the recipient in that transaction, or -1 */
 	int prev;  /* MAIL: the transaction open when it was sent, or -1 */
 	bool last; /* BDAT: the LAST chunk */
+	bool lost; /* its reply fell into a capture gap */
 };
 
 enum smtp_rcpt_status { SMTP_RCPT_PENDING, SMTP_RCPT_ACCEPTED, SMTP_RCPT_REJECTED };

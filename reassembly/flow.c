@@ -185,6 +185,8 @@ static void
 free_queues(struct rsm_flow *f)
 {
 	for (int d = 0; d < 2; d++) {
+		free(f->half[d].recent);
+		f->half[d].recent = NULL;
 		while (f->half[d].ooo) {
 			struct rsm_seg *s = f->half[d].ooo;
 
@@ -353,12 +355,17 @@ on_segment(struct rsm_table *t, struct rsm_flow *f, enum rsm_dir dir, const stru
 		on_rst(t, f, dir);
 		return;
 	}
-	if (s->len + s->missing > 0)
-		on_payload(t, f, dir, s);
+	/*
+	 * The ACK first: it says what the sender had received before it sent
+	 * this segment, so a hole it reveals in the other direction comes before
+	 * this segment's data (a reply lost before the next command).
+	 */
 	if ((s->flags & CAP_TH_ACK) && peer->based) {
 		sink_init(&k, t, f, (enum rsm_dir)!dir);
 		stream_ack(peer, &k, stream_offset(peer, s->ack));
 	}
+	if (s->len + s->missing > 0)
+		on_payload(t, f, dir, s);
 	if (s->flags & CAP_TH_FIN) {
 		uint32_t seq = s->seq + ((s->flags & CAP_TH_SYN) ? 1 : 0);
 

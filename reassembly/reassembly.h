@@ -45,6 +45,7 @@ struct rsm_conn {
 	uint64_t bytes[2];       /* payload bytes delivered per direction */
 	uint64_t gap_bytes[2];   /* bytes never seen, per direction */
 	uint64_t retransmitted[2];
+	uint64_t overlap_conflicts[2]; /* retransmitted bytes that differed from the first copy */
 	void *user;
 };
 
@@ -77,6 +78,7 @@ struct rsm_stats {
 	uint64_t gap_bytes;     /* bytes never seen, all flows */
 	uint64_t ooo_overflows; /* times a queue cap forced a gap */
 	uint64_t ignored;       /* segments of no flow (late ACKs, stray RSTs) */
+	uint64_t overlap_conflicts; /* overlaps whose bytes differed (first copy kept) */
 };
 
 struct rsm_table;

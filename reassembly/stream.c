@@ -54,11 +54,55 @@ emit(const struct rsm_sink *k, enum rsm_ev type, const uint8_t *data, size_t len
 	k->fn(k->arg, &ev);
 }
 
+/* Remember the tail of what is delivered, to check later retransmissions against it. */
+static void
+remember(struct rsm_half *h, const uint8_t *data, uint32_t len)
+{
+	uint64_t off = h->next;
+
+	if (!h->recent && !(h->recent = malloc(RSM_RECENT)))
+		return;
+	if (len > RSM_RECENT) {
+		off += len - RSM_RECENT;
+		data += len - RSM_RECENT;
+		len = RSM_RECENT;
+	}
+	for (uint32_t i = 0; i < len; i++)
+		h->recent[(off + i) % RSM_RECENT] = data[i];
+}
+
+/*
+ * A retransmission covers [off, off+len) of bytes already delivered: compare
+ * what is still in the ring. First data wins either way (Zeek, libnids); a
+ * difference is counted, since it means two copies disagreed (an evasion
+ * attempt, or a broken middlebox).
+ */
+static void
+check_overlap(const struct rsm_half *h, const struct rsm_sink *k, uint64_t off,
+	      const uint8_t *data, uint64_t len)
+{
+	uint64_t lo = h->next > RSM_RECENT ? h->next - RSM_RECENT : 0;
+
+	if (!h->recent)
+		return;
+	for (uint64_t i = 0; i < len; i++) {
+		if (off + i < lo || off + i >= h->next)
+			continue;
+		if (h->recent[(off + i) % RSM_RECENT] != data[i]) {
+			k->conn->overlap_conflicts[k->dir]++;
+			k->stats->overlap_conflicts++;
+			return;
+		}
+	}
+}
+
 /* Deliver [off, off+len+missing) where off == h->next. */
 static void
 deliver(struct rsm_half *h, const struct rsm_sink *k, const uint8_t *data, uint32_t len,
 	uint32_t missing)
 {
+	if (len)
+		remember(h, data, len);
 	h->next += (uint64_t)len + missing;
 	emit(k, RSM_EV_DATA, data, len);
 	emit(k, RSM_EV_GAP, NULL, missing);
@@ -71,6 +115,7 @@ deliver_trimmed(struct rsm_half *h, const struct rsm_sink *k, uint64_t off, cons
 {
 	uint64_t end = off + len + missing, skip = h->next - off;
 
+	check_overlap(h, k, off, data, skip < len ? skip : len);
 	if (end <= h->next) {
 		k->conn->retransmitted[k->dir] += len;
 		return;

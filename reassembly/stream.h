@@ -18,6 +18,8 @@ struct rsm_seg {
 	uint8_t data[];
 };
 
+#define RSM_RECENT 256 /* delivered bytes kept per direction to check retransmissions */
+
 struct rsm_half {
 	bool based;      /* offset 0 is known */
 	bool fin;
@@ -27,6 +29,7 @@ struct rsm_half {
 	uint64_t next;    /* next offset to deliver */
 	uint64_t fin_off;
 	uint64_t acked;   /* highest offset the peer acknowledged */
+	uint8_t *recent;     /* the last RSM_RECENT bytes delivered, a ring by offset */
 	struct rsm_seg *ooo; /* out-of-order queue, sorted by offset */
 	uint32_t ooo_n;
 	uint64_t ooo_bytes;

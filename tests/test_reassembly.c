@@ -139,10 +139,13 @@ test_out_of_order_and_retransmission(void **state)
 	SEG(&n, true, ACK, 6, 1, "world\r\n");
 	SEG(&n, true, ACK, 1, 1, "hello");
 	SEG(&n, true, ACK, 1, 1, "hello");    /* retransmission */
-	SEG(&n, true, ACK, 4, 1, "lowor");    /* overlap: first data wins */
+	SEG(&n, true, ACK, 4, 1, "lowor");    /* overlap, same bytes: first data wins */
 	SEG(&n, true, ACK, 13, 1, "more\r\n");
+	assert_int_equal(rsm_stats(n.t)->overlap_conflicts, 0);
+	SEG(&n, true, ACK, 1, 1, "jello");    /* overlap, other bytes: kept out, counted */
 	rsm_flush(n.t);
 	assert_string_equal(n.log.s, "O|c:hello|c:world\r\n|c:more\r\n|Xunfinished");
+	assert_int_equal(rsm_stats(n.t)->overlap_conflicts, 1);
 	rsm_free(n.t);
 }
 

@@ -449,6 +449,77 @@ test_gap_in_body(void **state)
 	assert_string_equal(d.seen.messages, "a@b>c@d -1 accepted subject=s queue=G1");
 }
 
+/* A server gap between replies: the waiting command's reply is lost, pairing resumes after. */
+static void
+test_server_gap_resync(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "EHLO h\r\n");
+	S(&d, "250-mx\r\n250-PIPE");
+	driver_gap(&d, RSM_S2C, 20); /* inside the EHLO reply: it still answers EHLO */
+	S(&d, "LINING\r\n250 8BITMIME\r\n");
+	C(&d, "MAIL FROM:<a@b>\r\n");
+	driver_gap(&d, RSM_S2C, 14); /* "250 2.1.0 Ok\r\n" lost whole */
+	C(&d, "RCPT TO:<c@d>\r\n");
+	S(&d, "250 2.1.5 Ok\r\n");
+	C(&d, "DATA\r\n");
+	driver_gap(&d, RSM_S2C, 30); /* the 354 lost: the client went on all the same */
+	C(&d, "Subject: s\r\n\r\nx\r\n.\r\n");
+	S(&d, "250 2.0.0 Ok: queued as Q\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript,
+			    "CONNECT 220|EHLO 250|MAIL -|RCPT 250|DATA -|. 250");
+	assert_non_null(strstr(d.seen.explanations, "(a gap)"));
+	assert_string_equal(d.seen.extensions, "[...]|8BITMIME"); /* the cut line is dropped */
+	assert_false(HAS_ANOMALY(&d.seen, SMTP_ANOM_INVALID_REPLY));
+	assert_string_equal(d.seen.messages, "a@b>c@d 17 accepted subject=s queue=Q");
+}
+
+/* A client gap inside a command line: the cut line is dropped, the next one is read. */
+static void
+test_client_gap_mid_line(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "MAIL FR");
+	driver_gap(&d, RSM_C2S, 5);
+	C(&d, "b.example>\r\nRCPT TO:<c@d>\r\n");
+	S(&d, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	/* the MAIL line was cut: a "?" entry takes its reply, RCPT pairs with its own */
+	assert_string_equal(d.seen.transcript, "CONNECT 220|? 250|RCPT 250");
+	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_GAP));
+}
+
+/* The end of a message lost in a gap: the server's reply to it closes the message. */
+static void
+test_gap_swallows_end_of_data(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n");
+	S(&d, "250 Ok\r\n250 Ok\r\n354 go\r\n");
+	C(&d, "Subject: s\r\n\r\nbody");
+	driver_gap(&d, RSM_C2S, 9); /* "\r\nmore\r\n.\r\n" minus what we saw */
+	S(&d, "250 2.0.0 Ok: queued as Z9\r\n");
+	C(&d, "QUIT\r\n");
+	S(&d, "221 Bye\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript,
+			    "CONNECT 220|MAIL 250|RCPT 250|DATA 354|. 250|QUIT 221");
+	assert_string_equal(d.seen.messages, "a@b>c@d -1 accepted subject=s queue=Z9");
+}
+
 /* Not SMTP on port 25: an HTTP server's answer is recognised as such. */
 static void
 test_not_smtp(void **state)
@@ -603,6 +674,9 @@ main(void)
 		cmocka_unit_test(test_midstream),
 		cmocka_unit_test(test_gap_in_body),
 		cmocka_unit_test(test_not_smtp),
+		cmocka_unit_test(test_server_gap_resync),
+		cmocka_unit_test(test_client_gap_mid_line),
+		cmocka_unit_test(test_gap_swallows_end_of_data),
 		cmocka_unit_test(test_multiline_code_mismatch),
 		cmocka_unit_test(test_pending_and_commands_capped),
 		cmocka_unit_test(test_unknown_code_first_digit),
