@@ -271,20 +271,27 @@ on_segment(void *arg, const struct cap_segment *seg)
 	rsm_feed(arg, seg);
 }
 
-/* The BPF filter: the port filter (or -f), narrowed by a trailing expression. */
+/*
+ * The filters: the SMTP ports are checked by capture/ itself (BPF's "tcp port"
+ * misses VLAN-tagged and fragmented packets); -f replaces that check with a
+ * raw BPF filter; a trailing expression narrows either, as BPF.
+ */
 static int
 build_filter(const struct options *o, char *buf, size_t n, uint16_t *ports, size_t *nports)
 {
 	char pf[1024];
+	int w;
 
 	if (cap_ports_filter(o->ports, pf, sizeof(pf), ports, nports, MAX_PORTS) < 0) {
 		fprintf(stderr, "smtpscope: -p wants ports like 25,587,2525, not \"%s\"\n", o->ports);
 		return -1;
 	}
-	const char *base = o->raw_filter ? o->raw_filter : pf;
-	int w = o->trailing_filter ? snprintf(buf, n, "(%s) and (%s)", base, o->trailing_filter)
-				   : snprintf(buf, n, "%s", base);
-
+	if (o->raw_filter && o->trailing_filter)
+		w = snprintf(buf, n, "(%s) and (%s)", o->raw_filter, o->trailing_filter);
+	else
+		w = snprintf(buf, n, "%s", o->raw_filter	      ? o->raw_filter
+					   : o->trailing_filter ? o->trailing_filter
+								: "");
 	if (w < 0 || (size_t)w >= n) {
 		fprintf(stderr, "smtpscope: filter expression too long\n");
 		return -1;
@@ -333,6 +340,7 @@ analyse_file(const struct options *o)
 		cap_close(r.src);
 		return 1;
 	}
+	cap_set_ports(r.src, ports, o->raw_filter ? 0 : nports);
 	if (!setup(&r, o, ports, nports)) {
 		cap_close(r.src);
 		return 1;

@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frag.h"
+#include "frame.h"
+
 #define READ_BUFFER (1u << 20)
 
 struct cap_source {
@@ -22,11 +25,31 @@ struct cap_source {
 	cap_segment_fn *fn;
 	void *arg;
 	struct cap_stats stats;
+	struct frag_table frags;
+	bool port_filter;
+	uint8_t ports[65536 / 8];
 };
+
+void
+cap_set_ports(struct cap_source *src, const uint16_t *ports, size_t n)
+{
+	memset(src->ports, 0, sizeof(src->ports));
+	for (size_t i = 0; i < n; i++)
+		src->ports[ports[i] >> 3] |= (uint8_t)(1u << (ports[i] & 7));
+	src->port_filter = n > 0;
+}
+
+static bool
+watched(const struct cap_source *src, uint16_t port)
+{
+	return src->ports[port >> 3] & (1u << (port & 7));
+}
 
 static const char *const verdict_names[CAP_VERDICT_COUNT] = {
 	[CAP_TCP] = "tcp",
+	[CAP_UNREACH] = "icmp_unreachable",
 	[CAP_NOT_TCP] = "not_tcp",
+	[CAP_OTHER_PORT] = "other_ports",
 	[CAP_FRAGMENT] = "ip_fragment",
 	[CAP_TRUNCATED] = "truncated_headers",
 	[CAP_MALFORMED] = "malformed_headers",
@@ -136,20 +159,49 @@ cap_set_filter(struct cap_source *src, const char *expr, char err[CAP_ERRLEN])
 	return 0;
 }
 
+/* Link, IP (putting fragments back together), then TCP or ICMP. */
+static enum cap_verdict
+decode(struct cap_source *src, const struct pcap_pkthdr *h, const u_char *bytes, uint64_t ts,
+       struct cap_segment *seg)
+{
+	struct ip_datagram d, whole;
+	enum cap_verdict v = frame_ip(src->dlt, bytes, h->caplen, &d);
+
+	memset(seg, 0, sizeof(*seg));
+	if (v != CAP_TCP)
+		return v;
+	if (d.fragment) {
+		src->stats.verdicts[CAP_FRAGMENT]++;
+		if (frag_add(&src->frags, &d, ts, &whole) <= 0)
+			return CAP_VERDICT_COUNT; /* held or given up: counted in frags */
+		d = whole;
+	} else if (src->frags.head) {
+		frag_expire(&src->frags, ts);
+	}
+	v = frame_transport(&d, seg);
+	if ((v == CAP_TCP || v == CAP_UNREACH) && src->port_filter && !watched(src, seg->sport) &&
+	    !watched(src, seg->dport))
+		return CAP_OTHER_PORT;
+	return v;
+}
+
 static void
 on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 {
 	struct cap_source *src = (struct cap_source *)user;
+	uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
 	struct cap_segment seg;
 	enum cap_verdict v;
 
 	src->stats.packets++;
 	src->stats.bytes += h->len;
-	v = cap_decode_frame(src->dlt, bytes, h->caplen, h->len, &seg);
-	src->stats.verdicts[v]++;
-	if (v != CAP_TCP)
+	v = decode(src, h, bytes, ts, &seg);
+	if (v == CAP_VERDICT_COUNT)
 		return;
-	seg.ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
+	src->stats.verdicts[v]++;
+	if (v != CAP_TCP && v != CAP_UNREACH)
+		return;
+	seg.ts_us = ts;
 	src->fn(src->arg, &seg);
 }
 
@@ -186,6 +238,8 @@ cap_stop(struct cap_source *src)
 const struct cap_stats *
 cap_stats(struct cap_source *src)
 {
+	src->stats.reassembled = src->frags.reassembled;
+	src->stats.frags_dropped = src->frags.dropped;
 	return &src->stats;
 }
 
@@ -194,6 +248,7 @@ cap_close(struct cap_source *src)
 {
 	if (!src)
 		return;
+	frag_free(&src->frags);
 	pcap_close(src->pcap);
 	free(src);
 }

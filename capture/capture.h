@@ -28,9 +28,15 @@ struct cap_addr {
 	uint8_t bytes[16];
 };
 
-/* One TCP segment, borrowed for the duration of the callback. */
+/*
+ * One TCP segment, borrowed for the duration of the callback; or, with
+ * icmp_type set, an ICMP destination-unreachable about the TCP segment it
+ * quotes (src/dst/ports/seq are the quoted segment's, reporter sent the ICMP).
+ */
 struct cap_segment {
 	uint64_t ts_us; /* capture time, microseconds since the epoch */
+	uint8_t icmp_type, icmp_code;
+	struct cap_addr reporter;
 	struct cap_addr src, dst;
 	uint16_t sport, dport;
 	uint32_t seq, ack;
@@ -44,8 +50,10 @@ struct cap_segment {
 /* What became of one frame; a table in capture.c names them for the summary. */
 enum cap_verdict {
 	CAP_TCP,       /* a TCP segment was produced */
+	CAP_UNREACH,   /* an ICMP unreachable about a TCP segment was produced */
 	CAP_NOT_TCP,   /* IP but not TCP, or not IP at all */
-	CAP_FRAGMENT,  /* an IP fragment (not reassembled) */
+	CAP_OTHER_PORT, /* TCP, but not on a port we watch */
+	CAP_FRAGMENT,  /* an IP fragment (held for reassembly) */
 	CAP_TRUNCATED, /* headers cut short by the snap length */
 	CAP_MALFORMED, /* headers that contradict themselves */
 	CAP_VERDICT_COUNT
@@ -55,6 +63,8 @@ struct cap_stats {
 	uint64_t packets;     /* frames read */
 	uint64_t bytes;       /* their length on the wire */
 	uint64_t verdicts[CAP_VERDICT_COUNT];
+	uint64_t reassembled;     /* datagrams put back together from fragments */
+	uint64_t frags_dropped;   /* fragments given up: timeout, caps, overlaps, cut */
 	bool input_truncated; /* the file ended in the middle of a record */
 	bool have_kernel_stats;
 	uint64_t kernel_received, kernel_dropped, if_dropped;
@@ -69,6 +79,13 @@ int cap_open_file(struct cap_source **out, const char *path, char err[CAP_ERRLEN
 
 /* The same on an open stream (a pipe, a memory file); the source owns f from now on. */
 int cap_open_stream(struct cap_source **out, FILE *f, const char *name, char err[CAP_ERRLEN]);
+
+/*
+ * Keep only TCP segments (and ICMP reports about them) with one of these
+ * ports at either end; n == 0 keeps all. Done here rather than in BPF, whose
+ * "tcp port 25" misses VLAN-tagged, MPLS and fragmented packets.
+ */
+void cap_set_ports(struct cap_source *src, const uint16_t *ports, size_t n);
 
 /* Compile and install a BPF filter; NULL or "" installs none. */
 int cap_set_filter(struct cap_source *src, const char *expr, char err[CAP_ERRLEN]);

@@ -11,6 +11,7 @@
 #include <pcap/pcap.h>
 #include <string.h>
 
+#include "frame.h"
 #include "rd.h"
 
 #define ETHERTYPE_IPV4 0x0800
@@ -23,7 +24,9 @@
 #define MAX_MPLS_LABELS 8
 #define MAX_IPV6_EXT 8
 
+#define IPPROTO_ICMP_ 1
 #define IPPROTO_TCP_ 6
+#define IPPROTO_ICMPV6_ 58
 #define IP6_HOPOPTS 0
 #define IP6_ROUTING 43
 #define IP6_FRAGMENT 44
@@ -193,9 +196,9 @@ cap_linktype_supported(int dlt)
 	return link_lookup(dlt) != NULL;
 }
 
-/* IPv4 header; narrows r to the payload. Returns the verdict so far. */
+/* IPv4 header (RFC 791): addresses, protocol, fragment fields; the payload as captured. */
 static enum cap_verdict
-parse_ipv4(struct rd *r, struct cap_segment *seg, uint8_t *proto)
+parse_ipv4(struct rd *r, struct ip_datagram *d)
 {
 	uint8_t vhl = rd_u8(r);
 	size_t hlen = (size_t)(vhl & 0x0f) * 4;
@@ -203,10 +206,10 @@ parse_ipv4(struct rd *r, struct cap_segment *seg, uint8_t *proto)
 
 	rd_skip(r, 1); /* TOS */
 	total = rd_be16(r);
-	rd_skip(r, 2); /* id */
+	d->id = rd_be16(r);
 	frag = rd_be16(r);
 	rd_skip(r, 1); /* TTL */
-	*proto = rd_u8(r);
+	d->proto = rd_u8(r);
 	rd_skip(r, 2); /* checksum */
 	const uint8_t *src = rd_span(r, 4), *dst = rd_span(r, 4);
 
@@ -218,20 +221,38 @@ parse_ipv4(struct rd *r, struct cap_segment *seg, uint8_t *proto)
 		return CAP_TRUNCATED;
 	/* Ethernet pads short frames: the payload ends where IP says it ends. */
 	rd_limit(r, total - hlen);
-	seg->missing = 0;
-	if (r->left < (size_t)(total - hlen))
-		seg->missing = (uint32_t)(total - hlen - r->left);
-	if (frag & 0x3fff) /* MF set or a non-zero offset */
-		return CAP_FRAGMENT;
-	seg->src.family = seg->dst.family = 4;
-	memcpy(seg->src.bytes, src, 4);
-	memcpy(seg->dst.bytes, dst, 4);
+	d->missing = r->left < (size_t)(total - hlen) ? (uint32_t)(total - hlen - r->left) : 0;
+	d->frag_off = (uint32_t)(frag & 0x1fff) * 8;
+	d->more = (frag & 0x2000) != 0;
+	d->fragment = d->more || d->frag_off;
+	d->src.family = d->dst.family = 4;
+	memcpy(d->src.bytes, src, 4);
+	memcpy(d->dst.bytes, dst, 4);
+	d->payload = r->p;
+	d->len = r->left;
 	return CAP_TCP;
 }
 
-/* IPv6 header and extension headers (RFC 8200 4.1); narrows r to the payload. */
+/* The IPv6 Fragment header (RFC 8200 4.5); an atomic one (offset 0, M=0) changes nothing. */
 static enum cap_verdict
-parse_ipv6(struct rd *r, struct cap_segment *seg, uint8_t *proto)
+parse_ipv6_fragment(struct rd *r, struct ip_datagram *d, uint8_t *next)
+{
+	*next = rd_u8(r);
+	rd_skip(r, 1);
+	uint16_t off = rd_be16(r);
+
+	d->id = rd_be32(r);
+	if (r->short_read)
+		return CAP_TRUNCATED;
+	d->frag_off = off & 0xfff8;
+	d->more = off & 1;
+	d->fragment = d->more || d->frag_off;
+	return CAP_TCP;
+}
+
+/* IPv6 header and extension headers (RFC 8200 4.1); the payload as captured. */
+static enum cap_verdict
+parse_ipv6(struct rd *r, struct ip_datagram *d)
 {
 	uint32_t vtf = rd_be32(r);
 	uint16_t plen = rd_be16(r);
@@ -245,7 +266,7 @@ parse_ipv6(struct rd *r, struct cap_segment *seg, uint8_t *proto)
 	if (vtf >> 28 != 6)
 		return CAP_MALFORMED;
 	if (plen != 0) { /* 0 means a jumbogram: take what was captured */
-		seg->missing = r->left < plen ? (uint32_t)(plen - r->left) : 0;
+		d->missing = r->left < plen ? (uint32_t)(plen - r->left) : 0;
 		rd_limit(r, plen);
 	}
 	for (int i = 0; i < MAX_IPV6_EXT; i++) {
@@ -256,33 +277,46 @@ parse_ipv6(struct rd *r, struct cap_segment *seg, uint8_t *proto)
 			next = rd_u8(r);
 			rd_skip(r, (size_t)rd_u8(r) * 4 + 6);
 		} else if (next == IP6_FRAGMENT) {
-			next = rd_u8(r);
-			rd_skip(r, 1);
-			uint16_t off = rd_be16(r);
-
-			rd_skip(r, 4);
-			if (r->short_read)
+			if (parse_ipv6_fragment(r, d, &next) != CAP_TCP)
 				return CAP_TRUNCATED;
-			if (off & 0xfff9) /* offset or M flag: a real fragment */
-				return CAP_FRAGMENT;
 		} else {
 			break;
 		}
 		if (r->short_read)
 			return CAP_TRUNCATED;
 	}
-	*proto = next;
-	seg->src.family = seg->dst.family = 6;
-	memcpy(seg->src.bytes, src, 16);
-	memcpy(seg->dst.bytes, dst, 16);
+	d->proto = next;
+	d->src.family = d->dst.family = 6;
+	memcpy(d->src.bytes, src, 16);
+	memcpy(d->dst.bytes, dst, 16);
+	d->payload = r->p;
+	d->len = r->left;
 	return CAP_TCP;
 }
 
-static enum cap_verdict
-parse_tcp(struct rd *r, struct cap_segment *seg)
+enum cap_verdict
+frame_ip(int dlt, const uint8_t *frame, size_t caplen, struct ip_datagram *d)
 {
-	size_t ip_missing = seg->missing;
+	link_fn *link = link_lookup(dlt);
+	struct rd r;
 
+	memset(d, 0, sizeof(*d));
+	if (!link)
+		return CAP_NOT_TCP;
+	rd_init(&r, frame, caplen);
+	switch (link(&r)) {
+	case NET_IPV4:
+		return parse_ipv4(&r, d);
+	case NET_IPV6:
+		return parse_ipv6(&r, d);
+	default:
+		return r.short_read ? CAP_TRUNCATED : CAP_NOT_TCP;
+	}
+}
+
+static enum cap_verdict
+parse_tcp(struct rd *r, uint32_t ip_missing, struct cap_segment *seg)
+{
 	seg->sport = rd_be16(r);
 	seg->dport = rd_be16(r);
 	seg->seq = rd_be32(r);
@@ -302,37 +336,73 @@ parse_tcp(struct rd *r, struct cap_segment *seg)
 		return ip_missing ? CAP_TRUNCATED : CAP_MALFORMED;
 	seg->payload = r->p;
 	seg->len = (uint32_t)r->left;
-	seg->missing = (uint32_t)ip_missing;
+	seg->missing = ip_missing;
 	return CAP_TCP;
+}
+
+/*
+ * An ICMP destination-unreachable quoting one of our TCP segments (RFC 792,
+ * RFC 4443 3.1): the quoted IP header and the first 8 bytes of TCP name the
+ * connection the router or host refused. Fragmentation-needed is not a
+ * refusal (path MTU discovery) and is left alone.
+ */
+static enum cap_verdict
+parse_unreachable(struct rd *r, const struct ip_datagram *outer, struct cap_segment *seg)
+{
+	struct ip_datagram q;
+	uint8_t type = rd_u8(r), code = rd_u8(r);
+	bool v6 = outer->family == 6;
+
+	rd_skip(r, 6); /* checksum, unused / next-hop MTU */
+	if (r->short_read)
+		return CAP_TRUNCATED;
+	if (type != (v6 ? 1 : 3) || (!v6 && code == 4))
+		return CAP_NOT_TCP;
+	memset(&q, 0, sizeof(q));
+	if ((v6 ? parse_ipv6(r, &q) : parse_ipv4(r, &q)) != CAP_TCP || q.proto != IPPROTO_TCP_ ||
+	    q.fragment)
+		return CAP_NOT_TCP;
+	rd_init(r, q.payload, q.len);
+	seg->sport = rd_be16(r);
+	seg->dport = rd_be16(r);
+	seg->seq = rd_be32(r);
+	if (r->short_read)
+		return CAP_TRUNCATED;
+	seg->src = q.src;
+	seg->dst = q.dst;
+	seg->reporter = outer->src;
+	seg->icmp_type = type;
+	seg->icmp_code = code;
+	return CAP_UNREACH;
+}
+
+enum cap_verdict
+frame_transport(const struct ip_datagram *d, struct cap_segment *seg)
+{
+	struct rd r;
+
+	rd_init(&r, d->payload, d->len);
+	if (d->proto == IPPROTO_ICMP_ || d->proto == IPPROTO_ICMPV6_)
+		return parse_unreachable(&r, d, seg);
+	if (d->proto != IPPROTO_TCP_)
+		return CAP_NOT_TCP;
+	seg->src = d->src;
+	seg->dst = d->dst;
+	return parse_tcp(&r, d->missing, seg);
 }
 
 enum cap_verdict
 cap_decode_frame(int dlt, const uint8_t *frame, size_t caplen, size_t wirelen,
 		 struct cap_segment *seg)
 {
-	link_fn *link = link_lookup(dlt);
-	struct rd r;
-	enum cap_verdict v;
-	uint8_t proto = 0;
+	struct ip_datagram d;
+	enum cap_verdict v = frame_ip(dlt, frame, caplen, &d);
 
 	(void)wirelen;
 	memset(seg, 0, sizeof(*seg));
-	if (!link)
-		return CAP_NOT_TCP;
-	rd_init(&r, frame, caplen);
-	switch (link(&r)) {
-	case NET_IPV4:
-		v = parse_ipv4(&r, seg, &proto);
-		break;
-	case NET_IPV6:
-		v = parse_ipv6(&r, seg, &proto);
-		break;
-	default:
-		return r.short_read ? CAP_TRUNCATED : CAP_NOT_TCP;
-	}
 	if (v != CAP_TCP)
 		return v;
-	if (proto != IPPROTO_TCP_)
-		return CAP_NOT_TCP;
-	return parse_tcp(&r, seg);
+	if (d.fragment)
+		return CAP_FRAGMENT;
+	return frame_transport(&d, seg);
 }

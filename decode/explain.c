@@ -619,6 +619,47 @@ smtp_explain(enum smtp_verb verb, int code, const char *enhanced, const char *te
 	return (enum smtp_match)e->level;
 }
 
+/* What an ICMP destination-unreachable about a SYN says (RFC 792, RFC 1812 5.2.7.1, RFC 4443 3.1). */
+static const struct {
+	uint8_t family, code;
+	const char *why;
+} unreachable_kb[] = {
+	{4, 0, "Rejected by the network: a router reported no route to the server's network "
+	       "(ICMP network unreachable)."},
+	{4, 1, "Rejected by the network: a router could not reach the server's host, which may "
+	       "be down or the address wrong (ICMP host unreachable)."},
+	{4, 3, "Refused by the server's host: nothing listens on this port (ICMP port "
+	       "unreachable)."},
+	{4, 9, "Rejected by a firewall: access to the server's network is administratively "
+	       "prohibited (ICMP code 9)."},
+	{4, 10, "Rejected by a firewall: access to the server's host is administratively "
+		"prohibited (ICMP code 10)."},
+	{4, 13, "Rejected by a firewall: the connection is administratively prohibited (ICMP "
+		"code 13); check the filter rules on the device that sent the ICMP message."},
+	{6, 0, "Rejected by the network: a router reported no route to the server (ICMPv6 no "
+	       "route)."},
+	{6, 1, "Rejected by a firewall: communication with the server is administratively "
+	       "prohibited (ICMPv6 code 1)."},
+	{6, 3, "Rejected by the network: the server's address is unreachable (ICMPv6 address "
+	       "unreachable)."},
+	{6, 4, "Refused by the server's host: nothing listens on this port (ICMPv6 port "
+	       "unreachable)."},
+	{6, 5, "Rejected by a firewall: the source address failed an ingress/egress policy "
+	       "(ICMPv6 code 5)."},
+	{6, 6, "Rejected by a firewall: a reject route was hit (ICMPv6 code 6)."},
+};
+
+static const char *
+explain_unreachable(const struct smtp_session *s)
+{
+	for (size_t i = 0; i < sizeof(unreachable_kb) / sizeof(unreachable_kb[0]); i++)
+		if (unreachable_kb[i].family == s->icmp_from.family &&
+		    unreachable_kb[i].code == s->icmp_code)
+			return unreachable_kb[i].why;
+	return "Rejected on the way: a router or the server's host answered the connection "
+	       "attempt with an ICMP destination-unreachable.";
+}
+
 /* Why there is no reply: said from what the transport showed. */
 const char *
 explain_silence(const struct smtp_session *s, const struct smtp_command *c)
@@ -627,6 +668,8 @@ explain_silence(const struct smtp_session *s, const struct smtp_command *c)
 		return "Reply not seen: bytes of the server's side are missing from the capture "
 		       "(a gap) where its reply should be.";
 	if (c->verb == SMTP_CONNECT) {
+		if (s->state == SMTP_ST_REFUSED && s->icmp_type)
+			return explain_unreachable(s);
 		if (s->state == SMTP_ST_REFUSED)
 			return "Connection refused: the server's host answered with a reset. Nothing "
 			       "listens on this port there, the mail service is stopped, or a firewall "
@@ -753,6 +796,10 @@ transport_verdict(const struct smtp_session *s, struct sb *b)
 	const struct smtp_command *c0 = s->n_cmds ? &s->cmds[0] : NULL;
 	char snip[160];
 
+	if (s->state == SMTP_ST_REFUSED && s->icmp_type) {
+		sb_printf(b, "Never reached SMTP: %s", explain_unreachable(s));
+		return true;
+	}
 	if (s->state == SMTP_ST_REFUSED) {
 		sb_printf(b, "Never reached SMTP: connection refused (nothing listens on port %u "
 			     "there, or the mail service is stopped).", s->server_port);

@@ -52,7 +52,7 @@ static const enum smtp_state end_states[] = {
 	[RSM_END_CLOSED] = SMTP_ST_CLOSED,	  [RSM_END_RESET] = SMTP_ST_RESET,
 	[RSM_END_REFUSED] = SMTP_ST_REFUSED,	  [RSM_END_NO_ANSWER] = SMTP_ST_NO_ANSWER,
 	[RSM_END_TIMEOUT] = SMTP_ST_TIMEOUT,	  [RSM_END_UNFINISHED] = SMTP_ST_UNFINISHED,
-	[RSM_END_EVICTED] = SMTP_ST_UNFINISHED,
+	[RSM_END_EVICTED] = SMTP_ST_UNFINISHED,  [RSM_END_UNREACHABLE] = SMTP_ST_REFUSED,
 };
 
 const char *
@@ -424,6 +424,12 @@ session_close(struct smtp_decoder *d, struct smtp_session *s, const struct rsm_e
 	s->state = end_states[ev->end];
 	if (ev->end == RSM_END_EVICTED)
 		session_flag(s, SMTP_ANOM_FLOW_EVICTED);
+	if (c->icmp_type) {
+		session_flag(s, SMTP_ANOM_ICMP_UNREACHABLE);
+		s->icmp_type = c->icmp_type;
+		s->icmp_code = c->icmp_code;
+		s->icmp_from = c->icmp_from;
+	}
 	s->ts_last = c->ts_last;
 	memcpy(s->packets, c->packets, sizeof(s->packets));
 	memcpy(s->bytes, c->bytes, sizeof(s->bytes));

@@ -126,6 +126,8 @@ struct smtp_session {
 	size_t n_msgs;
 	uint64_t packets[2], bytes[2], gaps[2]; /* by enum rsm_dir */
 	uint64_t anomalies;                     /* 1 << enum smtp_anomaly */
+	uint8_t icmp_type, icmp_code;           /* an ICMP unreachable about it (0: none) */
+	struct cap_addr icmp_from;
 	const char *verdict;
 	struct smtp_priv *priv; /* decoder state, not for readers */
 };

@@ -396,6 +396,21 @@ sweep(struct rsm_table *t)
 	}
 }
 
+/*
+ * An ICMP unreachable quoting a segment of a flow: recorded on the flow, and
+ * when the flow is a connection attempt still waiting for its SYN-ACK, the
+ * answer to that attempt.
+ */
+static void
+on_unreachable(struct rsm_table *t, struct rsm_flow *f, const struct cap_segment *s)
+{
+	f->conn.icmp_type = s->icmp_type;
+	f->conn.icmp_code = s->icmp_code;
+	f->conn.icmp_from = s->reporter;
+	if (f->state == FS_SYN_SENT)
+		end_flow(t, f, RSM_END_UNREACHABLE);
+}
+
 void
 rsm_feed(struct rsm_table *t, const struct cap_segment *s)
 {
@@ -408,6 +423,14 @@ rsm_feed(struct rsm_table *t, const struct cap_segment *s)
 	make_key(&k, s, &src_first);
 	uint32_t hash = key_hash(&k);
 	struct rsm_flow *f = find(t, &k, hash);
+
+	if (s->icmp_type) {
+		if (f && f->state != FS_CLOSED)
+			on_unreachable(t, f, s);
+		else
+			t->stats.ignored++;
+		return;
+	}
 	bool syn = (s->flags & (CAP_TH_SYN | CAP_TH_ACK)) == CAP_TH_SYN;
 
 	if (f && f->state == FS_CLOSED) {

@@ -31,6 +31,7 @@ enum rsm_end {
 	RSM_END_TIMEOUT,    /* idle for longer than idle_timeout */
 	RSM_END_UNFINISHED, /* still open at the end of input */
 	RSM_END_EVICTED,    /* pushed out of a full flow table */
+	RSM_END_UNREACHABLE, /* SYN answered by an ICMP destination-unreachable */
 };
 
 /* What the caller may read of a flow. `user` is the caller's. */
@@ -46,6 +47,8 @@ struct rsm_conn {
 	uint64_t gap_bytes[2];   /* bytes never seen, per direction */
 	uint64_t retransmitted[2];
 	uint64_t overlap_conflicts[2]; /* retransmitted bytes that differed from the first copy */
+	uint8_t icmp_type, icmp_code;  /* the last ICMP unreachable about this flow, if any */
+	struct cap_addr icmp_from;
 	void *user;
 };
 

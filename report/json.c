@@ -222,6 +222,14 @@ json_session(FILE *f, const struct smtp_session *s)
 		s->gaps[RSM_S2C]);
 	key(f, "anomalies", &first);
 	anomalies(f, s->anomalies);
+	if (s->icmp_type) {
+		char ip[64];
+
+		rpt_addr(ip, sizeof(ip), &s->icmp_from);
+		key(f, "icmp_unreachable", &first);
+		fprintf(f, "{\"type\":%u,\"code\":%u,\"from\":\"%s\"}", s->icmp_type,
+			s->icmp_code, ip);
+	}
 	key(f, "verdict", &first);
 	rpt_json_string(f, s->verdict);
 	fputs("}\n", f);
@@ -248,7 +256,10 @@ json_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c)
 	for (int v = CAP_NOT_TCP; v < CAP_VERDICT_COUNT; v++)
 		fprintf(f, "%s\"%s\":%" PRIu64, v == CAP_NOT_TCP ? "" : ",",
 			cap_verdict_name((enum cap_verdict)v), cs->verdicts[v]);
-	fputs("},\"explanations\":{", f);
+	fprintf(f, "},\"icmp_unreachable\":%" PRIu64 ",\"ip_reassembled\":%" PRIu64
+		   ",\"ip_fragments_dropped\":%" PRIu64 ",\"overlap_conflicts\":%" PRIu64,
+		cs->verdicts[CAP_UNREACH], cs->reassembled, cs->frags_dropped, rs->overlap_conflicts);
+	fputs(",\"explanations\":{", f);
 	for (int m = 0; m < SMTP_MATCH_COUNT; m++)
 		fprintf(f, "%s\"%s\":%" PRIu64, m ? "," : "", smtp_match_name((enum smtp_match)m),
 			ds->matched[m]);

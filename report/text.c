@@ -152,6 +152,12 @@ text_session(FILE *f, const struct smtp_session *s, bool color)
 		for (int a = 0; a < SMTP_ANOM_COUNT; a++)
 			if (s->anomalies & (1ull << a))
 				fprintf(f, " %s", smtp_anomaly_name((enum smtp_anomaly)a));
+		if (s->icmp_type) {
+			char ip[64];
+
+			rpt_addr(ip, sizeof(ip), &s->icmp_from);
+			fprintf(f, " (ICMP type %u code %u from %s)", s->icmp_type, s->icmp_code, ip);
+		}
 		if (s->gaps[0] || s->gaps[1])
 			fprintf(f, " (missing bytes: client %" PRIu64 ", server %" PRIu64 ")",
 				s->gaps[RSM_C2S], s->gaps[RSM_S2C]);

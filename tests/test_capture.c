@@ -358,6 +358,212 @@ test_file_errors(void **state)
 	unlink(path);
 }
 
+/* Frames written at given timestamps (seconds), to exercise time-based caps. */
+static void
+write_frames(const char *path, int dlt, struct frame *const *f, const int *secs, int count)
+{
+	pcap_t *p = pcap_open_dead(dlt, 65535);
+	pcap_dumper_t *d = pcap_dump_open(p, path);
+
+	assert_non_null(d);
+	for (int i = 0; i < count; i++) {
+		struct pcap_pkthdr h = {.caplen = (bpf_u_int32)f[i]->n, .len = (bpf_u_int32)f[i]->n};
+
+		h.ts.tv_sec = 1700000000 + secs[i];
+		pcap_dump((u_char *)d, &h, f[i]->b);
+	}
+	pcap_dump_close(d);
+	pcap_close(p);
+}
+
+struct got {
+	int n;
+	struct cap_segment seg;
+	uint8_t payload[256];
+};
+
+static void
+keep_segment(void *arg, const struct cap_segment *s)
+{
+	struct got *g = arg;
+
+	g->n++;
+	g->seg = *s;
+	memcpy(g->payload, s->payload, s->len < sizeof(g->payload) ? s->len : sizeof(g->payload));
+}
+
+static int
+run_file(const char *path, struct got *g, const uint16_t *ports, size_t nports)
+{
+	char err[CAP_ERRLEN];
+	struct cap_source *src;
+	int rc;
+
+	memset(g, 0, sizeof(*g));
+	assert_int_equal(cap_open_file(&src, path, err), 0);
+	cap_set_ports(src, ports, nports);
+	rc = cap_run(src, keep_segment, g, err);
+	cap_close(src);
+	return rc;
+}
+
+/* IPv4 fragment (RFC 791): a slice [off, off+len) of the TCP segment in tcp. */
+static void
+ipv4_fragment(struct frame *f, const struct frame *tcp, size_t off, size_t len, bool more)
+{
+	memset(f, 0, sizeof(*f));
+	put_ether(f, 0x0800);
+	put_ipv4(f, len, (uint16_t)((more ? 0x2000 : 0) | (off / 8)));
+	put(f, tcp->b + off, len);
+}
+
+static const char long_payload[] = "MAIL FROM:<someone@example.org> SIZE=12345 BODY=8BITMIME\r\n";
+
+static void
+test_ipv4_fragments_reassembled(void **state)
+{
+	char path[] = "/tmp/smtpscope-frag-XXXXXX";
+	struct frame tcp = {0}, a, b, c, dup;
+	struct got g;
+	static const uint16_t ports[] = {25};
+	int secs[] = {0, 0, 0, 0};
+
+	(void)state;
+	close(mkstemp(path));
+	put_tcp(&tcp, long_payload); /* 20 + 59 bytes: fragments of 24, 24 and 31 */
+	ipv4_fragment(&a, &tcp, 0, 24, true);
+	ipv4_fragment(&b, &tcp, 24, 24, true);
+	ipv4_fragment(&c, &tcp, 48, tcp.n - 48, false);
+	ipv4_fragment(&dup, &tcp, 24, 24, true);
+	dup.b[14 + 20 + 3] ^= 0xff; /* a conflicting copy of b: the first copy wins */
+	struct frame *order[] = {&c, &b, &dup, &a}; /* last first */
+
+	write_frames(path, DLT_EN10MB, order, secs, 4);
+	assert_int_equal(run_file(path, &g, ports, 1), 0);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.seg.len, strlen(long_payload));
+	assert_memory_equal(g.payload, long_payload, g.seg.len);
+	unlink(path);
+}
+
+/* A fragment set never completed within the timeout is given up, not kept. */
+static void
+test_fragment_timeout(void **state)
+{
+	char path[] = "/tmp/smtpscope-frag-XXXXXX", err[CAP_ERRLEN];
+	struct frame tcp = {0}, a, c;
+	struct cap_source *src;
+	struct got g = {0};
+	int secs[] = {0, 40};
+
+	(void)state;
+	close(mkstemp(path));
+	put_tcp(&tcp, long_payload);
+	ipv4_fragment(&a, &tcp, 0, 24, true);
+	ipv4_fragment(&c, &tcp, 48, tcp.n - 48, false);
+	struct frame *order[] = {&a, &c};
+
+	write_frames(path, DLT_EN10MB, order, secs, 2);
+	assert_int_equal(cap_open_file(&src, path, err), 0);
+	assert_int_equal(cap_run(src, keep_segment, &g, err), 0);
+	assert_int_equal(g.n, 0);
+	assert_int_equal(cap_stats(src)->frags_dropped, 1);
+	cap_close(src);
+	unlink(path);
+}
+
+/* IPv6 fragments (RFC 8200 4.5): the TCP header is inside the first one only. */
+static void
+test_ipv6_fragments_reassembled(void **state)
+{
+	char path[] = "/tmp/smtpscope-frag-XXXXXX";
+	struct frame tcp = {0}, a = {0}, b = {0};
+	struct got g;
+	static const uint16_t ports[] = {25};
+	int secs[] = {0, 1};
+
+	(void)state;
+	close(mkstemp(path));
+	put_tcp(&tcp, long_payload);
+	put_ether(&b, 0x86dd); /* second fragment first: offset 32, last */
+	put_ipv6(&b, 8 + tcp.n - 32, 44);
+	put(&b, "\x06\x00", 2);
+	put16(&b, 32);	     /* offset 32 (4 units of 8), M = 0 */
+	put32(&b, 0xabcd);   /* identification */
+	put(&b, tcp.b + 32, tcp.n - 32);
+	put_ether(&a, 0x86dd);
+	put_ipv6(&a, 8 + 32, 44);
+	put(&a, "\x06\x00", 2);
+	put16(&a, 1);	     /* offset 0, M = 1 */
+	put32(&a, 0xabcd);
+	put(&a, tcp.b, 32);
+	struct frame *order[] = {&b, &a};
+
+	write_frames(path, DLT_EN10MB, order, secs, 2);
+	assert_int_equal(run_file(path, &g, ports, 1), 0);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.seg.src.family, 6);
+	assert_memory_equal(g.payload, long_payload, strlen(long_payload));
+	unlink(path);
+}
+
+/* An ICMP administratively-prohibited quoting our SYN names the refused attempt. */
+static void
+test_icmp_unreachable_quotes_syn(void **state)
+{
+	struct frame f = {0}, syn = {0};
+	struct cap_segment s;
+
+	(void)state;
+	put_ipv4(&syn, 20, 0); /* the quoted SYN: IP header + 8 bytes of TCP */
+	put16(&syn, 40000);
+	put16(&syn, 25);
+	put32(&syn, 1000);
+	put_ether(&f, 0x0800);
+	put16(&f, 0x4500); /* IPv4 from the router 192.0.2.254 */
+	put16(&f, (uint16_t)(20 + 8 + syn.n));
+	put32(&f, 0);
+	put16(&f, 0x4001); /* TTL 64, ICMP */
+	put16(&f, 0);
+	put(&f, "\xc0\x00\x02\xfe\xc0\x00\x02\x01", 8);
+	put(&f, "\x03\x0d\x00\x00\x00\x00\x00\x00", 8); /* type 3 code 13 */
+	put(&f, syn.b, syn.n);
+	assert_int_equal(cap_decode_frame(DLT_EN10MB, f.b, f.n, f.n, &s), CAP_UNREACH);
+	assert_int_equal(s.icmp_type, 3);
+	assert_int_equal(s.icmp_code, 13);
+	assert_int_equal(s.sport, 40000);
+	assert_int_equal(s.dport, 25);
+	assert_int_equal(s.seq, 1000);
+	assert_int_equal(s.reporter.bytes[3], 254);
+	assert_int_equal(s.dst.bytes[3], 25);
+	f.b[14 + 20 + 1] = 4; /* fragmentation needed: path MTU, not a refusal */
+	assert_int_equal(cap_decode_frame(DLT_EN10MB, f.b, f.n, f.n, &s), CAP_NOT_TCP);
+}
+
+/* The port check is ours, so VLAN-tagged SMTP is kept and other ports are counted. */
+static void
+test_port_check_sees_through_vlan(void **state)
+{
+	char path[] = "/tmp/smtpscope-vlan-XXXXXX";
+	struct frame f = {0};
+	struct got g;
+	static const uint16_t smtp[] = {25}, other[] = {587};
+
+	(void)state;
+	close(mkstemp(path));
+	put_ether(&f, 0x8100);
+	put16(&f, 7);
+	put16(&f, 0x0800);
+	put_ipv4(&f, 28, 0);
+	put_tcp(&f, payload);
+	write_pcap(path, DLT_EN10MB, &f, 2);
+	assert_int_equal(run_file(path, &g, smtp, 1), 0);
+	assert_int_equal(g.n, 2);
+	assert_int_equal(run_file(path, &g, other, 1), 0);
+	assert_int_equal(g.n, 0);
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -371,6 +577,11 @@ main(void)
 		cmocka_unit_test(test_malformed_headers),
 		cmocka_unit_test(test_ports_filter),
 		cmocka_unit_test(test_file_errors),
+		cmocka_unit_test(test_ipv4_fragments_reassembled),
+		cmocka_unit_test(test_fragment_timeout),
+		cmocka_unit_test(test_ipv6_fragments_reassembled),
+		cmocka_unit_test(test_icmp_unreachable_quotes_syn),
+		cmocka_unit_test(test_port_check_sees_through_vlan),
 	};
 
 	return cmocka_run_group_tests_name("capture", tests, NULL, NULL);

@@ -14,8 +14,8 @@ struct log {
 	uint16_t server_port;
 };
 
-static const char *const end_names[] = {"closed",   "reset",	  "refused", "no_answer",
-					"timeout", "unfinished", "evicted"};
+static const char *const end_names[] = {"closed",  "reset",	   "refused", "no_answer",
+					"timeout", "unfinished", "evicted", "unreachable"};
 
 static void
 on_event(void *arg, const struct rsm_event *ev)
@@ -306,6 +306,34 @@ test_idle_timeout(void **state)
 	rsm_free(n.t);
 }
 
+/* An ICMP unreachable quoting the SYN answers the attempt; one about another flow is ignored. */
+static void
+test_icmp_unreachable_ends_attempt(void **state)
+{
+	struct net n;
+	struct cap_segment u = {0};
+
+	(void)state;
+	net_init(&n, 1000, 5000, 0);
+	SEG(&n, true, SYN, 0, 0, NULL);
+	u.ts_us = n.ts + 1;
+	u.src.family = u.dst.family = u.reporter.family = 4;
+	u.src.bytes[0] = u.dst.bytes[0] = u.reporter.bytes[0] = 10;
+	u.src.bytes[3] = 1;
+	u.dst.bytes[3] = 2;
+	u.reporter.bytes[3] = 254;
+	u.sport = 40001; /* not ours */
+	u.dport = 25;
+	u.icmp_type = 3;
+	u.icmp_code = 13;
+	rsm_feed(n.t, &u);
+	assert_string_equal(n.log.s, "O");
+	u.sport = 40000;
+	rsm_feed(n.t, &u);
+	assert_string_equal(n.log.s, "O|Xunreachable");
+	rsm_free(n.t);
+}
+
 /* A snap length that cut the payload: the rest is a gap, not invented data. */
 static void
 test_snaplen_cut_is_gap(void **state)
@@ -351,6 +379,7 @@ main(void)
 		cmocka_unit_test(test_eviction),
 		cmocka_unit_test(test_idle_timeout),
 		cmocka_unit_test(test_snaplen_cut_is_gap),
+		cmocka_unit_test(test_icmp_unreachable_ends_attempt),
 	};
 
 	return cmocka_run_group_tests_name("reassembly", tests, NULL, NULL);

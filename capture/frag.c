@@ -1,0 +1,230 @@
+/*
+ * frag.c - IPv4 and IPv6 fragment reassembly (RFC 791 3.2, RFC 8200 4.5).
+ *
+ * Datagrams in progress sit on a list, oldest first, keyed by addresses,
+ * protocol and id. Each holds its pieces sorted and never overlapping: a
+ * fragment overlapping what is already held only adds the bytes not yet
+ * covered (first data wins, as in the TCP layer). Everything is capped:
+ * datagrams in progress, bytes held, datagram size, and time (capture time);
+ * a datagram given up is counted, never silently lost.
+ */
+#include "frag.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define FRAG_MAX_DGRAMS 256
+#define FRAG_MAX_BYTES (4u << 20)
+#define FRAG_MAX_SIZE 65535u
+#define FRAG_TIMEOUT_US (30 * 1000000ull) /* as Linux's ipfrag_time */
+
+struct frag_piece {
+	struct frag_piece *next;
+	uint32_t off, len;
+	uint8_t data[];
+};
+
+struct frag_dgram {
+	struct frag_dgram *next;
+	struct cap_addr src, dst;
+	uint8_t proto;
+	uint32_t id;
+	uint64_t first_ts;
+	uint32_t total; /* payload length, known once the last fragment came */
+	uint32_t held;  /* bytes in pieces */
+	struct frag_piece *pieces;
+};
+
+static void
+dgram_free(struct frag_table *t, struct frag_dgram *g)
+{
+	while (g->pieces) {
+		struct frag_piece *p = g->pieces;
+
+		g->pieces = p->next;
+		free(p);
+	}
+	t->bytes -= g->held;
+	t->count--;
+	free(g);
+}
+
+/* Unlink and free the datagram after prev (or the head when prev is NULL). */
+static void
+drop_after(struct frag_table *t, struct frag_dgram *prev, bool counted)
+{
+	struct frag_dgram *g = prev ? prev->next : t->head;
+
+	if (prev)
+		prev->next = g->next;
+	else
+		t->head = g->next;
+	if (t->tail == g)
+		t->tail = prev;
+	if (counted)
+		t->dropped++;
+	dgram_free(t, g);
+}
+
+void
+frag_expire(struct frag_table *t, uint64_t now)
+{
+	while (t->head && now - t->head->first_ts > FRAG_TIMEOUT_US)
+		drop_after(t, NULL, true);
+}
+
+static bool
+same(const struct frag_dgram *g, const struct ip_datagram *d)
+{
+	size_t n = d->family == 4 ? 4 : 16;
+
+	return g->id == d->id && g->src.family == d->family &&
+	       (d->family == 6 || g->proto == d->proto) && memcmp(g->src.bytes, d->src.bytes, n) == 0 &&
+	       memcmp(g->dst.bytes, d->dst.bytes, n) == 0;
+}
+
+static struct frag_dgram *
+find_or_add(struct frag_table *t, const struct ip_datagram *d, uint64_t ts, struct frag_dgram **prev)
+{
+	struct frag_dgram *g, *p = NULL;
+
+	for (g = t->head; g; p = g, g = g->next) {
+		if (same(g, d)) {
+			*prev = p;
+			return g;
+		}
+	}
+	while (t->count >= FRAG_MAX_DGRAMS)
+		drop_after(t, NULL, true); /* the oldest goes */
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return NULL;
+	g->src = d->src;
+	g->dst = d->dst;
+	g->src.family = g->dst.family = d->family;
+	g->proto = d->proto;
+	g->id = d->id;
+	g->first_ts = ts;
+	if (t->tail)
+		t->tail->next = g;
+	else
+		t->head = g;
+	*prev = t->tail;
+	t->tail = g;
+	t->count++;
+	return g;
+}
+
+static bool
+add_piece(struct frag_table *t, struct frag_dgram *g, struct frag_piece **at, uint32_t off,
+	  const uint8_t *data, uint32_t len)
+{
+	struct frag_piece *p;
+
+	if (!len)
+		return true;
+	if (t->bytes + len > FRAG_MAX_BYTES || !(p = malloc(sizeof(*p) + len)))
+		return false;
+	p->off = off;
+	p->len = len;
+	memcpy(p->data, data, len);
+	p->next = *at;
+	*at = p;
+	g->held += len;
+	t->bytes += len;
+	return true;
+}
+
+/* Add [off, off+len), keeping only the bytes no held piece covers yet. */
+static bool
+insert(struct frag_table *t, struct frag_dgram *g, uint32_t off, const uint8_t *data, uint32_t len)
+{
+	struct frag_piece **pp = &g->pieces;
+	uint32_t end = off + len;
+
+	while (off < end) {
+		while (*pp && (*pp)->off + (*pp)->len <= off)
+			pp = &(*pp)->next;
+		uint32_t stop = *pp && (*pp)->off < end ? (*pp)->off : end;
+
+		if (stop > off && !add_piece(t, g, pp, off, data, stop - off))
+			return false;
+		if (stop > off)
+			pp = &(*pp)->next;
+		if (!*pp || (*pp)->off >= end)
+			break;
+		uint32_t skip_to = (*pp)->off + (*pp)->len; /* covered: first data wins */
+
+		if (skip_to >= end)
+			break;
+		data += skip_to - off;
+		off = skip_to;
+	}
+	return true;
+}
+
+static int
+assemble(struct frag_table *t, struct frag_dgram *g, const struct ip_datagram *d,
+	 struct ip_datagram *whole)
+{
+	if (t->out_cap < g->total) {
+		uint8_t *b = realloc(t->out, FRAG_MAX_SIZE);
+
+		if (!b)
+			return -1;
+		t->out = b;
+		t->out_cap = FRAG_MAX_SIZE;
+	}
+	for (struct frag_piece *p = g->pieces; p; p = p->next)
+		memcpy(t->out + p->off, p->data, p->len);
+	*whole = *d;
+	whole->proto = g->proto;
+	whole->payload = t->out;
+	whole->len = g->total;
+	whole->missing = 0;
+	whole->fragment = whole->more = false;
+	whole->frag_off = 0;
+	return 1;
+}
+
+int
+frag_add(struct frag_table *t, const struct ip_datagram *d, uint64_t ts, struct ip_datagram *whole)
+{
+	struct frag_dgram *prev, *g;
+	uint64_t end = (uint64_t)d->frag_off + d->len;
+
+	frag_expire(t, ts);
+	g = find_or_add(t, d, ts, &prev);
+	if (!g)
+		return -1;
+	/* A fragment cut by the snap length, or past the largest datagram: give up. */
+	if (d->missing || end > FRAG_MAX_SIZE || (g->total && end > g->total) ||
+	    (!d->more && end < g->held)) {
+		drop_after(t, prev, true);
+		return -1;
+	}
+	if (d->frag_off == 0)
+		g->proto = d->proto; /* for IPv6 the first fragment's next header is the one */
+	if (!d->more)
+		g->total = (uint32_t)end;
+	if (!insert(t, g, d->frag_off, d->payload, (uint32_t)d->len)) {
+		drop_after(t, prev, true);
+		return -1;
+	}
+	if (!g->total || g->held != g->total)
+		return 0;
+	int rc = assemble(t, g, d, whole);
+
+	drop_after(t, prev, rc < 0);
+	t->reassembled += rc > 0;
+	return rc;
+}
+
+void
+frag_free(struct frag_table *t)
+{
+	while (t->head)
+		drop_after(t, NULL, false);
+	free(t->out);
+	memset(t, 0, sizeof(*t));
+}

@@ -1,0 +1,29 @@
+/*
+ * frag.h - IP fragment reassembly (private to capture/).
+ */
+#ifndef SMTPSCOPE_CAPTURE_FRAG_H
+#define SMTPSCOPE_CAPTURE_FRAG_H
+
+#include "frame.h"
+
+struct frag_dgram;
+
+struct frag_table {
+	struct frag_dgram *head, *tail; /* oldest first */
+	unsigned count;
+	size_t bytes;
+	uint8_t *out; /* the last datagram put back together */
+	size_t out_cap;
+	uint64_t reassembled, dropped;
+};
+
+/*
+ * Add one fragment. 1: the datagram is whole, *whole describes it (its
+ * payload valid until the next call); 0: held; -1: given up (counted).
+ */
+int frag_add(struct frag_table *t, const struct ip_datagram *d, uint64_t ts,
+	     struct ip_datagram *whole);
+void frag_expire(struct frag_table *t, uint64_t now);
+void frag_free(struct frag_table *t);
+
+#endif
