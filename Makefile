@@ -35,7 +35,7 @@ HEADERS := $(wildcard */*.h */*.def)
 TESTS := $(basename $(notdir $(wildcard tests/test_*.c)))
 TEST_BIN = $(TESTS:%=$(B)/tests/%)
 
-.PHONY: all run test install uninstall clean deps-run deps-test bins check-tree
+.PHONY: all run test install uninstall clean deps-run deps-test bins check-tree stress fuzz
 
 all: $(B)/smtpscope
 
@@ -63,7 +63,7 @@ check-tree: bins
 	python3 tests/conformance.py --bin $(B)/smtpscope
 
 run: deps-run
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) -s --no-print-directory all
 	./build/smtpscope -r $(SAMPLE)
 
 test: deps-test
@@ -81,7 +81,10 @@ define ensure_debs
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo "installing build dependencies:$$missing"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+			log=$$(mktemp); \
+			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				--no-install-recommends $$missing; } >$$log 2>&1 || { cat $$log; rm -f $$log; exit 1; }; \
+			rm -f $$log; \
 		else \
 			echo "smtpscope: missing build dependencies; run: sudo apt-get install -y$$missing" >&2; \
 			exit 1; \
@@ -99,6 +102,10 @@ deps-run:
 deps-test:
 	$(call ensure_debs,$(TEST_DEPS))
 
+# Hostile inputs (1M SYNs, a 100 MB line, an out-of-order flood): peak RSS must stay under 200 MB.
+stress: all
+	python3 bench/stress.py --bin build/smtpscope --dir build/stress
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 build/smtpscope $(DESTDIR)$(PREFIX)/bin/smtpscope
@@ -109,3 +116,50 @@ uninstall:
 
 clean:
 	rm -rf build
+
+# --- fuzzing (begin)
+# make fuzz     builds the libFuzzer targets of tests/fuzz/ with clang into build/fuzz/ and
+#               runs each for FUZZ_SECONDS; crashes land in build/fuzz/crash-<target>-*.
+#               Without clang's libFuzzer it prints one line and succeeds.
+# make regress  replays tests/regress/{pcap,smtp}/ through the same targets built with
+#               $(CC) in the $(B) tree (onefile.c is the main()).
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1
+FUZZ_RUN = -max_total_time=$(FUZZ_SECONDS) -timeout=10
+SHARED_CORPUS ?= ../shared/corpus
+FZ := build/fuzz
+
+.PHONY: fuzz-run regress
+
+fuzz:
+	@mkdir -p $(FZ); \
+	echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return !d && n; }' | \
+	$(FUZZ_CC) -fsanitize=fuzzer -x c - -o $(FZ)/.probe >/dev/null 2>&1 || \
+	{ echo "make fuzz: skipped: $(FUZZ_CC) with libFuzzer (-fsanitize=fuzzer) not available"; exit 0; }; \
+	$(MAKE) --no-print-directory fuzz-run
+
+$(FZ)/fuzz_pcap $(FZ)/fuzz_smtp: $(FZ)/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(LIB_SRC) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(STD) $(WARN) $(FUZZ_FLAGS) $(PCAP_CFLAGS) -o $@ $< $(LIB_SRC) $(PCAP_LIBS)
+
+# Seeds: the captures under samples/ and the shared corpus, copied flat (libFuzzer takes
+# directories; many corpus files are called input.pcap).
+fuzz-run: $(FZ)/fuzz_pcap $(FZ)/fuzz_smtp
+	@rm -rf $(FZ)/seeds-pcap; mkdir -p $(FZ)/seeds-pcap $(FZ)/corpus-fuzz_pcap $(FZ)/corpus-fuzz_smtp
+	@find samples $(wildcard $(SHARED_CORPUS)) -type f \( -name '*.pcap' -o -name '*.pcapng' \) | \
+	while read -r f; do cp "$$f" "$(FZ)/seeds-pcap/$$(echo "$$f" | tr / _)"; done
+	$(FZ)/fuzz_pcap $(FUZZ_RUN) -max_len=65536 -artifact_prefix=$(FZ)/crash-fuzz_pcap- \
+		$(FZ)/corpus-fuzz_pcap $(FZ)/seeds-pcap tests/regress/pcap
+	$(FZ)/fuzz_smtp $(FUZZ_RUN) -max_len=8192 -artifact_prefix=$(FZ)/crash-fuzz_smtp- \
+		$(FZ)/corpus-fuzz_smtp tests/fuzz/smtp_seeds tests/regress/smtp
+
+$(B)/tests/onefile_pcap $(B)/tests/onefile_smtp: $(B)/tests/onefile_%: tests/fuzz/fuzz_%.c \
+		tests/fuzz/onefile.c tests/fuzz/fuzz.h $(B)/libsmtpscope.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/onefile.c $(B)/libsmtpscope.a $(PCAP_LIBS)
+
+regress: $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp
+	$(B)/tests/onefile_pcap tests/regress/pcap
+	$(B)/tests/onefile_smtp tests/regress/smtp
+# --- fuzzing (end)

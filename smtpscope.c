@@ -6,7 +6,9 @@
  * Nothing here parses packets or SMTP. Exit status: 0 done, 1 bad input or
  * environment (one line on stderr), 2 usage.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,11 +38,113 @@ struct options {
 	enum rpt_format format;
 	int color; /* -1 auto, 0 never, 1 always */
 	long max_sessions;
-	long idle;
-	long max_flows;
+	struct rsm_config rsm;
+	struct smtp_config smtp;
 	bool show_secrets;
 	bool quiet;
 };
+
+/*
+ * Every cap of the pipeline, settable with --limit NAME=VALUE; the defaults
+ * live in rsm_default_config() and smtp_default_config().
+ */
+enum { IN_RSM, IN_SMTP };
+
+#define RSM_LIMIT(name, field, max, what)                                                     \
+	{name, IN_RSM, offsetof(struct rsm_config, field),                                   \
+	 sizeof(((struct rsm_config *)0)->field), max, what}
+#define SMTP_LIMIT(name, field, max, what)                                                    \
+	{name, IN_SMTP, offsetof(struct smtp_config, field),                                 \
+	 sizeof(((struct smtp_config *)0)->field), max, what}
+
+static const struct limit {
+	const char *name;
+	int stage;
+	size_t offset, size;
+	uint64_t max;
+	const char *what;
+} limits[] = {
+	RSM_LIMIT("flows", max_flows, 100000000, "connections tracked at once (oldest evicted)"),
+	RSM_LIMIT("idle", idle_timeout, 7 * 86400, "seconds of silence before a session ends"),
+	RSM_LIMIT("ooo-segments", max_ooo_segments, 1u << 20, "out-of-order segments held per direction"),
+	RSM_LIMIT("ooo-bytes", max_ooo_bytes, 1ull << 32, "out-of-order bytes held per direction"),
+	RSM_LIMIT("ooo-total", max_ooo_total, 1ull << 36, "out-of-order bytes held, all flows"),
+	SMTP_LIMIT("line", max_line, 1u << 24, "bytes kept of one command or reply line"),
+	SMTP_LIMIT("reply-bytes", max_reply_bytes, 1u << 24, "bytes kept of one multi-line reply"),
+	SMTP_LIMIT("pending", max_pending, 1u << 20, "commands awaiting a reply"),
+	SMTP_LIMIT("commands", max_commands, 1u << 24, "commands recorded per session"),
+	SMTP_LIMIT("messages", max_messages, 1u << 20, "mail transactions recorded per session"),
+	SMTP_LIMIT("recipients", max_rcpts, 1u << 20, "recipients recorded per transaction"),
+	SMTP_LIMIT("hold", max_hold, 1u << 30, "client bytes held while a reply is awaited"),
+	SMTP_LIMIT("session-memory", max_session_mem, 1ull << 32, "bytes of text kept per session"),
+};
+
+static void *
+limit_field(struct options *o, const struct limit *l)
+{
+	return (char *)(l->stage == IN_RSM ? (void *)&o->rsm : (void *)&o->smtp) + l->offset;
+}
+
+static uint64_t
+limit_get(struct options *o, const struct limit *l)
+{
+	uint32_t v32;
+	uint64_t v64;
+
+	if (l->size == sizeof(v32)) {
+		memcpy(&v32, limit_field(o, l), sizeof(v32));
+		return v32;
+	}
+	memcpy(&v64, limit_field(o, l), sizeof(v64));
+	return v64;
+}
+
+static void
+limit_set(struct options *o, const struct limit *l, uint64_t v)
+{
+	uint32_t v32 = (uint32_t)v;
+
+	if (l->size == sizeof(v32))
+		memcpy(limit_field(o, l), &v32, sizeof(v32));
+	else
+		memcpy(limit_field(o, l), &v, sizeof(v));
+}
+
+static void
+print_limits(struct options *o)
+{
+	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++)
+		printf("  %-15s %12llu  %s\n", limits[i].name,
+		       (unsigned long long)limit_get(o, &limits[i]), limits[i].what);
+}
+
+/* --limit NAME=VALUE */
+static void
+parse_limit(struct options *o, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	char *end;
+
+	for (size_t i = 0; eq && i < sizeof(limits) / sizeof(limits[0]); i++) {
+		const struct limit *l = &limits[i];
+
+		if (strlen(l->name) != (size_t)(eq - arg) || strncmp(arg, l->name, (size_t)(eq - arg)))
+			continue;
+		errno = 0;
+		unsigned long long v = strtoull(eq + 1, &end, 10);
+
+		if (errno || end == eq + 1 || *end || v < 1 || v > l->max || eq[1] == '-') {
+			fprintf(stderr, "smtpscope: --limit %s takes a number from 1 to %llu\n",
+				l->name, (unsigned long long)l->max);
+			exit(EXIT_USAGE);
+		}
+		limit_set(o, l, v);
+		return;
+	}
+	fprintf(stderr, "smtpscope: --limit wants NAME=VALUE with one of these names:\n");
+	print_limits(o);
+	exit(EXIT_USAGE);
+}
 
 struct run {
 	struct cap_source *src;
@@ -70,7 +174,7 @@ usage(FILE *f)
 	      "  -c N             stop after N sessions\n"
 	      "  -n               no name resolution (addresses are never resolved anyway)\n"
 	      "  --idle SECONDS   end a session after this much silence (default 300)\n"
-	      "  --max-flows N    flows tracked at once before the oldest is evicted\n"
+	      "  --limit NAME=N   change one of the caps that bound memory (--limits lists them)\n"
 	      "  --color=WHEN     colour the transcript: auto (on a terminal), always, never\n"
 	      "  --show-secrets   print AUTH data as sent (masked by default)\n"
 	      "  --explain TEXT   explain one reply line without a capture\n"
@@ -121,7 +225,7 @@ join_args(int argc, char **argv)
 	return s;
 }
 
-enum { OPT_COLOR = 256, OPT_SECRETS, OPT_EXPLAIN, OPT_AFTER, OPT_IDLE, OPT_MAX_FLOWS };
+enum { OPT_COLOR = 256, OPT_SECRETS, OPT_EXPLAIN, OPT_AFTER, OPT_IDLE, OPT_MAX_FLOWS, OPT_LIMIT, OPT_LIMITS };
 
 static void
 parse_options(int argc, char **argv, struct options *o)
@@ -136,6 +240,8 @@ parse_options(int argc, char **argv, struct options *o)
 		{"after", required_argument, NULL, OPT_AFTER},
 		{"idle", required_argument, NULL, OPT_IDLE},
 		{"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
+		{"limit", required_argument, NULL, OPT_LIMIT},
+		{"limits", no_argument, NULL, OPT_LIMITS},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -143,7 +249,9 @@ parse_options(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->ports = DEFAULT_PORTS;
 	o->color = -1;
-	o->idle = 300;
+	rsm_default_config(&o->rsm);
+	smtp_default_config(&o->smtp);
+	opterr = 0; /* our own messages, prefixed like every other */
 	while ((c = getopt_long(argc, argv, "r:o:p:f:c:nqhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
@@ -202,13 +310,24 @@ parse_options(int argc, char **argv, struct options *o)
 			o->explain_after = optarg;
 			break;
 		case OPT_IDLE:
-			o->idle = number(optarg, "--idle", 1, 86400 * 7);
+			o->rsm.idle_timeout = (uint32_t)number(optarg, "--idle", 1, 86400 * 7);
 			break;
 		case OPT_MAX_FLOWS:
-			o->max_flows = number(optarg, "--max-flows", 1, 100000000L);
+			o->rsm.max_flows = (uint32_t)number(optarg, "--max-flows", 1, 100000000L);
 			break;
+		case OPT_LIMIT:
+			parse_limit(o, optarg);
+			break;
+		case OPT_LIMITS:
+			printf("limits (set with --limit NAME=VALUE):\n");
+			print_limits(o);
+			exit(0);
 		default:
-			usage(stderr);
+			if (optopt && strchr("ropfc", optopt))
+				fprintf(stderr, "smtpscope: -%c needs an argument (see --help)\n", optopt);
+			else
+				fprintf(stderr, "smtpscope: unknown option %s (see --help)\n",
+					argv[optind - 1]);
 			exit(EXIT_USAGE);
 		}
 	}
@@ -302,18 +421,13 @@ build_filter(const struct options *o, char *buf, size_t n, uint16_t *ports, size
 static bool
 setup(struct run *r, const struct options *o, const uint16_t *ports, size_t nports)
 {
-	struct rsm_config rc;
-	struct smtp_config sc;
+	struct rsm_config rc = o->rsm;
+	struct smtp_config sc = o->smtp;
 	struct rpt_config pc = {.format = o->format, .out = stdout};
 
 	pc.color = o->color < 0 ? isatty(STDOUT_FILENO) : o->color;
-	rsm_default_config(&rc);
 	rc.server_ports = ports;
 	rc.n_server_ports = nports;
-	rc.idle_timeout = (uint32_t)o->idle;
-	if (o->max_flows)
-		rc.max_flows = (uint32_t)o->max_flows;
-	smtp_default_config(&sc);
 	sc.show_secrets = o->show_secrets;
 	r->rpt = rpt_new(&pc);
 	r->dec = r->rpt ? smtp_new(&sc, on_session, r) : NULL;

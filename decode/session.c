@@ -165,7 +165,7 @@ grow(void **arr, size_t *cap, size_t have, size_t size, size_t max)
 		return true;
 	if (have >= max)
 		return false;
-	size_t n = *cap ? *cap * 2 : 4;
+	size_t n = *cap ? *cap * 2 : 2; /* most attempts hold one entry: start small */
 
 	if (n > max)
 		n = max;

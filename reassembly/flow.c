@@ -38,6 +38,8 @@ struct rsm_flow {
 	uint32_t hash;
 	struct rsm_flow *hnext;
 	struct rsm_flow *prev, *next; /* the active or the linger list */
+	struct rsm_flow *qprev, *qnext; /* the list of flows holding out-of-order data */
+	bool in_qlist;
 };
 
 struct flow_list {
@@ -51,6 +53,7 @@ struct rsm_table {
 	struct rsm_flow **buckets;
 	size_t nbuckets, count;
 	struct flow_list active, linger;
+	struct rsm_flow *qhead, *qtail; /* flows holding out-of-order data, oldest first */
 	uint64_t next_id, now, last_sweep;
 	struct rsm_stats stats;
 	uint8_t server_port[65536 / 8];
@@ -63,6 +66,7 @@ rsm_default_config(struct rsm_config *cfg)
 	cfg->max_flows = 100000;
 	cfg->max_ooo_segments = 1024;
 	cfg->max_ooo_bytes = 1u << 20;
+	cfg->max_ooo_total = 64u << 20;
 	cfg->idle_timeout = 300;
 }
 
@@ -182,8 +186,52 @@ sink_init(struct rsm_sink *k, struct rsm_table *t, struct rsm_flow *f, enum rsm_
 }
 
 static void
-free_queues(struct rsm_flow *f)
+qlist_remove(struct rsm_table *t, struct rsm_flow *f)
 {
+	if (!f->in_qlist)
+		return;
+	if (f->qprev)
+		f->qprev->qnext = f->qnext;
+	else
+		t->qhead = f->qnext;
+	if (f->qnext)
+		f->qnext->qprev = f->qprev;
+	else
+		t->qtail = f->qprev;
+	f->qprev = f->qnext = NULL;
+	f->in_qlist = false;
+}
+
+static bool
+holds_data(const struct rsm_flow *f)
+{
+	return f->half[0].ooo || f->half[1].ooo;
+}
+
+/* Keep the list of flows holding out-of-order data in step with this one. */
+static void
+qlist_update(struct rsm_table *t, struct rsm_flow *f)
+{
+	if (holds_data(f) == f->in_qlist)
+		return;
+	if (f->in_qlist) {
+		qlist_remove(t, f);
+		return;
+	}
+	f->qnext = NULL;
+	f->qprev = t->qtail;
+	if (t->qtail)
+		t->qtail->qnext = f;
+	else
+		t->qhead = f;
+	t->qtail = f;
+	f->in_qlist = true;
+}
+
+static void
+free_queues(struct rsm_table *t, struct rsm_flow *f)
+{
+	qlist_remove(t, f);
 	for (int d = 0; d < 2; d++) {
 		free(f->half[d].recent);
 		f->half[d].recent = NULL;
@@ -191,6 +239,7 @@ free_queues(struct rsm_flow *f)
 			struct rsm_seg *s = f->half[d].ooo;
 
 			f->half[d].ooo = s->next;
+			t->stats.queued -= s->len;
 			free(s);
 		}
 	}
@@ -210,7 +259,7 @@ end_flow(struct rsm_table *t, struct rsm_flow *f, enum rsm_end why)
 		sink_init(&k, t, f, (enum rsm_dir)d);
 		stream_flush(&f->half[d], &k);
 	}
-	free_queues(f);
+	free_queues(t, f);
 	struct rsm_event ev = {.type = RSM_EV_CLOSE, .conn = &f->conn, .ts = t->now, .end = why};
 
 	t->fn(t->arg, &ev);
@@ -226,7 +275,7 @@ destroy(struct rsm_table *t, struct rsm_flow *f)
 {
 	bucket_unlink(t, f);
 	list_remove(f->state == FS_CLOSED ? &t->linger : &t->active, f);
-	free_queues(f);
+	free_queues(t, f);
 	free(f);
 	t->count--;
 	t->stats.active = t->count;
@@ -377,6 +426,28 @@ on_segment(struct rsm_table *t, struct rsm_flow *f, enum rsm_dir dir, const stru
 		end_flow(t, f, RSM_END_CLOSED);
 }
 
+/*
+ * Past the total cap on held out-of-order data, the flows that started
+ * holding first give up their holes (gaps, counted) until the total fits.
+ */
+static void
+shed_queues(struct rsm_table *t)
+{
+	struct rsm_sink k;
+
+	while (t->stats.queued > t->cfg.max_ooo_total && t->qhead) {
+		struct rsm_flow *f = t->qhead;
+
+		t->stats.ooo_overflows++;
+		for (int d = 0; d < 2; d++) {
+			sink_init(&k, t, f, (enum rsm_dir)d);
+			while (f->half[d].ooo)
+				stream_skip_hole(&f->half[d], &k);
+		}
+		qlist_remove(t, f);
+	}
+}
+
 static void
 sweep(struct rsm_table *t)
 {
@@ -458,6 +529,10 @@ rsm_feed(struct rsm_table *t, const struct cap_segment *s)
 	list_remove(&t->active, f);
 	list_append(&t->active, f);
 	on_segment(t, f, dir, s);
+	if (f->state != FS_CLOSED)
+		qlist_update(t, f);
+	if (t->stats.queued > t->cfg.max_ooo_total)
+		shed_queues(t);
 }
 
 static int

@@ -140,6 +140,7 @@ drain(struct rsm_half *h, const struct rsm_sink *k)
 		h->ooo = s->next;
 		h->ooo_n--;
 		h->ooo_bytes -= s->len;
+		k->stats->queued -= s->len;
 		deliver_trimmed(h, k, s->off, s->data, s->len, s->missing);
 		free(s);
 	}
@@ -147,8 +148,8 @@ drain(struct rsm_half *h, const struct rsm_sink *k)
 }
 
 /* Give up on the first hole: report it as a gap and deliver what follows. */
-static void
-skip_hole(struct rsm_half *h, const struct rsm_sink *k)
+void
+stream_skip_hole(struct rsm_half *h, const struct rsm_sink *k)
 {
 	if (!h->ooo)
 		return;
@@ -186,10 +187,12 @@ enqueue(struct rsm_half *h, const struct rsm_sink *k, uint64_t off, const uint8_
 	*pp = s;
 	h->ooo_n++;
 	h->ooo_bytes += len;
+	if ((k->stats->queued += len) > k->stats->queued_peak)
+		k->stats->queued_peak = k->stats->queued;
 	while (h->ooo && (h->ooo_n > k->cfg->max_ooo_segments ||
 			  h->ooo_bytes > k->cfg->max_ooo_bytes)) {
 		k->stats->ooo_overflows++;
-		skip_hole(h, k);
+		stream_skip_hole(h, k);
 	}
 }
 
@@ -230,7 +233,7 @@ stream_ack(struct rsm_half *h, const struct rsm_sink *k, int64_t ack_off)
 	}
 	/* The peer has what lies past the hole: the hole will never be filled. */
 	while (h->ooo && h->ooo->off < (uint64_t)ack_off && h->ooo->off > h->next)
-		skip_hole(h, k);
+		stream_skip_hole(h, k);
 }
 
 void
@@ -253,7 +256,7 @@ void
 stream_flush(struct rsm_half *h, const struct rsm_sink *k)
 {
 	while (h->ooo)
-		skip_hole(h, k);
+		stream_skip_hole(h, k);
 	/* Acknowledged by the peer but never captured: a gap at the end. */
 	if (h->acked_valid) {
 		uint64_t end = h->acked;

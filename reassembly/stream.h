@@ -53,6 +53,8 @@ void stream_data(struct rsm_half *h, const struct rsm_sink *k, int64_t off, cons
 void stream_ack(struct rsm_half *h, const struct rsm_sink *k, int64_t ack_off);
 void stream_fin(struct rsm_half *h, int64_t fin_off);
 bool stream_done(const struct rsm_half *h);
+/* Give up the first hole: a gap, then what is queued after it. */
+void stream_skip_hole(struct rsm_half *h, const struct rsm_sink *k);
 /* Deliver everything queued, with gaps for the holes; free the queue. */
 void stream_flush(struct rsm_half *h, const struct rsm_sink *k);
 

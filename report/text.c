@@ -173,10 +173,12 @@ text_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c, bo
 	const struct rsm_stats *rs = t->reassembly;
 	const struct smtp_stats *ds = t->decode;
 
-	fprintf(f, "%sSummary%s%s: %" PRIu64 " sessions (%" PRIu64 " with mail delivered, %" PRIu64
-		   " refused, %" PRIu64 " unanswered); %" PRIu64 " messages, %" PRIu64 " accepted\n",
+	fprintf(f, "%sSummary%s%s: %" PRIu64 " session%s (%" PRIu64 " with mail delivered; %" PRIu64
+		   " connection%s refused, %" PRIu64 " unanswered); %" PRIu64 " mail transaction%s, %" PRIu64
+		   " accepted\n",
 		col(color, C_BOLD), col(color, C_RESET), t->interrupted ? " (interrupted)" : "",
-		c->sessions, c->delivered, ds->refused, ds->no_answer, ds->messages,
+		c->sessions, c->sessions == 1 ? "" : "s", c->delivered, ds->refused,
+		ds->refused == 1 ? "" : "s", ds->no_answer, ds->messages, ds->messages == 1 ? "" : "s",
 		ds->messages_accepted);
 	fprintf(f, "  %" PRIu64 " packets, %" PRIu64 " bytes, %" PRIu64 " TCP segments; %" PRIu64
 		   " bytes never captured (gaps); %" PRIu64 " flows evicted, %" PRIu64

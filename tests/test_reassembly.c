@@ -66,6 +66,7 @@ net_init(struct net *n, uint32_t cseq, uint32_t sseq, uint32_t max_flows)
 	if (max_flows)
 		cfg.max_flows = max_flows;
 	cfg.idle_timeout = 60;
+	cfg.max_ooo_total = 100;
 	n->t = rsm_new(&cfg, on_event, &n->log);
 	n->ts = 1700000000ull * 1000000u;
 	n->cseq = cseq;
@@ -306,6 +307,28 @@ test_idle_timeout(void **state)
 	rsm_free(n.t);
 }
 
+/* Past the total cap, the flow that started holding data first gives up its hole. */
+static void
+test_total_queue_cap_sheds_oldest(void **state)
+{
+	struct net n;
+
+	(void)state;
+	net_init(&n, 1000, 5000, 0);
+	seg_port(&n, 40000, true, ACK, 1, 1, "a");	/* mid-stream flow 1 */
+	seg_port(&n, 40000, true, ACK, 10, 1, "0123456789012345678901234567890123456789");
+	seg_port(&n, 41000, true, ACK, 1, 1, "b");	/* flow 2 */
+	seg_port(&n, 41000, true, ACK, 10, 1, "0123456789012345678901234567890123456789");
+	assert_int_equal(rsm_stats(n.t)->queued, 80);
+	assert_null(strstr(n.log.s, "|gc"));
+	seg_port(&n, 41000, true, ACK, 60, 1, "0123456789012345678901234567890123456789");
+	/* 120 bytes held > 100: flow 1 (oldest) gives up its hole, flow 2 keeps waiting */
+	assert_int_equal(rsm_stats(n.t)->queued, 80);
+	assert_non_null(strstr(n.log.s, "O|c:a|O|c:b|gc8|c:0123"));
+	rsm_flush(n.t);
+	rsm_free(n.t);
+}
+
 /* An ICMP unreachable quoting the SYN answers the attempt; one about another flow is ignored. */
 static void
 test_icmp_unreachable_ends_attempt(void **state)
@@ -380,6 +403,7 @@ main(void)
 		cmocka_unit_test(test_idle_timeout),
 		cmocka_unit_test(test_snaplen_cut_is_gap),
 		cmocka_unit_test(test_icmp_unreachable_ends_attempt),
+		cmocka_unit_test(test_total_queue_cap_sheds_oldest),
 	};
 
 	return cmocka_run_group_tests_name("reassembly", tests, NULL, NULL);

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Hostile-input stress runs: memory must stay bounded whatever the capture holds.
+
+Writes three captures (standard library only, deterministic) and runs smtpscope on each,
+reporting wall time, CPU time and peak RSS of the child (getrusage), and failing when the
+peak goes over the limit (200 MB, issue 3):
+
+  syn-flood   1,000,000 SYNs from distinct clients to port 25, never answered
+  long-line   one session whose client sends "EHLO " and 100 MB without a line end
+  ooo-flood   2,000 sessions, each with a hole at the start and 50 KB queued behind it
+
+usage: python3 bench/stress.py [--bin build/smtpscope] [--dir build/stress] [--limit-mb 200]
+"""
+import argparse
+import os
+import struct
+import subprocess
+import sys
+import time
+
+SERVER = bytes([192, 0, 2, 25])
+ETH = b"\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\x08\x00"
+SYN, ACK, PSH = 0x02, 0x10, 0x08
+
+
+def pcap_header():
+    return struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+
+
+def frame(src, sport, dst, dport, seq, ack, flags, payload=b"", ts=0.0):
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF,
+                      0x50, flags, 65535, 0, 0)
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp) + len(payload), 0, 0, 64, 6, 0,
+                     src, dst)
+    pkt = ETH + ip + tcp + payload
+    sec = int(ts)
+    return struct.pack("<IIII", sec, int((ts - sec) * 1e6), len(pkt), len(pkt)) + pkt
+
+
+def client_ip(i):
+    return bytes([10, (i >> 16) & 0xFF, (i >> 8) & 0xFF, i & 0xFF])
+
+
+def write_syn_flood(path, n=1_000_000):
+    with open(path, "wb") as f:
+        f.write(pcap_header())
+        for i in range(n):
+            f.write(frame(client_ip(i // 50000), 1024 + i % 50000, SERVER, 25, i * 7919, 0,
+                          SYN, ts=1700000000 + i / 20000))
+
+
+def handshake(f, cip, cport, ts):
+    f.write(frame(cip, cport, SERVER, 25, 1000, 0, SYN, ts=ts))
+    f.write(frame(SERVER, 25, cip, cport, 5000, 1001, SYN | ACK, ts=ts))
+    f.write(frame(cip, cport, SERVER, 25, 1001, 5001, ACK, ts=ts))
+    greeting = b"220 mx.example ESMTP\r\n"
+    f.write(frame(SERVER, 25, cip, cport, 5001, 1001, PSH | ACK, greeting, ts=ts))
+    return 5001 + len(greeting)
+
+
+def write_long_line(path, total=100 * 1024 * 1024, mss=1460):
+    cip = client_ip(1)
+    with open(path, "wb") as f:
+        f.write(pcap_header())
+        sseq = handshake(f, cip, 40000, 1700000000.0)
+        chunk = b"a" * mss
+        seq = 1001
+        f.write(frame(cip, 40000, SERVER, 25, seq, sseq, PSH | ACK, b"EHLO ", ts=1700000000.1))
+        seq += 5
+        sent = 0
+        while sent < total:
+            f.write(frame(cip, 40000, SERVER, 25, seq, sseq, ACK, chunk,
+                          ts=1700000000.1 + sent / 1e9))
+            seq += mss
+            sent += mss
+
+
+def write_ooo_flood(path, flows=2000, segs=50, size=1000):
+    body = b"x" * size
+    with open(path, "wb") as f:
+        f.write(pcap_header())
+        for i in range(flows):
+            cip = client_ip(100000 + i)
+            sseq = handshake(f, cip, 30000 + i % 30000, 1700000000 + i / 1000)
+            for j in range(segs):  # the first `size` bytes never come
+                f.write(frame(cip, 30000 + i % 30000, SERVER, 25, 1001 + (j + 1) * size, sseq,
+                              ACK, body, ts=1700000000 + i / 1000))
+
+
+CASES = [("syn-flood", write_syn_flood), ("long-line", write_long_line),
+         ("ooo-flood", write_ooo_flood)]
+
+
+def last_line(path):
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        f.seek(max(0, f.tell() - 8192))
+        lines = f.read().splitlines()
+    return lines[-1].decode() if lines else ""
+
+
+def run(binary, path, out):
+    """Run one capture; the rusage of exactly this child, from wait4()."""
+    t0 = time.monotonic()
+    with open(out, "wb") as sink, open(out + ".err", "wb") as err:
+        proc = subprocess.Popen([binary, "-r", path, "-o", "json"], stdout=sink, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.monotonic() - t0
+    with open(out + ".err", "rb") as err:
+        stderr = err.read().decode(errors="replace")
+    # ru_maxrss is in KiB on Linux
+    return (proc.returncode, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0,
+            last_line(out), stderr)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bin", default="build/smtpscope")
+    ap.add_argument("--dir", default="build/stress")
+    ap.add_argument("--limit-mb", type=float, default=200.0)
+    args = ap.parse_args()
+    os.makedirs(args.dir, exist_ok=True)
+    failed = False
+    for name, writer in CASES:
+        path = os.path.join(args.dir, name + ".pcap")
+        if not os.path.exists(path):
+            writer(path)
+        rc, wall, cpu, rss, summary, err = run(args.bin, path, path + ".json")
+        ok = rc == 0 and rss <= args.limit_mb
+        failed |= not ok
+        print(f"{'PASS' if ok else 'FAIL'} {name}: {os.path.getsize(path) / 1e6:.0f} MB input, "
+              f"exit {rc}, wall {wall:.2f} s, cpu {cpu:.2f} s, peak RSS {rss:.1f} MB "
+              f"(limit {args.limit_mb:.0f})")
+        print(f"     summary: {summary[:400]}")
+        if err.strip():
+            print(f"     stderr: {err.strip()[:300]}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
