@@ -397,6 +397,52 @@ auth_line(struct smtp_session *s, const char *l, size_t n)
 	p->blocked = true;
 }
 
+/*
+ * A command line cut by a gap still had a reply coming. If what was seen of
+ * it names a verb, it is recorded as that command (its argument marked
+ * [...]); otherwise an entry "?" takes its place, so that the replies after
+ * it pair with the right commands. Once per cut line.
+ */
+static void
+cut_command(struct smtp_session *s, const char *seen, size_t n)
+{
+	struct smtp_priv *p = s->priv;
+	size_t w = 0;
+
+	if (p->cut_counted)
+		return;
+	p->cut_counted = true;
+	while (w < n && w < VERB_MAX && seen[w] != ' ')
+		w++;
+	if (n && smtp_verb_lookup(seen, w) != SMTP_OTHER && line_append(&p->cline, " [...]", 6)) {
+		command_line(s, p->cline.buf, p->cline.len);
+		return;
+	}
+	session_push_pending(s, SMTP_OTHER, session_add_command(s, SMTP_OTHER, "?", 1, NULL, 0));
+}
+
+/* A gap in the client's stream: a cut command, or a message now incomplete. */
+void
+client_gap(struct smtp_session *s, size_t len)
+{
+	struct smtp_priv *p = s->priv;
+
+	p->skip_line[RSM_C2S] = p->mode == CM_COMMAND;
+	p->cut_counted = false;
+	if (p->mode == CM_COMMAND && p->cline.len && !p->auth_expect)
+		cut_command(s, p->cline.buf, p->cline.len);
+	line_reset(&p->cline);
+	if (p->mode == CM_CHUNK) {
+		p->chunk_left = p->chunk_left > len ? p->chunk_left - len : 0;
+		if (!p->chunk_left)
+			p->mode = CM_COMMAND;
+	}
+	if (p->body_msg >= 0 && (p->mode == CM_BODY || p->mode == CM_CHUNK)) {
+		p->body_gap = true;
+		session_flag(s, SMTP_ANOM_MESSAGE_INCOMPLETE);
+	}
+}
+
 /* Do these bytes begin with a known verb and a space or line end? */
 static bool
 command_starts(const uint8_t *d, size_t n)
@@ -428,7 +474,7 @@ take_command(struct smtp_session *s, const uint8_t *data, size_t n)
 	if (p->skip_line[RSM_C2S]) { /* the rest of a line cut by a gap */
 		size_t skip = line_skip(data, n, &done);
 
-		client_cut_command(s);
+		cut_command(s, NULL, 0);
 		p->skip_line[RSM_C2S] = !done;
 		return skip;
 	}
@@ -513,22 +559,6 @@ take_chunk(struct smtp_session *s, const uint8_t *data, size_t n)
 			last_chunk_done(s);
 	}
 	return take;
-}
-
-/*
- * A command line cut by a gap still had a reply coming: an entry "?" takes
- * its place in the queue, so that the replies after it pair with the right
- * commands. Once per cut line.
- */
-void
-client_cut_command(struct smtp_session *s)
-{
-	struct smtp_priv *p = s->priv;
-
-	if (p->cut_counted)
-		return;
-	p->cut_counted = true;
-	session_push_pending(s, SMTP_OTHER, session_add_command(s, SMTP_OTHER, "?", 1, NULL, 0));
 }
 
 static void

@@ -282,12 +282,19 @@ parse_reply_line(const char *l, size_t n, int *code, bool *last)
 	return true;
 }
 
+/* Three digits, the first 2 to 5 (RFC 5321 4.2). */
+static bool
+reply_starts_code(const char *d)
+{
+	return d[0] >= '2' && d[0] <= '5' && d[1] >= '0' && d[1] <= '9' && d[2] >= '0' && d[2] <= '9';
+}
+
 /* Do these bytes begin a reply line ("ddd ", "ddd-", "ddd\r")? */
 static bool
 reply_starts(const uint8_t *d, size_t n)
 {
-	return n >= 4 && d[0] >= '2' && d[0] <= '5' && d[1] >= '0' && d[1] <= '9' && d[2] >= '0' &&
-	       d[2] <= '9' && (d[3] == ' ' || d[3] == '-' || d[3] == '\r' || d[3] == '\n');
+	return n >= 4 && reply_starts_code((const char *)d) &&
+	       (d[3] == ' ' || d[3] == '-' || d[3] == '\r' || d[3] == '\n');
 }
 
 static void
@@ -324,6 +331,51 @@ reply_line(struct smtp_session *s, const struct line *ln)
 		p->in_reply = false;
 		reply_done(s);
 	}
+}
+
+/* Does a line cut short still show its reply code ("ddd", "ddd ", "ddd-...")? */
+static bool
+cut_reply_usable(const char *l, size_t n)
+{
+	return n >= 3 && (n == 3 || l[3] == ' ' || l[3] == '-') && reply_starts_code(l);
+}
+
+/*
+ * A gap in the server's stream. A line cut short that still shows its code
+ * is finished as it stands (marked [...]): a final line completes its reply,
+ * which then answers the right command. Inside a multi-line reply the rest
+ * still answers the same command. Between replies nobody can tell how many
+ * were lost, so the commands waiting are settled as "reply lost" and pairing
+ * starts afresh with the next command (Zeek's resync on the next reply); a
+ * client held back waiting for one of those replies goes on as if it came.
+ */
+void
+server_gap(struct smtp_session *s)
+{
+	struct smtp_priv *p = s->priv;
+	struct pending pd;
+
+	p->skip_line[RSM_S2C] = true;
+	if (p->sline.len && cut_reply_usable(p->sline.buf, p->sline.len)) {
+		struct line ln = {.truncated = true};
+
+		line_append(&p->sline, p->sline.len == 3 ? " [...]" : " [...]", 6);
+		ln.p = p->sline.buf;
+		ln.n = p->sline.len;
+		reply_line(s, &ln);
+		line_reset(&p->sline);
+		return;
+	}
+	if (p->in_reply || p->sline.len) {
+		line_reset(&p->sline);
+		line_append(&p->rtext, p->rtext.len ? "\n[...]" : "[...]", p->rtext.len ? 6 : 5);
+		return;
+	}
+	while (session_pop_pending(s, &pd))
+		if (pd.idx >= 0)
+			s->cmds[pd.idx].lost = true;
+	if (p->blocked)
+		client_release(s, true);
 }
 
 void

@@ -321,58 +321,15 @@ session_free(struct smtp_session *s)
 	free(s);
 }
 
-/*
- * A gap in the server's stream. Inside a reply (a line or lines already
- * begun) the rest of that reply still answers the same command. Between
- * replies nobody can tell how many were lost, so the commands waiting are
- * settled as "reply lost" and pairing starts afresh with the next command
- * (Zeek's resync on the next reply). A client held back waiting for one of
- * those replies goes on as if it had come.
- */
-static void
-server_gap(struct smtp_session *s)
-{
-	struct smtp_priv *p = s->priv;
-	struct pending pd;
-
-	if (p->in_reply || p->sline.len) {
-		line_reset(&p->sline);
-		line_append(&p->rtext, p->rtext.len ? "\n[...]" : "[...]", p->rtext.len ? 6 : 5);
-		return;
-	}
-	while (session_pop_pending(s, &pd))
-		if (pd.idx >= 0)
-			s->cmds[pd.idx].lost = true;
-	if (p->blocked)
-		client_release(s, true);
-}
-
-/* A gap: the line in progress is lost; a message being read is now incomplete. */
+/* A gap: bytes of one direction never seen (reassembly says how many). */
 static void
 session_gap(struct smtp_session *s, enum rsm_dir dir, size_t len)
 {
-	struct smtp_priv *p = s->priv;
-
 	session_flag(s, SMTP_ANOM_GAP);
-	if (dir == RSM_S2C) {
-		p->skip_line[dir] = true;
+	if (dir == RSM_S2C)
 		server_gap(s);
-		return;
-	}
-	p->skip_line[dir] = p->mode == CM_COMMAND;
-	p->cut_counted = false;
-	if (p->mode == CM_COMMAND && p->cline.len)
-		client_cut_command(s); /* a command was in progress when bytes went missing */
-	line_reset(&p->cline);
-	if (p->mode == CM_CHUNK) {
-		p->chunk_left = p->chunk_left > len ? p->chunk_left - len : 0;
-		if (!p->chunk_left)
-			p->mode = CM_COMMAND;
-	}
-	if (p->body_msg >= 0 && (p->mode == CM_BODY || p->mode == CM_CHUNK)) {
-		p->body_gap = true;
-		session_flag(s, SMTP_ANOM_MESSAGE_INCOMPLETE);
-	}
+	else
+		client_gap(s, len);
 }
 
 /* Commands that never got a reply, and the transport facts, explained. */

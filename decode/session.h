@@ -78,7 +78,7 @@ bool session_pop_pending(struct smtp_session *s, struct pending *out);
 const char *session_strdup(struct smtp_session *s, const char *p, size_t n);
 
 /* client.c */
-void client_cut_command(struct smtp_session *s);
+void client_gap(struct smtp_session *s, size_t len);
 void client_end_body(struct smtp_session *s);
 void client_data(struct smtp_session *s, const uint8_t *p, size_t n);
 void client_release(struct smtp_session *s, bool forced);
@@ -86,6 +86,7 @@ void client_open_body(struct smtp_session *s, int msg);
 
 /* server.c */
 void server_data(struct smtp_session *s, const uint8_t *p, size_t n);
+void server_gap(struct smtp_session *s);
 
 /* explain.c */
 const char *explain_silence(const struct smtp_session *s, const struct smtp_command *c);

@@ -255,6 +255,9 @@ end_flow(struct rsm_table *t, struct rsm_flow *f, enum rsm_end why)
 		return;
 	if (f->state == FS_SYN_SENT && (why == RSM_END_TIMEOUT || why == RSM_END_UNFINISHED))
 		why = RSM_END_NO_ANSWER;
+	/* A FIN was seen but the input ended before the other side's: still a close. */
+	if (why == RSM_END_UNFINISHED && (f->half[0].fin || f->half[1].fin))
+		why = RSM_END_CLOSED;
 	for (int d = 0; d < 2; d++) {
 		sink_init(&k, t, f, (enum rsm_dir)d);
 		stream_flush(&f->half[d], &k);

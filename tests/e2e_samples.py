@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """End-to-end test of smtpscope's JSON output over the repo's own samples.
 
-For every samples/<name>.pcap (or .pcapng) that has samples/<name>.expected.json
-beside it, run `BIN -r <pcap> -o json` and judge the output against:
+For every <dir>/<name>.pcap (or .pcapng) that has <dir>/<name>.expected.json
+beside it, in samples/ (real captures) and samples/edge/ (the same captures
+transformed by samples/make-edge-cases.py), run `BIN -r <pcap> -o json` and
+judge the output against:
 
   * the expected file (truth: what the sample's author knew when making the
     capture with a real MTA, e.g. Postfix + swaks): number of sessions; per
@@ -11,11 +13,14 @@ beside it, run `BIN -r <pcap> -o json` and judge the output against:
     code, enhanced code when the expected gives one -- an expected null is
     not checked: whether "501 5.5.4 ..." before ENHANCEDSTATUSCODES was
     advertised carries an enhanced code is not pinned by DESIGN.md --, null
-    code = no reply), messages (mail_from, rcpt_to, rcpt_rejected, accepted,
-    subject, message_id) and the queue id in the reply to "." (or BDAT).
+    code = no reply; a command entry without "code" checks the cmd only),
+    messages (mail_from, rcpt_to, rcpt_rejected, accepted, subject,
+    message_id, and a size that is null: no complete body) and the queue id
+    in the reply to "." (or BDAT).
     Keys absent from an expected session are not checked; neither are the
-    sample's extra keys with no pinned meaning in DESIGN.md (message size:
-    declared SIZE vs counted bytes; raw lines, reply_lines, mail_accepted).
+    sample's extra keys with no pinned meaning in DESIGN.md (a numeric message
+    size unless compare_size: declared SIZE vs counted bytes; raw lines,
+    reply_lines, mail_accepted).
   * the output contract in DESIGN.md ("Output contract (JSON Lines, -o
     json)"): required fields and JSON types, result consistent with the reply
     code's first digit, matched_on from the allowed set, a non-empty
@@ -25,13 +30,36 @@ beside it, run `BIN -r <pcap> -o json` and judge the output against:
     stream with the small pure-python pcap/pcapng reader below, and no
     password may appear in our output, raw (base64), or decoded.
 
-The run itself must be clean: exit status 0 within 60 s, no sanitizer report
-on stderr.
+Optional keys of an expected file (the edge cases use them):
+
+  top level
+    exit_status        expected exit status (default 0). When not 0, stderr
+                       must be exactly one non-empty line (README: "one line
+                       on stderr naming the file"); the JSON output is still
+                       judged (a truncated capture is reported up to the cut).
+    stderr_contains    a string or a list of strings that stderr must contain.
+  per session
+    midstream          true/false: the session's "midstream" flag.
+    gaps               {"client": N, "server": N}: exact bytes never seen, per
+                       side named (a side left out is not checked).
+    gaps_min           {"client": N, ...}: at least N bytes never seen.
+    anomalies_include  names that must be in "anomalies" (others may be too).
+    compare_commands   default true; false: commands, messages and queue id
+                       are not compared (state, anomalies, gaps and the other
+                       keys present still are).
+    commands_prefix    N: only the first N expected commands are compared
+                       with our first N (we may list more after them).
+    compare_size       true: every message's size is compared exactly (used
+                       where the byte count is the point: reordering,
+                       duplicates, fragments).
+
+The run itself must be clean: the expected exit status (0 unless said
+otherwise) within 60 s, no sanitizer report on stderr.
 
 tests/conformance.py imports the helpers of this file (pcap reader, secret
 extraction, contract checks, runner), so keep their names stable.
 
-Usage: python3 tests/e2e_samples.py [--bin PATH] [--samples DIR] [--dump-expected]
+Usage: python3 tests/e2e_samples.py [--bin PATH] [--samples DIR]... [--dump-expected]
 """
 
 import argparse
@@ -63,25 +91,28 @@ def first_lines(text, n=3):
     return " | ".join(lines[:n]) if lines else "(empty)"
 
 
-def run_smtpscope(binary, pcap, extra_args=()):
-    """Run BIN -r pcap -o json. Return (records, error); error is None if clean."""
+def run_capture(binary, pcap, extra_args=()):
+    """Run BIN -r pcap -o json. Return (exit status, records, stderr text, error);
+    error is None unless the run timed out, crashed, printed a sanitizer report
+    or wrote a line that is not JSON. A non-zero exit status is not an error
+    here: the caller compares it with what it expects."""
     cmd = [binary, "-r", pcap, "-o", "json"] + list(extra_args)
     try:
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
-        return None, "timeout: no exit after %d s (%s)" % (TIMEOUT, " ".join(cmd))
+        return None, None, "", "timeout: no exit after %d s (%s)" % (TIMEOUT, " ".join(cmd))
     except OSError as e:
-        return None, "cannot run %s: %s" % (binary, e)
+        return None, None, "", "cannot run %s: %s" % (binary, e)
     err = proc.stderr.decode("utf-8", "replace")
     if proc.returncode < 0:
-        return None, "killed by signal %d; stderr: %s" % (-proc.returncode, first_lines(err))
-    if proc.returncode != 0:
-        return None, "exit status %d; stderr: %s" % (proc.returncode, first_lines(err))
+        return proc.returncode, None, err, "killed by signal %d; stderr: %s" % (
+            -proc.returncode, first_lines(err))
     if SANITIZER_RE.search(err):
         m = SANITIZER_RE.search(err)
         start = err.rfind("\n", 0, m.start()) + 1
-        return None, "sanitizer/crash report on stderr: %s" % first_lines(err[start:])
+        return proc.returncode, None, err, "sanitizer/crash report on stderr: %s" % \
+            first_lines(err[start:])
     records = []
     for n, line in enumerate(proc.stdout.decode("utf-8", "replace").splitlines(), 1):
         if not line.strip():
@@ -89,7 +120,19 @@ def run_smtpscope(binary, pcap, extra_args=()):
         try:
             records.append(json.loads(line))
         except ValueError as e:
-            return None, "stdout line %d is not JSON (%s): %.80s" % (n, e, line)
+            return proc.returncode, None, err, "stdout line %d is not JSON (%s): %.80s" % (
+                n, e, line)
+    return proc.returncode, records, err, None
+
+
+def run_smtpscope(binary, pcap, extra_args=()):
+    """Run BIN -r pcap -o json. Return (records, error); error is None if clean
+    (exit status 0 included)."""
+    status, records, err, error = run_capture(binary, pcap, extra_args)
+    if error:
+        return None, error
+    if status != 0:
+        return None, "exit status %d; stderr: %s" % (status, first_lines(err))
     return records, None
 
 
@@ -513,13 +556,24 @@ def _reply_code(c):
     return c["reply"]["code"] if isinstance(c.get("reply"), dict) else None
 
 
-def compare_commands(exp, ours, where):
+def _command_list(cmds, code):
+    return " ".join("%s/%s" % (c.get("cmd"), code(c)) for c in cmds)
+
+
+def compare_commands(exp, ours, where, prefix=None):
+    """Commands in order; with prefix=N only the first N (ours may have more)."""
     errs = []
-    if len(exp) != len(ours):
+    if prefix is not None:
+        exp = exp[:prefix]
+        if len(ours) < len(exp):
+            errs.append("%s: %d commands, expected at least %d (ours: %s; expected first: %s)"
+                        % (where, len(ours), len(exp), _command_list(ours, _reply_code),
+                           _command_list(exp, lambda c: c.get("code", "*"))))
+        ours = ours[:len(exp)]
+    elif len(exp) != len(ours):
         errs.append("%s: %d commands, expected %d (ours: %s; expected: %s)" % (
-            where, len(ours), len(exp),
-            " ".join("%s/%s" % (c.get("cmd"), _reply_code(c)) for c in ours),
-            " ".join("%s/%s" % (c.get("cmd"), c.get("code")) for c in exp)))
+            where, len(ours), len(exp), _command_list(ours, _reply_code),
+            _command_list(exp, lambda c: c.get("code", "*"))))
     for i, (e, o) in enumerate(zip(exp, ours)):
         w = "%s command %d" % (where, i + 1)
         if "cmd" in e and o.get("cmd") != e["cmd"]:
@@ -546,12 +600,17 @@ def _ip_eq(a, b):
         return a == b
 
 
-def compare_messages(exp, ours, where):
+def compare_messages(exp, ours, where, sizes=False):
+    """Messages in order. A null size in the expected is always checked (no
+    complete body); a number only when sizes is true (compare_size)."""
     errs = []
     if len(exp) != len(ours):
         errs.append("%s: %d messages, expected %d" % (where, len(ours), len(exp)))
     for i, (e, o) in enumerate(zip(exp, ours)):
-        for key in ("mail_from", "rcpt_to", "rcpt_rejected", "accepted", "subject"):
+        keys = ["mail_from", "rcpt_to", "rcpt_rejected", "accepted", "subject"]
+        if "size" in e and (sizes or e["size"] is None):
+            keys.append("size")
+        for key in keys:
             if key in e and o.get(key) != e[key]:
                 errs.append("%s message %d: %s expected %r, got %r" % (
                     where, i + 1, key, e[key], o.get(key)))
@@ -590,12 +649,47 @@ def compare_session(exp, ours, where):
             errs.append("%s: %s expected %r, got %r" % (where, key, exp[key], got))
     if "auth" in exp:
         errs += compare_auth(exp["auth"], ours.get("auth"), where)
+    errs += compare_edge_keys(exp, ours, where)
+    if not exp.get("compare_commands", True):
+        return errs
     if "commands" in exp:
-        errs += compare_commands(exp["commands"], ours.get("commands", []), where)
+        errs += compare_commands(exp["commands"], ours.get("commands", []), where,
+                                 exp.get("commands_prefix"))
     if "messages" in exp:
-        errs += compare_messages(exp["messages"], ours.get("messages", []), where)
+        errs += compare_messages(exp["messages"], ours.get("messages", []), where,
+                                 exp.get("compare_size", False))
     if exp.get("queue_id"):
         errs += check_queue_id(exp["queue_id"], ours, where)
+    return errs
+
+
+def compare_gaps(exp, ours, where, at_least):
+    """gaps (exact) or gaps_min (at least), per side named in the expected."""
+    got = ours.get("gaps") if isinstance(ours.get("gaps"), dict) else {}
+    errs = []
+    for side, want in sorted(exp.items()):
+        have = got.get(side)
+        bad = not isinstance(have, int) or (have < want if at_least else have != want)
+        if bad:
+            errs.append("%s: gaps.%s expected %s%s, got %r" % (
+                where, side, ">= " if at_least else "", want, have))
+    return errs
+
+
+def compare_edge_keys(exp, ours, where):
+    """midstream, gaps, gaps_min, anomalies_include (see the docstring)."""
+    errs = []
+    if "midstream" in exp and ours.get("midstream") != exp["midstream"]:
+        errs.append("%s: midstream expected %r, got %r" % (
+            where, exp["midstream"], ours.get("midstream")))
+    if "gaps" in exp:
+        errs += compare_gaps(exp["gaps"], ours, where, at_least=False)
+    if "gaps_min" in exp:
+        errs += compare_gaps(exp["gaps_min"], ours, where, at_least=True)
+    have = ours.get("anomalies") or []
+    missing = [a for a in exp.get("anomalies_include", []) if a not in have]
+    if missing:
+        errs.append("%s: anomalies %s missing (got %s)" % (where, missing, have))
     return errs
 
 
@@ -634,28 +728,55 @@ def compare_expected(expected, records):
 # driver
 # ----------------------------------------------------------------------------
 
+def _label(samples_dir):
+    """"edge/" for samples/edge, "" for samples/ itself (names stay short)."""
+    rel = os.path.relpath(os.path.abspath(samples_dir), os.path.join(REPO, "samples"))
+    return "" if rel == "." or rel.startswith("..") else rel + "/"
+
+
 def find_samples(samples_dir):
     """[(name, pcap path, expected path)] for every pcap with an expected file."""
-    found = []
+    found, label = [], _label(samples_dir)
     for fn in sorted(os.listdir(samples_dir)):
         for ext in (".pcapng", ".pcap"):
             if fn.endswith(ext):
                 name = fn[:-len(ext)]
                 exp = os.path.join(samples_dir, name + ".expected.json")
                 if os.path.exists(exp):
-                    found.append((name, os.path.join(samples_dir, fn), exp))
+                    found.append((label + name, os.path.join(samples_dir, fn), exp))
     return found
+
+
+def exit_errors(expected, status, stderr):
+    """exit_status (default 0) and stderr_contains; a failing run must say
+    why in one line on stderr (README: exit status 1, one line naming the file)."""
+    want = expected.get("exit_status", 0)
+    if status != want:
+        return ["exit status %s, expected %d; stderr: %s" % (status, want, first_lines(stderr))]
+    errs = []
+    lines = [l for l in stderr.splitlines() if l.strip()]
+    if want != 0 and len(lines) != 1:
+        errs.append("%d lines on stderr, expected 1: %s" % (len(lines), first_lines(stderr)))
+    needles = expected.get("stderr_contains", [])
+    for needle in [needles] if isinstance(needles, str) else needles:
+        if needle not in stderr:
+            errs.append("stderr lacks %r: %s" % (needle, first_lines(stderr)))
+    return errs
 
 
 def judge_sample(binary, pcap, expected, secrets):
     """Return (number of checks, list of failures) for one sample."""
-    records, err = run_smtpscope(binary, pcap)
+    status, records, stderr, err = run_capture(binary, pcap)
     if err:
         return 1, [err]
-    errs = compare_expected(expected, records)
+    errs = exit_errors(expected, status, stderr)
+    if errs:
+        return 1, errs
+    errs += compare_expected(expected, records)
     errs += ["contract: " + e for e in contract_errors(records)]
     errs += ["secret: " + e for e in secret_leaks(records, secrets)]
     n_checks = 1 + len(expected.get("sessions", [])) + 1 + len(secrets)
+    n_checks += ("exit_status" in expected) + len(expected.get("stderr_contains", []))
     for s in expected.get("sessions", []):
         n_checks += len(s) + len(s.get("commands", [])) + len(s.get("messages", []))
     return n_checks, errs
@@ -677,12 +798,15 @@ def dump_expected(name, expected, secrets):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bin", default=os.path.join(REPO, "build", "smtpscope"))
-    ap.add_argument("--samples", default=os.path.join(REPO, "samples"))
+    ap.add_argument("--samples", action="append", metavar="DIR",
+                    help="a folder of NAME.pcap + NAME.expected.json; repeatable "
+                         "(default: samples and samples/edge, those present)")
     ap.add_argument("--dump-expected", action="store_true",
                     help="print what each sample expects; do not run the binary")
     args = ap.parse_args()
 
-    samples = find_samples(args.samples) if os.path.isdir(args.samples) else []
+    dirs = args.samples or [os.path.join(REPO, "samples"), os.path.join(REPO, "samples", "edge")]
+    samples = [s for d in dirs if os.path.isdir(d) for s in find_samples(d)]
     if not samples:
         print("e2e: no samples yet")
         return 0

@@ -474,12 +474,12 @@ test_server_gap_resync(void **state)
 	assert_string_equal(d.seen.transcript,
 			    "CONNECT 220|EHLO 250|MAIL -|RCPT 250|DATA -|. 250");
 	assert_non_null(strstr(d.seen.explanations, "(a gap)"));
-	assert_string_equal(d.seen.extensions, "[...]|8BITMIME"); /* the cut line is dropped */
+	assert_string_equal(d.seen.extensions, "PIPE [...]|8BITMIME"); /* the cut line, marked */
 	assert_false(HAS_ANOMALY(&d.seen, SMTP_ANOM_INVALID_REPLY));
 	assert_string_equal(d.seen.messages, "a@b>c@d 17 accepted subject=s queue=Q");
 }
 
-/* A client gap inside a command line: the cut line is dropped, the next one is read. */
+/* A client gap inside a command line: the cut line is kept by its verb, the next one is read. */
 static void
 test_client_gap_mid_line(void **state)
 {
@@ -493,8 +493,9 @@ test_client_gap_mid_line(void **state)
 	C(&d, "b.example>\r\nRCPT TO:<c@d>\r\n");
 	S(&d, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n");
 	driver_close(&d, RSM_END_CLOSED);
-	/* the MAIL line was cut: a "?" entry takes its reply, RCPT pairs with its own */
-	assert_string_equal(d.seen.transcript, "CONNECT 220|? 250|RCPT 250");
+	/* the MAIL line was cut but shows its verb: it is kept, RCPT pairs with its own */
+	assert_string_equal(d.seen.transcript, "CONNECT 220|MAIL 250|RCPT 250");
+	assert_string_equal(d.seen.args, "|FR [...]|TO:<c@d>");
 	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_GAP));
 }
 
@@ -518,6 +519,40 @@ test_gap_swallows_end_of_data(void **state)
 	assert_string_equal(d.seen.transcript,
 			    "CONNECT 220|MAIL 250|RCPT 250|DATA 354|. 250|QUIT 221");
 	assert_string_equal(d.seen.messages, "a@b>c@d -1 accepted subject=s queue=Z9");
+}
+
+/* A cut line with no verb to go by: a "?" entry still takes its reply. */
+static void
+test_client_gap_unknown_line(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "MA");
+	driver_gap(&d, RSM_C2S, 5);
+	C(&d, "OM:<a@b>\r\nRCPT TO:<c@d>\r\n");
+	S(&d, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT 220|? 250|RCPT 250");
+}
+
+/* A greeting cut by the snap length: finished as it stands, pairing stays right. */
+static void
+test_cut_greeting_still_pairs(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 site.contoso.com Microsoft Exchange Internet Mail Connecto");
+	driver_gap(&d, RSM_S2C, 3);
+	C(&d, "EHOL x\r\n");
+	S(&d, "500 Command not recognized\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT 220|EHOL 500");
+	assert_false(HAS_ANOMALY(&d.seen, SMTP_ANOM_CLIENT_SPOKE_FIRST));
 }
 
 /* Not SMTP on port 25: an HTTP server's answer is recognised as such. */
@@ -677,6 +712,8 @@ main(void)
 		cmocka_unit_test(test_server_gap_resync),
 		cmocka_unit_test(test_client_gap_mid_line),
 		cmocka_unit_test(test_gap_swallows_end_of_data),
+		cmocka_unit_test(test_client_gap_unknown_line),
+		cmocka_unit_test(test_cut_greeting_still_pairs),
 		cmocka_unit_test(test_multiline_code_mismatch),
 		cmocka_unit_test(test_pending_and_commands_capped),
 		cmocka_unit_test(test_unknown_code_first_digit),
