@@ -208,7 +208,8 @@ add_rcpt(struct smtp_session *s, struct smtp_command *c, const char *arg, size_t
 		m->rcpt = r;
 		m->cap_rcpt = cap;
 	}
-	m->rcpt[m->n_rcpt] = (struct smtp_rcpt){path_address(s, arg, n, "TO:"), SMTP_RCPT_PENDING, 0};
+	m->rcpt[m->n_rcpt] = (struct smtp_rcpt){path_address(s, arg, n, "TO:"), SMTP_RCPT_PENDING, 0,
+						 s->priv->cur_cmd};
 	c->rcpt = (int)m->n_rcpt++;
 }
 
@@ -373,6 +374,8 @@ command_line(struct smtp_session *s, const char *l, size_t n)
 	int idx = session_add_command(s, v, name, vlen < sizeof(name) ? vlen : sizeof(name), arg,
 				      arg ? shown_arg(s, v, arg, alen) : 0);
 	struct smtp_command scratch = {.verb = v, .msg = -1, .rcpt = -1};
+
+	p->cur_cmd = idx;
 
 	on_command(s, idx >= 0 ? &s->cmds[idx] : &scratch, arg, alen);
 	session_push_pending(s, v, idx);

@@ -285,46 +285,21 @@ deciding_reply(const struct smtp_session *s, int msg)
 	return NULL;
 }
 
-struct tally {
-	int delivered, rejected, deferred, aborted, unknown;
-	const char *queue_id;
-	const struct smtp_command *first_failure;
-};
-
-static void
-count_messages(const struct smtp_session *s, struct tally *t)
+static enum smtp_outcome
+message_outcome(const struct smtp_session *s, int i)
 {
-	memset(t, 0, sizeof(*t));
-	for (size_t i = 0; i < s->n_msgs; i++) {
-		const struct smtp_message *m = &s->msgs[i];
-		const struct smtp_command *d = deciding_reply(s, (int)i);
+	const struct smtp_message *m = &s->msgs[i];
+	const struct smtp_command *d = deciding_reply(s, i);
 
-		if (m->accepted) {
-			t->delivered++;
-			if (!t->queue_id)
-				t->queue_id = m->queue_id;
-			continue;
-		}
-		if (m->data_started && !m->data_ended)
-			t->aborted++;
-		else if (d && d->reply.code >= 500)
-			t->rejected++;
-		else if (d)
-			t->deferred++;
-		else
-			t->unknown++;
-		if (d && !t->first_failure)
-			t->first_failure = d;
-	}
-}
-
-static const struct smtp_command *
-first_failure(const struct smtp_session *s)
-{
-	for (size_t i = 0; i < s->n_cmds; i++)
-		if (s->cmds[i].has_reply && s->cmds[i].reply.code >= 400)
-			return &s->cmds[i];
-	return NULL;
+	if (m->accepted)
+		return SMTP_OUT_DELIVERED;
+	if (m->data_started && !m->data_ended)
+		return SMTP_OUT_ABORTED;
+	if (d)
+		return d->reply.code >= 500 ? SMTP_OUT_REJECTED : SMTP_OUT_DEFERRED;
+	if (m->data_ended) /* the final answer is not in the capture */
+		return SMTP_OUT_UNKNOWN;
+	return s->priv->mode == CM_TLS ? SMTP_OUT_UNKNOWN : SMTP_OUT_ABANDONED;
 }
 
 /* A bounded string builder for the verdict. */
@@ -348,7 +323,8 @@ sb_printf(struct sb *b, const char *fmt, ...)
 		b->used += (size_t)w < b->size - b->used ? (size_t)w : b->size - b->used - 1;
 }
 
-static bool
+/* Sessions that never got as far as a mail transaction, said from the transport. */
+static enum smtp_outcome
 transport_verdict(const struct smtp_session *s, struct sb *b)
 {
 	const struct smtp_command *c0 = s->n_cmds ? &s->cmds[0] : NULL;
@@ -356,100 +332,252 @@ transport_verdict(const struct smtp_session *s, struct sb *b)
 
 	if (s->state == SMTP_ST_REFUSED && s->icmp_type) {
 		sb_printf(b, "Never reached SMTP: %s", explain_unreachable(s));
-		return true;
+		return SMTP_OUT_NEVER_REACHED;
 	}
 	if (s->state == SMTP_ST_REFUSED) {
 		sb_printf(b, "Never reached SMTP: connection refused (nothing listens on port %u "
 			     "there, or the mail service is stopped).", s->server_port);
-		return true;
+		return SMTP_OUT_NEVER_REACHED;
 	}
 	if (s->state == SMTP_ST_NO_ANSWER) {
 		sb_printf(b, "Never reached SMTP: the connection attempt was never answered (host "
 			     "down, wrong address, or a firewall drops port %u).", s->server_port);
-		return true;
+		return SMTP_OUT_NEVER_REACHED;
 	}
 	if (s->anomalies & (1ull << SMTP_ANOM_ONLY_CLIENT_SIDE)) {
 		sb_printf(b, "Outcome unknown: only the client's side of the conversation was "
 			     "captured.");
-		return true;
+		return SMTP_OUT_UNKNOWN;
 	}
 	if (c0 && c0->verb == SMTP_CONNECT && !c0->has_reply && s->bytes[RSM_S2C] == 0) {
 		sb_printf(b, "Never reached SMTP: connected, but the server sent no greeting.");
-		return true;
+		return SMTP_OUT_NEVER_REACHED;
 	}
 	if (c0 && c0->verb == SMTP_CONNECT && c0->has_reply && c0->reply.code >= 400) {
 		reply_snippet(c0, snip, sizeof(snip));
 		sb_printf(b, "Refused at the greeting: %s.", snip);
-		return true;
+		return c0->reply.code >= 500 ? SMTP_OUT_REJECTED : SMTP_OUT_DEFERRED;
 	}
-	return false;
+	return SMTP_OUT_NONE;
 }
 
-static void
-message_verdict(const struct smtp_session *s, const struct tally *t, struct sb *b)
-{
-	char snip[160];
-	const char *sep = "";
+static const char *const outcome_phrase[SMTP_OUT_COUNT] = {
+	[SMTP_OUT_DELIVERED] = "delivered",   [SMTP_OUT_DEFERRED] = "deferred (the sender should retry)",
+	[SMTP_OUT_REJECTED] = "rejected",     [SMTP_OUT_ABORTED] = "cut off during the transfer",
+	[SMTP_OUT_ABANDONED] = "abandoned before the data", [SMTP_OUT_UNKNOWN] = "with no final answer seen",
+};
 
-	if (t->delivered) {
-		sb_printf(b, "Delivered %d message%s", t->delivered, t->delivered > 1 ? "s" : "");
-		if (t->queue_id)
-			sb_printf(b, " (queued as %s)", t->queue_id);
+static const char *const outcome_headline[SMTP_OUT_COUNT] = {
+	[SMTP_OUT_DELIVERED] = "Delivered",   [SMTP_OUT_PARTIAL] = "Partly delivered",
+	[SMTP_OUT_DEFERRED] = "Deferred",     [SMTP_OUT_REJECTED] = "Rejected",
+	[SMTP_OUT_ABORTED] = "Aborted",	      [SMTP_OUT_ABANDONED] = "No message sent",
+	[SMTP_OUT_UNKNOWN] = "Outcome unknown",
+};
+
+/* The session's outcome from its transactions': all delivered, some, or the worst failure. */
+static enum smtp_outcome
+overall(const int *count, size_t n_msgs)
+{
+	static const enum smtp_outcome worst_first[] = {
+		SMTP_OUT_REJECTED, SMTP_OUT_DEFERRED, SMTP_OUT_ABORTED, SMTP_OUT_UNKNOWN,
+		SMTP_OUT_ABANDONED,
+	};
+
+	if (count[SMTP_OUT_DELIVERED] == (int)n_msgs)
+		return SMTP_OUT_DELIVERED;
+	if (count[SMTP_OUT_DELIVERED])
+		return SMTP_OUT_PARTIAL;
+	for (size_t i = 0; i < sizeof(worst_first) / sizeof(worst_first[0]); i++)
+		if (count[worst_first[i]])
+			return worst_first[i];
+	return SMTP_OUT_UNKNOWN;
+}
+
+/* "Partly delivered: 1 message delivered (queued as X); 1 message rejected: 550 ... after RCPT." */
+static enum smtp_outcome
+message_verdict(struct smtp_session *s, struct sb *b)
+{
+	int count[SMTP_OUT_COUNT] = {0};
+	const char *queue_id = NULL, *sep = ": ";
+	const struct smtp_command *fail = NULL;
+	char snip[160];
+	enum smtp_outcome o;
+
+	for (size_t i = 0; i < s->n_msgs; i++) {
+		o = message_outcome(s, (int)i);
+		s->msgs[i].outcome = o;
+		count[o]++;
+		if (o == SMTP_OUT_DELIVERED && !queue_id)
+			queue_id = s->msgs[i].queue_id;
+		if (o != SMTP_OUT_DELIVERED && !fail)
+			fail = deciding_reply(s, (int)i);
+	}
+	o = overall(count, s->n_msgs);
+	sb_printf(b, "%s", outcome_headline[o]);
+	for (int k = SMTP_OUT_DELIVERED; k < SMTP_OUT_COUNT; k++) {
+		if (!count[k] || !outcome_phrase[k])
+			continue;
+		sb_printf(b, "%s%d message%s %s", sep, count[k], count[k] > 1 ? "s" : "",
+			  outcome_phrase[k]);
+		if (k == SMTP_OUT_DELIVERED && queue_id)
+			sb_printf(b, " (queued as %s)", queue_id);
 		sep = "; ";
 	}
-	if (t->rejected)
-		sb_printf(b, "%sRejected %d message%s", sep, t->rejected, t->rejected > 1 ? "s" : ""),
-			sep = "; ";
-	if (t->deferred)
-		sb_printf(b, "%sDeferred %d message%s (temporary failure; the sender should retry)",
-			  sep, t->deferred, t->deferred > 1 ? "s" : ""),
-			sep = "; ";
-	if (t->aborted)
-		sb_printf(b, "%s%d message%s cut off during transfer", sep, t->aborted,
-			  t->aborted > 1 ? "s" : ""),
-			sep = "; ";
-	if (t->unknown)
-		sb_printf(b, "%s%d transaction%s with no final answer", sep, t->unknown,
-			  t->unknown > 1 ? "s" : "");
-	if (t->first_failure) {
-		reply_snippet(t->first_failure, snip, sizeof(snip));
-		sb_printf(b, ": %s after %s", snip, t->first_failure->name);
+	if (fail) {
+		reply_snippet(fail, snip, sizeof(snip));
+		sb_printf(b, ": %s after %s", snip, fail->name);
 	}
 	sb_printf(b, ".");
-	(void)s;
+	return o;
+}
+
+static const struct smtp_command *
+first_failure(const struct smtp_session *s)
+{
+	for (size_t i = 0; i < s->n_cmds; i++)
+		if (s->cmds[i].has_reply && s->cmds[i].reply.code >= 400)
+			return &s->cmds[i];
+	return NULL;
+}
+
+/* No transaction was tried: say why the session ended where it did. */
+static enum smtp_outcome
+no_mail_verdict(const struct smtp_session *s, struct sb *b)
+{
+	const struct smtp_command *f = first_failure(s);
+	char snip[160];
+
+	if (f) {
+		reply_snippet(f, snip, sizeof(snip));
+		sb_printf(b, "%sNo message sent; %s failed: %s.", b->used ? " " : "", f->name, snip);
+		return SMTP_OUT_NO_MAIL;
+	}
+	if (s->gaps[0] || s->gaps[1] || s->state == SMTP_ST_UNFINISHED) {
+		sb_printf(b, "%sOutcome unknown: %s before any message.", b->used ? " " : "",
+			  s->state == SMTP_ST_UNFINISHED ? "the capture ended" : "bytes are missing");
+		return SMTP_OUT_UNKNOWN;
+	}
+	sb_printf(b, "%sNo message sent%s.", b->used ? " " : "",
+		  s->state == SMTP_ST_CLOSED ? " (the client ended the session)" : "");
+	return SMTP_OUT_NO_MAIL;
 }
 
 void
 explain_verdict(struct smtp_session *s, char *buf, size_t bufsz)
 {
 	struct sb b = {buf, bufsz, 0};
-	const struct smtp_command *f;
-	struct tally t;
-	char snip[160];
+	enum smtp_outcome o;
 
 	buf[0] = '\0';
-	if (transport_verdict(s, &b))
+	if ((o = transport_verdict(s, &b)) != SMTP_OUT_NONE) {
+		s->outcome = o;
 		return;
-	count_messages(s, &t);
-	if (s->n_msgs)
-		message_verdict(s, &t, &b);
+	}
+	o = s->n_msgs ? message_verdict(s, &b) : SMTP_OUT_NONE;
 	if (s->priv->mode == CM_TLS) {
 		sb_printf(&b, "%sSTARTTLS accepted; the rest of the session is encrypted%s.",
 			  b.used ? " " : "", s->n_msgs ? "" : ", so any mail sent is not visible");
+		s->outcome = s->n_msgs ? o : SMTP_OUT_UNKNOWN;
 		return;
 	}
 	if (s->starttls)
 		sb_printf(&b, "%sSTARTTLS accepted, but no TLS followed.", b.used ? " " : "");
 	if (s->has_auth && s->auth.success == 0)
 		sb_printf(&b, "%sLogin failed.", b.used ? " " : "");
-	if (s->n_msgs)
-		return;
-	f = first_failure(s);
-	if (f) {
-		reply_snippet(f, snip, sizeof(snip));
-		sb_printf(&b, "%sNo message sent; %s failed: %s.", b.used ? " " : "", f->name, snip);
-	} else {
-		sb_printf(&b, "%sNo message sent%s.", b.used ? " " : "",
-			  s->state == SMTP_ST_CLOSED ? " (the client ended the session)" : "");
+	s->outcome = s->n_msgs ? o : no_mail_verdict(s, &b);
+}
+
+/*
+ * A failure that is the consequence of an earlier one in the same
+ * transaction (a pipelined group goes on after MAIL or every RCPT failed):
+ * name the earlier failure, which is the one to fix.
+ */
+static const struct smtp_command *
+earlier_failure(const struct smtp_session *s, const struct smtp_command *c)
+{
+	const struct smtp_message *m;
+	const struct smtp_command *first_refused = NULL;
+
+	if (c->reply.code < 400 || c->msg < 0 ||
+	    (c->verb != SMTP_RCPT && c->verb != SMTP_DATA && c->verb != SMTP_BDAT))
+		return NULL;
+	for (const struct smtp_command *e = s->cmds; e < c; e++)
+		if (e->msg == c->msg && e->verb == SMTP_MAIL && e->has_reply && e->reply.code >= 400)
+			return e;
+	if (c->verb == SMTP_RCPT)
+		return NULL;
+	m = &s->msgs[c->msg];
+	for (size_t r = 0; r < m->n_rcpt; r++) {
+		if (m->rcpt[r].status != SMTP_RCPT_REJECTED)
+			return NULL; /* someone was accepted (or not answered): not a consequence */
+		if (!first_refused && m->rcpt[r].cmd >= 0)
+			first_refused = &s->cmds[m->rcpt[r].cmd];
 	}
+	return first_refused;
+}
+
+/*
+ * How long a reply took, against what is normal and what RFC 5321 4.5.3.2
+ * allows a client to wait, by the command it answers.
+ */
+static const struct {
+	enum smtp_verb verb;
+	double slow, limit; /* seconds */
+	const char *why;
+} timing_kb[] = {
+	{SMTP_CONNECT, 5, 300, "servers often delay the greeting while they look up the client "
+			       "(reverse DNS, blocklists) or on purpose to catch impatient spam "
+			       "software"},
+	{SMTP_EHLO, 5, 300, "the server may be checking the EHLO name in DNS"},
+	{SMTP_HELO, 5, 300, "the server may be checking the HELO name in DNS"},
+	{SMTP_MAIL, 5, 300, "the server may be checking the sender (DNS, SPF, a callout)"},
+	{SMTP_RCPT, 5, 300, "the server may be verifying the recipient with another server or "
+			    "a slow directory"},
+	{SMTP_DATA, 5, 120, "the server is slow to accept the message data"},
+	{SMTP_DOT, 10, 600, "the server scans the message (spam and virus filters) before it "
+			    "answers"},
+	{SMTP_BDAT, 10, 600, "the server scans the message before it answers"},
+};
+
+static void
+append_note(char *buf, size_t bufsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+append_note(char *buf, size_t bufsz, const char *fmt, ...)
+{
+	size_t used = strlen(buf);
+	va_list ap;
+
+	if (used + 1 >= bufsz)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + used, bufsz - used, fmt, ap);
+	va_end(ap);
+}
+
+bool
+explain_context(const struct smtp_session *s, const struct smtp_command *c, char *buf,
+		size_t bufsz)
+{
+	const struct smtp_command *e = earlier_failure(s, c);
+	double took = (double)(c->reply_ts - c->ts) / 1e6;
+	char snip[160];
+	bool slow = false;
+
+	if (e) {
+		reply_snippet(e, snip, sizeof(snip));
+		append_note(buf, bufsz, " This follows from an earlier failure in the same "
+					"transaction: %s %s got %s.", e->name, e->arg ? e->arg : "", snip);
+	}
+	for (size_t i = 0; i < sizeof(timing_kb) / sizeof(timing_kb[0]); i++) {
+		if (timing_kb[i].verb != c->verb || c->reply_ts < c->ts || took < timing_kb[i].slow)
+			continue;
+		slow = true;
+		append_note(buf, bufsz, " The reply took %.1f s: %s.", took, timing_kb[i].why);
+		if (took > timing_kb[i].limit)
+			append_note(buf, bufsz, " That is longer than RFC 5321 lets a client wait "
+						"(%.0f min); many clients give up first.",
+				    timing_kb[i].limit / 60);
+	}
+	return slow;
 }

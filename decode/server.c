@@ -257,6 +257,8 @@ reply_done(struct smtp_session *s)
 		c->matched_on = smtp_explain(verb, c->reply.code, c->reply.enhanced, c->reply.text,
 					     expl, sizeof(expl));
 		p->dec->stats.matched[c->matched_on]++;
+		if (explain_context(s, c, expl, sizeof(expl)))
+			session_flag(s, SMTP_ANOM_SLOW_REPLY);
 		c->explanation = session_strdup(s, expl, strlen(expl));
 		if (!c->explanation)
 			c->explanation = "";

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *const verb_names[SMTP_VERB_COUNT] = {
 #define X(e, name, flags) [SMTP_##e] = name,
@@ -40,6 +41,25 @@ static const char *const match_names[SMTP_MATCH_COUNT] = {
 	[SMTP_MATCH_CODE_IN_CONTEXT] = "code_in_context",
 	[SMTP_MATCH_FIRST_DIGIT] = "first_digit",
 };
+
+static const char *const outcome_names[SMTP_OUT_COUNT] = {
+	[SMTP_OUT_NONE] = "none",
+	[SMTP_OUT_DELIVERED] = "delivered",
+	[SMTP_OUT_PARTIAL] = "partial",
+	[SMTP_OUT_DEFERRED] = "deferred",
+	[SMTP_OUT_REJECTED] = "rejected",
+	[SMTP_OUT_ABORTED] = "aborted",
+	[SMTP_OUT_ABANDONED] = "abandoned",
+	[SMTP_OUT_NEVER_REACHED] = "never_reached",
+	[SMTP_OUT_NO_MAIL] = "no_mail",
+	[SMTP_OUT_UNKNOWN] = "unknown",
+};
+
+const char *
+smtp_outcome_name(enum smtp_outcome o)
+{
+	return (unsigned)o < SMTP_OUT_COUNT ? outcome_names[o] : "unknown";
+}
 
 static const char *const state_names[] = {
 	[SMTP_ST_REFUSED] = "refused",	 [SMTP_ST_NO_ANSWER] = "no_answer",
@@ -362,6 +382,34 @@ settle_sides(struct smtp_session *s, const struct rsm_conn *c)
 		session_flag(s, SMTP_ANOM_RETRANSMISSIONS);
 	if (c->overlap_conflicts[0] + c->overlap_conflicts[1] > 0)
 		session_flag(s, SMTP_ANOM_OVERLAP_CONFLICT);
+	if (c->zero_window[RSM_S2C])
+		session_flag(s, SMTP_ANOM_ZERO_WINDOW);
+}
+
+static bool
+offered(const struct smtp_session *s, const char *ext)
+{
+	size_t n = strlen(ext);
+
+	for (size_t i = 0; i < s->n_extensions; i++)
+		if (strncasecmp(s->extensions[i], ext, n) == 0 &&
+		    (s->extensions[i][n] == '\0' || s->extensions[i][n] == ' '))
+			return true;
+	return false;
+}
+
+/* Security facts of the session as a whole (issue: STARTTLS unused, AUTH in clear). */
+static void
+settle_security(struct smtp_session *s)
+{
+	bool mail = s->n_msgs > 0;
+
+	if (offered(s, "STARTTLS") && !s->starttls && (mail || s->has_auth))
+		session_flag(s, SMTP_ANOM_STARTTLS_NOT_USED);
+	/* AUTH is visible only before TLS; PLAIN and LOGIN carry the password itself. */
+	if (s->has_auth && (strcmp(s->auth.mechanism, "PLAIN") == 0 ||
+			    strcmp(s->auth.mechanism, "LOGIN") == 0))
+		session_flag(s, SMTP_ANOM_AUTH_CLEARTEXT);
 }
 
 static void
@@ -394,6 +442,7 @@ session_close(struct smtp_decoder *d, struct smtp_session *s, const struct rsm_e
 	if (!s->helo) /* none accepted: the last one sent (DESIGN.md) */
 		s->helo = p->helo_sent;
 	settle_sides(s, c);
+	settle_security(s);
 	settle_unanswered(s);
 	explain_verdict(s, verdict, sizeof(verdict));
 	s->verdict = session_strdup(s, verdict, strlen(verdict));
@@ -408,6 +457,7 @@ session_close(struct smtp_decoder *d, struct smtp_session *s, const struct rsm_e
 			d->stats.anomalies[a]++;
 	for (size_t i = 0; i < s->n_msgs; i++)
 		d->stats.messages_accepted += s->msgs[i].accepted;
+	d->stats.outcomes[s->outcome]++;
 	d->done(d->arg, s);
 	session_free(s);
 }

@@ -35,6 +35,7 @@ struct smtp_priv {
 	uint64_t chunk_left;
 	bool chunk_last;
 	int cur_msg;  /* the open transaction, or -1 */
+	int cur_cmd;  /* the command entry being read, or -1 */
 	int body_msg; /* the transaction whose body is being read, or -1 */
 	bool body_gap; /* bytes of that body were lost */
 	/* commands awaiting replies: a ring that grows up to max_pending */
@@ -91,5 +92,8 @@ void server_gap(struct smtp_session *s);
 /* explain.c */
 const char *explain_silence(const struct smtp_session *s, const struct smtp_command *c);
 void explain_verdict(struct smtp_session *s, char *buf, size_t bufsz);
+/* Notes that depend on the session: an earlier failure it follows from, a slow reply. */
+bool explain_context(const struct smtp_session *s, const struct smtp_command *c, char *buf,
+		     size_t bufsz);
 
 #endif

@@ -47,6 +47,21 @@ enum smtp_match {
 	SMTP_MATCH_COUNT
 };
 
+/* How a transaction, or a whole session, ended (explain.c decides). */
+enum smtp_outcome {
+	SMTP_OUT_NONE,
+	SMTP_OUT_DELIVERED,	/* the server took responsibility (2xx after the data) */
+	SMTP_OUT_PARTIAL,	/* session: some messages delivered, some not */
+	SMTP_OUT_DEFERRED,	/* a 4xx decided it: the sender should retry */
+	SMTP_OUT_REJECTED,	/* a 5xx decided it */
+	SMTP_OUT_ABORTED,	/* the message was cut off during the transfer */
+	SMTP_OUT_ABANDONED,	/* the client left the transaction before sending data */
+	SMTP_OUT_NEVER_REACHED, /* session: refused, unanswered, or no greeting */
+	SMTP_OUT_NO_MAIL,	/* session: no MAIL transaction was attempted */
+	SMTP_OUT_UNKNOWN,	/* not visible: capture ended, gap, one side only, encrypted */
+	SMTP_OUT_COUNT
+};
+
 enum smtp_state {
 	SMTP_ST_REFUSED,
 	SMTP_ST_NO_ANSWER,
@@ -87,6 +102,7 @@ struct smtp_rcpt {
 	const char *addr;
 	enum smtp_rcpt_status status;
 	int code;
+	int cmd; /* the RCPT command entry, or -1 */
 };
 
 struct smtp_message {
@@ -99,6 +115,7 @@ struct smtp_message {
 	bool accepted;      /* the server took responsibility: 2xx after the body */
 	int final_code;     /* reply to "." or BDAT LAST; 0 if none */
 	int64_t size;       /* body bytes after dot-unstuffing; -1 if unknown */
+	enum smtp_outcome outcome;
 	const char *subject, *message_id, *queue_id;
 };
 
@@ -129,6 +146,7 @@ struct smtp_session {
 	uint8_t icmp_type, icmp_code;           /* an ICMP unreachable about it (0: none) */
 	struct cap_addr icmp_from;
 	const char *verdict;
+	enum smtp_outcome outcome;
 	struct smtp_priv *priv; /* decoder state, not for readers */
 };
 
@@ -151,6 +169,7 @@ struct smtp_stats {
 	uint64_t matched[SMTP_MATCH_COUNT];
 	uint64_t anomalies[SMTP_ANOM_COUNT];
 	uint64_t messages, messages_accepted;
+	uint64_t outcomes[SMTP_OUT_COUNT]; /* sessions by outcome */
 };
 
 typedef void smtp_session_fn(void *arg, const struct smtp_session *s);
@@ -170,6 +189,7 @@ const char *smtp_anomaly_name(enum smtp_anomaly a);
 const char *smtp_result_name(enum smtp_result r);
 const char *smtp_match_name(enum smtp_match m);
 const char *smtp_state_name(enum smtp_state s);
+const char *smtp_outcome_name(enum smtp_outcome o);
 enum smtp_result smtp_result_of(int code);
 
 /*

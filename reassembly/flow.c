@@ -529,6 +529,8 @@ rsm_feed(struct rsm_table *t, const struct cap_segment *s)
 
 	f->conn.packets[dir]++;
 	f->conn.ts_last = t->now;
+	if (s->window == 0 && (s->flags & (CAP_TH_ACK | CAP_TH_SYN | CAP_TH_RST)) == CAP_TH_ACK)
+		f->conn.zero_window[dir]++; /* the sender of this segment cannot take more */
 	list_remove(&t->active, f);
 	list_append(&t->active, f);
 	on_segment(t, f, dir, s);

@@ -47,6 +47,7 @@ struct rsm_conn {
 	uint64_t gap_bytes[2];   /* bytes never seen, per direction */
 	uint64_t retransmitted[2];
 	uint64_t overlap_conflicts[2]; /* retransmitted bytes that differed from the first copy */
+	uint64_t zero_window[2];       /* segments advertising a zero receive window */
 	uint8_t icmp_type, icmp_code;  /* the last ICMP unreachable about this flow, if any */
 	struct cap_addr icmp_from;
 	void *user;

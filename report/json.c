@@ -88,8 +88,39 @@ addresses(FILE *f, const struct smtp_message *m, bool rejected)
 	putc(']', f);
 }
 
+static const char *const rcpt_status[] = {
+	[SMTP_RCPT_PENDING] = "no_reply", [SMTP_RCPT_ACCEPTED] = "accepted",
+	[SMTP_RCPT_REJECTED] = "rejected",
+};
+
+/* Each recipient with what the server said about it. */
 static void
-message(FILE *f, const struct smtp_message *m)
+recipients(FILE *f, const struct smtp_session *s, const struct smtp_message *m)
+{
+	putc('[', f);
+	for (size_t i = 0; i < m->n_rcpt; i++) {
+		const struct smtp_rcpt *r = &m->rcpt[i];
+		const struct smtp_command *c = r->cmd >= 0 ? &s->cmds[r->cmd] : NULL;
+		const char *status = rcpt_status[r->status];
+
+		if (r->status == SMTP_RCPT_REJECTED && r->code / 100 == 4)
+			status = "deferred";
+		fputs(i ? ",{\"address\":" : "{\"address\":", f);
+		rpt_json_string(f, r->addr ? r->addr : "");
+		fprintf(f, ",\"status\":\"%s\",\"code\":", status);
+		if (r->code)
+			fprintf(f, "%d", r->code);
+		else
+			fputs("null", f);
+		fputs(",\"reply\":", f);
+		rpt_json_string(f, c && c->has_reply ? c->reply.text : NULL);
+		putc('}', f);
+	}
+	putc(']', f);
+}
+
+static void
+message(FILE *f, const struct smtp_session *s, const struct smtp_message *m)
 {
 	bool first = true;
 
@@ -113,6 +144,10 @@ message(FILE *f, const struct smtp_message *m)
 	rpt_json_string(f, m->message_id);
 	key(f, "queue_id", &first);
 	rpt_json_string(f, m->queue_id);
+	key(f, "outcome", &first);
+	fprintf(f, "\"%s\"", smtp_outcome_name(m->outcome));
+	key(f, "recipients", &first);
+	recipients(f, s, m);
 	putc('}', f);
 }
 
@@ -214,7 +249,7 @@ json_session(FILE *f, const struct smtp_session *s)
 	for (size_t i = 0; i < s->n_msgs; i++) {
 		if (i)
 			putc(',', f);
-		message(f, &s->msgs[i]);
+		message(f, s, &s->msgs[i]);
 	}
 	putc(']', f);
 	key(f, "gaps", &first);
@@ -232,6 +267,8 @@ json_session(FILE *f, const struct smtp_session *s)
 	}
 	key(f, "verdict", &first);
 	rpt_json_string(f, s->verdict);
+	key(f, "outcome", &first);
+	fprintf(f, "\"%s\"", smtp_outcome_name(s->outcome));
 	fputs("}\n", f);
 }
 
@@ -263,8 +300,18 @@ json_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c)
 	for (int m = 0; m < SMTP_MATCH_COUNT; m++)
 		fprintf(f, "%s\"%s\":%" PRIu64, m ? "," : "", smtp_match_name((enum smtp_match)m),
 			ds->matched[m]);
-	fputs("},\"anomalies\":{", f);
+	fputs("},\"outcomes\":{", f);
 	bool first = true;
+
+	for (int o = SMTP_OUT_DELIVERED; o < SMTP_OUT_COUNT; o++) {
+		if (!ds->outcomes[o])
+			continue;
+		fprintf(f, "%s\"%s\":%" PRIu64, first ? "" : ",",
+			smtp_outcome_name((enum smtp_outcome)o), ds->outcomes[o]);
+		first = false;
+	}
+	fputs("},\"anomalies\":{", f);
+	first = true;
 
 	for (int a = 0; a < SMTP_ANOM_COUNT; a++) {
 		if (!ds->anomalies[a])

@@ -110,10 +110,7 @@ message_line(FILE *f, const struct smtp_message *m, size_t i)
 		put_wire(f, m->subject, 60);
 		putc('"', f);
 	}
-	fprintf(f, ": %s\n", m->accepted	   ? "accepted"
-			     : m->final_code	   ? "refused"
-			     : m->data_started	   ? "not completed"
-						   : "not sent");
+	fprintf(f, ": %s\n", smtp_outcome_name(m->outcome));
 }
 
 static void

@@ -53,8 +53,9 @@ test_seed_exchange_session(void **state)
 			    "chris@contoso.com>kate@fabrikam.com 42 accepted subject=test "
 			    "queue=c89b4fcc-3ad1-4758-a1ab-1e820065d622@mail1.fabrikam.com");
 	assert_int_equal(d.seen.state, SMTP_ST_CLOSED);
-	assert_non_null(strstr(d.seen.verdict, "Delivered 1 message"));
-	assert_int_equal(d.seen.anomalies, 0);
+	assert_string_equal(d.seen.verdict, "Delivered: 1 message delivered (queued as c89b4fcc-3ad1-4758-a1ab-1e820065d622@mail1.fabrikam.com).");
+	/* the server offered STARTTLS, the telnet test did not use it: said, nothing else */
+	assert_int_equal(d.seen.anomalies, 1ull << SMTP_ANOM_STARTTLS_NOT_USED);
 }
 
 /* The seed's failure replies, each paired with its command and explained. */
@@ -363,7 +364,7 @@ test_data_refused_stays_in_commands(void **state)
 	assert_string_equal(d.seen.messages, "a@b>!x@y -1 not-accepted");
 	assert_non_null(strstr(d.seen.explanations, "will not pass the mail on"));
 	assert_non_null(strstr(d.seen.explanations, "no recipient was accepted"));
-	assert_non_null(strstr(d.seen.verdict, "Rejected 1 message"));
+	assert_string_equal(d.seen.verdict, "Rejected: 1 message rejected: 554 5.7.1 <x@y>: Relay access denied after RCPT.");
 }
 
 /* A connection refused at the TCP level: one CONNECT entry, no reply, explained. */
@@ -666,6 +667,165 @@ test_rfc_line_limit_flagged(void **state)
 	assert_int_equal(strncmp(d.seen.helo, "aaaa", 4), 0); /* kept, not refused */
 }
 
+/* A pipelined group after a refused MAIL: the later failures name the MAIL as the cause. */
+static void
+test_consequences_name_the_cause(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "MAIL FROM:<bad sender>\r\nRCPT TO:<kate@example.org>\r\nDATA\r\n");
+	S(&d, "501 5.1.7 Bad sender address syntax\r\n503 5.5.1 Error: need MAIL command\r\n"
+	      "503 5.5.1 Error: need RCPT command\r\n");
+	C(&d, "MAIL FROM:<a@b>\r\nRCPT TO:<x@elsewhere.example>\r\nDATA\r\n");
+	S(&d, "250 2.1.0 Ok\r\n554 5.7.1 <x@elsewhere.example>: Relay access denied\r\n"
+	      "554 5.5.1 Error: no valid recipients\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_non_null(strstr(d.seen.explanations, "earlier failure in the same transaction: "
+						    "MAIL FROM:<bad sender> got 501 5.1.7"));
+	assert_non_null(strstr(d.seen.explanations, "earlier failure in the same transaction: "
+						    "RCPT TO:<x@elsewhere.example> got 554 5.7.1"));
+	assert_int_equal(d.seen.outcome, SMTP_OUT_REJECTED);
+	assert_string_equal(d.seen.outcomes, "rejected|rejected");
+}
+
+/* A slow reply is said with its likely reason, and flagged. */
+static void
+test_slow_replies(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	driver_wait(&d, 12);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n");
+	S(&d, "250 Ok\r\n");
+	driver_wait(&d, 400);
+	S(&d, "250 Ok\r\n354 go\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_SLOW_REPLY));
+	assert_non_null(strstr(d.seen.explanations, "The reply took 12.0 s: servers often delay"));
+	assert_non_null(strstr(d.seen.explanations, "verifying the recipient"));
+	assert_non_null(strstr(d.seen.explanations, "longer than RFC 5321 lets a client wait (5 min)"));
+}
+
+/* Play a script of segments "S...|C...|S..." (S: server, C: client). */
+static void
+play(struct driver *d, const char *script)
+{
+	char seg[512];
+
+	while (*script) {
+		const char *bar = strchr(script, '|');
+		size_t n = bar ? (size_t)(bar - script) : strlen(script);
+
+		assert_true(n > 0 && n < sizeof(seg));
+		memcpy(seg, script + 1, n - 1);
+		seg[n - 1] = '\0';
+		if (script[0] == 'C')
+			C(d, seg);
+		else
+			S(d, seg);
+		script += n + (bar ? 1 : 0);
+	}
+}
+
+/* Every verdict kind, from the exchange that decides it. */
+static void
+test_verdict_kinds(void **state)
+{
+	static const struct {
+		const char *script;
+		enum rsm_end end;
+		enum smtp_outcome outcome;
+		const char *verdict_start;
+	} cases[] = {
+		{"S220 mx\r\n|CMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n|S250 Ok\r\n250 Ok\r\n"
+		 "354 go\r\n|Cx\r\n.\r\n|S250 Ok: queued as Q1\r\n",
+		 RSM_END_CLOSED, SMTP_OUT_DELIVERED, "Delivered: 1 message delivered (queued as Q1)."},
+		{"S220 mx\r\n|CMAIL FROM:<a@b>\r\n|S250 Ok\r\n|CRCPT TO:<c@d>\r\n|S450 4.7.1 <c@d>: "
+		 "Recipient address rejected: Greylisted\r\n",
+		 RSM_END_CLOSED, SMTP_OUT_DEFERRED, "Deferred: 1 message deferred"},
+		{"S220 mx\r\n|CMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n|S250 Ok\r\n250 Ok\r\n"
+		 "354 go\r\n|Chalf a mess",
+		 RSM_END_RESET, SMTP_OUT_ABORTED, "Aborted: 1 message cut off"},
+		{"S220 mx\r\n|CMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n|S250 Ok\r\n250 Ok\r\n|CQUIT\r\n",
+		 RSM_END_CLOSED, SMTP_OUT_ABANDONED, "No message sent: 1 message abandoned"},
+		{"S220 mx\r\n|CMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n|S250 Ok\r\n250 Ok\r\n"
+		 "354 go\r\n|Cx\r\n.\r\n",
+		 RSM_END_UNFINISHED, SMTP_OUT_UNKNOWN,
+		 "Outcome unknown: 1 message with no final answer seen."},
+		{"S220 mx\r\n|CMAIL FROM:<a@b>\r\n|S250 Ok\r\n|CRCPT TO:<c@d>\r\n|S250 Ok\r\n|"
+		 "CDATA\r\n|S354 go\r\n|Cx\r\n.\r\n|S250 Ok: queued as Q2\r\n|CMAIL FROM:<a@b>\r\n|"
+		 "S250 Ok\r\n|CRCPT TO:<nobody@d>\r\n|S550 5.1.1 User unknown\r\n",
+		 RSM_END_CLOSED, SMTP_OUT_PARTIAL,
+		 "Partly delivered: 1 message delivered (queued as Q2); 1 message rejected"},
+		{"S554 5.7.1 You are not welcome here\r\n|CQUIT\r\n", RSM_END_CLOSED,
+		 SMTP_OUT_REJECTED, "Refused at the greeting: 554"},
+		{"S421 4.3.2 Service shutting down\r\n", RSM_END_CLOSED, SMTP_OUT_DEFERRED,
+		 "Refused at the greeting: 421"},
+		{"S220 mx\r\n|CEHLO h\r\n|S250 mx\r\n|CQUIT\r\n|S221 Bye\r\n", RSM_END_CLOSED,
+		 SMTP_OUT_NO_MAIL, "No message sent (the client ended the session)."},
+		{"S220 mx\r\n|CEHLO h\r\n|S250 mx\r\n", RSM_END_UNFINISHED, SMTP_OUT_UNKNOWN,
+		 "Outcome unknown: the capture ended before any message."},
+		{"S220 mx\r\n|CSTARTTLS\r\n|S220 go ahead\r\n|C\x16\x03\x01 secret", RSM_END_CLOSED,
+		 SMTP_OUT_UNKNOWN, "STARTTLS accepted; the rest of the session is encrypted, so any"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct driver d;
+
+		driver_open(&d, NULL, false);
+		play(&d, cases[i].script);
+		driver_close(&d, cases[i].end);
+		if (d.seen.outcome != cases[i].outcome ||
+		    strncmp(d.seen.verdict, cases[i].verdict_start, strlen(cases[i].verdict_start)))
+			fail_msg("case %zu: outcome %s, verdict \"%s\"; want %s, \"%s...\"", i,
+				 smtp_outcome_name(d.seen.outcome), d.seen.verdict,
+				 smtp_outcome_name(cases[i].outcome), cases[i].verdict_start);
+	}
+}
+
+/* The transport-level kinds: refused, unanswered, no greeting are "never reached". */
+static void
+test_never_reached(void **state)
+{
+	static const enum rsm_end ends[] = {RSM_END_REFUSED, RSM_END_NO_ANSWER, RSM_END_TIMEOUT};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+		struct driver d;
+
+		driver_open(&d, NULL, false);
+		d.conn.packets[RSM_S2C] = ends[i] == RSM_END_TIMEOUT; /* a SYN-ACK, then silence */
+		driver_close(&d, ends[i]);
+		assert_int_equal(d.seen.outcome, SMTP_OUT_NEVER_REACHED);
+		assert_non_null(strstr(d.seen.verdict, "Never reached SMTP"));
+	}
+}
+
+/* AUTH PLAIN/LOGIN seen on the wire is a password in the clear; STARTTLS offered, unused. */
+static void
+test_security_notes(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "EHLO h\r\n");
+	S(&d, "250-mx\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN\r\n");
+	C(&d, "AUTH PLAIN AGJvYgBodW50ZXIy\r\n");
+	S(&d, "235 2.7.0 Authentication successful\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_AUTH_CLEARTEXT));
+	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_STARTTLS_NOT_USED));
+}
+
 /* Reply codes outside any table are judged by their first digit. */
 static void
 test_unknown_code_first_digit(void **state)
@@ -717,6 +877,11 @@ main(void)
 		cmocka_unit_test(test_multiline_code_mismatch),
 		cmocka_unit_test(test_pending_and_commands_capped),
 		cmocka_unit_test(test_unknown_code_first_digit),
+		cmocka_unit_test(test_consequences_name_the_cause),
+		cmocka_unit_test(test_slow_replies),
+		cmocka_unit_test(test_verdict_kinds),
+		cmocka_unit_test(test_never_reached),
+		cmocka_unit_test(test_security_notes),
 		cmocka_unit_test(test_nested_mail_refused),
 		cmocka_unit_test(test_helo_falls_back_to_last_sent),
 		cmocka_unit_test(test_rfc_line_limit_flagged),

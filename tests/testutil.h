@@ -30,6 +30,8 @@ struct seen {
 	char explanations[8192];
 	uint64_t anomalies;
 	enum smtp_state state;
+	enum smtp_outcome outcome;
+	char outcomes[256]; /* per message, "delivered|rejected|..." */
 	bool esmtp, starttls, midstream;
 };
 
@@ -95,6 +97,11 @@ seen_session(void *arg, const struct smtp_session *s)
 	snprintf(w->verdict, sizeof(w->verdict), "%s", s->verdict);
 	w->anomalies = s->anomalies;
 	w->state = s->state;
+	w->outcome = s->outcome;
+	w->outcomes[0] = '\0';
+	for (size_t i = 0; i < s->n_msgs; i++)
+		seen_cat(w->outcomes, sizeof(w->outcomes), "%s%s", i ? "|" : "",
+			 smtp_outcome_name(s->msgs[i].outcome));
 	w->esmtp = s->esmtp;
 	w->starttls = s->starttls;
 	w->midstream = s->midstream;
@@ -130,6 +137,13 @@ driver_open(struct driver *d, const struct smtp_config *cfg, bool midstream)
 	struct rsm_event ev = {.type = RSM_EV_OPEN, .conn = &d->conn, .ts = d->ts};
 
 	smtp_on_stream(d->dec, &ev);
+}
+
+/* Let capture time pass (seconds), as between a command and a slow reply. */
+static inline void
+driver_wait(struct driver *d, double seconds)
+{
+	d->ts += (uint64_t)(seconds * 1e6);
 }
 
 static inline void
