@@ -8,6 +8,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,9 +29,20 @@
 #define EXIT_USAGE 2
 #define MAX_PORTS 64
 #define DEFAULT_PORTS "25,2525"
+#define DROP_USER "smtpscope"
+/* IP fragments (the port is in the first one only) and ICMP unreachables about SYNs. */
+#define LIVE_EXTRA                                                                            \
+	"(ip[6:2] & 0x3fff != 0) or (ip6 and ip6[6] == 44) or icmp[icmptype] == icmp-unreach " \
+	"or (icmp6 and ip6[40] == 1)"
 
 struct options {
 	const char *read_file;
+	const char *iface;
+	const char *write_file;
+	const char *user; /* -Z */
+	int snaplen;
+	int buffer_kib;
+	bool list_interfaces;
 	const char *ports;
 	const char *raw_filter;
 	char *trailing_filter;
@@ -147,6 +160,7 @@ parse_limit(struct options *o, const char *arg)
 }
 
 struct run {
+	bool live;
 	struct cap_source *src;
 	struct rsm_table *rsm;
 	struct smtp_decoder *dec;
@@ -155,19 +169,31 @@ struct run {
 };
 
 static struct cap_source *volatile running_source;
-static volatile sig_atomic_t interrupted;
+static volatile sig_atomic_t interrupted, summary_wanted;
 
 static void
 usage(FILE *f)
 {
-	fputs("usage: smtpscope -r FILE [-o text|json] [-p PORTS] [-f FILTER] [-c N]\n"
-	      "                 [--color=auto|always|never] [--show-secrets] [filter expression]\n"
+	fputs("usage: smtpscope -r FILE | -i IFACE [-o text|json] [-p PORTS] [-f FILTER] [-c N]\n"
+	      "                 [-w FILE] [-Z USER] [--color=auto|always|never] [--show-secrets]\n"
+	      "                 [filter expression]\n"
 	      "       smtpscope --explain \"550 5.1.1 User unknown\" [--after COMMAND]\n"
+	      "       smtpscope -D\n"
 	      "\n"
-	      "Reads SMTP traffic from a saved capture (pcap or pcapng), pairs every command\n"
-	      "with its reply and explains in plain language whether each step worked.\n"
+	      "Reads SMTP traffic from a saved capture (pcap or pcapng) or a network interface,\n"
+	      "pairs every command with its reply and explains in plain language whether each\n"
+	      "step worked.\n"
 	      "\n"
 	      "  -r FILE          read packets from FILE (\"-\" for standard input)\n"
+	      "  -i IFACE         capture live on IFACE (\"any\" for all); sessions are printed as\n"
+	      "                   they end; Ctrl-C prints the rest and the summary; SIGUSR1 prints\n"
+	      "                   a running summary on stderr\n"
+	      "  -D               list the interfaces -i can open\n"
+	      "  -B KIB           kernel capture buffer size, in KiB (live)\n"
+	      "  -s SNAPLEN       bytes kept of each packet (live; default 262144)\n"
+	      "  -w FILE          also write the packets of the SMTP flows to FILE (pcap)\n"
+	      "  -Z USER          drop root for USER once the interface is open (default for live\n"
+	      "                   capture as root: " DROP_USER ", or nobody; -Z root keeps root)\n"
 	      "  -o FORMAT        text (default) or json (JSON Lines, one session per line)\n"
 	      "  -p PORTS         SMTP ports, comma-separated (default " DEFAULT_PORTS ")\n"
 	      "  -f FILTER        a raw BPF filter instead of the port filter\n"
@@ -252,10 +278,29 @@ parse_options(int argc, char **argv, struct options *o)
 	rsm_default_config(&o->rsm);
 	smtp_default_config(&o->smtp);
 	opterr = 0; /* our own messages, prefixed like every other */
-	while ((c = getopt_long(argc, argv, "r:o:p:f:c:nqhV", longopts, NULL)) != -1) {
+	o->snaplen = 262144;
+	while ((c = getopt_long(argc, argv, "r:i:DB:s:w:Z:o:p:f:c:nqhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			o->read_file = optarg;
+			break;
+		case 'i':
+			o->iface = optarg;
+			break;
+		case 'D':
+			o->list_interfaces = true;
+			break;
+		case 'B':
+			o->buffer_kib = (int)number(optarg, "-B", 1, 4 * 1024 * 1024);
+			break;
+		case 's':
+			o->snaplen = (int)number(optarg, "-s", 68, 262144);
+			break;
+		case 'w':
+			o->write_file = optarg;
+			break;
+		case 'Z':
+			o->user = optarg;
 			break;
 		case 'o':
 			if (strcmp(optarg, "json") == 0)
@@ -323,7 +368,7 @@ parse_options(int argc, char **argv, struct options *o)
 			print_limits(o);
 			exit(0);
 		default:
-			if (optopt && strchr("ropfc", optopt))
+			if (optopt && strchr("riBswZopfc", optopt))
 				fprintf(stderr, "smtpscope: -%c needs an argument (see --help)\n", optopt);
 			else
 				fprintf(stderr, "smtpscope: unknown option %s (see --help)\n",
@@ -368,7 +413,10 @@ explain_offline(const struct options *o)
 static void
 on_signal(int sig)
 {
-	(void)sig;
+	if (sig == SIGUSR1) {
+		summary_wanted = 1;
+		return;
+	}
 	interrupted = 1;
 	if (running_source)
 		cap_stop(running_source);
@@ -380,6 +428,8 @@ on_session(void *arg, const struct smtp_session *s)
 	struct run *r = arg;
 
 	rpt_session(r->rpt, s);
+	if (r->live)
+		fflush(stdout); /* a live session is shown as soon as it ends */
 	if (r->max_sessions && ++r->sessions >= r->max_sessions)
 		cap_stop(r->src);
 }
@@ -398,19 +448,34 @@ on_segment(void *arg, const struct cap_segment *seg)
 static int
 build_filter(const struct options *o, char *buf, size_t n, uint16_t *ports, size_t *nports)
 {
-	char pf[1024];
-	int w;
+	char pf[1024], base[4096];
+	int w = 0;
 
 	if (cap_ports_filter(o->ports, pf, sizeof(pf), ports, nports, MAX_PORTS) < 0) {
 		fprintf(stderr, "smtpscope: -p wants ports like 25,587,2525, not \"%s\"\n", o->ports);
 		return -1;
 	}
-	if (o->raw_filter && o->trailing_filter)
-		w = snprintf(buf, n, "(%s) and (%s)", o->raw_filter, o->trailing_filter);
+	/*
+	 * Live, the kernel should drop what we would: the ports, with room for
+	 * fragments and ICMP unreachables, bare or behind one or two VLAN tags
+	 * (libpcap's "vlan" shifts the offsets for what follows it).
+	 */
+	if (o->raw_filter)
+		w = snprintf(base, sizeof(base), "%s", o->raw_filter);
+	else if (o->iface)
+		w = snprintf(base, sizeof(base),
+			     "(%s or %s) or (vlan and (%s or %s)) or (vlan and vlan and (%s or %s))",
+			     pf, LIVE_EXTRA, pf, LIVE_EXTRA, pf, LIVE_EXTRA);
 	else
-		w = snprintf(buf, n, "%s", o->raw_filter	      ? o->raw_filter
-					   : o->trailing_filter ? o->trailing_filter
-								: "");
+		base[0] = '\0';
+	if (w < 0 || (size_t)w >= sizeof(base)) {
+		fprintf(stderr, "smtpscope: filter expression too long\n");
+		return -1;
+	}
+	if (base[0] && o->trailing_filter)
+		w = snprintf(buf, n, "(%s) and (%s)", base, o->trailing_filter);
+	else
+		w = snprintf(buf, n, "%s", base[0] ? base : o->trailing_filter ? o->trailing_filter : "");
 	if (w < 0 || (size_t)w >= n) {
 		fprintf(stderr, "smtpscope: filter expression too long\n");
 		return -1;
@@ -438,10 +503,70 @@ setup(struct run *r, const struct options *o, const uint16_t *ports, size_t npor
 	return r->rsm != NULL;
 }
 
+/*
+ * Drop root once the capture is open (tcpdump's droproot()): to -Z USER, or
+ * for live capture by default to DROP_USER, or nobody when it does not exist.
+ */
 static int
-analyse_file(const struct options *o)
+drop_root(const struct options *o)
 {
-	char err[CAP_ERRLEN], filter[4096];
+	const char *name = o->user;
+	struct passwd *pw;
+
+	if (geteuid() != 0 || (name && strcmp(name, "root") == 0) || (!name && !o->iface))
+		return 0;
+	pw = getpwnam(name ? name : DROP_USER);
+	if (!pw && !name)
+		pw = getpwnam("nobody");
+	if (!pw) {
+		fprintf(stderr, "smtpscope: -Z %s: no such user\n", name);
+		return -1;
+	}
+	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0 ||
+	    setuid(0) == 0) { /* the last: regaining root must now fail */
+		fprintf(stderr, "smtpscope: cannot drop root to %s: %s\n", pw->pw_name,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+open_source(struct run *r, const struct options *o, const char *filter, char err[CAP_ERRLEN])
+{
+	struct cap_live_config lc = {.snaplen = o->snaplen, .buffer_size = o->buffer_kib * 1024,
+				     .promisc = true};
+
+	r->live = o->iface != NULL;
+	if ((o->iface ? cap_open_live(&r->src, o->iface, &lc, err)
+		      : cap_open_file(&r->src, o->read_file, err)) < 0)
+		return -1;
+	if (cap_set_filter(r->src, filter, err) < 0)
+		return -1;
+	if (o->write_file && cap_write_to(r->src, o->write_file, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* Live: end idle sessions on time, and print the running summary when asked. */
+static void
+on_tick(void *arg, uint64_t now_us)
+{
+	struct run *r = arg;
+
+	rsm_tick(r->rsm, now_us);
+	if (summary_wanted) {
+		struct rpt_totals t = {cap_stats(r->src), rsm_stats(r->rsm), smtp_stats(r->dec), false};
+
+		summary_wanted = 0;
+		rpt_running_summary(stderr, &t);
+	}
+}
+
+static int
+analyse(const struct options *o)
+{
+	char err[CAP_ERRLEN], filter[8192];
 	uint16_t ports[MAX_PORTS];
 	size_t nports = 0;
 	struct run r = {0};
@@ -449,16 +574,17 @@ analyse_file(const struct options *o)
 
 	if (build_filter(o, filter, sizeof(filter), ports, &nports) < 0)
 		return EXIT_USAGE;
-	if (cap_open_file(&r.src, o->read_file, err) < 0 || cap_set_filter(r.src, filter, err) < 0) {
+	if (open_source(&r, o, filter, err) < 0) {
 		fprintf(stderr, "smtpscope: %s\n", err);
 		cap_close(r.src);
 		return 1;
 	}
 	cap_set_ports(r.src, ports, o->raw_filter ? 0 : nports);
-	if (!setup(&r, o, ports, nports)) {
+	if (drop_root(o) < 0 || !setup(&r, o, ports, nports)) {
 		cap_close(r.src);
 		return 1;
 	}
+	cap_set_tick(r.src, on_tick, &r);
 	running_source = r.src;
 	if (cap_run(r.src, on_segment, r.rsm, err) < 0)
 		status = 1;
@@ -490,18 +616,27 @@ main(int argc, char **argv)
 	parse_options(argc, argv, &o);
 	if (o.explain)
 		return explain_offline(&o);
-	if (!o.read_file) {
-		fprintf(stderr, "smtpscope: nothing to read: give -r FILE (see --help)\n");
+	if (o.list_interfaces) {
+		char err[CAP_ERRLEN];
+
+		if (cap_list_interfaces(stdout, err) == 0)
+			return 0;
+		fprintf(stderr, "smtpscope: %s\n", err);
+		return 1;
+	}
+	if (!o.read_file == !o.iface) {
+		fprintf(stderr, "smtpscope: give one of -r FILE or -i IFACE (see --help)\n");
 		return EXIT_USAGE;
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	static char outbuf[1 << 16];
 
 	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
-	rc = analyse_file(&o);
+	rc = analyse(&o);
 	free(o.trailing_filter);
 	return rc;
 }

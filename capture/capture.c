@@ -15,20 +15,10 @@
 
 #include "frag.h"
 #include "frame.h"
+#include "source.h"
 
 #define READ_BUFFER (1u << 20)
 
-struct cap_source {
-	pcap_t *pcap;
-	const char *name;
-	int dlt;
-	cap_segment_fn *fn;
-	void *arg;
-	struct cap_stats stats;
-	struct frag_table frags;
-	bool port_filter;
-	uint8_t ports[65536 / 8];
-};
 
 void
 cap_set_ports(struct cap_source *src, const uint16_t *ports, size_t n)
@@ -196,12 +186,18 @@ on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 	src->stats.packets++;
 	src->stats.bytes += h->len;
 	v = decode(src, h, bytes, ts, &seg);
-	if (v == CAP_VERDICT_COUNT)
+	if (v == CAP_VERDICT_COUNT) { /* a fragment held for reassembly: kept as it is */
+		if (src->dump)
+			pcap_dump((u_char *)src->dump, h, bytes);
 		return;
+	}
 	src->stats.verdicts[v]++;
 	if (v != CAP_TCP && v != CAP_UNREACH)
 		return;
+	if (src->dump)
+		pcap_dump((u_char *)src->dump, h, bytes);
 	seg.ts_us = ts;
+	src->last_ts = ts;
 	src->fn(src->arg, &seg);
 }
 
@@ -210,7 +206,8 @@ cap_run(struct cap_source *src, cap_segment_fn *fn, void *arg, char err[CAP_ERRL
 {
 	src->fn = fn;
 	src->arg = arg;
-	int rc = pcap_loop(src->pcap, -1, on_packet, (u_char *)src);
+	int rc = src->live ? live_loop(src, on_packet) : pcap_loop(src->pcap, -1, on_packet,
+								      (u_char *)src);
 
 	if (rc == PCAP_ERROR) {
 		const char *why = pcap_geterr(src->pcap);
@@ -232,6 +229,7 @@ cap_run(struct cap_source *src, cap_segment_fn *fn, void *arg, char err[CAP_ERRL
 void
 cap_stop(struct cap_source *src)
 {
+	src->stop = 1;
 	pcap_breakloop(src->pcap);
 }
 
@@ -240,6 +238,8 @@ cap_stats(struct cap_source *src)
 {
 	src->stats.reassembled = src->frags.reassembled;
 	src->stats.frags_dropped = src->frags.dropped;
+	if (src->live)
+		live_stats(src);
 	return &src->stats;
 }
 
@@ -249,6 +249,8 @@ cap_close(struct cap_source *src)
 	if (!src)
 		return;
 	frag_free(&src->frags);
+	if (src->dump)
+		pcap_dump_close(src->dump);
 	pcap_close(src->pcap);
 	free(src);
 }

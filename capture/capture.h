@@ -71,8 +71,29 @@ struct cap_stats {
 };
 
 typedef void cap_segment_fn(void *arg, const struct cap_segment *seg);
+/* Live capture: called about once a second with the capture clock, packets or not. */
+typedef void cap_tick_fn(void *arg, uint64_t now_us);
 
 struct cap_source;
+
+struct cap_live_config {
+	int snaplen;	 /* bytes kept of each packet */
+	int buffer_size; /* kernel buffer, bytes; 0 for libpcap's default */
+	bool promisc;
+};
+
+/*
+ * Open a network interface ("any" for all) through pcap_create/pcap_activate
+ * in immediate mode; -1 and a one-line err naming the cause (no such
+ * interface, missing capability) on failure.
+ */
+int cap_open_live(struct cap_source **out, const char *iface, const struct cap_live_config *cfg,
+		  char err[CAP_ERRLEN]);
+/* Print the interfaces libpcap can open, one per line (-D). */
+int cap_list_interfaces(FILE *out, char err[CAP_ERRLEN]);
+void cap_set_tick(struct cap_source *src, cap_tick_fn *fn, void *arg);
+/* Also write every packet kept (SMTP ports, fragments, ICMP about them) to a new pcap (-w). */
+int cap_write_to(struct cap_source *src, const char *path, char err[CAP_ERRLEN]);
 
 /* Open a saved capture; "-" is standard input. -1 and a one-line err on failure. */
 int cap_open_file(struct cap_source **out, const char *path, char err[CAP_ERRLEN]);

@@ -458,6 +458,7 @@ session_close(struct smtp_decoder *d, struct smtp_session *s, const struct rsm_e
 	for (size_t i = 0; i < s->n_msgs; i++)
 		d->stats.messages_accepted += s->msgs[i].accepted;
 	d->stats.outcomes[s->outcome]++;
+	d->stats.ended++;
 	d->done(d->arg, s);
 	session_free(s);
 }

@@ -164,6 +164,7 @@ struct smtp_config {
 
 struct smtp_stats {
 	uint64_t sessions;
+	uint64_t ended; /* sessions written out so far */
 	uint64_t refused, no_answer;
 	uint64_t commands, replies;
 	uint64_t matched[SMTP_MATCH_COUNT];

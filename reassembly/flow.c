@@ -486,6 +486,14 @@ on_unreachable(struct rsm_table *t, struct rsm_flow *f, const struct cap_segment
 }
 
 void
+rsm_tick(struct rsm_table *t, uint64_t now_us)
+{
+	if (now_us > t->now)
+		t->now = now_us;
+	sweep(t);
+}
+
+void
 rsm_feed(struct rsm_table *t, const struct cap_segment *s)
 {
 	struct rsm_key k;

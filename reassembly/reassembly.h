@@ -93,6 +93,8 @@ struct rsm_table;
 void rsm_default_config(struct rsm_config *cfg);
 struct rsm_table *rsm_new(const struct rsm_config *cfg, rsm_event_fn *fn, void *arg);
 void rsm_feed(struct rsm_table *t, const struct cap_segment *seg);
+/* Live capture: the clock moves on without packets; idle flows end on time. */
+void rsm_tick(struct rsm_table *t, uint64_t now_us);
 /* End of input: every flow still open is closed, in order of id. */
 void rsm_flush(struct rsm_table *t);
 const struct rsm_stats *rsm_stats(const struct rsm_table *t);

@@ -39,6 +39,8 @@ struct rpt *rpt_new(const struct rpt_config *cfg);
 /* An smtp_session_fn: arg is the report. */
 void rpt_session(void *arg, const struct smtp_session *s);
 void rpt_summary(struct rpt *r, const struct rpt_totals *t);
+/* The counters so far, as text, on f (SIGUSR1 during a live capture). */
+void rpt_running_summary(FILE *f, const struct rpt_totals *t);
 void rpt_free(struct rpt *r);
 
 /* Helpers shared by the writers, exposed for tests. */

@@ -192,4 +192,26 @@ text_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c, bo
 		ds->matched[SMTP_MATCH_FIRST_DIGIT]);
 	if (cs->input_truncated)
 		fputs("  the capture file is truncated: the last record was cut short\n", f);
+	if (cs->have_kernel_stats)
+		fprintf(f, "  kernel: %" PRIu64 " packets received, %" PRIu64 " dropped (buffer full), %" PRIu64
+			   " dropped by the interface\n",
+			cs->kernel_received, cs->kernel_dropped, cs->if_dropped);
+}
+
+void
+rpt_running_summary(FILE *f, const struct rpt_totals *t)
+{
+	const struct cap_stats *cs = t->capture;
+	const struct smtp_stats *ds = t->decode;
+
+	fprintf(f, "smtpscope: so far %" PRIu64 " packets, %" PRIu64 " sessions ended, %" PRIu64
+		   " open; %" PRIu64 " messages accepted of %" PRIu64 "; %" PRIu64 " bytes missed",
+		cs->packets, ds->ended, ds->sessions - ds->ended,
+		ds->messages_accepted, ds->messages, t->reassembly->gap_bytes);
+	if (cs->have_kernel_stats)
+		fprintf(f, "; kernel: %" PRIu64 " received, %" PRIu64 " dropped, %" PRIu64
+			   " dropped by the interface",
+			cs->kernel_received, cs->kernel_dropped, cs->if_dropped);
+	fputc('\n', f);
+	fflush(f);
 }
