@@ -55,6 +55,8 @@ struct options {
 	struct smtp_config smtp;
 	bool show_secrets;
 	bool quiet;
+	bool audit;
+	enum rpt_audit_sort audit_sort;
 };
 
 /*
@@ -205,6 +207,8 @@ usage(FILE *f)
 	      "  --show-secrets   print AUTH data as sent (masked by default)\n"
 	      "  --explain TEXT   explain one reply line without a capture\n"
 	      "  --after COMMAND  with --explain: the command the reply answers\n"
+	      "  --audit          a table of hosts (clients and servers) before the summary\n"
+	      "  --audit-sort KEY sessions (default), messages, failures or host\n"
 	      "  -q               no summary at the end\n"
 	      "  -h, --help       this text;  -V, --version  the version\n"
 	      "\n"
@@ -251,7 +255,25 @@ join_args(int argc, char **argv)
 	return s;
 }
 
-enum { OPT_COLOR = 256, OPT_SECRETS, OPT_EXPLAIN, OPT_AFTER, OPT_IDLE, OPT_MAX_FLOWS, OPT_LIMIT, OPT_LIMITS };
+static enum rpt_audit_sort
+audit_sort(const char *key)
+{
+	static const char *const keys[] = {
+		[RPT_SORT_SESSIONS] = "sessions", [RPT_SORT_MESSAGES] = "messages",
+		[RPT_SORT_FAILURES] = "failures", [RPT_SORT_HOST] = "host",
+	};
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(key, keys[i]) == 0)
+			return (enum rpt_audit_sort)i;
+	fprintf(stderr, "smtpscope: --audit-sort takes sessions, messages, failures or host\n");
+	exit(EXIT_USAGE);
+}
+
+enum {
+	OPT_COLOR = 256, OPT_SECRETS, OPT_EXPLAIN, OPT_AFTER, OPT_IDLE, OPT_MAX_FLOWS, OPT_LIMIT,
+	OPT_LIMITS, OPT_AUDIT, OPT_AUDIT_SORT
+};
 
 static void
 parse_options(int argc, char **argv, struct options *o)
@@ -268,6 +290,8 @@ parse_options(int argc, char **argv, struct options *o)
 		{"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
 		{"limit", required_argument, NULL, OPT_LIMIT},
 		{"limits", no_argument, NULL, OPT_LIMITS},
+		{"audit", no_argument, NULL, OPT_AUDIT},
+		{"audit-sort", required_argument, NULL, OPT_AUDIT_SORT},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -362,6 +386,13 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_LIMIT:
 			parse_limit(o, optarg);
+			break;
+		case OPT_AUDIT:
+			o->audit = true;
+			break;
+		case OPT_AUDIT_SORT:
+			o->audit = true;
+			o->audit_sort = audit_sort(optarg);
 			break;
 		case OPT_LIMITS:
 			printf("limits (set with --limit NAME=VALUE):\n");
@@ -488,7 +519,8 @@ setup(struct run *r, const struct options *o, const uint16_t *ports, size_t npor
 {
 	struct rsm_config rc = o->rsm;
 	struct smtp_config sc = o->smtp;
-	struct rpt_config pc = {.format = o->format, .out = stdout};
+	struct rpt_config pc = {.format = o->format, .out = stdout, .audit = o->audit,
+				.audit_sort = o->audit_sort, .quiet = o->quiet};
 
 	pc.color = o->color < 0 ? isatty(STDOUT_FILENO) : o->color;
 	rc.server_ports = ports;
@@ -559,7 +591,7 @@ on_tick(void *arg, uint64_t now_us)
 		struct rpt_totals t = {cap_stats(r->src), rsm_stats(r->rsm), smtp_stats(r->dec), false};
 
 		summary_wanted = 0;
-		rpt_running_summary(stderr, &t);
+		rpt_running_summary(r->rpt, stderr, &t);
 	}
 }
 
@@ -590,12 +622,10 @@ analyse(const struct options *o)
 		status = 1;
 	running_source = NULL;
 	rsm_flush(r.rsm);
-	if (!o->quiet || o->format == RPT_JSON) {
-		struct rpt_totals t = {cap_stats(r.src), rsm_stats(r.rsm), smtp_stats(r.dec),
-				       interrupted != 0};
+	struct rpt_totals t = {cap_stats(r.src), rsm_stats(r.rsm), smtp_stats(r.dec),
+			       interrupted != 0};
 
-		rpt_summary(r.rpt, &t);
-	}
+	rpt_summary(r.rpt, &t);
 	fflush(stdout);
 	if (status)
 		fprintf(stderr, "smtpscope: %s\n", err);

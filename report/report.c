@@ -12,8 +12,13 @@ rpt_new(const struct rpt_config *cfg)
 {
 	struct rpt *r = calloc(1, sizeof(*r));
 
-	if (r)
-		r->cfg = *cfg;
+	if (!r)
+		return NULL;
+	r->cfg = *cfg;
+	if (cfg->audit && !(r->audit = rpt_audit_new(cfg->audit_sort))) {
+		free(r);
+		return NULL;
+	}
 	return r;
 }
 
@@ -30,6 +35,8 @@ rpt_session(void *arg, const struct smtp_session *s)
 			break;
 		}
 	}
+	if (r->audit)
+		rpt_audit_session(r->audit, s);
 	if (r->cfg.format == RPT_JSON)
 		json_session(r->cfg.out, s);
 	else
@@ -39,9 +46,11 @@ rpt_session(void *arg, const struct smtp_session *s)
 void
 rpt_summary(struct rpt *r, const struct rpt_totals *t)
 {
+	if (r->audit)
+		rpt_audit_print(r->audit, r->cfg.out, r->cfg.format == RPT_JSON);
 	if (r->cfg.format == RPT_JSON)
 		json_summary(r->cfg.out, t, &r->counts);
-	else
+	else if (!r->cfg.quiet)
 		text_summary(r->cfg.out, t, &r->counts, r->cfg.color);
 	fflush(r->cfg.out);
 }
@@ -49,5 +58,8 @@ rpt_summary(struct rpt *r, const struct rpt_totals *t)
 void
 rpt_free(struct rpt *r)
 {
+	if (!r)
+		return;
+	rpt_audit_free(r->audit);
 	free(r);
 }

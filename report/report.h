@@ -19,9 +19,15 @@
 
 enum rpt_format { RPT_TEXT, RPT_JSON };
 
+/* --audit-sort */
+enum rpt_audit_sort { RPT_SORT_SESSIONS, RPT_SORT_MESSAGES, RPT_SORT_FAILURES, RPT_SORT_HOST };
+
 struct rpt_config {
 	enum rpt_format format;
 	bool color; /* ANSI colours in text output */
+	bool audit; /* --audit: a table of hosts before the summary */
+	bool quiet; /* no summary at the end of a text run */
+	enum rpt_audit_sort audit_sort;
 	FILE *out;
 };
 
@@ -39,8 +45,15 @@ struct rpt *rpt_new(const struct rpt_config *cfg);
 /* An smtp_session_fn: arg is the report. */
 void rpt_session(void *arg, const struct smtp_session *s);
 void rpt_summary(struct rpt *r, const struct rpt_totals *t);
-/* The counters so far, as text, on f (SIGUSR1 during a live capture). */
-void rpt_running_summary(FILE *f, const struct rpt_totals *t);
+/* The counters so far (and the audit, if on), as text, on f (SIGUSR1 during a live capture). */
+void rpt_running_summary(struct rpt *r, FILE *f, const struct rpt_totals *t);
+
+/* The host audit (audit.c), usable on its own. */
+struct rpt_audit;
+struct rpt_audit *rpt_audit_new(enum rpt_audit_sort sort);
+void rpt_audit_session(struct rpt_audit *a, const struct smtp_session *s);
+void rpt_audit_print(struct rpt_audit *a, FILE *f, bool json);
+void rpt_audit_free(struct rpt_audit *a);
 void rpt_free(struct rpt *r);
 
 /* Helpers shared by the writers, exposed for tests. */

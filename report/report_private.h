@@ -16,9 +16,12 @@ struct rpt_counts {
 struct rpt {
 	struct rpt_config cfg;
 	struct rpt_counts counts;
+	struct rpt_audit *audit;
 };
 
 size_t rpt_utf8_len(const unsigned char *s);
+/* Wire text for a terminal: one line, at most max bytes, escapes for the rest. */
+size_t rpt_text_wire(FILE *f, const char *s, size_t max);
 void json_session(FILE *f, const struct smtp_session *s);
 void json_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c);
 void text_session(FILE *f, const struct smtp_session *s, bool color);

@@ -40,8 +40,8 @@ col(bool color, const char *c)
  * and invalid UTF-8 as \xNN, so a remote host cannot send escape sequences.
  * Returns the bytes written (for padding).
  */
-static size_t
-put_wire(FILE *f, const char *s, size_t max)
+size_t
+rpt_text_wire(FILE *f, const char *s, size_t max)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
 	size_t w = 0, n;
@@ -73,16 +73,16 @@ command_line(FILE *f, const struct smtp_command *c, bool color)
 
 	fprintf(f, "  %s%s%s ", col(color, marks[c->result].color), marks[c->result].mark,
 		col(color, C_RESET));
-	w = put_wire(f, c->name[0] ? c->name : "(empty line)", CMD_WIDTH);
+	w = rpt_text_wire(f, c->name[0] ? c->name : "(empty line)", CMD_WIDTH);
 	if (c->arg) {
 		putc(' ', f);
-		w += 1 + put_wire(f, c->arg, CMD_WIDTH - (w < CMD_WIDTH ? w : CMD_WIDTH));
+		w += 1 + rpt_text_wire(f, c->arg, CMD_WIDTH - (w < CMD_WIDTH ? w : CMD_WIDTH));
 	}
 	for (; w < CMD_WIDTH; w++)
 		putc(' ', f);
 	if (c->has_reply) {
 		fprintf(f, " %d ", c->reply.code);
-		put_wire(f, c->reply.text, REPLY_WIDTH);
+		rpt_text_wire(f, c->reply.text, REPLY_WIDTH);
 		if (c->reply.lines > 1)
 			fprintf(f, " (+%u lines)", c->reply.lines - 1);
 	} else {
@@ -96,18 +96,18 @@ static void
 message_line(FILE *f, const struct smtp_message *m, size_t i)
 {
 	fprintf(f, "  message %zu: from <", i + 1);
-	put_wire(f, m->mail_from ? m->mail_from : "?", 80);
+	rpt_text_wire(f, m->mail_from ? m->mail_from : "?", 80);
 	fputs(">", f);
 	for (size_t r = 0; r < m->n_rcpt; r++) {
 		fputs(r ? ", <" : " to <", f);
-		put_wire(f, m->rcpt[r].addr, 80);
+		rpt_text_wire(f, m->rcpt[r].addr, 80);
 		fputs(m->rcpt[r].status == SMTP_RCPT_REJECTED ? "> (refused)" : ">", f);
 	}
 	if (m->size >= 0)
 		fprintf(f, ", %" PRId64 " bytes", m->size);
 	if (m->subject) {
 		fputs(", subject \"", f);
-		put_wire(f, m->subject, 60);
+		rpt_text_wire(f, m->subject, 60);
 		putc('"', f);
 	}
 	fprintf(f, ": %s\n", smtp_outcome_name(m->outcome));
@@ -139,7 +139,7 @@ text_session(FILE *f, const struct smtp_session *s, bool color)
 		message_line(f, &s->msgs[i], i);
 	if (s->has_auth) {
 		fprintf(f, "  login: %s as ", s->auth.mechanism);
-		put_wire(f, s->auth.user ? s->auth.user : "(unknown user)", 80);
+		rpt_text_wire(f, s->auth.user ? s->auth.user : "(unknown user)", 80);
 		fprintf(f, ", %s\n", s->auth.success < 0 ? "no verdict seen"
 				     : s->auth.success	 ? "succeeded"
 							 : "failed");
@@ -199,7 +199,7 @@ text_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c, bo
 }
 
 void
-rpt_running_summary(FILE *f, const struct rpt_totals *t)
+rpt_running_summary(struct rpt *r, FILE *f, const struct rpt_totals *t)
 {
 	const struct cap_stats *cs = t->capture;
 	const struct smtp_stats *ds = t->decode;
@@ -213,5 +213,7 @@ rpt_running_summary(FILE *f, const struct rpt_totals *t)
 			   " dropped by the interface",
 			cs->kernel_received, cs->kernel_dropped, cs->if_dropped);
 	fputc('\n', f);
+	if (r->audit)
+		rpt_audit_print(r->audit, f, false);
 	fflush(f);
 }

@@ -131,6 +131,77 @@ test_json_session_fields(void **state)
 	free(out);
 }
 
+static void
+to_audit(void *arg, const struct smtp_session *s)
+{
+	rpt_audit_session(arg, s);
+}
+
+/* One session from client .c to server .v, as the decoder hands it over. */
+static void
+audit_session(struct rpt_audit *a, uint8_t c, uint8_t v, const char *client, const char *server,
+	      enum rsm_end end)
+{
+	struct smtp_config cfg;
+	struct rsm_conn conn = {.id = 1, .client = {.family = 4, .bytes = {10, 0, 0, c}},
+				.server = {.family = 4, .bytes = {10, 0, 0, v}}, .client_port = 40000,
+				.server_port = 25};
+	struct rsm_event ev = {.type = RSM_EV_OPEN, .conn = &conn};
+	struct smtp_decoder *dec;
+
+	smtp_default_config(&cfg);
+	dec = smtp_new(&cfg, to_audit, a);
+	smtp_on_stream(dec, &ev);
+	if (server) {
+		conn.packets[RSM_S2C] = conn.packets[RSM_C2S] = 1;
+		ev = (struct rsm_event){.type = RSM_EV_DATA, .dir = RSM_S2C, .conn = &conn,
+					.data = (const uint8_t *)server, .len = 14};
+		smtp_on_stream(dec, &ev); /* the greeting */
+		ev = (struct rsm_event){.type = RSM_EV_DATA, .dir = RSM_C2S, .conn = &conn,
+					.data = (const uint8_t *)client, .len = strlen(client)};
+		smtp_on_stream(dec, &ev);
+		ev = (struct rsm_event){.type = RSM_EV_DATA, .dir = RSM_S2C, .conn = &conn,
+					.data = (const uint8_t *)server + 14, .len = strlen(server) - 14};
+		smtp_on_stream(dec, &ev);
+	}
+	ev = (struct rsm_event){.type = RSM_EV_CLOSE, .conn = &conn, .end = end};
+	smtp_on_stream(dec, &ev);
+	smtp_free(dec);
+}
+
+/* A client writing to 12 servers with a bare EHLO name, and a server that never answers. */
+static void
+test_audit_counts_and_flags(void **state)
+{
+	struct rpt_audit *a = rpt_audit_new(RPT_SORT_SESSIONS);
+	char *out = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&out, &n);
+
+	(void)state;
+	for (uint8_t v = 100; v < 112; v++)
+		audit_session(a, 9, v, "EHLO PC01\r\nMAIL FROM:<a@b>\r\nRCPT TO:<nobody@c>\r\n",
+			      "220 mx ESMTP\r\n250 mx\r\n250 2.1.0 Ok\r\n550 5.1.1 User unknown\r\n",
+			      RSM_END_CLOSED);
+	audit_session(a, 9, 200, NULL, NULL, RSM_END_REFUSED);
+	audit_session(a, 9, 200, NULL, NULL, RSM_END_NO_ANSWER);
+	rpt_audit_print(a, f, true);
+	fclose(f);
+	/* the busy client comes first: most sessions */
+	assert_non_null(strstr(out, "{\"type\":\"host\",\"ip\":\"10.0.0.9\",\"role\":\"client\","
+				    "\"sessions\":14,\"peers\":13,"));
+	assert_non_null(strstr(out, "\"rejected\":12},\"attempts\":{\"refused\":1,\"no_answer\":1,"));
+	assert_non_null(strstr(out, "\"ehlo_names\":[\"PC01\"]"));
+	assert_non_null(strstr(out, "{\"reply\":\"550 5.1.1 after RCPT\",\"count\":12}"));
+	assert_non_null(strstr(out, "talks to many mail servers"));
+	assert_non_null(strstr(out, "EHLO name is not a host name"));
+	assert_non_null(strstr(out, "\"ip\":\"10.0.0.200\",\"role\":\"server\",\"sessions\":2"));
+	assert_non_null(strstr(out, "never answered SMTP"));
+	assert_null(strstr(strstr(out, "10.0.0.100"), "never answered"));
+	free(out);
+	rpt_audit_free(a);
+}
+
 int
 main(void)
 {
@@ -139,6 +210,7 @@ main(void)
 		cmocka_unit_test(test_iso_time_and_addr),
 		cmocka_unit_test(test_terminal_output_has_no_wire_escapes),
 		cmocka_unit_test(test_json_session_fields),
+		cmocka_unit_test(test_audit_counts_and_flags),
 	};
 
 	return cmocka_run_group_tests_name("report", tests, NULL, NULL);

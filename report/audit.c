@@ -1,0 +1,416 @@
+/*
+ * audit.c - who speaks SMTP, to whom, and how (--audit).
+ *
+ * Every finished session adds to two host records: its client's (role
+ * client) and its server's (role server). The table is an open-addressing
+ * hash that doubles up to AUDIT_MAX_HOSTS; past that, sessions of new hosts
+ * are counted as unaudited, never silently lost. Per host, the lists that
+ * could grow (peers, EHLO names, failure reasons) are capped too.
+ */
+#include "report.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report_private.h"
+
+#define AUDIT_MAX_HOSTS 65536
+#define MAX_PEERS 256
+#define MAX_NAMES 8
+#define MAX_REASONS 8
+#define NAME_LEN 64
+#define REASON_LEN 48
+#define MANY_SERVERS 10 /* a client talking to this many servers is sending direct to MX */
+
+enum role { ROLE_CLIENT, ROLE_SERVER };
+
+struct reason {
+	char text[REASON_LEN]; /* "550 5.1.1" or "550" plus a few words */
+	uint64_t count;
+};
+
+struct host {
+	bool used;
+	enum role role;
+	struct cap_addr ip;
+	uint64_t sessions, first_seen, last_seen;
+	uint64_t delivered, deferred, rejected, refused, no_answer, no_greeting;
+	uint64_t tls_used, tls_unused, auth_used, auth_cleartext, auth_failed;
+	struct cap_addr *peers;
+	unsigned n_peers;
+	bool peers_overflow;
+	char names[MAX_NAMES][NAME_LEN]; /* client: EHLO names; server: the banner */
+	unsigned n_names;
+	struct reason reasons[MAX_REASONS];
+	unsigned n_reasons;
+	uint64_t other_reasons;
+};
+
+struct rpt_audit {
+	struct host *slots;
+	size_t cap, count;
+	uint64_t unaudited;
+	enum rpt_audit_sort sort;
+};
+
+static uint64_t
+host_hash(const struct cap_addr *a, enum role role)
+{
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)role;
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ a->bytes[i]) * 1099511628211ull;
+	return h;
+}
+
+static bool
+same_ip(const struct cap_addr *a, const struct cap_addr *b)
+{
+	return a->family == b->family && memcmp(a->bytes, b->bytes, 16) == 0;
+}
+
+static struct host *
+slot_for(struct host *slots, size_t cap, const struct cap_addr *ip, enum role role)
+{
+	size_t i = host_hash(ip, role) & (cap - 1);
+
+	while (slots[i].used && !(slots[i].role == role && same_ip(&slots[i].ip, ip)))
+		i = (i + 1) & (cap - 1);
+	return &slots[i];
+}
+
+static bool
+grow(struct rpt_audit *a)
+{
+	size_t cap = a->cap ? a->cap * 2 : 256;
+	struct host *n = calloc(cap, sizeof(*n));
+
+	if (!n)
+		return false;
+	for (size_t i = 0; i < a->cap; i++)
+		if (a->slots[i].used)
+			*slot_for(n, cap, &a->slots[i].ip, a->slots[i].role) = a->slots[i];
+	free(a->slots);
+	a->slots = n;
+	a->cap = cap;
+	return true;
+}
+
+static struct host *
+find_host(struct rpt_audit *a, const struct cap_addr *ip, enum role role, uint64_t ts)
+{
+	struct host *h;
+
+	/* Kept at most half full, so that a probe always ends on a free slot. */
+	if (a->count * 2 >= a->cap && (a->count >= AUDIT_MAX_HOSTS || !grow(a))) {
+		h = a->cap ? slot_for(a->slots, a->cap, ip, role) : NULL;
+		return h && h->used ? h : NULL; /* full: only hosts already known */
+	}
+	h = slot_for(a->slots, a->cap, ip, role);
+	if (!h->used) {
+		memset(h, 0, sizeof(*h));
+		h->used = true;
+		h->role = role;
+		h->ip = *ip;
+		h->first_seen = ts;
+		a->count++;
+	}
+	return h;
+}
+
+static void
+add_peer(struct host *h, const struct cap_addr *peer)
+{
+	for (unsigned i = 0; i < h->n_peers; i++)
+		if (same_ip(&h->peers[i], peer))
+			return;
+	if (h->n_peers == MAX_PEERS) {
+		h->peers_overflow = true;
+		return;
+	}
+	if (!h->peers && !(h->peers = malloc(MAX_PEERS * sizeof(*h->peers))))
+		return;
+	h->peers[h->n_peers++] = *peer;
+}
+
+static void
+add_name(struct host *h, const char *name)
+{
+	if (!name || !*name)
+		return;
+	for (unsigned i = 0; i < h->n_names; i++)
+		if (strncmp(h->names[i], name, NAME_LEN - 1) == 0)
+			return;
+	if (h->n_names < MAX_NAMES)
+		snprintf(h->names[h->n_names++], NAME_LEN, "%s", name);
+}
+
+/* "550 5.1.1": the code and enhanced code name a reason well enough to count. */
+static void
+add_reason(struct host *h, const struct smtp_command *c)
+{
+	char key[REASON_LEN];
+
+	snprintf(key, sizeof(key), "%d%s%s after %s", c->reply.code, c->reply.enhanced[0] ? " " : "",
+		 c->reply.enhanced, c->name);
+	for (unsigned i = 0; i < h->n_reasons; i++) {
+		if (strcmp(h->reasons[i].text, key) == 0) {
+			h->reasons[i].count++;
+			return;
+		}
+	}
+	if (h->n_reasons == MAX_REASONS) {
+		h->other_reasons++;
+		return;
+	}
+	snprintf(h->reasons[h->n_reasons].text, REASON_LEN, "%s", key);
+	h->reasons[h->n_reasons++].count = 1;
+}
+
+static void
+count_session(struct host *h, const struct smtp_session *s)
+{
+	h->sessions++;
+	h->last_seen = s->ts_last > h->last_seen ? s->ts_last : h->last_seen;
+	h->refused += s->state == SMTP_ST_REFUSED;
+	h->no_answer += s->state == SMTP_ST_NO_ANSWER;
+	h->no_greeting += s->outcome == SMTP_OUT_NEVER_REACHED && s->state != SMTP_ST_REFUSED &&
+			  s->state != SMTP_ST_NO_ANSWER;
+	h->tls_used += s->starttls;
+	h->tls_unused += (s->anomalies >> SMTP_ANOM_STARTTLS_NOT_USED) & 1;
+	h->auth_used += s->has_auth;
+	h->auth_cleartext += (s->anomalies >> SMTP_ANOM_AUTH_CLEARTEXT) & 1;
+	h->auth_failed += s->has_auth && s->auth.success == 0;
+	for (size_t i = 0; i < s->n_msgs; i++) {
+		h->delivered += s->msgs[i].outcome == SMTP_OUT_DELIVERED;
+		h->deferred += s->msgs[i].outcome == SMTP_OUT_DEFERRED;
+		h->rejected += s->msgs[i].outcome == SMTP_OUT_REJECTED;
+	}
+	for (size_t i = 0; i < s->n_cmds; i++)
+		if (s->cmds[i].has_reply && s->cmds[i].reply.code >= 400)
+			add_reason(h, &s->cmds[i]);
+}
+
+void
+rpt_audit_session(struct rpt_audit *a, const struct smtp_session *s)
+{
+	struct host *c = find_host(a, &s->client, ROLE_CLIENT, s->ts_first);
+	struct host *v = find_host(a, &s->server, ROLE_SERVER, s->ts_first);
+
+	if (!c || !v) {
+		a->unaudited++;
+		return;
+	}
+	count_session(c, s);
+	count_session(v, s);
+	add_peer(c, &s->server);
+	add_peer(v, &s->client);
+	add_name(c, s->helo);
+	if (s->n_cmds && s->cmds[0].verb == SMTP_CONNECT && s->cmds[0].has_reply && !v->n_names) {
+		const char *t = s->cmds[0].reply.text, *nl = strchr(t, '\n');
+		char banner[NAME_LEN];
+
+		snprintf(banner, sizeof(banner), "%.*s", (int)(nl ? nl - t : (long)strlen(t)), t);
+		add_name(v, banner);
+	}
+}
+
+/*
+ * Does the EHLO argument look like a host name (RFC 5321 4.1.1.1: a domain
+ * or an address literal)? A bare word ("localhost", "PC01") or junk does not.
+ */
+static bool
+looks_like_hostname(const char *n)
+{
+	size_t len = strlen(n);
+	bool dot = false;
+
+	if (len >= 2 && n[0] == '[' && n[len - 1] == ']')
+		return true;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)n[i];
+
+		if (ch == '.')
+			dot = i > 0 && i + 1 < len;
+		else if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			   (ch >= '0' && ch <= '9') || ch == '-'))
+			return false;
+	}
+	return dot;
+}
+
+/* The flags an auditor should look at, as fixed short phrases. */
+static unsigned
+host_flags(const struct host *h, const char **out, unsigned max)
+{
+	unsigned n = 0;
+
+	if (h->role == ROLE_CLIENT && (h->n_peers >= MANY_SERVERS || h->peers_overflow) && n < max)
+		out[n++] = "talks to many mail servers (direct-to-MX sending?)";
+	for (unsigned i = 0; h->role == ROLE_CLIENT && i < h->n_names; i++) {
+		if (!looks_like_hostname(h->names[i]) && n < max) {
+			out[n++] = "EHLO name is not a host name";
+			break;
+		}
+	}
+	if (h->role == ROLE_SERVER && h->refused + h->no_answer + h->no_greeting == h->sessions &&
+	    n < max)
+		out[n++] = "never answered SMTP";
+	if (h->auth_cleartext && n < max)
+		out[n++] = "passwords sent in cleartext (AUTH without TLS)";
+	if (h->tls_unused && n < max)
+		out[n++] = "STARTTLS offered but not used";
+	return n;
+}
+
+static uint64_t
+sort_key(const struct host *h, enum rpt_audit_sort sort)
+{
+	switch (sort) {
+	case RPT_SORT_MESSAGES:
+		return h->delivered + h->deferred + h->rejected;
+	case RPT_SORT_FAILURES:
+		return h->deferred + h->rejected + h->refused + h->no_answer + h->auth_failed;
+	default:
+		return h->sessions;
+	}
+}
+
+static enum rpt_audit_sort sort_by;
+
+static int
+by_key(const void *x, const void *y)
+{
+	const struct host *a = *(const struct host *const *)x, *b = *(const struct host *const *)y;
+	uint64_t ka = sort_key(a, sort_by), kb = sort_key(b, sort_by);
+
+	if (sort_by != RPT_SORT_HOST && ka != kb)
+		return ka > kb ? -1 : 1;
+	if (a->ip.family != b->ip.family)
+		return a->ip.family - b->ip.family;
+	int c = memcmp(a->ip.bytes, b->ip.bytes, 16);
+
+	return c ? c : (int)a->role - (int)b->role;
+}
+
+static struct host **
+sorted_hosts(struct rpt_audit *a)
+{
+	struct host **v = malloc((a->count ? a->count : 1) * sizeof(*v));
+	size_t n = 0;
+
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < a->cap; i++)
+		if (a->slots[i].used)
+			v[n++] = &a->slots[i];
+	sort_by = a->sort;
+	qsort(v, n, sizeof(*v), by_key);
+	return v;
+}
+
+static void
+json_host(FILE *f, const struct host *h)
+{
+	char ip[64], t1[40], t2[40];
+	const char *flags[8];
+	unsigned nf = host_flags(h, flags, 8);
+
+	rpt_addr(ip, sizeof(ip), &h->ip);
+	rpt_iso_time(t1, sizeof(t1), h->first_seen);
+	rpt_iso_time(t2, sizeof(t2), h->last_seen);
+	fprintf(f, "{\"type\":\"host\",\"ip\":\"%s\",\"role\":\"%s\",\"sessions\":%" PRIu64
+		   ",\"peers\":%u,\"peers_capped\":%s,\"messages\":{\"delivered\":%" PRIu64
+		   ",\"deferred\":%" PRIu64 ",\"rejected\":%" PRIu64 "},\"attempts\":{\"refused\":%" PRIu64
+		   ",\"no_answer\":%" PRIu64 ",\"no_greeting\":%" PRIu64 "},\"tls\":{\"used\":%" PRIu64
+		   ",\"offered_unused\":%" PRIu64 "},\"auth\":{\"used\":%" PRIu64 ",\"cleartext\":%" PRIu64
+		   ",\"failed\":%" PRIu64 "},\"%s\":[",
+		ip, h->role == ROLE_CLIENT ? "client" : "server", h->sessions, h->n_peers,
+		h->peers_overflow ? "true" : "false", h->delivered, h->deferred, h->rejected, h->refused,
+		h->no_answer, h->no_greeting, h->tls_used, h->tls_unused, h->auth_used,
+		h->auth_cleartext, h->auth_failed, h->role == ROLE_CLIENT ? "ehlo_names" : "banners");
+	for (unsigned i = 0; i < h->n_names; i++) {
+		if (i)
+			putc(',', f);
+		rpt_json_string(f, h->names[i]);
+	}
+	fputs("],\"top_failures\":[", f);
+	for (unsigned i = 0; i < h->n_reasons; i++) {
+		fprintf(f, "%s{\"reply\":", i ? "," : "");
+		rpt_json_string(f, h->reasons[i].text);
+		fprintf(f, ",\"count\":%" PRIu64 "}", h->reasons[i].count);
+	}
+	fprintf(f, "],\"first_seen\":\"%s\",\"last_seen\":\"%s\",\"flags\":[", t1, t2);
+	for (unsigned i = 0; i < nf; i++)
+		fprintf(f, "%s\"%s\"", i ? "," : "", flags[i]);
+	fputs("]}\n", f);
+}
+
+static void
+text_host(FILE *f, const struct host *h)
+{
+	char ip[64];
+	const char *flags[8];
+	unsigned nf = host_flags(h, flags, 8);
+
+	rpt_addr(ip, sizeof(ip), &h->ip);
+	fprintf(f, "  %-6s %-39s %8" PRIu64 " %5u%s %9" PRIu64 " %8" PRIu64 " %8" PRIu64 " %7" PRIu64
+		   " %10" PRIu64 "  tls %" PRIu64 "/%" PRIu64 " auth %" PRIu64 "\n",
+		h->role == ROLE_CLIENT ? "client" : "server", ip, h->sessions, h->n_peers,
+		h->peers_overflow ? "+" : " ", h->delivered, h->deferred, h->rejected, h->refused,
+		h->no_answer, h->tls_used, h->tls_used + h->tls_unused, h->auth_used);
+	for (unsigned i = 0; i < h->n_names; i++) {
+		fputs(i ? ", " : (h->role == ROLE_CLIENT ? "         EHLO: " : "         banner: "), f);
+		rpt_text_wire(f, h->names[i], NAME_LEN);
+	}
+	if (h->n_names)
+		putc('\n', f);
+	for (unsigned i = 0; i < h->n_reasons; i++)
+		fprintf(f, "%s%s (%" PRIu64 ")", i ? ", " : "         failures: ", h->reasons[i].text,
+			h->reasons[i].count);
+	if (h->n_reasons)
+		fprintf(f, "%s\n", h->other_reasons ? ", ..." : "");
+	for (unsigned i = 0; i < nf; i++)
+		fprintf(f, "         ! %s\n", flags[i]);
+}
+
+void
+rpt_audit_print(struct rpt_audit *a, FILE *f, bool json)
+{
+	struct host **v = sorted_hosts(a);
+
+	if (!v)
+		return;
+	if (!json)
+		fprintf(f, "Hosts (%zu)%s:\n  %-6s %-39s %8s %6s %9s %8s %8s %7s %10s\n", a->count,
+			a->unaudited ? " (table full: some sessions not audited)" : "", "role", "host",
+			"sessions", "peers", "delivered", "deferred", "rejected", "refused",
+			"unanswered");
+	for (size_t i = 0; i < a->count; i++)
+		json ? json_host(f, v[i]) : text_host(f, v[i]);
+	if (!json)
+		putc('\n', f);
+	free(v);
+}
+
+struct rpt_audit *
+rpt_audit_new(enum rpt_audit_sort sort)
+{
+	struct rpt_audit *a = calloc(1, sizeof(*a));
+
+	if (a)
+		a->sort = sort;
+	return a;
+}
+
+void
+rpt_audit_free(struct rpt_audit *a)
+{
+	if (!a)
+		return;
+	for (size_t i = 0; i < a->cap; i++)
+		free(a->slots[i].peers);
+	free(a->slots);
+	free(a);
+}
