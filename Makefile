@@ -61,6 +61,7 @@ check-tree: bins
 	@set -e; for t in $(TESTS); do $(B)/tests/$$t; done
 	python3 tests/e2e_samples.py --bin $(B)/smtpscope
 	python3 tests/conformance.py --bin $(B)/smtpscope
+	python3 tests/extract_check.py --bin $(B)/smtpscope
 
 run: deps-run
 	@$(MAKE) -s --no-print-directory all
@@ -163,3 +164,31 @@ regress: $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp
 	$(B)/tests/onefile_pcap tests/regress/pcap
 	$(B)/tests/onefile_smtp tests/regress/smtp
 # --- fuzzing (end)
+
+# --- bench (begin)
+# make bench   writes realistic captures of BENCH_SIZES MB with their ground truth
+#              (bench/gen.py, seeded, into build/bench/; kept for the next run), times
+#              smtpscope against the libpcap read floor (bench/pcap_floor.c) and tshark,
+#              medians of BENCH_RUNS runs, and checks every session and reply code against
+#              the truth: a mismatch fails, a missed speed target does not.
+#              BENCH_TSHARK=once (smallest file, one run) | all | none.
+BENCH_SIZES ?= 100 1000
+BENCH_RUNS ?= 5
+BENCH_TSHARK ?= once
+BENCH_SEED ?= 1
+
+.PHONY: bench
+
+build/bench/pcap_floor: bench/pcap_floor.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 $(STD) $(WARN) $(PCAP_CFLAGS) -o $@ $< $(PCAP_LIBS)
+
+build/bench/rusage: bench/rusage.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 $(STD) $(WARN) -o $@ $<
+
+bench: all build/bench/pcap_floor build/bench/rusage
+	python3 bench/run.py --bin $(B)/smtpscope --floor build/bench/pcap_floor \
+		--rusage build/bench/rusage --dir build/bench \
+		--sizes $(BENCH_SIZES) --runs $(BENCH_RUNS) --tshark $(BENCH_TSHARK) --seed $(BENCH_SEED)
+# --- bench (end)

@@ -57,6 +57,7 @@ struct options {
 	bool quiet;
 	bool audit;
 	enum rpt_audit_sort audit_sort;
+	const char *extract_dir;
 };
 
 /*
@@ -163,6 +164,7 @@ parse_limit(struct options *o, const char *arg)
 
 struct run {
 	bool live;
+	struct rpt_extract *extract;
 	struct cap_source *src;
 	struct rsm_table *rsm;
 	struct smtp_decoder *dec;
@@ -207,6 +209,8 @@ usage(FILE *f)
 	      "  --show-secrets   print AUTH data as sent (masked by default)\n"
 	      "  --explain TEXT   explain one reply line without a capture\n"
 	      "  --after COMMAND  with --explain: the command the reply answers\n"
+	      "  --extract DIR    write every message seen to DIR as .eml (.eml.partial when\n"
+	      "                   incomplete), with an index.jsonl; existing files are kept\n"
 	      "  --audit          a table of hosts (clients and servers) before the summary\n"
 	      "  --audit-sort KEY sessions (default), messages, failures or host\n"
 	      "  -q               no summary at the end\n"
@@ -272,7 +276,7 @@ audit_sort(const char *key)
 
 enum {
 	OPT_COLOR = 256, OPT_SECRETS, OPT_EXPLAIN, OPT_AFTER, OPT_IDLE, OPT_MAX_FLOWS, OPT_LIMIT,
-	OPT_LIMITS, OPT_AUDIT, OPT_AUDIT_SORT
+	OPT_LIMITS, OPT_AUDIT, OPT_AUDIT_SORT, OPT_EXTRACT
 };
 
 static void
@@ -292,6 +296,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{"limits", no_argument, NULL, OPT_LIMITS},
 		{"audit", no_argument, NULL, OPT_AUDIT},
 		{"audit-sort", required_argument, NULL, OPT_AUDIT_SORT},
+		{"extract", required_argument, NULL, OPT_EXTRACT},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -389,6 +394,9 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_AUDIT:
 			o->audit = true;
+			break;
+		case OPT_EXTRACT:
+			o->extract_dir = optarg;
 			break;
 		case OPT_AUDIT_SORT:
 			o->audit = true;
@@ -520,12 +528,13 @@ setup(struct run *r, const struct options *o, const uint16_t *ports, size_t npor
 	struct rsm_config rc = o->rsm;
 	struct smtp_config sc = o->smtp;
 	struct rpt_config pc = {.format = o->format, .out = stdout, .audit = o->audit,
-				.audit_sort = o->audit_sort, .quiet = o->quiet};
+				.audit_sort = o->audit_sort, .quiet = o->quiet, .extract = r->extract};
 
 	pc.color = o->color < 0 ? isatty(STDOUT_FILENO) : o->color;
 	rc.server_ports = ports;
 	rc.n_server_ports = nports;
 	sc.show_secrets = o->show_secrets;
+	sc.sink = r->extract ? rpt_extract_sink(r->extract) : NULL;
 	r->rpt = rpt_new(&pc);
 	r->dec = r->rpt ? smtp_new(&sc, on_session, r) : NULL;
 	r->rsm = r->dec ? rsm_new(&rc, smtp_on_stream, r->dec) : NULL;
@@ -577,6 +586,8 @@ open_source(struct run *r, const struct options *o, const char *filter, char err
 		return -1;
 	if (o->write_file && cap_write_to(r->src, o->write_file, err) < 0)
 		return -1;
+	if (o->extract_dir && rpt_extract_open(&r->extract, o->extract_dir, err, CAP_ERRLEN) < 0)
+		return -1;
 	return 0;
 }
 
@@ -608,11 +619,13 @@ analyse(const struct options *o)
 		return EXIT_USAGE;
 	if (open_source(&r, o, filter, err) < 0) {
 		fprintf(stderr, "smtpscope: %s\n", err);
+		rpt_extract_close(r.extract);
 		cap_close(r.src);
 		return 1;
 	}
 	cap_set_ports(r.src, ports, o->raw_filter ? 0 : nports);
 	if (drop_root(o) < 0 || !setup(&r, o, ports, nports)) {
+		rpt_extract_close(r.extract);
 		cap_close(r.src);
 		return 1;
 	}
@@ -632,6 +645,7 @@ analyse(const struct options *o)
 	rsm_free(r.rsm);
 	smtp_free(r.dec);
 	rpt_free(r.rpt);
+	rpt_extract_close(r.extract);
 	cap_close(r.src);
 	return status;
 }

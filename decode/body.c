@@ -98,6 +98,8 @@ take_mid(struct body *b, struct arena *a, struct smtp_message *m, const uint8_t 
 	size_t used = lf ? (size_t)(lf - p) + 1 : n;
 
 	b->size += used;
+	if (b->handle)
+		b->emit(b->handle, p, used);
 	if (b->in_headers) {
 		line_append(&b->line, (const char *)p, lf ? used - 1 : used);
 		if (lf)
@@ -141,6 +143,8 @@ body_feed(struct body *b, struct arena *a, struct smtp_message *m, const uint8_t
 				i++;
 			} else { /* ".\r" then more: the CR is content */
 				b->size++;
+				if (b->handle)
+					b->emit(b->handle, (const uint8_t *)"\r", 1);
 				if (b->in_headers)
 					line_append(&b->line, "\r", 1);
 				b->state = B_MID;

@@ -25,6 +25,9 @@ struct body {
 	uint64_t size;
 	struct linebuf line; /* current physical header line */
 	struct linebuf hdr;  /* current logical header, unfolded */
+	/* where the message's bytes go, when someone wants them (NULL: nowhere) */
+	void (*emit)(void *handle, const uint8_t *p, size_t n);
+	void *handle;
 };
 
 void body_init(struct body *b);

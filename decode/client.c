@@ -213,18 +213,58 @@ add_rcpt(struct smtp_session *s, struct smtp_command *c, const char *arg, size_t
 	c->rcpt = (int)m->n_rcpt++;
 }
 
-void
-client_open_body(struct smtp_session *s, int msg)
+/* A message body starts (after 354, or with the first BDAT chunk). */
+static void
+begin_body(struct smtp_session *s, int msg)
 {
 	struct smtp_priv *p = s->priv;
+	const struct smtp_sink *k = p->dec->cfg.sink;
 
-	if (msg < 0 || s->msgs[msg].data_started)
-		return;
 	s->msgs[msg].data_started = true;
 	body_start(&p->body);
 	p->body_msg = msg;
 	p->body_gap = false;
-	p->mode = CM_BODY;
+	p->body.handle = k ? k->open(k->arg, s, msg) : NULL;
+	p->body.emit = k ? k->write : NULL;
+}
+
+/* The body is over, whole or not: its size and headers are settled, its bytes handed over. */
+static void
+settle_body(struct smtp_session *s, bool whole)
+{
+	struct smtp_priv *p = s->priv;
+	struct smtp_message *m = &s->msgs[p->body_msg];
+	const struct smtp_sink *k = p->dec->cfg.sink;
+
+	body_finish(&p->body, &p->arena, m);
+	if (whole && !p->body_gap)
+		m->size = (int64_t)p->body.size;
+	if (p->body.handle)
+		k->close(k->arg, p->body.handle, s, p->body_msg, whole && !p->body_gap);
+	p->body.handle = NULL;
+}
+
+void
+client_open_body(struct smtp_session *s, int msg)
+{
+	if (msg < 0 || s->msgs[msg].data_started)
+		return;
+	begin_body(s, msg);
+	s->priv->mode = CM_BODY;
+}
+
+void
+client_abort_body(struct smtp_session *s)
+{
+	struct smtp_priv *p = s->priv;
+
+	const struct smtp_message *m = p->body_msg >= 0 ? &s->msgs[p->body_msg] : NULL;
+
+	/* a DATA body, or BDAT chunks without their LAST one yet */
+	if (m && m->data_started && !m->data_ended) {
+		settle_body(s, false);
+		session_flag(s, SMTP_ANOM_MESSAGE_INCOMPLETE);
+	}
 }
 
 /* "BDAT 1234 LAST" (RFC 3030 2): a size of digits and an optional LAST. */
@@ -260,12 +300,8 @@ on_bdat(struct smtp_session *s, struct smtp_command *c, const char *arg, size_t 
 	}
 	c->msg = ensure_message(s);
 	c->last = last;
-	if (c->msg >= 0 && !s->msgs[c->msg].data_started) {
-		s->msgs[c->msg].data_started = true;
-		body_start(&p->body);
-		p->body_msg = c->msg;
-		p->body_gap = false;
-	}
+	if (c->msg >= 0 && !s->msgs[c->msg].data_started)
+		begin_body(s, c->msg);
 	p->chunk_left = size;
 	p->chunk_last = last;
 	if (size)
@@ -504,11 +540,9 @@ client_end_body(struct smtp_session *s)
 	struct smtp_priv *p = s->priv;
 	struct smtp_message *m = &s->msgs[p->body_msg];
 
-	body_finish(&p->body, &p->arena, m);
+	settle_body(s, true);
 	if (p->body.bare_lf)
 		session_flag(s, SMTP_ANOM_BARE_LF);
-	if (!p->body_gap)
-		m->size = (int64_t)p->body.size;
 	m->data_ended = true;
 	p->cur_msg = -1; /* the end of the data ends the transaction, whatever the reply */
 	int idx = session_add_command(s, SMTP_DOT, NULL, 0, NULL, 0);
@@ -540,11 +574,9 @@ last_chunk_done(struct smtp_session *s)
 	if (p->body_msg < 0)
 		return;
 	m = &s->msgs[p->body_msg];
-	body_finish(&p->body, &p->arena, m);
+	settle_body(s, true);
 	m->data_ended = true;
 	p->cur_msg = -1;
-	if (!p->body_gap)
-		m->size = (int64_t)p->body.size;
 }
 
 static size_t

@@ -125,6 +125,7 @@ smtp_result_of(int code)
 void
 smtp_default_config(struct smtp_config *cfg)
 {
+	memset(cfg, 0, sizeof(*cfg));
 	cfg->max_line = 4096;
 	cfg->max_reply_bytes = 16384;
 	cfg->max_pending = 1000;
@@ -422,10 +423,7 @@ session_close(struct smtp_decoder *d, struct smtp_session *s, const struct rsm_e
 	p->ts = ev->ts;
 	if (p->blocked || p->hold_len)
 		client_release(s, true);
-	if (p->body_msg >= 0 && (p->mode == CM_BODY || p->mode == CM_CHUNK)) {
-		body_finish(&p->body, &p->arena, &s->msgs[p->body_msg]);
-		session_flag(s, SMTP_ANOM_MESSAGE_INCOMPLETE);
-	}
+	client_abort_body(s);
 	s->state = end_states[ev->end];
 	if (ev->end == RSM_END_EVICTED)
 		session_flag(s, SMTP_ANOM_FLOW_EVICTED);

@@ -81,6 +81,7 @@ const char *session_strdup(struct smtp_session *s, const char *p, size_t n);
 /* client.c */
 void client_gap(struct smtp_session *s, size_t len);
 void client_end_body(struct smtp_session *s);
+void client_abort_body(struct smtp_session *s);
 void client_data(struct smtp_session *s, const uint8_t *p, size_t n);
 void client_release(struct smtp_session *s, bool forced);
 void client_open_body(struct smtp_session *s, int msg);

@@ -150,6 +150,18 @@ struct smtp_session {
 	struct smtp_priv *priv; /* decoder state, not for readers */
 };
 
+/*
+ * Where the bytes of each message go as they are read (--extract): as sent,
+ * with dot-stuffing removed and BDAT chunks joined. open() returns a handle
+ * (NULL: not wanted); close() says whether the message arrived whole.
+ */
+struct smtp_sink {
+	void *(*open)(void *arg, const struct smtp_session *s, int msg);
+	void (*write)(void *handle, const uint8_t *p, size_t n);
+	void (*close)(void *arg, void *handle, const struct smtp_session *s, int msg, bool whole);
+	void *arg;
+};
+
 struct smtp_config {
 	size_t max_line;        /* bytes kept of one command or reply line */
 	size_t max_reply_bytes; /* bytes kept of one (multi-line) reply */
@@ -160,6 +172,7 @@ struct smtp_config {
 	size_t max_hold;        /* client bytes held while a reply decides their meaning */
 	size_t max_session_mem; /* strings kept per session */
 	bool show_secrets;      /* print AUTH data as sent */
+	const struct smtp_sink *sink; /* NULL: message bytes are only counted */
 };
 
 struct smtp_stats {

@@ -322,6 +322,14 @@ json_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c)
 	}
 	fprintf(f, "},\"delivered_sessions\":%" PRIu64 ",\"truncated_input\":%s", c->delivered,
 		cs->input_truncated ? "true" : "false");
+	if (c->extract) {
+		uint64_t files, partial, skipped;
+
+		rpt_extract_counts(c->extract, &files, &partial, &skipped);
+		fprintf(f, ",\"extracted\":{\"files\":%" PRIu64 ",\"partial\":%" PRIu64
+			   ",\"skipped\":%" PRIu64 "}",
+			files, partial, skipped);
+	}
 	if (cs->have_kernel_stats)
 		fprintf(f, ",\"kernel_received\":%" PRIu64 ",\"kernel_dropped\":%" PRIu64
 			   ",\"interface_dropped\":%" PRIu64,

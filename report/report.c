@@ -15,6 +15,7 @@ rpt_new(const struct rpt_config *cfg)
 	if (!r)
 		return NULL;
 	r->cfg = *cfg;
+	r->counts.extract = cfg->extract;
 	if (cfg->audit && !(r->audit = rpt_audit_new(cfg->audit_sort))) {
 		free(r);
 		return NULL;
@@ -37,6 +38,8 @@ rpt_session(void *arg, const struct smtp_session *s)
 	}
 	if (r->audit)
 		rpt_audit_session(r->audit, s);
+	if (r->cfg.extract)
+		rpt_extract_session(r->cfg.extract, s);
 	if (r->cfg.format == RPT_JSON)
 		json_session(r->cfg.out, s);
 	else

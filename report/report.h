@@ -22,11 +22,14 @@ enum rpt_format { RPT_TEXT, RPT_JSON };
 /* --audit-sort */
 enum rpt_audit_sort { RPT_SORT_SESSIONS, RPT_SORT_MESSAGES, RPT_SORT_FAILURES, RPT_SORT_HOST };
 
+struct rpt_extract;
+
 struct rpt_config {
 	enum rpt_format format;
 	bool color; /* ANSI colours in text output */
 	bool audit; /* --audit: a table of hosts before the summary */
 	bool quiet; /* no summary at the end of a text run */
+	struct rpt_extract *extract; /* --extract: index each session's messages (borrowed) */
 	enum rpt_audit_sort audit_sort;
 	FILE *out;
 };
@@ -47,6 +50,14 @@ void rpt_session(void *arg, const struct smtp_session *s);
 void rpt_summary(struct rpt *r, const struct rpt_totals *t);
 /* The counters so far (and the audit, if on), as text, on f (SIGUSR1 during a live capture). */
 void rpt_running_summary(struct rpt *r, FILE *f, const struct rpt_totals *t);
+
+/* --extract DIR (extract.c): .eml files and index.jsonl, fed by the decoder's sink. */
+int rpt_extract_open(struct rpt_extract **out, const char *dir, char *err, size_t errsz);
+const struct smtp_sink *rpt_extract_sink(struct rpt_extract *x);
+void rpt_extract_session(struct rpt_extract *x, const struct smtp_session *s);
+void rpt_extract_counts(const struct rpt_extract *x, uint64_t *files, uint64_t *partial,
+			uint64_t *skipped);
+void rpt_extract_close(struct rpt_extract *x);
 
 /* The host audit (audit.c), usable on its own. */
 struct rpt_audit;

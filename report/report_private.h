@@ -11,6 +11,7 @@ struct rpt_counts {
 	uint64_t sessions;
 	uint64_t delivered; /* sessions with at least one accepted message */
 	uint64_t by_state[SMTP_ST_UNFINISHED + 1];
+	const struct rpt_extract *extract;
 };
 
 struct rpt {

@@ -192,6 +192,14 @@ text_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c, bo
 		ds->matched[SMTP_MATCH_FIRST_DIGIT]);
 	if (cs->input_truncated)
 		fputs("  the capture file is truncated: the last record was cut short\n", f);
+	if (c->extract) {
+		uint64_t files, partial, skipped;
+
+		rpt_extract_counts(c->extract, &files, &partial, &skipped);
+		fprintf(f, "  extracted %" PRIu64 " message%s (%" PRIu64 " partial, %" PRIu64
+			   " not written)\n",
+			files, files == 1 ? "" : "s", partial, skipped);
+	}
 	if (cs->have_kernel_stats)
 		fprintf(f, "  kernel: %" PRIu64 " packets received, %" PRIu64 " dropped (buffer full), %" PRIu64
 			   " dropped by the interface\n",
