@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "capture/capture.h"
@@ -164,6 +165,8 @@ parse_limit(struct options *o, const char *arg)
 
 struct run {
 	bool live;
+	bool progress; /* a bar on stderr while a file is read */
+	uint64_t started_us, shown_us;
 	struct rpt_extract *extract;
 	struct cap_source *src;
 	struct rsm_table *rsm;
@@ -591,13 +594,48 @@ open_source(struct run *r, const struct options *o, const char *filter, char err
 	return 0;
 }
 
-/* Live: end idle sessions on time, and print the running summary when asked. */
+static uint64_t
+monotonic_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* "[#########-----------]  45%  312 MB/s  1234 sessions", at most ten times a second. */
+static void
+show_progress(struct run *r, bool last)
+{
+	uint64_t now = monotonic_us(), done, total;
+	char bar[31];
+
+	if (!r->progress || (!last && now - r->shown_us < 100000) ||
+	    !cap_progress(r->src, &done, &total) || !total)
+		return;
+	r->shown_us = now;
+	if (last) {
+		fputs("\r\033[K", stderr);
+		return;
+	}
+	size_t fill = (size_t)(done * 30 / total);
+
+	memset(bar, '#', fill);
+	memset(bar + fill, '-', 30 - fill);
+	bar[30] = '\0';
+	fprintf(stderr, "\r[%s] %3u%%  %.0f MB/s  %llu sessions", bar, (unsigned)(done * 100 / total),
+		(double)done / (double)(now - r->started_us + 1), (unsigned long long)smtp_stats(r->dec)->ended);
+	fflush(stderr);
+}
+
+/* Regularly: end idle sessions on time, show progress, print the running summary when asked. */
 static void
 on_tick(void *arg, uint64_t now_us)
 {
 	struct run *r = arg;
 
 	rsm_tick(r->rsm, now_us);
+	show_progress(r, false);
 	if (summary_wanted) {
 		struct rpt_totals t = {cap_stats(r->src), rsm_stats(r->rsm), smtp_stats(r->dec), false};
 
@@ -630,10 +668,13 @@ analyse(const struct options *o)
 		return 1;
 	}
 	cap_set_tick(r.src, on_tick, &r);
+	r.progress = !r.live && !o->quiet && isatty(STDERR_FILENO);
+	r.started_us = monotonic_us();
 	running_source = r.src;
 	if (cap_run(r.src, on_segment, r.rsm, err) < 0)
 		status = 1;
 	running_source = NULL;
+	show_progress(&r, true);
 	rsm_flush(r.rsm);
 	struct rpt_totals t = {cap_stats(r.src), rsm_stats(r.rsm), smtp_stats(r.dec),
 			       interrupted != 0};

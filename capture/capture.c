@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "frag.h"
 #include "frame.h"
@@ -199,6 +200,22 @@ on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 	seg.ts_us = ts;
 	src->last_ts = ts;
 	src->fn(src->arg, &seg);
+	if (src->tick && !src->live && (src->stats.packets & 4095) == 0)
+		src->tick(src->tick_arg, ts);
+}
+
+bool
+cap_progress(struct cap_source *src, uint64_t *done, uint64_t *total)
+{
+	FILE *f = src->live ? NULL : pcap_file(src->pcap);
+	struct stat st;
+	long pos;
+
+	if (!f || fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode) || (pos = ftell(f)) < 0)
+		return false;
+	*done = (uint64_t)pos;
+	*total = (uint64_t)st.st_size;
+	return true;
 }
 
 int

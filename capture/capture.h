@@ -71,7 +71,10 @@ struct cap_stats {
 };
 
 typedef void cap_segment_fn(void *arg, const struct cap_segment *seg);
-/* Live capture: called about once a second with the capture clock, packets or not. */
+/*
+ * Called regularly with the capture clock: live, about once a second, packets
+ * or not; reading a file, every few thousand packets.
+ */
 typedef void cap_tick_fn(void *arg, uint64_t now_us);
 
 struct cap_source;
@@ -92,6 +95,8 @@ int cap_open_live(struct cap_source **out, const char *iface, const struct cap_l
 /* Print the interfaces libpcap can open, one per line (-D). */
 int cap_list_interfaces(FILE *out, char err[CAP_ERRLEN]);
 void cap_set_tick(struct cap_source *src, cap_tick_fn *fn, void *arg);
+/* Reading a file: how far (bytes) into how much; false when unknown (a pipe, live). */
+bool cap_progress(struct cap_source *src, uint64_t *done, uint64_t *total);
 /* Also write every packet kept (SMTP ports, fragments, ICMP about them) to a new pcap (-w). */
 int cap_write_to(struct cap_source *src, const char *path, char err[CAP_ERRLEN]);
 

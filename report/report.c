@@ -4,6 +4,7 @@
 #include "report.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "report_private.h"
 
@@ -53,8 +54,8 @@ rpt_summary(struct rpt *r, const struct rpt_totals *t)
 		rpt_audit_print(r->audit, r->cfg.out, r->cfg.format == RPT_JSON);
 	if (r->cfg.format == RPT_JSON)
 		json_summary(r->cfg.out, t, &r->counts);
-	else if (!r->cfg.quiet)
-		text_summary(r->cfg.out, t, &r->counts, r->cfg.color);
+	else if (!r->cfg.quiet) /* the transcript on stdout, the totals on stderr */
+		text_summary(stderr, t, &r->counts, r->cfg.color && isatty(STDERR_FILENO));
 	fflush(r->cfg.out);
 }
 
