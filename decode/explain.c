@@ -70,8 +70,33 @@ enhanced_usable(int code, const char *enh)
 	return true;
 }
 
+/* A reply's text, lower-cased only when a phrase is to be looked for in it. */
+struct reply_text {
+	const char *text;
+	bool lowered;
+	char lower[LOWER_MAX];
+};
+
+static const char *
+lowered(struct reply_text *t)
+{
+	size_t i = 0;
+
+	if (!t->lowered) {
+		for (; t->text && t->text[i] && i + 1 < sizeof(t->lower); i++) {
+			char c = t->text[i];
+
+			t->lower[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+		}
+		t->lower[i] = '\0';
+		t->lowered = true;
+	}
+	return t->lower;
+}
+
 static bool
-kb_matches(const struct kb *e, enum smtp_verb verb, int code, const char *enh, const char *lower)
+kb_matches(const struct kb *e, enum smtp_verb verb, int code, const char *enh,
+	   struct reply_text *t)
 {
 	if (e->verbs && !(e->verbs & (1u << verb)))
 		return false;
@@ -80,7 +105,7 @@ kb_matches(const struct kb *e, enum smtp_verb verb, int code, const char *enh, c
 		return false;
 	switch (e->level) {
 	case SMTP_MATCH_TEXT:
-		return strstr(lower, e->key) != NULL;
+		return strstr(lowered(t), e->key) != NULL;
 	case SMTP_MATCH_ENHANCED:
 		return strcmp(enh + 2, e->key) == 0;
 	case SMTP_MATCH_ENHANCED_CLASS:
@@ -92,32 +117,48 @@ kb_matches(const struct kb *e, enum smtp_verb verb, int code, const char *enh, c
 	}
 }
 
+/* The table's entries grouped by level, in table order, built once. */
+static const struct kb **by_level[SMTP_MATCH_COUNT];
+static size_t n_level[SMTP_MATCH_COUNT];
+
+static bool
+index_levels(void)
+{
+	static const struct kb *all[1024];
+	size_t used = 0;
+
+	if (by_level[0])
+		return true;
+	if (kb_count > sizeof(all) / sizeof(all[0]))
+		return false;
+	for (int level = 0; level < SMTP_MATCH_COUNT; level++) {
+		by_level[level] = all + used;
+		for (size_t i = 0; i < kb_count; i++)
+			if (kb[i].level == level)
+				all[used++] = &kb[i];
+		n_level[level] = (size_t)(all + used - by_level[level]);
+	}
+	return true;
+}
+
 static const struct kb *
-kb_lookup(enum smtp_verb verb, int code, const char *enh, const char *lower)
+kb_lookup(enum smtp_verb verb, int code, const char *enh, struct reply_text *t)
 {
 	bool use_enh = enhanced_usable(code, enh);
 
+	if (!index_levels())
+		return NULL;
 	for (int level = 0; level < SMTP_MATCH_COUNT; level++) {
 		if (!use_enh && (level == SMTP_MATCH_ENHANCED || level == SMTP_MATCH_ENHANCED_CLASS))
 			continue;
 		/* Texts name failures and acceptances; the rest of a 2xx/3xx text says little. */
 		if (level == SMTP_MATCH_TEXT && code / 100 == 3)
 			continue;
-		for (size_t i = 0; i < kb_count; i++)
-			if (kb[i].level == level && kb_matches(&kb[i], verb, code, enh, lower))
-				return &kb[i];
+		for (size_t i = 0; i < n_level[level]; i++)
+			if (kb_matches(by_level[level][i], verb, code, enh, t))
+				return by_level[level][i];
 	}
 	return NULL;
-}
-
-static void
-lower_copy(char *dst, size_t n, const char *src)
-{
-	size_t i = 0;
-
-	for (; src && src[i] && i + 1 < n; i++)
-		dst[i] = (src[i] >= 'A' && src[i] <= 'Z') ? (char)(src[i] + 32) : src[i];
-	dst[i] = '\0';
 }
 
 static size_t
@@ -164,11 +205,9 @@ enum smtp_match
 smtp_explain(enum smtp_verb verb, int code, const char *enhanced, const char *text, char *buf,
 	     size_t bufsz)
 {
-	char lower[LOWER_MAX];
-	const struct kb *e;
+	struct reply_text t = {.text = text};
+	const struct kb *e = kb_lookup(verb, code, enhanced ? enhanced : "", &t);
 
-	lower_copy(lower, sizeof(lower), text);
-	e = kb_lookup(verb, code, enhanced ? enhanced : "", lower);
 	if (!e) { /* a code outside 2xx-5xx cannot reach here: the parser refuses it */
 		snprintf(buf, bufsz, "Reply code %d is not one SMTP defines.", code);
 		return SMTP_MATCH_FIRST_DIGIT;

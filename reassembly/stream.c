@@ -67,8 +67,10 @@ remember(struct rsm_half *h, const uint8_t *data, uint32_t len)
 		data += len - RSM_RECENT;
 		len = RSM_RECENT;
 	}
-	for (uint32_t i = 0; i < len; i++)
-		h->recent[(off + i) % RSM_RECENT] = data[i];
+	size_t at = (size_t)(off % RSM_RECENT), first = RSM_RECENT - at < len ? RSM_RECENT - at : len;
+
+	memcpy(h->recent + at, data, first); /* the ring in at most two pieces */
+	memcpy(h->recent, data + first, len - first);
 }
 
 /*

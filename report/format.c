@@ -38,6 +38,13 @@ rpt_utf8_len(const unsigned char *s)
  * valid sequence is written as the code point of the same value (Latin-1),
  * so the output is always valid JSON and nothing is dropped.
  */
+/* Bytes that go into a JSON string as they are: printable ASCII but '"' and '\\'. */
+static bool
+json_plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
 void
 rpt_json_string(FILE *f, const char *str)
 {
@@ -49,8 +56,15 @@ rpt_json_string(FILE *f, const char *str)
 	}
 	putc('"', f);
 	while (*s) {
+		const unsigned char *run = s;
 		size_t n;
 
+		while (json_plain(*s)) /* the common case, written in one go */
+			s++;
+		if (s > run)
+			fwrite(run, 1, (size_t)(s - run), f);
+		if (!*s)
+			break;
 		if (*s == '"' || *s == '\\') {
 			putc('\\', f);
 			putc(*s++, f);
@@ -63,14 +77,10 @@ rpt_json_string(FILE *f, const char *str)
 		} else if (*s == '\t') {
 			fputs("\\t", f);
 			s++;
-		} else if (*s < 0x20 || *s == 0x7f) {
-			fprintf(f, "\\u%04x", *s++);
-		} else if (*s < 0x80) {
-			putc(*s++, f);
-		} else if ((n = rpt_utf8_len(s)) != 0) {
+		} else if (*s >= 0x80 && (n = rpt_utf8_len(s)) != 0) {
 			fwrite(s, 1, n, f);
 			s += n;
-		} else {
+		} else { /* a control byte, or one that starts no valid UTF-8 (Latin-1) */
 			fprintf(f, "\\u%04x", *s++);
 		}
 	}
@@ -78,14 +88,47 @@ rpt_json_string(FILE *f, const char *str)
 }
 
 void
+rpt_put_u64(FILE *f, uint64_t v)
+{
+	char buf[24], *p = buf + sizeof(buf);
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	fwrite(p, 1, (size_t)(buf + sizeof(buf) - p), f);
+}
+
+/* Microseconds as seconds with six decimals, without the floating-point printf. */
+void
+rpt_put_seconds(FILE *f, uint64_t us)
+{
+	char frac[8];
+
+	rpt_put_u64(f, us / 1000000u);
+	frac[0] = '.';
+	for (int i = 6, v = (int)(us % 1000000u); i >= 1; i--, v /= 10)
+		frac[i] = (char)('0' + v % 10);
+	fwrite(frac, 1, 7, f);
+}
+
+/*
+ * ISO 8601 UTC with microseconds. The date part is formatted once per
+ * second and kept: a session's timestamps mostly share their second.
+ */
+void
 rpt_iso_time(char *buf, size_t n, uint64_t ts_us)
 {
+	static time_t cached_sec = -1;
+	static char day[32];
 	time_t sec = (time_t)(ts_us / 1000000u);
 	struct tm tm;
-	char day[32];
 
-	if (!gmtime_r(&sec, &tm) || !strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm))
-		snprintf(day, sizeof(day), "1970-01-01T00:00:00");
+	if (sec != cached_sec) {
+		if (!gmtime_r(&sec, &tm) || !strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm))
+			snprintf(day, sizeof(day), "1970-01-01T00:00:00");
+		cached_sec = sec;
+	}
 	snprintf(buf, n, "%s.%06uZ", day, (unsigned)(ts_us % 1000000u));
 }
 

@@ -13,7 +13,18 @@ key(FILE *f, const char *k, bool *first)
 	if (!*first)
 		putc(',', f);
 	*first = false;
-	fprintf(f, "\"%s\":", k);
+	putc('"', f);
+	fputs(k, f);
+	fputs("\":", f);
+}
+
+/* A name from our own tables: no escaping needed. */
+static void
+name(FILE *f, const char *s)
+{
+	putc('"', f);
+	fputs(s, f);
+	putc('"', f);
 }
 
 static void
@@ -22,7 +33,11 @@ endpoint(FILE *f, const struct cap_addr *a, uint16_t port)
 	char ip[64];
 
 	rpt_addr(ip, sizeof(ip), a);
-	fprintf(f, "{\"ip\":\"%s\",\"port\":%u}", ip, port);
+	fputs("{\"ip\":\"", f);
+	fputs(ip, f);
+	fputs("\",\"port\":", f);
+	rpt_put_u64(f, port);
+	putc('}', f);
 }
 
 static void
@@ -32,9 +47,11 @@ reply(FILE *f, const struct smtp_command *c)
 		fputs("null", f);
 		return;
 	}
-	fprintf(f, "{\"code\":%d,\"enhanced\":", c->reply.code);
+	fputs("{\"code\":", f);
+	rpt_put_u64(f, (uint64_t)c->reply.code);
+	fputs(",\"enhanced\":", f);
 	if (c->reply.enhanced[0])
-		fprintf(f, "\"%s\"", c->reply.enhanced);
+		name(f, c->reply.enhanced);
 	else
 		fputs("null", f);
 	fputs(",\"text\":", f);
@@ -55,18 +72,18 @@ command(FILE *f, const struct smtp_command *c)
 	rpt_json_string(f, c->arg);
 	rpt_iso_time(ts, sizeof(ts), c->ts);
 	key(f, "ts", &first);
-	fprintf(f, "\"%s\"", ts);
+	name(f, ts);
 	key(f, "reply", &first);
 	reply(f, c);
 	key(f, "result", &first);
-	fprintf(f, "\"%s\"", smtp_result_name(c->result));
+	name(f, smtp_result_name(c->result));
 	key(f, "explanation", &first);
 	rpt_json_string(f, c->explanation ? c->explanation : "");
 	key(f, "matched_on", &first);
-	fprintf(f, "\"%s\"", smtp_match_name(c->matched_on));
+	name(f, smtp_match_name(c->matched_on));
 	if (c->has_reply) {
 		key(f, "reply_time", &first);
-		fprintf(f, "%.6f", (double)(c->reply_ts - c->ts) / 1e6);
+		rpt_put_seconds(f, c->reply_ts >= c->ts ? c->reply_ts - c->ts : 0);
 	}
 	putc('}', f);
 }
@@ -107,9 +124,11 @@ recipients(FILE *f, const struct smtp_session *s, const struct smtp_message *m)
 			status = "deferred";
 		fputs(i ? ",{\"address\":" : "{\"address\":", f);
 		rpt_json_string(f, r->addr ? r->addr : "");
-		fprintf(f, ",\"status\":\"%s\",\"code\":", status);
+		fputs(",\"status\":", f);
+		name(f, status);
+		fputs(",\"code\":", f);
 		if (r->code)
-			fprintf(f, "%d", r->code);
+			rpt_put_u64(f, (uint64_t)r->code);
 		else
 			fputs("null", f);
 		fputs(",\"reply\":", f);
@@ -135,7 +154,7 @@ message(FILE *f, const struct smtp_session *s, const struct smtp_message *m)
 	fputs(m->accepted ? "true" : "false", f);
 	key(f, "size", &first);
 	if (m->size >= 0)
-		fprintf(f, "%" PRId64, m->size);
+		rpt_put_u64(f, (uint64_t)m->size);
 	else
 		fputs("null", f);
 	key(f, "subject", &first);
@@ -145,7 +164,7 @@ message(FILE *f, const struct smtp_session *s, const struct smtp_message *m)
 	key(f, "queue_id", &first);
 	rpt_json_string(f, m->queue_id);
 	key(f, "outcome", &first);
-	fprintf(f, "\"%s\"", smtp_outcome_name(m->outcome));
+	name(f, smtp_outcome_name(m->outcome));
 	key(f, "recipients", &first);
 	recipients(f, s, m);
 	putc('}', f);
@@ -178,7 +197,7 @@ anomalies(FILE *f, uint64_t bits)
 		if (!first)
 			putc(',', f);
 		first = false;
-		fprintf(f, "\"%s\"", smtp_anomaly_name((enum smtp_anomaly)a));
+		name(f, smtp_anomaly_name((enum smtp_anomaly)a));
 	}
 	putc(']', f);
 }
@@ -192,17 +211,17 @@ session_head(FILE *f, const struct smtp_session *s, bool *first)
 	key(f, "type", first);
 	fputs("\"session\"", f);
 	key(f, "id", first);
-	fprintf(f, "%" PRIu64, s->id);
+	rpt_put_u64(f, s->id);
 	key(f, "ts", first);
-	fprintf(f, "\"%s\"", ts);
+	name(f, ts);
 	key(f, "duration", first);
-	fprintf(f, "%.6f", (double)(s->ts_last - s->ts_first) / 1e6);
+	rpt_put_seconds(f, s->ts_last >= s->ts_first ? s->ts_last - s->ts_first : 0);
 	key(f, "client", first);
 	endpoint(f, &s->client, s->client_port);
 	key(f, "server", first);
 	endpoint(f, &s->server, s->server_port);
 	key(f, "state", first);
-	fprintf(f, "\"%s\"", smtp_state_name(s->state));
+	name(f, smtp_state_name(s->state));
 	key(f, "midstream", first);
 	fputs(s->midstream ? "true" : "false", f);
 }
@@ -253,8 +272,11 @@ json_session(FILE *f, const struct smtp_session *s)
 	}
 	putc(']', f);
 	key(f, "gaps", &first);
-	fprintf(f, "{\"client\":%" PRIu64 ",\"server\":%" PRIu64 "}", s->gaps[RSM_C2S],
-		s->gaps[RSM_S2C]);
+	fputs("{\"client\":", f);
+	rpt_put_u64(f, s->gaps[RSM_C2S]);
+	fputs(",\"server\":", f);
+	rpt_put_u64(f, s->gaps[RSM_S2C]);
+	putc('}', f);
 	key(f, "anomalies", &first);
 	anomalies(f, s->anomalies);
 	if (s->icmp_type) {
@@ -268,7 +290,7 @@ json_session(FILE *f, const struct smtp_session *s)
 	key(f, "verdict", &first);
 	rpt_json_string(f, s->verdict);
 	key(f, "outcome", &first);
-	fprintf(f, "\"%s\"", smtp_outcome_name(s->outcome));
+	name(f, smtp_outcome_name(s->outcome));
 	fputs("}\n", f);
 }
 
