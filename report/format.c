@@ -129,7 +129,17 @@ rpt_iso_time(char *buf, size_t n, uint64_t ts_us)
 			snprintf(day, sizeof(day), "1970-01-01T00:00:00");
 		cached_sec = sec;
 	}
-	snprintf(buf, n, "%s.%06uZ", day, (unsigned)(ts_us % 1000000u));
+	if (n < 28) { /* callers give 40; never cut a timestamp silently */
+		if (n)
+			buf[0] = '\0';
+		return;
+	}
+	memcpy(buf, day, 19); /* "YYYY-MM-DDTHH:MM:SS" */
+	buf[19] = '.';
+	for (int i = 25, v = (int)(ts_us % 1000000u); i >= 20; i--, v /= 10)
+		buf[i] = (char)('0' + v % 10);
+	buf[26] = 'Z';
+	buf[27] = '\0';
 }
 
 void

@@ -5,71 +5,72 @@
 
 #include <inttypes.h>
 
+#include "out.h"
 #include "report_private.h"
 
 static void
-key(FILE *f, const char *k, bool *first)
+key(struct out *f, const char *k, bool *first)
 {
 	if (!*first)
-		putc(',', f);
+		out_chr(f, ',');
 	*first = false;
-	putc('"', f);
-	fputs(k, f);
-	fputs("\":", f);
+	out_chr(f, '"');
+	out_str(f, k);
+	out_str(f, "\":");
 }
 
 /* A name from our own tables: no escaping needed. */
 static void
-name(FILE *f, const char *s)
+name(struct out *f, const char *s)
 {
-	putc('"', f);
-	fputs(s, f);
-	putc('"', f);
+	out_chr(f, '"');
+	out_str(f, s);
+	out_chr(f, '"');
 }
 
 static void
-endpoint(FILE *f, const struct cap_addr *a, uint16_t port)
+endpoint(struct out *f, const struct cap_addr *a, uint16_t port)
 {
 	char ip[64];
 
 	rpt_addr(ip, sizeof(ip), a);
-	fputs("{\"ip\":\"", f);
-	fputs(ip, f);
-	fputs("\",\"port\":", f);
-	rpt_put_u64(f, port);
-	putc('}', f);
+	out_str(f, "{\"ip\":\"");
+	out_str(f, ip);
+	out_str(f, "\",\"port\":");
+	out_u64(f, port);
+	out_chr(f, '}');
 }
 
 static void
-reply(FILE *f, const struct smtp_command *c)
+reply(struct out *f, const struct smtp_command *c)
 {
 	if (!c->has_reply) {
-		fputs("null", f);
+		out_str(f, "null");
 		return;
 	}
-	fputs("{\"code\":", f);
-	rpt_put_u64(f, (uint64_t)c->reply.code);
-	fputs(",\"enhanced\":", f);
+	out_str(f, "{\"code\":");
+	out_u64(f, (uint64_t)c->reply.code);
+	out_str(f, ",\"enhanced\":");
 	if (c->reply.enhanced[0])
 		name(f, c->reply.enhanced);
 	else
-		fputs("null", f);
-	fputs(",\"text\":", f);
-	rpt_json_string(f, c->reply.text);
-	putc('}', f);
+		out_str(f, "null");
+	out_str(f, ",\"text\":");
+	out_json(f, c->reply.text);
+	out_chr(f, '}');
 }
 
 static void
-command(FILE *f, const struct smtp_command *c)
+command(struct out *f, const struct smtp_command *c)
 {
 	char ts[40];
 	bool first = true;
 
-	putc('{', f);
+	out_chr(f, '{');
 	key(f, "cmd", &first);
-	rpt_json_string(f, c->name);
+	out_json(f, c->name);
 	key(f, "arg", &first);
-	rpt_json_string(f, c->arg);
+	out_json(f, c->arg);
 	rpt_iso_time(ts, sizeof(ts), c->ts);
 	key(f, "ts", &first);
 	name(f, ts);
@@ -78,31 +79,31 @@ command(FILE *f, const struct smtp_command *c)
 	key(f, "result", &first);
 	name(f, smtp_result_name(c->result));
 	key(f, "explanation", &first);
-	rpt_json_string(f, c->explanation ? c->explanation : "");
+	out_json(f, c->explanation ? c->explanation : "");
 	key(f, "matched_on", &first);
 	name(f, smtp_match_name(c->matched_on));
 	if (c->has_reply) {
 		key(f, "reply_time", &first);
-		rpt_put_seconds(f, c->reply_ts >= c->ts ? c->reply_ts - c->ts : 0);
+		out_seconds(f, c->reply_ts >= c->ts ? c->reply_ts - c->ts : 0);
 	}
-	putc('}', f);
+	out_chr(f, '}');
 }
 
 static void
-addresses(FILE *f, const struct smtp_message *m, bool rejected)
+addresses(struct out *f, const struct smtp_message *m, bool rejected)
 {
 	bool first = true;
 
-	putc('[', f);
+	out_chr(f, '[');
 	for (size_t i = 0; i < m->n_rcpt; i++) {
 		if ((m->rcpt[i].status == SMTP_RCPT_REJECTED) != rejected)
 			continue;
 		if (!first)
-			putc(',', f);
+			out_chr(f, ',');
 		first = false;
-		rpt_json_string(f, m->rcpt[i].addr ? m->rcpt[i].addr : "");
+		out_json(f, m->rcpt[i].addr ? m->rcpt[i].addr : "");
 	}
-	putc(']', f);
+	out_chr(f, ']');
 }
 
 static const char *const rcpt_status[] = {
@@ -112,9 +113,9 @@ static const char *const rcpt_status[] = {
 
 /* Each recipient with what the server said about it. */
 static void
-recipients(FILE *f, const struct smtp_session *s, const struct smtp_message *m)
+recipients(struct out *f, const struct smtp_session *s, const struct smtp_message *m)
 {
-	putc('[', f);
+	out_chr(f, '[');
 	for (size_t i = 0; i < m->n_rcpt; i++) {
 		const struct smtp_rcpt *r = &m->rcpt[i];
 		const struct smtp_command *c = r->cmd >= 0 ? &s->cmds[r->cmd] : NULL;
@@ -122,100 +123,101 @@ recipients(FILE *f, const struct smtp_session *s, const struct smtp_message *m)
 
 		if (r->status == SMTP_RCPT_REJECTED && r->code / 100 == 4)
 			status = "deferred";
-		fputs(i ? ",{\"address\":" : "{\"address\":", f);
-		rpt_json_string(f, r->addr ? r->addr : "");
-		fputs(",\"status\":", f);
+		out_str(f, i ? ",{\"address\":" : "{\"address\":");
+		out_json(f, r->addr ? r->addr : "");
+		out_str(f, ",\"status\":");
 		name(f, status);
-		fputs(",\"code\":", f);
+		out_str(f, ",\"code\":");
 		if (r->code)
-			rpt_put_u64(f, (uint64_t)r->code);
+			out_u64(f, (uint64_t)r->code);
 		else
-			fputs("null", f);
-		fputs(",\"reply\":", f);
-		rpt_json_string(f, c && c->has_reply ? c->reply.text : NULL);
-		putc('}', f);
+			out_str(f, "null");
+		out_str(f, ",\"reply\":");
+		out_json(f, c && c->has_reply ? c->reply.text : NULL);
+		out_chr(f, '}');
 	}
-	putc(']', f);
+	out_chr(f, ']');
 }
 
 static void
-message(FILE *f, const struct smtp_session *s, const struct smtp_message *m)
+message(struct out *f, const struct smtp_session *s, const struct smtp_message *m)
 {
 	bool first = true;
 
-	putc('{', f);
+	out_chr(f, '{');
 	key(f, "mail_from", &first);
-	rpt_json_string(f, m->mail_from);
+	out_json(f, m->mail_from);
 	key(f, "rcpt_to", &first);
 	addresses(f, m, false);
 	key(f, "rcpt_rejected", &first);
 	addresses(f, m, true);
 	key(f, "accepted", &first);
-	fputs(m->accepted ? "true" : "false", f);
+	out_str(f, m->accepted ? "true" : "false");
 	key(f, "size", &first);
 	if (m->size >= 0)
-		rpt_put_u64(f, (uint64_t)m->size);
+		out_u64(f, (uint64_t)m->size);
 	else
-		fputs("null", f);
+		out_str(f, "null");
 	key(f, "subject", &first);
-	rpt_json_string(f, m->subject);
+	out_json(f, m->subject);
 	key(f, "message_id", &first);
-	rpt_json_string(f, m->message_id);
+	out_json(f, m->message_id);
 	key(f, "queue_id", &first);
-	rpt_json_string(f, m->queue_id);
+	out_json(f, m->queue_id);
 	key(f, "outcome", &first);
 	name(f, smtp_outcome_name(m->outcome));
 	key(f, "recipients", &first);
 	recipients(f, s, m);
-	putc('}', f);
+	out_chr(f, '}');
 }
 
 static void
-auth(FILE *f, const struct smtp_session *s)
+auth(struct out *f, const struct smtp_session *s)
 {
 	if (!s->has_auth) {
-		fputs("null", f);
+		out_str(f, "null");
 		return;
 	}
-	fputs("{\"mechanism\":", f);
-	rpt_json_string(f, s->auth.mechanism);
-	fputs(",\"user\":", f);
-	rpt_json_string(f, s->auth.user);
-	fprintf(f, ",\"success\":%s}",
-		s->auth.success < 0 ? "null" : s->auth.success ? "true" : "false");
+	out_str(f, "{\"mechanism\":");
+	out_json(f, s->auth.mechanism);
+	out_str(f, ",\"user\":");
+	out_json(f, s->auth.user);
+	out_str(f, ",\"success\":");
+	out_str(f, s->auth.success < 0 ? "null" : s->auth.success ? "true" : "false");
+	out_chr(f, '}');
 }
 
 static void
-anomalies(FILE *f, uint64_t bits)
+anomalies(struct out *f, uint64_t bits)
 {
 	bool first = true;
 
-	putc('[', f);
+	out_chr(f, '[');
 	for (int a = 0; a < SMTP_ANOM_COUNT; a++) {
 		if (!(bits & (1ull << a)))
 			continue;
 		if (!first)
-			putc(',', f);
+			out_chr(f, ',');
 		first = false;
 		name(f, smtp_anomaly_name((enum smtp_anomaly)a));
 	}
-	putc(']', f);
+	out_chr(f, ']');
 }
 
 static void
-session_head(FILE *f, const struct smtp_session *s, bool *first)
+session_head(struct out *f, const struct smtp_session *s, bool *first)
 {
 	char ts[40];
 
 	rpt_iso_time(ts, sizeof(ts), s->ts_first);
 	key(f, "type", first);
-	fputs("\"session\"", f);
+	out_str(f, "\"session\"");
 	key(f, "id", first);
-	rpt_put_u64(f, s->id);
+	out_u64(f, s->id);
 	key(f, "ts", first);
 	name(f, ts);
 	key(f, "duration", first);
-	rpt_put_seconds(f, s->ts_last >= s->ts_first ? s->ts_last - s->ts_first : 0);
+	out_seconds(f, s->ts_last >= s->ts_first ? s->ts_last - s->ts_first : 0);
 	key(f, "client", first);
 	endpoint(f, &s->client, s->client_port);
 	key(f, "server", first);
@@ -223,60 +225,60 @@ session_head(FILE *f, const struct smtp_session *s, bool *first)
 	key(f, "state", first);
 	name(f, smtp_state_name(s->state));
 	key(f, "midstream", first);
-	fputs(s->midstream ? "true" : "false", f);
+	out_str(f, s->midstream ? "true" : "false");
 }
 
 static void
-session_smtp(FILE *f, const struct smtp_session *s, bool *first)
+session_smtp(struct out *f, const struct smtp_session *s, bool *first)
 {
 	key(f, "helo", first);
-	rpt_json_string(f, s->helo);
+	out_json(f, s->helo);
 	key(f, "esmtp", first);
-	fputs(s->esmtp ? "true" : "false", f);
+	out_str(f, s->esmtp ? "true" : "false");
 	key(f, "extensions", first);
-	putc('[', f);
+	out_chr(f, '[');
 	for (size_t i = 0; i < s->n_extensions; i++) {
 		if (i)
-			putc(',', f);
-		rpt_json_string(f, s->extensions[i]);
+			out_chr(f, ',');
+		out_json(f, s->extensions[i]);
 	}
-	putc(']', f);
+	out_chr(f, ']');
 	key(f, "starttls", first);
-	fputs(s->starttls ? "true" : "false", f);
+	out_str(f, s->starttls ? "true" : "false");
 	key(f, "auth", first);
 	auth(f, s);
 }
 
-void
-json_session(FILE *f, const struct smtp_session *s)
+static void
+session(struct out *f, const struct smtp_session *s)
 {
 	bool first = true;
 
-	putc('{', f);
+	out_chr(f, '{');
 	session_head(f, s, &first);
 	session_smtp(f, s, &first);
 	key(f, "commands", &first);
-	putc('[', f);
+	out_chr(f, '[');
 	for (size_t i = 0; i < s->n_cmds; i++) {
 		if (i)
-			putc(',', f);
+			out_chr(f, ',');
 		command(f, &s->cmds[i]);
 	}
-	putc(']', f);
+	out_chr(f, ']');
 	key(f, "messages", &first);
-	putc('[', f);
+	out_chr(f, '[');
 	for (size_t i = 0; i < s->n_msgs; i++) {
 		if (i)
-			putc(',', f);
+			out_chr(f, ',');
 		message(f, s, &s->msgs[i]);
 	}
-	putc(']', f);
+	out_chr(f, ']');
 	key(f, "gaps", &first);
-	fputs("{\"client\":", f);
-	rpt_put_u64(f, s->gaps[RSM_C2S]);
-	fputs(",\"server\":", f);
-	rpt_put_u64(f, s->gaps[RSM_S2C]);
-	putc('}', f);
+	out_str(f, "{\"client\":");
+	out_u64(f, s->gaps[RSM_C2S]);
+	out_str(f, ",\"server\":");
+	out_u64(f, s->gaps[RSM_S2C]);
+	out_chr(f, '}');
 	key(f, "anomalies", &first);
 	anomalies(f, s->anomalies);
 	if (s->icmp_type) {
@@ -284,14 +286,30 @@ json_session(FILE *f, const struct smtp_session *s)
 
 		rpt_addr(ip, sizeof(ip), &s->icmp_from);
 		key(f, "icmp_unreachable", &first);
-		fprintf(f, "{\"type\":%u,\"code\":%u,\"from\":\"%s\"}", s->icmp_type,
-			s->icmp_code, ip);
+		out_str(f, "{\"type\":");
+		out_u64(f, s->icmp_type);
+		out_str(f, ",\"code\":");
+		out_u64(f, s->icmp_code);
+		out_str(f, ",\"from\":");
+		name(f, ip);
+		out_chr(f, '}');
 	}
 	key(f, "verdict", &first);
-	rpt_json_string(f, s->verdict);
+	out_json(f, s->verdict);
 	key(f, "outcome", &first);
 	name(f, smtp_outcome_name(s->outcome));
-	fputs("}\n", f);
+	out_str(f, "}\n");
+}
+
+void
+json_session(FILE *f, const struct smtp_session *s)
+{
+	static struct out o; /* 64 KiB: not on the stack */
+
+	o.f = f;
+	o.len = 0;
+	session(&o, s);
+	out_flush(&o);
 }
 
 void
