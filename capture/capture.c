@@ -60,17 +60,25 @@ base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
+/*
+ * A capture file is read front to back once: a large buffer saves a system
+ * call every few packets. glibc ignores the size given with a NULL buffer
+ * (it keeps 4 KiB), so the buffer is ours, freed after the stream is closed.
+ */
 static int
-open_stream(FILE **out, const char *path, char err[CAP_ERRLEN])
+open_stream(FILE **out, char **iobuf, const char *path, char err[CAP_ERRLEN])
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 
+	*iobuf = NULL;
 	if (!f) {
 		snprintf(err, CAP_ERRLEN, "%s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
-	/* A capture file is read front to back once: a large buffer halves the CPU. */
-	setvbuf(f, NULL, _IOFBF, READ_BUFFER);
+	if ((*iobuf = malloc(READ_BUFFER)) && setvbuf(f, *iobuf, _IOFBF, READ_BUFFER) != 0) {
+		free(*iobuf);
+		*iobuf = NULL;
+	}
 	*out = f;
 	return 0;
 }
@@ -121,11 +129,17 @@ int
 cap_open_file(struct cap_source **out, const char *path, char err[CAP_ERRLEN])
 {
 	FILE *f;
+	char *iobuf;
 
 	*out = NULL;
-	if (open_stream(&f, path, err) < 0)
+	if (open_stream(&f, &iobuf, path, err) < 0)
 		return -1;
-	return cap_open_stream(out, f, path, err);
+	if (cap_open_stream(out, f, path, err) < 0) {
+		free(iobuf); /* the stream is closed by now */
+		return -1;
+	}
+	(*out)->iobuf = iobuf;
+	return 0;
 }
 
 int
@@ -268,7 +282,8 @@ cap_close(struct cap_source *src)
 	frag_free(&src->frags);
 	if (src->dump)
 		pcap_dump_close(src->dump);
-	pcap_close(src->pcap);
+	pcap_close(src->pcap); /* closes the stream, then its buffer can go */
+	free(src->iobuf);
 	free(src);
 }
 
