@@ -90,21 +90,51 @@ header_line(struct body *b, struct arena *a, struct smtp_message *m)
 	line_reset(&b->line);
 }
 
+/*
+ * Past the headers only a line starting with "." needs a look: run from line
+ * end to line end while the next line does not start with one, in one span.
+ * Stops right after a line end whose next byte is "." or not here yet.
+ */
+static size_t
+body_run(const uint8_t *p, size_t n, bool dot_mode)
+{
+	size_t at = 0;
+
+	for (;;) {
+		const uint8_t *lf = memchr(p + at, '\n', n - at);
+
+		if (!lf)
+			return n;
+		at = (size_t)(lf - p) + 1;
+		if (at == n || (dot_mode && p[at] == '.'))
+			return at;
+	}
+}
+
 /* Bytes of a line in the middle; returns how many were taken. */
 static size_t
-take_mid(struct body *b, struct arena *a, struct smtp_message *m, const uint8_t *p, size_t n)
+take_mid(struct body *b, struct arena *a, struct smtp_message *m, const uint8_t *p, size_t n,
+	 bool dot_mode)
 {
+	if (!b->in_headers) {
+		size_t run = body_run(p, n, dot_mode);
+
+		b->size += run;
+		if (b->handle)
+			b->emit(b->handle, p, run);
+		if (p[run - 1] == '\n')
+			b->state = B_LINE_START;
+		return run;
+	}
 	const uint8_t *lf = memchr(p, '\n', n);
 	size_t used = lf ? (size_t)(lf - p) + 1 : n;
 
 	b->size += used;
 	if (b->handle)
 		b->emit(b->handle, p, used);
-	if (b->in_headers) {
-		line_append(&b->line, (const char *)p, lf ? used - 1 : used);
-		if (lf)
-			header_line(b, a, m);
-	}
+	line_append(&b->line, (const char *)p, lf ? used - 1 : used);
+	if (lf)
+		header_line(b, a, m);
 	if (lf)
 		b->state = B_LINE_START;
 	return used;
@@ -151,7 +181,7 @@ body_feed(struct body *b, struct arena *a, struct smtp_message *m, const uint8_t
 			}
 			break;
 		default:
-			i += take_mid(b, a, m, p + i, n - i);
+			i += take_mid(b, a, m, p + i, n - i, dot_mode);
 			break;
 		}
 	}

@@ -117,27 +117,49 @@ kb_matches(const struct kb *e, enum smtp_verb verb, int code, const char *enh,
 	}
 }
 
-/* The table's entries grouped by level, in table order, built once. */
-static const struct kb **by_level[SMTP_MATCH_COUNT];
-static size_t n_level[SMTP_MATCH_COUNT];
+/*
+ * The table's entries grouped by level and by the reply class (2-5) they can
+ * match, in table order, built once: a lookup reads only what could match.
+ */
+#define KB_MAX 1024
+
+static const struct kb **by_class[SMTP_MATCH_COUNT][6];
+static size_t n_class[SMTP_MATCH_COUNT][6];
+
+static bool
+entry_fits(const struct kb *e, int cls)
+{
+	switch (e->level) {
+	case SMTP_MATCH_CODE_IN_CONTEXT:
+		return e->code / 100 == cls;
+	case SMTP_MATCH_FIRST_DIGIT:
+		return e->code == cls;
+	default: /* no class given: failures only */
+		return e->cls ? e->cls == cls : cls >= 4;
+	}
+}
 
 static bool
 index_levels(void)
 {
-	static const struct kb *all[1024];
+	static const struct kb *all[2 * KB_MAX];
+	static bool built;
 	size_t used = 0;
 
-	if (by_level[0])
+	if (built)
 		return true;
-	if (kb_count > sizeof(all) / sizeof(all[0]))
+	if (kb_count > KB_MAX)
 		return false;
 	for (int level = 0; level < SMTP_MATCH_COUNT; level++) {
-		by_level[level] = all + used;
-		for (size_t i = 0; i < kb_count; i++)
-			if (kb[i].level == level)
-				all[used++] = &kb[i];
-		n_level[level] = (size_t)(all + used - by_level[level]);
+		for (int cls = 2; cls <= 5; cls++) {
+			by_class[level][cls] = all + used;
+			for (size_t i = 0; i < kb_count && used < sizeof(all) / sizeof(all[0]); i++)
+				if (kb[i].level == level && entry_fits(&kb[i], cls))
+					all[used++] = &kb[i];
+			n_class[level][cls] = (size_t)(all + used - by_class[level][cls]);
+		}
 	}
+	built = true;
 	return true;
 }
 
@@ -145,18 +167,19 @@ static const struct kb *
 kb_lookup(enum smtp_verb verb, int code, const char *enh, struct reply_text *t)
 {
 	bool use_enh = enhanced_usable(code, enh);
+	int cls = code / 100;
 
-	if (!index_levels())
+	if (cls < 2 || cls > 5 || !index_levels())
 		return NULL;
 	for (int level = 0; level < SMTP_MATCH_COUNT; level++) {
 		if (!use_enh && (level == SMTP_MATCH_ENHANCED || level == SMTP_MATCH_ENHANCED_CLASS))
 			continue;
 		/* Texts name failures and acceptances; the rest of a 2xx/3xx text says little. */
-		if (level == SMTP_MATCH_TEXT && code / 100 == 3)
+		if (level == SMTP_MATCH_TEXT && cls == 3)
 			continue;
-		for (size_t i = 0; i < n_level[level]; i++)
-			if (kb_matches(by_level[level][i], verb, code, enh, t))
-				return by_level[level][i];
+		for (size_t i = 0; i < n_class[level][cls]; i++)
+			if (kb_matches(by_class[level][cls][i], verb, code, enh, t))
+				return by_class[level][cls][i];
 	}
 	return NULL;
 }
@@ -164,12 +187,15 @@ kb_lookup(enum smtp_verb verb, int code, const char *enh, struct reply_text *t)
 static size_t
 append(char *buf, size_t bufsz, size_t used, const char *s)
 {
-	int w;
+	size_t n = strlen(s);
 
-	if (used >= bufsz)
+	if (used + 1 >= bufsz)
 		return used;
-	w = snprintf(buf + used, bufsz - used, "%s", s);
-	return w < 0 ? used : used + (size_t)w;
+	if (n > bufsz - used - 1)
+		n = bufsz - used - 1;
+	memcpy(buf + used, s, n);
+	buf[used + n] = '\0';
+	return used + n;
 }
 
 static void

@@ -55,6 +55,12 @@ test_iso_time_and_addr(void **state)
 	assert_string_equal(buf, "2009-10-05T06:06:07.529046Z");
 	rpt_iso_time(buf, sizeof(buf), 0);
 	assert_string_equal(buf, "1970-01-01T00:00:00.000000Z");
+	rpt_iso_time(buf, sizeof(buf), 951782400000001ull); /* leap day of a century year */
+	assert_string_equal(buf, "2000-02-29T00:00:00.000001Z");
+	rpt_iso_time(buf, sizeof(buf), 1709251199999999ull);
+	assert_string_equal(buf, "2024-02-29T23:59:59.999999Z");
+	rpt_iso_time(buf, sizeof(buf), 4102444799000000ull);
+	assert_string_equal(buf, "2099-12-31T23:59:59.000000Z");
 	v6.bytes[15] = 1;
 	rpt_addr(buf, sizeof(buf), &v6);
 	assert_string_equal(buf, "2001:db8::1");
