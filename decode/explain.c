@@ -56,16 +56,16 @@ smtp_parse_enhanced(const char *text, size_t len, char out[12])
 
 /*
  * Whether the enhanced code can be believed. Its class must be the basic
- * code's first digit; and a 500/502 ("what you sent is not a command I know")
- * says nothing about mailboxes or systems, so only a protocol subject fits:
- * Exchange's "500 5.3.3 Unrecognized command" is explained from 500.
+ * code's first digit; and "500/502 X.3.3" is Exchange answering an unknown
+ * command with "system not capable of selected features": the 500 and the
+ * text say what happened, the enhanced code does not.
  */
 static bool
 enhanced_usable(int code, const char *enh)
 {
 	if (!enh[0] || enh[0] - '0' != code / 100)
 		return false;
-	if ((code == 500 || code == 502) && enh[2] != '5')
+	if ((code == 500 || code == 502) && strcmp(enh + 2, "3.3") == 0)
 		return false;
 	return true;
 }
@@ -77,20 +77,51 @@ struct reply_text {
 	char lower[LOWER_MAX];
 };
 
+/*
+ * The text as phrases are looked for in it: lower case; the lines of a
+ * multi-line reply joined by spaces, each without the enhanced code it
+ * repeats (Gmail wraps a sentence over lines); and what is quoted between
+ * <> or [] blanked when it is an address or a host (it has an '@' or a '.'),
+ * so that <spam@example.org> or [virus.example] is not read as a reason,
+ * while "bare <LF>" still is.
+ */
+static bool
+quotes_a_name(const char *s, char close)
+{
+	for (size_t i = 0; s[i] && s[i] != close && s[i] != '\n'; i++)
+		if (s[i] == '@' || s[i] == '.')
+			return true;
+	return false;
+}
+
 static const char *
 lowered(struct reply_text *t)
 {
-	size_t i = 0;
+	const char *s = t->text ? t->text : "";
+	size_t o = 0;
+	char close = 0;
 
-	if (!t->lowered) {
-		for (; t->text && t->text[i] && i + 1 < sizeof(t->lower); i++) {
-			char c = t->text[i];
+	if (t->lowered)
+		return t->lower;
+	t->lowered = true;
+	for (size_t i = 0; s[i] && o + 1 < sizeof(t->lower); i++) {
+		char c = s[i], e[12];
 
-			t->lower[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+		if (c == '\n') {
+			size_t code = smtp_parse_enhanced(s + i + 1, strlen(s + i + 1), e);
+
+			i += code + (code && s[i + code + 1] == ' '); /* the code and its space */
+			c = ' ';
+			close = 0;
+		} else if (close) {
+			c = c == close ? (close = 0, ' ') : ' ';
+		} else if ((c == '<' || c == '[') && quotes_a_name(s + i + 1, c == '<' ? '>' : ']')) {
+			close = c == '<' ? '>' : ']';
+			c = ' ';
 		}
-		t->lower[i] = '\0';
-		t->lowered = true;
+		t->lower[o++] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
 	}
+	t->lower[o] = '\0';
 	return t->lower;
 }
 

@@ -1075,6 +1075,30 @@ test_parse_enhanced(void **state)
 	assert_string_equal(e, "");
 }
 
+/* Phrases are read across the lines of a reply, and never inside an address or a host. */
+static void
+test_text_normalised(void **state)
+{
+	char out[1024];
+
+	(void)state;
+	/* "too many hops" is split over two lines, each line repeating its code */
+	assert_int_equal(smtp_explain(SMTP_DOT, 554, "5.4.6", "5.4.6 this message has passed too\n"
+				      "5.4.6 many hops", out, sizeof(out)), SMTP_MATCH_TEXT);
+	assert_non_null(strstr(out, "loop"));
+	/* "spam" and "virus" as an address and a host name are no reason at all */
+	assert_int_equal(smtp_explain(SMTP_RCPT, 550, "5.1.1", "5.1.1 <spam@virus.example>: "
+				      "Recipient address rejected: User unknown", out, sizeof(out)),
+			 SMTP_MATCH_TEXT);
+	assert_non_null(strstr(out, "does not exist"));
+	assert_int_not_equal(smtp_explain(SMTP_RCPT, 550, "5.7.1", "5.7.1 [virus.example] says no",
+					  out, sizeof(out)), SMTP_MATCH_TEXT);
+	/* only X.3.3 is distrusted after 500: a routing loop stays a routing loop */
+	assert_int_equal(smtp_explain(SMTP_DOT, 500, "5.4.6", "5.4.6 Hop count exceeded", out,
+				      sizeof(out)) == SMTP_MATCH_FIRST_DIGIT, 0);
+	assert_non_null(strstr(out, "loop"));
+}
+
 int
 main(void)
 {
@@ -1084,6 +1108,7 @@ main(void)
 		cmocka_unit_test(test_every_entry_reached),
 		cmocka_unit_test(test_failures_carry_advice),
 		cmocka_unit_test(test_parse_enhanced),
+		cmocka_unit_test(test_text_normalised),
 	};
 
 	return cmocka_run_group_tests_name("explain", tests, NULL, NULL);
