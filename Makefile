@@ -60,6 +60,7 @@ bins: $(B)/smtpscope $(TEST_BIN)
 check-tree: bins
 	@set -e; for t in $(TESTS); do $(B)/tests/$$t; done
 	python3 tests/e2e_samples.py --bin $(B)/smtpscope
+	python3 tests/schema_check.py --bin $(B)/smtpscope
 	python3 tests/conformance.py --bin $(B)/smtpscope
 	python3 tests/extract_check.py --bin $(B)/smtpscope
 

@@ -181,11 +181,11 @@ static volatile sig_atomic_t interrupted, summary_wanted;
 static void
 usage(FILE *f)
 {
-	fputs("usage: smtpscope -r FILE | -i IFACE [-o text|json] [-p PORTS] [-f FILTER] [-c N]\n"
-	      "                 [-w FILE] [-Z USER] [--color=auto|always|never] [--show-secrets]\n"
-	      "                 [filter expression]\n"
+	fputs("usage: smtpscope -r FILE | -i IFACE [-o text|json|csv|ecs] [-p PORTS] [-f FILTER]\n"
+	      "                 [-c N] [-w FILE] [-Z USER] [--color=auto|always|never]\n"
+	      "                 [--show-secrets] [filter expression]\n"
 	      "       smtpscope --explain \"550 5.1.1 User unknown\" [--after COMMAND]\n"
-	      "       smtpscope -D\n"
+	      "       smtpscope -D | --json-schema\n"
 	      "\n"
 	      "Reads SMTP traffic from a saved capture (pcap or pcapng) or a network interface,\n"
 	      "pairs every command with its reply and explains in plain language whether each\n"
@@ -201,7 +201,10 @@ usage(FILE *f)
 	      "  -w FILE          also write the packets of the SMTP flows to FILE (pcap)\n"
 	      "  -Z USER          drop root for USER once the interface is open (default for live\n"
 	      "                   capture as root: " DROP_USER ", or nobody; -Z root keeps root)\n"
-	      "  -o FORMAT        text (default) or json (JSON Lines, one session per line)\n"
+	      "  -o FORMAT        text (default); json (JSON Lines, one session per line);\n"
+	      "                   csv (a row per command, for spreadsheets); ecs (JSON Lines with\n"
+	      "                   Elastic Common Schema names, for Elasticsearch/OpenSearch)\n"
+	      "  --json-schema    print the JSON Schema of the -o json records and exit\n"
 	      "  -p PORTS         SMTP ports, comma-separated (default " DEFAULT_PORTS ")\n"
 	      "  -f FILTER        a raw BPF filter instead of the port filter\n"
 	      "  -c N             stop after N sessions\n"
@@ -277,9 +280,23 @@ audit_sort(const char *key)
 	exit(EXIT_USAGE);
 }
 
+static enum rpt_format
+output_format(const char *name)
+{
+	static const char *const names[] = {
+		[RPT_TEXT] = "text", [RPT_JSON] = "json", [RPT_CSV] = "csv", [RPT_ECS] = "ecs",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i]) == 0)
+			return (enum rpt_format)i;
+	fprintf(stderr, "smtpscope: unknown output format \"%s\" (text, json, csv, ecs)\n", name);
+	exit(EXIT_USAGE);
+}
+
 enum {
 	OPT_COLOR = 256, OPT_SECRETS, OPT_EXPLAIN, OPT_AFTER, OPT_IDLE, OPT_MAX_FLOWS, OPT_LIMIT,
-	OPT_LIMITS, OPT_AUDIT, OPT_AUDIT_SORT, OPT_EXTRACT
+	OPT_LIMITS, OPT_AUDIT, OPT_AUDIT_SORT, OPT_EXTRACT, OPT_SCHEMA
 };
 
 static void
@@ -300,6 +317,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{"audit", no_argument, NULL, OPT_AUDIT},
 		{"audit-sort", required_argument, NULL, OPT_AUDIT_SORT},
 		{"extract", required_argument, NULL, OPT_EXTRACT},
+		{"json-schema", no_argument, NULL, OPT_SCHEMA},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -335,15 +353,7 @@ parse_options(int argc, char **argv, struct options *o)
 			o->user = optarg;
 			break;
 		case 'o':
-			if (strcmp(optarg, "json") == 0)
-				o->format = RPT_JSON;
-			else if (strcmp(optarg, "text") == 0)
-				o->format = RPT_TEXT;
-			else {
-				fprintf(stderr, "smtpscope: unknown output format \"%s\" (text, json)\n",
-					optarg);
-				exit(EXIT_USAGE);
-			}
+			o->format = output_format(optarg);
 			break;
 		case 'p':
 			o->ports = optarg;
@@ -405,6 +415,9 @@ parse_options(int argc, char **argv, struct options *o)
 			o->audit = true;
 			o->audit_sort = audit_sort(optarg);
 			break;
+		case OPT_SCHEMA:
+			rpt_print_schema(stdout);
+			exit(0);
 		case OPT_LIMITS:
 			printf("limits (set with --limit NAME=VALUE):\n");
 			print_limits(o);

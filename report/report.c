@@ -31,6 +31,8 @@ rpt_session(void *arg, const struct smtp_session *s)
 
 	r->counts.sessions++;
 	r->counts.by_state[s->state]++;
+	if (s->ts_last > r->counts.ts_last)
+		r->counts.ts_last = s->ts_last;
 	for (size_t i = 0; i < s->n_msgs; i++) {
 		if (s->msgs[i].accepted) {
 			r->counts.delivered++;
@@ -41,22 +43,55 @@ rpt_session(void *arg, const struct smtp_session *s)
 		rpt_audit_session(r->audit, s);
 	if (r->cfg.extract)
 		rpt_extract_session(r->cfg.extract, s);
-	if (r->cfg.format == RPT_JSON)
+	switch (r->cfg.format) {
+	case RPT_JSON:
 		json_session(r->cfg.out, s);
-	else
+		break;
+	case RPT_CSV:
+		csv_session(r->cfg.out, s, r->counts.sessions == 1);
+		break;
+	case RPT_ECS:
+		ecs_session(r->cfg.out, s);
+		break;
+	case RPT_TEXT:
 		text_session(r->cfg.out, s, r->cfg.color);
+		break;
+	}
 }
 
+/*
+ * The audit and the totals. Records on stdout stay of one kind: text and CSV
+ * put the totals (and CSV the audit) on stderr as text; JSON and ECS write
+ * them as records.
+ */
 void
 rpt_summary(struct rpt *r, const struct rpt_totals *t)
 {
-	if (r->audit)
-		rpt_audit_print(r->audit, r->cfg.out, r->cfg.format == RPT_JSON);
-	if (r->cfg.format == RPT_JSON)
-		json_summary(r->cfg.out, t, &r->counts);
-	else if (!r->cfg.quiet) /* the transcript on stdout, the totals on stderr */
-		text_summary(stderr, t, &r->counts, r->cfg.color && isatty(STDERR_FILENO));
-	fflush(r->cfg.out);
+	FILE *out = r->cfg.out;
+	bool color = r->cfg.color && isatty(STDERR_FILENO);
+
+	switch (r->cfg.format) {
+	case RPT_JSON:
+		if (r->audit)
+			rpt_audit_print(r->audit, out, true);
+		json_summary(out, t, &r->counts);
+		break;
+	case RPT_ECS:
+		ecs_summary(out, t, &r->counts, r->audit);
+		break;
+	case RPT_CSV:
+		if (r->audit)
+			rpt_audit_print(r->audit, stderr, false);
+		csv_summary(out, r->cfg.quiet ? NULL : stderr, t, &r->counts, color);
+		break;
+	case RPT_TEXT:
+		if (r->audit)
+			rpt_audit_print(r->audit, out, false);
+		if (!r->cfg.quiet)
+			text_summary(stderr, t, &r->counts, color);
+		break;
+	}
+	fflush(out);
 }
 
 void

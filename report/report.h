@@ -1,8 +1,9 @@
 /*
- * report.h - sessions in, text or JSON Lines out.
+ * report.h - sessions in, text, JSON Lines, ECS JSON or CSV out.
  *
- * report/ writes each finished session as it arrives (a human transcript, or
- * one JSON object per DESIGN.md's output contract) and a summary at the end.
+ * report/ writes each finished session as it arrives (a human transcript,
+ * one JSON object per DESIGN.md's output contract, the same with Elastic
+ * Common Schema names, or CSV rows) and a summary at the end.
  * Bytes from the wire are escaped on the way out: nothing a remote host sent
  * can reach the terminal as a control sequence, and JSON stays valid.
  */
@@ -17,7 +18,8 @@
 #include "../decode/smtp.h"
 #include "../reassembly/reassembly.h"
 
-enum rpt_format { RPT_TEXT, RPT_JSON };
+/* -o: text, json (the contract), csv (a row per command), ecs (Elastic Common Schema) */
+enum rpt_format { RPT_TEXT, RPT_JSON, RPT_CSV, RPT_ECS };
 
 /* --audit-sort */
 enum rpt_audit_sort { RPT_SORT_SESSIONS, RPT_SORT_MESSAGES, RPT_SORT_FAILURES, RPT_SORT_HOST };
@@ -66,6 +68,9 @@ void rpt_audit_session(struct rpt_audit *a, const struct smtp_session *s);
 void rpt_audit_print(struct rpt_audit *a, FILE *f, bool json);
 void rpt_audit_free(struct rpt_audit *a);
 void rpt_free(struct rpt *r);
+
+/* --json-schema (schema.c): a JSON Schema (draft 2020-12) of the -o json records. */
+void rpt_print_schema(FILE *f);
 
 /* Helpers shared by the writers, exposed for tests. */
 void rpt_json_string(FILE *f, const char *s);

@@ -11,6 +11,7 @@ struct rpt_counts {
 	uint64_t sessions;
 	uint64_t delivered; /* sessions with at least one accepted message */
 	uint64_t by_state[SMTP_ST_UNFINISHED + 1];
+	uint64_t ts_last; /* latest session end: the time of the ECS summary */
 	const struct rpt_extract *extract;
 };
 
@@ -27,5 +28,14 @@ void json_session(FILE *f, const struct smtp_session *s);
 void json_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c);
 void text_session(FILE *f, const struct smtp_session *s, bool color);
 void text_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c, bool color);
+/* header: this is the first session, the CSV header goes first */
+void csv_session(FILE *f, const struct smtp_session *s, bool header);
+/* The header if no session came; the totals as text on totals (NULL: none). */
+void csv_summary(FILE *f, FILE *totals, const struct rpt_totals *t, const struct rpt_counts *c,
+		 bool color);
+void ecs_session(FILE *f, const struct smtp_session *s);
+/* The host audit (a: NULL if off) and the summary, as ECS metric documents. */
+void ecs_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c,
+		 struct rpt_audit *a);
 
 #endif

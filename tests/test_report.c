@@ -1,7 +1,8 @@
 /*
  * test_report.c - the writers: JSON strings stay valid whatever the wire
- * sent, terminal output cannot carry escape sequences from the wire, and a
- * session record has the contract's fields.
+ * sent, terminal output cannot carry escape sequences from the wire, a
+ * session record has the contract's fields, CSV cells are quoted and inert,
+ * ECS documents carry the ECS fields, and the schema is one balanced object.
  */
 #include <stdlib.h>
 
@@ -68,18 +69,24 @@ test_iso_time_and_addr(void **state)
 	assert_string_equal(buf, "192.0.2.7");
 }
 
-/* A session run through the decoder and written by a real writer. */
+/*
+ * A session run through the decoder and written by a real writer: turns[]
+ * alternate server and client bytes, greeting first, NULL-terminated. With
+ * totals, the summary is written too (quiet: CSV keeps its totals to itself).
+ */
 static char *
-render(enum rpt_format fmt, const char *greeting)
+render_turns(enum rpt_format fmt, const char *const *turns, const struct rpt_totals *totals)
 {
-	struct rpt_config rc = {.format = fmt, .color = false};
+	struct rpt_config rc = {.format = fmt, .color = false, .quiet = true};
 	char *buf = NULL;
 	size_t n = 0;
 	struct smtp_config sc;
 	struct smtp_decoder *dec;
 	struct rsm_conn conn = {.id = 7, .client = {.family = 4}, .server = {.family = 4},
-				.client_port = 1234, .server_port = 25};
+				.client_port = 1234, .server_port = 25, .ts_first = 1000,
+				.packets = {1, 1}}; /* the handshake, both ways */
 	struct rsm_event ev = {.type = RSM_EV_OPEN, .conn = &conn, .ts = 1000};
+	uint64_t ts = 1000;
 
 	rc.out = open_memstream(&buf, &n);
 	struct rpt *r = rpt_new(&rc);
@@ -87,18 +94,52 @@ render(enum rpt_format fmt, const char *greeting)
 	smtp_default_config(&sc);
 	dec = smtp_new(&sc, rpt_session, r);
 	smtp_on_stream(dec, &ev);
-	ev = (struct rsm_event){.type = RSM_EV_DATA, .dir = RSM_S2C, .conn = &conn, .ts = 2000,
-				.data = (const uint8_t *)greeting, .len = strlen(greeting)};
-	conn.packets[RSM_S2C] = conn.packets[RSM_C2S] = 1;
-	smtp_on_stream(dec, &ev);
-	ev = (struct rsm_event){.type = RSM_EV_CLOSE, .conn = &conn, .ts = 3000,
+	for (size_t i = 0; turns[i]; i++) {
+		enum rsm_dir dir = i % 2 ? RSM_C2S : RSM_S2C;
+
+		ev = (struct rsm_event){.type = RSM_EV_DATA, .dir = dir, .conn = &conn,
+					.ts = ts += 1000, .data = (const uint8_t *)turns[i],
+					.len = strlen(turns[i])};
+		conn.packets[dir]++;
+		smtp_on_stream(dec, &ev);
+	}
+	conn.ts_last = ts += 1000;
+	ev = (struct rsm_event){.type = RSM_EV_CLOSE, .conn = &conn, .ts = ts,
 				.end = RSM_END_CLOSED};
 	smtp_on_stream(dec, &ev);
 	smtp_free(dec);
+	if (totals)
+		rpt_summary(r, totals);
 	rpt_free(r);
 	fclose(rc.out);
 	return buf;
 }
+
+static char *
+render(enum rpt_format fmt, const char *greeting)
+{
+	const char *const turns[] = {greeting, NULL};
+
+	return render_turns(fmt, turns, NULL);
+}
+
+/* A delivered message with one refused recipient. */
+static const char *const delivery[] = {
+	"220 mx ESMTP\r\n",
+	"EHLO client.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nRCPT TO:<x@d.test>\r\n"
+	"DATA\r\n",
+	"250 mx\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n550 5.1.1 User unknown\r\n354 Go ahead\r\n",
+	"Subject: hi\r\nMessage-ID: <m1@b.test>\r\n\r\nbody\r\n.\r\nQUIT\r\n",
+	"250 2.0.0 Ok: queued as ABC123\r\n221 2.0.0 Bye\r\n",
+	NULL,
+};
+
+static const struct cap_stats no_packets;
+static const struct rsm_stats no_flows;
+static const struct smtp_stats no_sessions;
+static const struct rpt_totals zero_totals = {
+	.capture = &no_packets, .reassembly = &no_flows, .decode = &no_sessions,
+};
 
 static void
 test_terminal_output_has_no_wire_escapes(void **state)
@@ -134,6 +175,181 @@ test_json_session_fields(void **state)
 		if (!strstr(out, fields[i]))
 			fail_msg("missing %s in %s", fields[i], out);
 	assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1); /* one line, ended */
+	free(out);
+}
+
+#define CSV_HEADER                                                                           \
+	"session_id,session_ts,client_ip,client_port,server_ip,server_port,state,command,"   \
+	"argument,command_ts,reply_code,enhanced,result,matched_on,reply_text,explanation," \
+	"session_outcome\r\n"
+
+static int
+count(const char *s, const char *needle)
+{
+	int n = 0;
+
+	for (; (s = strstr(s, needle)) != NULL; s += strlen(needle))
+		n++;
+	return n;
+}
+
+/* Commas, quotes, CR, a multi-line reply, Latin-1, ESC and formula starts from the wire. */
+static void
+test_csv_quoting(void **state)
+{
+	static const char *const turns[] = {
+		"220-mx, \"big\"\r\n220 caf\xe9 \x1b[2J\r\n", "=cmd|x,\"y\"\rz\r\nNOOP\r\n",
+		"500 -no\r\n250 2.0.0 Ok\r\n", NULL,
+	};
+	char *out;
+
+	(void)state;
+	out = render_turns(RPT_CSV, turns, NULL);
+	assert_memory_equal(out, CSV_HEADER, strlen(CSV_HEADER));
+	/* reply lines joined; quotes doubled; é as UTF-8; ESC as its control picture */
+	assert_non_null(strstr(out, ",\"mx, \"\"big\"\" / caf\xc3\xa9 \xe2\x90\x9b[2J\","));
+	/* a formula start gets an apostrophe; a CR inside a cell is quoted */
+	assert_non_null(strstr(out, ",closed,\"'=CMD|X,\"\"Y\"\"\rZ\",,"));
+	assert_non_null(strstr(out, ",500,,permanent_failure,code_in_context,'-no,"));
+	assert_non_null(strstr(out, ",NOOP,,"));
+	assert_null(strchr(out, '\x1b'));
+	assert_null(strstr(out, "caf\xe9"));
+	assert_int_equal(count(out, "\r\n"), 4); /* header, CONNECT, the odd line, NOOP */
+	assert_string_equal(out + strlen(out) - 2, "\r\n");
+	free(out);
+}
+
+static void
+test_csv_one_row_per_command(void **state)
+{
+	static const char *const nothing[] = {NULL};
+	struct rpt_config rc = {.format = RPT_CSV, .quiet = true};
+	char *out = NULL;
+	size_t n = 0;
+	struct rpt *r;
+
+	(void)state;
+	out = render_turns(RPT_CSV, delivery, &zero_totals);
+	assert_int_equal(count(out, "\r\n"), 1 + 8); /* CONNECT EHLO MAIL RCPT RCPT DATA . QUIT */
+	assert_non_null(strstr(out, ",RCPT,TO:<x@d.test>,1970-01-01T00:00:00.003000Z,550,5.1.1,"
+				    "permanent_failure,"));
+	assert_non_null(strstr(out, ",.,,"));
+	assert_null(strstr(out, "Summary")); /* the totals never go into the table */
+	free(out);
+	/* a session: its rows, and the header once */
+	out = render_turns(RPT_CSV, nothing, &zero_totals);
+	assert_int_equal(count(out, "session_id,"), 1);
+	free(out);
+	/* no session at all: the header still says what the columns are */
+	out = NULL;
+	rc.out = open_memstream(&out, &n);
+	r = rpt_new(&rc);
+	rpt_summary(r, &zero_totals);
+	rpt_free(r);
+	fclose(rc.out);
+	assert_string_equal(out, CSV_HEADER);
+	free(out);
+}
+
+static void
+test_ecs_document(void **state)
+{
+	static const char *const fields[] = {
+		"{\"@timestamp\":\"1970-01-01T00:00:00.", "\"ecs\":{\"version\":\"8.",
+		"\"event\":{\"kind\":\"event\",\"category\":[\"network\",\"email\"],"
+		"\"type\":[\"connection\"],\"dataset\":\"smtpscope.session\","
+		"\"outcome\":\"success\",\"duration\":",
+		"\"reason\":\"", "\"source\":{\"ip\":\"0.0.0.0\",\"port\":1234}",
+		"\"destination\":{\"ip\":\"0.0.0.0\",\"port\":25}",
+		"\"network\":{\"transport\":\"tcp\",\"protocol\":\"smtp\",\"type\":\"ipv4\"}",
+		"\"tls\":{\"established\":false}",
+		"\"email\":{\"from\":{\"address\":\"a@b.test\"},"
+		"\"to\":{\"address\":[\"c@d.test\"]},"
+		"\"subject\":\"hi\",\"message_id\":\"<m1@b.test>\",\"local_id\":\"ABC123\"}",
+		"\"smtpscope\":{\"id\":7,\"state\":\"closed\",\"outcome\":\"delivered\"",
+		"\"helo\":\"client.test\"",
+		"{\"cmd\":\"RCPT\",\"arg\":\"TO:<x@d.test>\",\"ts\":\"",
+		"\"code\":550,\"enhanced\":\"5.1.1\"",
+		"\"rcpt_to\":[\"c@d.test\"],\"rcpt_rejected\":[\"x@d.test\"],\"accepted\":true",
+		"\"queue_id\":\"ABC123\",\"outcome\":\"delivered\"}",
+		"{\"@timestamp\":\"1970-01-01T00:00:00.", /* the summary: the last session's end */
+		"\"event\":{\"kind\":\"metric\",\"dataset\":\"smtpscope.summary\"},"
+		"\"smtpscope\":{\"summary\":{\"type\":\"summary\",\"packets\":0,",
+	};
+	char *out, *at;
+
+	(void)state;
+	out = render_turns(RPT_ECS, delivery, &zero_totals);
+	at = out;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		char *hit = strstr(at, fields[i]);
+
+		if (!hit)
+			fail_msg("missing (in this order) %s in %s", fields[i], out);
+		at = hit + strlen(fields[i]);
+	}
+	assert_null(strstr(out, "\"user\":"));	     /* no AUTH: no user.name */
+	assert_null(strstr(out, "\"source.ip\"")); /* nested, never dotted */
+	assert_null(strstr(out, ":null"));	     /* absent values are left out */
+	assert_int_equal(count(out, "\n"), 2);     /* the session, the summary */
+	free(out);
+}
+
+/* A server that refuses at the door is a failure to ECS; no message, no email object. */
+static void
+test_ecs_failure(void **state)
+{
+	char *out;
+
+	(void)state;
+	out = render(RPT_ECS, "554 5.7.1 go away\r\n");
+	assert_non_null(strstr(out, "\"outcome\":\"failure\""));
+	assert_null(strstr(out, "\"email\":"));
+	free(out);
+}
+
+/* Braces and brackets balanced outside strings; the run-time name lists are in. */
+static void
+test_schema_is_balanced(void **state)
+{
+	char *out = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&out, &n);
+	int depth = 0;
+	bool in_string = false;
+
+	(void)state;
+	rpt_print_schema(f);
+	fclose(f);
+	assert_true(n > 1000);
+	for (const char *p = out; *p; p++) {
+		if (in_string) {
+			if (*p == '\\')
+				p++;
+			else if (*p == '"')
+				in_string = false;
+		} else if (*p == '"') {
+			in_string = true;
+		} else if (*p == '{' || *p == '[') {
+			depth++;
+		} else if (*p == '}' || *p == ']') {
+			assert_true(--depth >= 0);
+			if (depth == 0)
+				assert_string_equal(p, "}\n");
+		}
+	}
+	assert_int_equal(depth, 0);
+	assert_false(in_string);
+	assert_non_null(
+		strstr(out, "\"$schema\": \"https://json-schema.org/draft/2020-12/schema\""));
+	for (int a = 0; a < SMTP_ANOM_COUNT; a++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "\"%s\"", smtp_anomaly_name((enum smtp_anomaly)a));
+		assert_non_null(strstr(out, name));
+	}
+	assert_non_null(strstr(out, "\"never_reached\""));
+	assert_non_null(strstr(out, "\"additionalProperties\": false"));
 	free(out);
 }
 
@@ -217,6 +433,11 @@ main(void)
 		cmocka_unit_test(test_terminal_output_has_no_wire_escapes),
 		cmocka_unit_test(test_json_session_fields),
 		cmocka_unit_test(test_audit_counts_and_flags),
+		cmocka_unit_test(test_csv_quoting),
+		cmocka_unit_test(test_csv_one_row_per_command),
+		cmocka_unit_test(test_ecs_document),
+		cmocka_unit_test(test_ecs_failure),
+		cmocka_unit_test(test_schema_is_balanced),
 	};
 
 	return cmocka_run_group_tests_name("report", tests, NULL, NULL);

@@ -1,0 +1,510 @@
+/*
+ * schema.c - --json-schema: a JSON Schema (draft 2020-12) of the -o json
+ * records, so a consumer can check what it loads and tests/schema_check.py
+ * can check what we write.
+ *
+ * The schema is a table of the fields json.c (session, summary) and audit.c
+ * (host, with --audit) write. Lists of names (states, results, outcomes,
+ * anomalies, packet verdicts ...) are read at run time from the same name
+ * functions the writers call, so they cannot drift from the output. Every
+ * object is closed (additionalProperties false): a field a writer gains
+ * without this table fails the check, and the schema stays the whole truth.
+ *
+ * Keywords used, and nothing else: type (a name or a list), const, enum,
+ * minimum, maximum, format, properties, required, additionalProperties,
+ * items, oneOf; description and title as annotations.
+ */
+#include "report.h"
+
+#include "report_private.h"
+
+enum type {
+	T_STRING = 1, T_INTEGER = 2, T_NUMBER = 4, T_BOOLEAN = 8, T_OBJECT = 16, T_ARRAY = 32,
+	T_NULL = 64
+};
+
+static const char *const type_names[] = {
+	"string", "integer", "number", "boolean", "object", "array", "null",
+};
+
+/* Lists of names: the values of an enum, or the keys of a map of counters. */
+enum names {
+	N_NONE, N_STATE, N_RESULT, N_MATCH, N_OUTCOME, N_OUTCOME_SEEN, N_ANOMALY, N_RCPT,
+	N_SKIPPED, N_ROLE
+};
+
+static const char *
+state_name(int i)
+{
+	return smtp_state_name((enum smtp_state)i);
+}
+
+static const char *
+result_name(int i)
+{
+	return smtp_result_name((enum smtp_result)i);
+}
+
+static const char *
+match_name(int i)
+{
+	return smtp_match_name((enum smtp_match)i);
+}
+
+static const char *
+outcome_name(int i)
+{
+	return smtp_outcome_name((enum smtp_outcome)i);
+}
+
+static const char *
+anomaly_name(int i)
+{
+	return smtp_anomaly_name((enum smtp_anomaly)i);
+}
+
+static const char *
+verdict_name(int i)
+{
+	return cap_verdict_name((enum cap_verdict)i);
+}
+
+/* json.c's recipient statuses: its rcpt_status table, and "deferred" for a 4xx. */
+static const char *
+rcpt_name(int i)
+{
+	static const char *const names[] = {"no_reply", "accepted", "rejected", "deferred"};
+
+	return names[i];
+}
+
+static const char *
+role_name(int i)
+{
+	return i ? "server" : "client";
+}
+
+static const struct {
+	const char *(*name)(int);
+	int first, end;
+} name_lists[] = {
+	[N_STATE] = {state_name, SMTP_ST_REFUSED, SMTP_ST_UNFINISHED + 1},
+	[N_RESULT] = {result_name, SMTP_NO_REPLY, SMTP_PERMFAIL + 1},
+	[N_MATCH] = {match_name, 0, SMTP_MATCH_COUNT},
+	[N_OUTCOME] = {outcome_name, 0, SMTP_OUT_COUNT},
+	/* the summary counts sessions by outcome, "none" aside, and only those seen */
+	[N_OUTCOME_SEEN] = {outcome_name, SMTP_OUT_DELIVERED, SMTP_OUT_COUNT},
+	[N_ANOMALY] = {anomaly_name, 0, SMTP_ANOM_COUNT},
+	[N_RCPT] = {rcpt_name, 0, 4},
+	/* json_summary's skipped_packets: every verdict but the TCP and ICMP ones */
+	[N_SKIPPED] = {verdict_name, CAP_NOT_TCP, CAP_VERDICT_COUNT},
+	[N_ROLE] = {role_name, 0, 2},
+};
+
+struct field;
+
+struct sch {
+	unsigned type;          /* enum type bits; more than one: a list */
+	const char *desc;
+	const char *cst;        /* const */
+	enum names values;      /* enum */
+	const char *min, *max;  /* minimum, maximum */
+	const char *format;     /* "date-time" */
+	const struct field *props; /* object: its fields, up to one without a name */
+	enum names counters;    /* object: one counter per name */
+	bool all_counters;      /* ... every one of them present */
+	const struct sch *items;
+};
+
+struct field {
+	const char *name;
+	bool required;
+	struct sch s;
+};
+
+#define REQ true
+#define OPT false
+#define END {.name = NULL}
+
+#define COUNT {.type = T_INTEGER, .min = "0"}
+#define STRING {.type = T_STRING}
+#define STRING_OR_NULL {.type = T_STRING | T_NULL}
+#define BOOLEAN {.type = T_BOOLEAN}
+#define SECONDS {.type = T_NUMBER, .min = "0"}
+#define STRINGS {.type = T_ARRAY, .items = &(const struct sch)STRING}
+#define TIME(d) {.type = T_STRING, .format = "date-time", .desc = d}
+
+static const struct field endpoint[] = {
+	{"ip", REQ, {.type = T_STRING, .desc = "IPv4 or IPv6 address"}},
+	{"port", REQ, {.type = T_INTEGER, .min = "0", .max = "65535"}},
+	END,
+};
+
+static const struct field reply[] = {
+	{"code", REQ, {.type = T_INTEGER, .min = "200", .max = "599"}},
+	{"enhanced", REQ, {.type = T_STRING | T_NULL, .desc = "RFC 3463 class.subject.detail"}},
+	{"text", REQ, {.type = T_STRING, .desc = "all lines of the reply, joined by \\n"}},
+	END,
+};
+
+static const struct field command[] = {
+	{"cmd", REQ, {.type = T_STRING, .desc = "upper-case verb, CONNECT for the greeting, "
+					      "\".\" after a body, AUTH-DATA, or what was sent"}},
+	{"arg", REQ, STRING_OR_NULL},
+	{"ts", REQ, TIME("when the command was sent")},
+	{"reply", REQ, {.type = T_OBJECT | T_NULL, .props = reply}},
+	{"result", REQ, {.type = T_STRING, .values = N_RESULT}},
+	{"explanation", REQ, STRING},
+	{"matched_on", REQ, {.type = T_STRING, .values = N_MATCH,
+			     .desc = "what the explanation was chosen by"}},
+	{"reply_time", OPT, {.type = T_NUMBER, .min = "0", .desc = "seconds to the reply"}},
+	END,
+};
+
+static const struct field auth[] = {
+	{"mechanism", REQ, STRING},
+	{"user", REQ, STRING_OR_NULL},
+	{"success", REQ, {.type = T_BOOLEAN | T_NULL, .desc = "null: no verdict seen"}},
+	END,
+};
+
+static const struct field recipient[] = {
+	{"address", REQ, STRING},
+	{"status", REQ, {.type = T_STRING, .values = N_RCPT}},
+	{"code", REQ, {.type = T_INTEGER | T_NULL, .min = "200", .max = "599"}},
+	{"reply", REQ, STRING_OR_NULL},
+	END,
+};
+
+static const struct field message[] = {
+	{"mail_from", REQ, STRING_OR_NULL},
+	{"rcpt_to", REQ, {.type = T_ARRAY, .items = &(const struct sch)STRING,
+			  .desc = "recipients not refused: accepted, or no reply seen"}},
+	{"rcpt_rejected", REQ, {.type = T_ARRAY, .items = &(const struct sch)STRING,
+				.desc = "recipients refused with 4xx or 5xx"}},
+	{"accepted", REQ, {.type = T_BOOLEAN, .desc = "2xx after the body"}},
+	{"size", REQ, {.type = T_INTEGER | T_NULL, .min = "0", .desc = "body bytes"}},
+	{"subject", REQ, STRING_OR_NULL},
+	{"message_id", REQ, STRING_OR_NULL},
+	{"queue_id", REQ, STRING_OR_NULL},
+	{"outcome", REQ, {.type = T_STRING, .values = N_OUTCOME}},
+	{"recipients", REQ, {.type = T_ARRAY, .items = &(const struct sch){
+				     .type = T_OBJECT, .props = recipient}}},
+	END,
+};
+
+static const struct field gaps[] = {
+	{"client", REQ, COUNT},
+	{"server", REQ, COUNT},
+	END,
+};
+
+static const struct field icmp[] = {
+	{"type", REQ, COUNT},
+	{"code", REQ, COUNT},
+	{"from", REQ, STRING},
+	END,
+};
+
+static const struct field session[] = {
+	{"type", REQ, {.type = T_STRING, .cst = "session"}},
+	{"id", REQ, {.type = T_INTEGER, .min = "1", .desc = "1, 2 ... in order of first packet"}},
+	{"ts", REQ, TIME("first packet")},
+	{"duration", REQ, SECONDS},
+	{"client", REQ, {.type = T_OBJECT, .props = endpoint}},
+	{"server", REQ, {.type = T_OBJECT, .props = endpoint, .desc = "the SMTP side"}},
+	{"state", REQ, {.type = T_STRING, .values = N_STATE}},
+	{"midstream", REQ, {.type = T_BOOLEAN, .desc = "the handshake was not seen"}},
+	{"helo", REQ, STRING_OR_NULL},
+	{"esmtp", REQ, BOOLEAN},
+	{"extensions", REQ, STRINGS},
+	{"starttls", REQ, {.type = T_BOOLEAN, .desc = "the server said 220 to STARTTLS"}},
+	{"auth", REQ, {.type = T_OBJECT | T_NULL, .props = auth}},
+	{"commands", REQ, {.type = T_ARRAY, .items = &(const struct sch){
+				   .type = T_OBJECT, .props = command}}},
+	{"messages", REQ, {.type = T_ARRAY, .items = &(const struct sch){
+				   .type = T_OBJECT, .props = message,
+				   .desc = "one per MAIL transaction"}}},
+	{"gaps", REQ, {.type = T_OBJECT, .props = gaps, .desc = "bytes never captured"}},
+	{"anomalies", REQ, {.type = T_ARRAY, .items = &(const struct sch){
+				    .type = T_STRING, .values = N_ANOMALY}}},
+	{"icmp_unreachable", OPT, {.type = T_OBJECT, .props = icmp}},
+	{"verdict", REQ, {.type = T_STRING, .desc = "one plain-language line"}},
+	{"outcome", REQ, {.type = T_STRING, .values = N_OUTCOME}},
+	END,
+};
+
+static const struct field extracted[] = {
+	{"files", REQ, COUNT},
+	{"partial", REQ, COUNT},
+	{"skipped", REQ, COUNT},
+	END,
+};
+
+static const struct field summary[] = {
+	{"type", REQ, {.type = T_STRING, .cst = "summary"}},
+	{"packets", REQ, COUNT},
+	{"bytes", REQ, COUNT},
+	{"tcp_segments", REQ, COUNT},
+	{"sessions", REQ, COUNT},
+	{"failed_attempts", REQ, COUNT},
+	{"refused", REQ, COUNT},
+	{"no_answer", REQ, COUNT},
+	{"messages", REQ, COUNT},
+	{"messages_accepted", REQ, COUNT},
+	{"commands", REQ, COUNT},
+	{"replies", REQ, COUNT},
+	{"gap_bytes", REQ, COUNT},
+	{"evicted_flows", REQ, COUNT},
+	{"timed_out_flows", REQ, COUNT},
+	{"queue_overflows", REQ, COUNT},
+	{"ignored_segments", REQ, COUNT},
+	{"skipped_packets", REQ, {.type = T_OBJECT, .counters = N_SKIPPED, .all_counters = true}},
+	{"icmp_unreachable", REQ, COUNT},
+	{"ip_reassembled", REQ, COUNT},
+	{"ip_fragments_dropped", REQ, COUNT},
+	{"overlap_conflicts", REQ, COUNT},
+	{"explanations", REQ, {.type = T_OBJECT, .counters = N_MATCH, .all_counters = true}},
+	{"outcomes", REQ, {.type = T_OBJECT, .counters = N_OUTCOME_SEEN,
+			   .desc = "sessions by outcome; outcomes not seen are left out"}},
+	{"anomalies", REQ, {.type = T_OBJECT, .counters = N_ANOMALY,
+			    .desc = "sessions by anomaly; anomalies not seen are left out"}},
+	{"delivered_sessions", REQ, COUNT},
+	{"truncated_input", REQ, BOOLEAN},
+	{"extracted", OPT, {.type = T_OBJECT, .props = extracted, .desc = "with --extract"}},
+	{"kernel_received", OPT, {.type = T_INTEGER, .min = "0", .desc = "live capture"}},
+	{"kernel_dropped", OPT, {.type = T_INTEGER, .min = "0", .desc = "live capture"}},
+	{"interface_dropped", OPT, {.type = T_INTEGER, .min = "0", .desc = "live capture"}},
+	{"interrupted", REQ, BOOLEAN},
+	END,
+};
+
+static const struct field host_messages[] = {
+	{"delivered", REQ, COUNT}, {"deferred", REQ, COUNT}, {"rejected", REQ, COUNT}, END,
+};
+
+static const struct field host_attempts[] = {
+	{"refused", REQ, COUNT}, {"no_answer", REQ, COUNT}, {"no_greeting", REQ, COUNT}, END,
+};
+
+static const struct field host_tls[] = {
+	{"used", REQ, COUNT}, {"offered_unused", REQ, COUNT}, END,
+};
+
+static const struct field host_auth[] = {
+	{"used", REQ, COUNT}, {"cleartext", REQ, COUNT}, {"failed", REQ, COUNT}, END,
+};
+
+static const struct field failure[] = {
+	{"reply", REQ, STRING}, {"count", REQ, COUNT}, END,
+};
+
+static const struct field host[] = {
+	{"type", REQ, {.type = T_STRING, .cst = "host"}},
+	{"ip", REQ, STRING},
+	{"role", REQ, {.type = T_STRING, .values = N_ROLE}},
+	{"sessions", REQ, COUNT},
+	{"peers", REQ, COUNT},
+	{"peers_capped", REQ, BOOLEAN},
+	{"messages", REQ, {.type = T_OBJECT, .props = host_messages}},
+	{"attempts", REQ, {.type = T_OBJECT, .props = host_attempts}},
+	{"tls", REQ, {.type = T_OBJECT, .props = host_tls}},
+	{"auth", REQ, {.type = T_OBJECT, .props = host_auth}},
+	{"ehlo_names", OPT, {.type = T_ARRAY, .items = &(const struct sch)STRING,
+			     .desc = "clients: the names they gave"}},
+	{"banners", OPT, {.type = T_ARRAY, .items = &(const struct sch)STRING,
+			  .desc = "servers: their greetings"}},
+	{"top_failures", REQ, {.type = T_ARRAY, .items = &(const struct sch){
+				       .type = T_OBJECT, .props = failure}}},
+	{"first_seen", REQ, TIME(NULL)},
+	{"last_seen", REQ, TIME(NULL)},
+	{"flags", REQ, STRINGS},
+	END,
+};
+
+static const struct sch records[] = {
+	{.type = T_OBJECT, .props = session, .desc = "one per TCP connection to an SMTP port"},
+	{.type = T_OBJECT, .props = summary, .desc = "last: the totals of the run"},
+	{.type = T_OBJECT, .props = host, .desc = "--audit: one per host, before the summary"},
+};
+
+/* Where the members of an object go: one per line (wide) or all on one. */
+struct out {
+	FILE *f;
+	int depth;
+	bool first, wide;
+};
+
+static void
+newline(FILE *f, int depth)
+{
+	fprintf(f, "\n%*s", 2 * depth, "");
+}
+
+static void
+member(struct out *o, const char *k)
+{
+	if (!o->first)
+		putc(',', o->f);
+	if (o->wide)
+		newline(o->f, o->depth + 1);
+	else if (!o->first)
+		putc(' ', o->f);
+	o->first = false;
+	rpt_json_string(o->f, k);
+	fputs(": ", o->f);
+}
+
+static void
+types(FILE *f, unsigned type)
+{
+	bool list = type & (type - 1), first = true;
+
+	if (list)
+		putc('[', f);
+	for (unsigned i = 0; i < sizeof(type_names) / sizeof(type_names[0]); i++) {
+		if (!(type & 1u << i))
+			continue;
+		fprintf(f, "%s\"%s\"", first ? "" : ", ", type_names[i]);
+		first = false;
+	}
+	if (list)
+		putc(']', f);
+}
+
+static void
+name_list(FILE *f, enum names n, bool null)
+{
+	putc('[', f);
+	for (int i = name_lists[n].first; i < name_lists[n].end; i++) {
+		if (i > name_lists[n].first)
+			fputs(", ", f);
+		rpt_json_string(f, name_lists[n].name(i));
+	}
+	fputs(null ? ", null]" : "]", f);
+}
+
+static bool
+wide(const struct sch *s)
+{
+	return s->props || s->counters || (s->items && wide(s->items));
+}
+
+static void node(FILE *f, const struct sch *s, int depth);
+
+static void
+properties(struct out *o, const struct sch *s)
+{
+	static const struct sch counter = COUNT;
+	struct out p = {o->f, o->depth + 1, true, true};
+	const struct field *fl;
+
+	member(o, "properties");
+	putc('{', o->f);
+	for (fl = s->props; fl && fl->name; fl++) {
+		member(&p, fl->name);
+		node(o->f, &fl->s, p.depth + 1);
+	}
+	for (int i = name_lists[s->counters].first; s->counters && i < name_lists[s->counters].end;
+	     i++) {
+		member(&p, name_lists[s->counters].name(i));
+		node(o->f, &counter, p.depth + 1);
+	}
+	newline(o->f, p.depth);
+	putc('}', o->f);
+}
+
+static void
+required(struct out *o, const struct sch *s)
+{
+	bool first = true;
+
+	member(o, "required");
+	putc('[', o->f);
+	for (const struct field *fl = s->props; fl && fl->name; fl++) {
+		if (!fl->required)
+			continue;
+		fputs(first ? "" : ", ", o->f);
+		rpt_json_string(o->f, fl->name);
+		first = false;
+	}
+	for (int i = name_lists[s->counters].first;
+	     s->counters && s->all_counters && i < name_lists[s->counters].end; i++) {
+		fputs(first ? "" : ", ", o->f);
+		rpt_json_string(o->f, name_lists[s->counters].name(i));
+		first = false;
+	}
+	putc(']', o->f);
+}
+
+/* One schema object; depth is the indentation of the line it starts on. */
+static void
+node(FILE *f, const struct sch *s, int depth)
+{
+	struct out o = {f, depth, true, wide(s)};
+
+	putc('{', f);
+	if (s->desc) {
+		member(&o, "description");
+		rpt_json_string(f, s->desc);
+	}
+	member(&o, "type");
+	types(f, s->type);
+	if (s->cst) {
+		member(&o, "const");
+		rpt_json_string(f, s->cst);
+	}
+	if (s->values) {
+		member(&o, "enum");
+		name_list(f, s->values, s->type & T_NULL);
+	}
+	if (s->format) {
+		member(&o, "format");
+		rpt_json_string(f, s->format);
+	}
+	if (s->min) {
+		member(&o, "minimum");
+		fputs(s->min, f);
+	}
+	if (s->max) {
+		member(&o, "maximum");
+		fputs(s->max, f);
+	}
+	if (s->props || s->counters) {
+		properties(&o, s);
+		required(&o, s);
+		member(&o, "additionalProperties");
+		fputs("false", f);
+	}
+	if (s->items) {
+		member(&o, "items");
+		node(f, s->items, depth + 1);
+	}
+	if (o.wide)
+		newline(f, depth);
+	putc('}', f);
+}
+
+void
+rpt_print_schema(FILE *f)
+{
+	struct out o = {f, 0, true, true};
+
+	putc('{', f);
+	member(&o, "$schema");
+	fputs("\"https://json-schema.org/draft/2020-12/schema\"", f);
+	member(&o, "title");
+	fputs("\"smtpscope -o json record\"", f);
+	member(&o, "description");
+	fputs("\"One JSON object per line: a session per TCP connection to an SMTP port, "
+	      "host records with --audit, then a summary (see DESIGN.md, Output contract).\"", f);
+	member(&o, "oneOf");
+	putc('[', f);
+	for (size_t i = 0; i < sizeof(records) / sizeof(records[0]); i++) {
+		fputs(i ? "," : "", f);
+		newline(f, 2);
+		node(f, &records[i], 2);
+	}
+	newline(f, 1);
+	fputs("]\n}\n", f);
+}
