@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "capture/capture.h"
@@ -607,20 +606,11 @@ open_source(struct run *r, const struct options *o, const char *filter, char err
 	return 0;
 }
 
-static uint64_t
-monotonic_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* "[#########-----------]  45%  312 MB/s  1234 sessions", at most ten times a second. */
 static void
 show_progress(struct run *r, bool last)
 {
-	uint64_t now = monotonic_us(), done, total;
+	uint64_t now = cap_monotonic_us(), done, total;
 	char bar[31];
 
 	if (!r->progress || (!last && now - r->shown_us < 100000) ||
@@ -682,7 +672,7 @@ analyse(const struct options *o)
 	}
 	cap_set_tick(r.src, on_tick, &r);
 	r.progress = !r.live && !o->quiet && isatty(STDERR_FILENO);
-	r.started_us = monotonic_us();
+	r.started_us = cap_monotonic_us();
 	running_source = r.src;
 	if (cap_run(r.src, on_segment, r.rsm, err) < 0)
 		status = 1;

@@ -95,6 +95,8 @@ int cap_open_live(struct cap_source **out, const char *iface, const struct cap_l
 /* Print the interfaces libpcap can open, one per line (-D). */
 int cap_list_interfaces(FILE *out, char err[CAP_ERRLEN]);
 void cap_set_tick(struct cap_source *src, cap_tick_fn *fn, void *arg);
+/* The wall clock the live loop runs on (monotonic, microseconds). */
+uint64_t cap_monotonic_us(void);
 /* Reading a file: how far (bytes) into how much; false when unknown (a pipe, live). */
 bool cap_progress(struct cap_source *src, uint64_t *done, uint64_t *total);
 /* Also write every packet kept (SMTP ports, fragments, ICMP about them) to a new pcap (-w). */

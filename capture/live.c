@@ -24,8 +24,8 @@
 
 #define TICK_MS 1000
 
-static uint64_t
-wall_us(void)
+uint64_t
+cap_monotonic_us(void)
 {
 	struct timespec ts;
 
@@ -156,7 +156,7 @@ int
 live_loop(struct cap_source *src, pcap_handler on_packet)
 {
 	struct pollfd pfd = {.fd = pcap_get_selectable_fd(src->pcap), .events = POLLIN};
-	uint64_t wall_at_packet = wall_us(), seen = 0;
+	uint64_t wall_at_packet = cap_monotonic_us(), seen = 0;
 
 	while (!src->stop) {
 		int n = poll(&pfd, 1, TICK_MS);
@@ -168,10 +168,10 @@ live_loop(struct cap_source *src, pcap_handler on_packet)
 			return PCAP_ERROR;
 		if (src->stats.packets != seen) {
 			seen = src->stats.packets;
-			wall_at_packet = wall_us();
+			wall_at_packet = cap_monotonic_us();
 		}
 		if (src->tick && src->last_ts)
-			src->tick(src->tick_arg, src->last_ts + (wall_us() - wall_at_packet));
+			src->tick(src->tick_arg, src->last_ts + (cap_monotonic_us() - wall_at_packet));
 	}
 	return 0;
 }
