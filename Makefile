@@ -57,8 +57,10 @@ $(B)/tests/%: tests/%.c tests/testutil.h $(B)/libsmtpscope.a
 bins: $(B)/smtpscope $(TEST_BIN)
 
 # Everything the tests check, in one build tree.
-check-tree: bins
+check-tree: bins $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp
 	@set -e; for t in $(TESTS); do $(B)/tests/$$t; done
+	$(B)/tests/onefile_pcap tests/regress/pcap
+	$(B)/tests/onefile_smtp tests/regress/smtp
 	python3 tests/e2e_samples.py --bin $(B)/smtpscope
 	python3 tests/schema_check.py --bin $(B)/smtpscope
 	python3 tests/conformance.py --bin $(B)/smtpscope

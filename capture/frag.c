@@ -163,6 +163,20 @@ insert(struct frag_table *t, struct frag_dgram *g, uint32_t off, const uint8_t *
 	return true;
 }
 
+/* The pieces cover [0, total) without a hole and nothing past it. */
+static bool
+contiguous(const struct frag_dgram *g)
+{
+	uint32_t at = 0;
+
+	for (const struct frag_piece *p = g->pieces; p; p = p->next) {
+		if (p->off != at)
+			return false;
+		at += p->len;
+	}
+	return at == g->total;
+}
+
 static int
 assemble(struct frag_table *t, struct frag_dgram *g, const struct ip_datagram *d,
 	 struct ip_datagram *whole)
@@ -211,8 +225,12 @@ frag_add(struct frag_table *t, const struct ip_datagram *d, uint64_t ts, struct 
 		drop_after(t, prev, true);
 		return -1;
 	}
-	if (!g->total || g->held != g->total)
+	if (!g->total || g->held < g->total)
 		return 0;
+	if (!contiguous(g)) { /* bytes held past the end, or a hole: inconsistent fragments */
+		drop_after(t, prev, true);
+		return -1;
+	}
 	int rc = assemble(t, g, d, whole);
 
 	drop_after(t, prev, rc < 0);

@@ -18,6 +18,8 @@ line_append(struct linebuf *lb, const char *p, size_t n)
 {
 	size_t room = lb->max - lb->len, take = n < room ? n : room;
 
+	if (n == 0)
+		return true; /* nothing to copy; the buffer may not exist yet */
 	if (take > lb->cap - lb->len) {
 		size_t cap = lb->cap ? lb->cap : 128;
 

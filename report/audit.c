@@ -100,14 +100,11 @@ grow(struct rpt_audit *a)
 static struct host *
 find_host(struct rpt_audit *a, const struct cap_addr *ip, enum role role, uint64_t ts)
 {
-	struct host *h;
+	struct host *h = a->cap ? slot_for(a->slots, a->cap, ip, role) : NULL;
 
-	/* Kept at most half full, so that a probe always ends on a free slot. */
-	if (a->count * 2 >= a->cap && (a->count >= AUDIT_MAX_HOSTS || !grow(a))) {
-		h = a->cap ? slot_for(a->slots, a->cap, ip, role) : NULL;
-		return h && h->used ? h : NULL; /* full: only hosts already known */
-	}
-	h = slot_for(a->slots, a->cap, ip, role);
+	/* Full (rpt_audit_session() made room when it could): only hosts already known. */
+	if (!h || (!h->used && a->count * 2 >= a->cap))
+		return h && h->used ? h : NULL;
 	if (!h->used) {
 		memset(h, 0, sizeof(*h));
 		h->used = true;
@@ -195,6 +192,13 @@ count_session(struct host *h, const struct smtp_session *s)
 void
 rpt_audit_session(struct rpt_audit *a, const struct smtp_session *s)
 {
+	/*
+	 * Room for two new hosts first: growing moves every host, so no pointer
+	 * into the table may be held across it. Kept at most half full, so that a
+	 * probe always ends on a free slot.
+	 */
+	if ((a->count + 2) * 2 > a->cap && a->count + 2 <= AUDIT_MAX_HOSTS)
+		grow(a);
 	struct host *c = find_host(a, &s->client, ROLE_CLIENT, s->ts_first);
 	struct host *v = find_host(a, &s->server, ROLE_SERVER, s->ts_first);
 

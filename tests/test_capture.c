@@ -472,6 +472,32 @@ test_fragment_timeout(void **state)
 	unlink(path);
 }
 
+/* A last fragment that ends before bytes already held: given up, never assembled with a hole. */
+static void
+test_inconsistent_fragments_dropped(void **state)
+{
+	char path[] = "/tmp/smtpscope-frag-XXXXXX", err[CAP_ERRLEN];
+	struct frame tcp = {0}, late, last;
+	struct cap_source *src;
+	struct got g = {0};
+	int secs[] = {0, 0};
+
+	(void)state;
+	close(mkstemp(path));
+	put_tcp(&tcp, long_payload);
+	ipv4_fragment(&late, &tcp, 40, 16, true); /* [40,56), more to come */
+	ipv4_fragment(&last, &tcp, 16, 16, false); /* [16,32) says it is the end */
+	struct frame *order[] = {&late, &last};
+
+	write_frames(path, DLT_EN10MB, order, secs, 2);
+	assert_int_equal(cap_open_file(&src, path, err), 0);
+	assert_int_equal(cap_run(src, keep_segment, &g, err), 0);
+	assert_int_equal(g.n, 0);
+	assert_int_equal(cap_stats(src)->frags_dropped, 1);
+	cap_close(src);
+	unlink(path);
+}
+
 /* IPv6 fragments (RFC 8200 4.5): the TCP header is inside the first one only. */
 static void
 test_ipv6_fragments_reassembled(void **state)
@@ -580,6 +606,7 @@ main(void)
 		cmocka_unit_test(test_ipv4_fragments_reassembled),
 		cmocka_unit_test(test_fragment_timeout),
 		cmocka_unit_test(test_ipv6_fragments_reassembled),
+		cmocka_unit_test(test_inconsistent_fragments_dropped),
 		cmocka_unit_test(test_icmp_unreachable_quotes_syn),
 		cmocka_unit_test(test_port_check_sees_through_vlan),
 	};
