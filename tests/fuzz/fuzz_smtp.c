@@ -6,7 +6,8 @@
  *
  *   byte 0      options: 0x01 show_secrets, 0x02 mid-stream (first session),
  *               0x04 small caps (else the defaults), 0x08 colour in the text,
- *               0x10 the --audit table of hosts in both writers
+ *               0x10 the --audit table of hosts in both writers,
+ *               0x20 the second writer writes ECS, 0x40 CSV (else JSON)
  *   then chunks, each led by one header byte h; bit 7 is the direction
  *   (0 client to server, 1 server to client), bits 0-6 say what follows:
  *     1..125    DATA: that many bytes (fewer if the input ends)
@@ -196,6 +197,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	tc.color = data[0] & OPT_COLOR;
 	tc.quiet = !getenv("FUZZ_STDOUT"); /* the text summary goes to stderr */
 	tc.audit = jc.audit = data[0] & OPT_AUDIT;
+	jc.format = (data[0] & 0x40) ? RPT_CSV : (data[0] & 0x20) ? RPT_ECS : RPT_JSON;
+	jc.quiet = tc.quiet; /* CSV writes its summary as text on stderr */
 	w.text = rpt_new(&tc);
 	w.json = rpt_new(&jc);
 	dec = w.text && w.json ? smtp_new(&sc, on_session, &w) : NULL;
