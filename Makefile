@@ -64,6 +64,7 @@ check-tree: bins $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp
 	python3 tests/e2e_samples.py --bin $(B)/smtpscope
 	python3 tests/schema_check.py --bin $(B)/smtpscope
 	python3 tests/conformance.py --bin $(B)/smtpscope
+	tests/live_test.sh $(B)/smtpscope
 	python3 tests/extract_check.py --bin $(B)/smtpscope
 
 run: deps-run

@@ -7,6 +7,7 @@
  * environment (one line on stderr), 2 usage.
  */
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
@@ -195,7 +196,9 @@ usage(FILE *f)
 	      "                   they end; Ctrl-C prints the rest and the summary; SIGUSR1 prints\n"
 	      "                   a running summary on stderr\n"
 	      "  -D               list the interfaces -i can open\n"
-	      "  -B KIB           kernel capture buffer size, in KiB (live)\n"
+	      "  -B KIB           kernel capture buffer, in KiB (live; default 16384); with\n"
+	      "                   offloads each packet may take a 64 KiB slot, so it holds\n"
+	      "                   about KIB/64 packets and costs about twice KIB of memory\n"
 	      "  -s SNAPLEN       bytes kept of each packet (live; default 262144)\n"
 	      "  -w FILE          also write the packets of the SMTP flows to FILE (pcap)\n"
 	      "  -Z USER          drop root for USER once the interface is open (default for live\n"
@@ -340,7 +343,7 @@ parse_options(int argc, char **argv, struct options *o)
 			o->list_interfaces = true;
 			break;
 		case 'B':
-			o->buffer_kib = (int)number(optarg, "-B", 1, 4 * 1024 * 1024);
+			o->buffer_kib = (int)number(optarg, "-B", 64, INT_MAX / 1024);
 			break;
 		case 's':
 			o->snaplen = (int)number(optarg, "-s", 68, 262144);
@@ -674,6 +677,8 @@ analyse(const struct options *o)
 	r.progress = !r.live && !o->quiet && isatty(STDERR_FILENO);
 	r.started_us = cap_monotonic_us();
 	running_source = r.src;
+	if (interrupted) /* Ctrl-C while the interface was being opened */
+		cap_stop(r.src);
 	if (cap_run(r.src, on_segment, r.rsm, err) < 0)
 		status = 1;
 	running_source = NULL;

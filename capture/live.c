@@ -23,6 +23,7 @@
 #include "source.h"
 
 #define TICK_MS 1000
+#define LIVE_BUFFER (16 << 20)
 
 uint64_t
 cap_monotonic_us(void)
@@ -73,8 +74,11 @@ cap_open_live(struct cap_source **out, const char *iface, const struct cap_live_
 	pcap_set_promisc(p, cfg->promisc);
 	pcap_set_immediate_mode(p, 1);
 	pcap_set_timeout(p, TICK_MS);
-	if (cfg->buffer_size)
-		pcap_set_buffer_size(p, cfg->buffer_size);
+	/*
+	 * Immediate mode gets a TPACKET_V2 ring where, with offloads, each packet
+	 * takes a 64 KiB slot: libpcap's 2 MiB default holds only 32 packets.
+	 */
+	pcap_set_buffer_size(p, cfg->buffer_size ? cfg->buffer_size : LIVE_BUFFER);
 	rc = pcap_activate(p);
 	if (rc < 0) {
 		activate_error(p, rc, iface, err);
@@ -170,8 +174,10 @@ live_loop(struct cap_source *src, pcap_handler on_packet)
 			seen = src->stats.packets;
 			wall_at_packet = cap_monotonic_us();
 		}
-		if (src->tick && src->last_ts)
-			src->tick(src->tick_arg, src->last_ts + (cap_monotonic_us() - wall_at_packet));
+		if (src->tick) /* before the first packet the clock is 0: nothing can expire */
+			src->tick(src->tick_arg, src->last_ts ? src->last_ts + (cap_monotonic_us() -
+									       wall_at_packet)
+							      : 0);
 	}
 	return 0;
 }
