@@ -66,6 +66,7 @@ check-tree: bins $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp
 	python3 tests/conformance.py --bin $(B)/smtpscope
 	tests/live_test.sh $(B)/smtpscope
 	python3 tests/extract_check.py --bin $(B)/smtpscope
+	python3 tests/rewrite_check.py --bin $(B)/smtpscope
 
 run: deps-run
 	@$(MAKE) -s --no-print-directory all
@@ -195,4 +196,6 @@ bench: all build/bench/pcap_floor build/bench/rusage
 	python3 bench/run.py --bin $(B)/smtpscope --floor build/bench/pcap_floor \
 		--rusage build/bench/rusage --dir build/bench \
 		--sizes $(BENCH_SIZES) --runs $(BENCH_RUNS) --tshark $(BENCH_TSHARK) --seed $(BENCH_SEED)
+	@for n in $(BENCH_SIZES); do python3 bench/audit_check.py --bin $(B)/smtpscope \
+		--capture build/bench/mix-$$n.pcap || exit 1; done
 # --- bench (end)

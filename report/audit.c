@@ -16,7 +16,7 @@
 #include "report_private.h"
 
 #define AUDIT_MAX_HOSTS 65536
-#define MAX_PEERS 256
+#define MAX_PEERS 65536 /* distinct peers counted exactly per host; past it, "at least" */
 #define MAX_NAMES 8
 #define MAX_REASONS 8
 #define NAME_LEN 64
@@ -37,8 +37,8 @@ struct host {
 	uint64_t sessions, first_seen, last_seen;
 	uint64_t delivered, deferred, rejected, refused, no_answer, no_greeting;
 	uint64_t tls_used, tls_unused, auth_used, auth_cleartext, auth_failed;
-	struct cap_addr *peers;
-	unsigned n_peers;
+	struct cap_addr *peers; /* an open-addressing set, at most half full */
+	unsigned n_peers, cap_peers;
 	bool peers_overflow;
 	char names[MAX_NAMES][NAME_LEN]; /* client: EHLO names; server: the banner */
 	unsigned n_names;
@@ -116,19 +116,39 @@ find_host(struct rpt_audit *a, const struct cap_addr *ip, enum role role, uint64
 	return h;
 }
 
+static struct cap_addr *
+peer_slot(struct cap_addr *set, unsigned cap, const struct cap_addr *peer)
+{
+	size_t i = host_hash(peer, ROLE_CLIENT) & (cap - 1);
+
+	while (set[i].family && !same_ip(&set[i], peer))
+		i = (i + 1) & (cap - 1);
+	return &set[i];
+}
+
+/* Distinct peers of a host; the set doubles up to MAX_PEERS, then says "at least". */
 static void
 add_peer(struct host *h, const struct cap_addr *peer)
 {
-	for (unsigned i = 0; i < h->n_peers; i++)
-		if (same_ip(&h->peers[i], peer))
+	if (h->cap_peers && peer_slot(h->peers, h->cap_peers, peer)->family)
+		return;
+	if ((h->n_peers + 1) * 2 > h->cap_peers) {
+		unsigned cap = h->cap_peers ? h->cap_peers * 2 : 8;
+		struct cap_addr *set;
+
+		if (h->n_peers >= MAX_PEERS || !(set = calloc(cap, sizeof(*set)))) {
+			h->peers_overflow = true;
 			return;
-	if (h->n_peers == MAX_PEERS) {
-		h->peers_overflow = true;
-		return;
+		}
+		for (unsigned i = 0; i < h->cap_peers; i++)
+			if (h->peers[i].family)
+				*peer_slot(set, cap, &h->peers[i]) = h->peers[i];
+		free(h->peers);
+		h->peers = set;
+		h->cap_peers = cap;
 	}
-	if (!h->peers && !(h->peers = malloc(MAX_PEERS * sizeof(*h->peers))))
-		return;
-	h->peers[h->n_peers++] = *peer;
+	*peer_slot(h->peers, h->cap_peers, peer) = *peer;
+	h->n_peers++;
 }
 
 static void
