@@ -258,6 +258,34 @@ format_advice(const struct kb *e, int code, char *buf, size_t bufsz)
 					 "retry by themselves).");
 }
 
+/*
+ * The explanation of a reply, shared: an entry's text with its advice depends
+ * only on the entry and the reply's class, so each is formatted once and kept
+ * for the life of the process.
+ */
+const char *
+explain_reply(enum smtp_verb verb, int code, const char *enhanced, const char *text,
+	      enum smtp_match *matched)
+{
+	static const char *cache[KB_MAX][6];
+	struct reply_text t = {.text = text};
+	const struct kb *e = kb_lookup(verb, code, enhanced ? enhanced : "", &t);
+	char buf[1024];
+
+	*matched = e ? (enum smtp_match)e->level : SMTP_MATCH_FIRST_DIGIT;
+	if (!e)
+		return "Reply code outside 2xx-5xx.";
+	const char **slot = &cache[e - kb][code / 100];
+
+	if (!*slot) {
+		format_advice(e, code, buf, sizeof(buf));
+		*slot = strdup(buf);
+		if (!*slot)
+			return e->what;
+	}
+	return *slot;
+}
+
 enum smtp_match
 smtp_explain(enum smtp_verb verb, int code, const char *enhanced, const char *text, char *buf,
 	     size_t bufsz)
@@ -655,6 +683,7 @@ bool
 explain_context(const struct smtp_session *s, const struct smtp_command *c, char *buf,
 		size_t bufsz)
 {
+	buf[0] = '\0';
 	const struct smtp_command *e = earlier_failure(s, c);
 	double took = (double)(c->reply_ts - c->ts) / 1e6;
 	char snip[160];

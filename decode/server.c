@@ -206,6 +206,22 @@ apply_reply(struct smtp_session *s, struct smtp_command *c)
 	}
 }
 
+/* The shared explanation, followed by what is true of this session only. */
+static void
+add_notes(struct smtp_session *s, struct smtp_command *c, const char *notes)
+{
+	size_t a = strlen(c->explanation), b = strlen(notes);
+	char *e = arena_alloc(&s->priv->arena, a + b + 1);
+
+	if (!e) {
+		session_flag(s, SMTP_ANOM_MEMORY_CAP);
+		return;
+	}
+	memcpy(e, c->explanation, a);
+	memcpy(e + a, notes, b + 1);
+	c->explanation = e;
+}
+
 /* The command a reply answers: the oldest pending, or an entry made for it. */
 static int
 answered_command(struct smtp_session *s, int code, enum smtp_verb *verb)
@@ -254,14 +270,13 @@ reply_done(struct smtp_session *s)
 		c->reply.text = text ? text : "";
 		smtp_parse_enhanced(c->reply.text, strlen(c->reply.text), c->reply.enhanced);
 		c->result = smtp_result_of(c->reply.code);
-		c->matched_on = smtp_explain(verb, c->reply.code, c->reply.enhanced, c->reply.text,
-					     expl, sizeof(expl));
+		c->explanation = explain_reply(verb, c->reply.code, c->reply.enhanced, c->reply.text,
+					       &c->matched_on);
 		p->dec->stats.matched[c->matched_on]++;
 		if (explain_context(s, c, expl, sizeof(expl)))
 			session_flag(s, SMTP_ANOM_SLOW_REPLY);
-		c->explanation = session_strdup(s, expl, strlen(expl));
-		if (!c->explanation)
-			c->explanation = "";
+		if (expl[0]) /* notes of this session: a copy of its own */
+			add_notes(s, c, expl);
 		apply_reply(s, c);
 	}
 	if (verb_flags[verb] & SMTP_F_TURN) {

@@ -93,7 +93,10 @@ void server_gap(struct smtp_session *s);
 /* explain.c */
 const char *explain_silence(const struct smtp_session *s, const struct smtp_command *c);
 void explain_verdict(struct smtp_session *s, char *buf, size_t bufsz);
-/* Notes that depend on the session: an earlier failure it follows from, a slow reply. */
+/* The shared explanation of one reply (kept for the process's life). */
+const char *explain_reply(enum smtp_verb verb, int code, const char *enhanced, const char *text,
+			  enum smtp_match *matched);
+/* Notes that depend on the session (an earlier failure it follows from, a slow reply), into buf. */
 bool explain_context(const struct smtp_session *s, const struct smtp_command *c, char *buf,
 		     size_t bufsz);
 
