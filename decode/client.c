@@ -20,12 +20,6 @@
 #define SMTP_COMMAND_LINE_MAX 510 /* 512 with CRLF, RFC 5321 4.5.3.1.4 */
 #define AUTH_DECODED_MAX 512
 
-static const uint8_t verb_flags[SMTP_VERB_COUNT] = {
-#define X(e, name, flags) [SMTP_##e] = (flags),
-#include "smtp_cmds.def"
-#undef X
-};
-
 /* Verbs a client can send by name (not the pseudo-commands). */
 static const struct {
 	const char *name;
@@ -415,7 +409,7 @@ command_line(struct smtp_session *s, const char *l, size_t n)
 
 	on_command(s, idx >= 0 ? &s->cmds[idx] : &scratch, arg, alen);
 	session_push_pending(s, v, idx);
-	if (verb_flags[v] & SMTP_F_TURN)
+	if (session_verb_turns(v))
 		p->blocked = true;
 }
 

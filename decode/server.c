@@ -14,12 +14,6 @@
 #define EXPLANATION_MAX 768
 #define SMTP_REPLY_LINE_MAX 510 /* 512 with CRLF, RFC 5321 4.5.3.1.5 */
 
-static const uint8_t verb_flags[SMTP_VERB_COUNT] = {
-#define X(e, name, flags) [SMTP_##e] = (flags),
-#include "smtp_cmds.def"
-#undef X
-};
-
 /* Where servers put the queue id in the reply to the end of a message. */
 static const struct {
 	const char *marker; /* the id follows it */
@@ -279,7 +273,7 @@ reply_done(struct smtp_session *s)
 			add_notes(s, c, expl);
 		apply_reply(s, c);
 	}
-	if (verb_flags[verb] & SMTP_F_TURN) {
+	if (session_verb_turns(verb)) {
 		p->blocked = false;
 		client_release(s, false);
 	}

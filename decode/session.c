@@ -20,6 +20,12 @@ static const char *const verb_names[SMTP_VERB_COUNT] = {
 #undef X
 };
 
+static const uint8_t verb_flags[SMTP_VERB_COUNT] = {
+#define X(e, name, flags) [SMTP_##e] = (flags),
+#include "smtp_cmds.def"
+#undef X
+};
+
 static const char *const anomaly_names[SMTP_ANOM_COUNT] = {
 #define X(e, name) [SMTP_ANOM_##e] = name,
 #include "smtp_anomalies.def"
@@ -79,6 +85,12 @@ const char *
 smtp_verb_name(enum smtp_verb v)
 {
 	return (unsigned)v < SMTP_VERB_COUNT ? verb_names[v] : "";
+}
+
+bool
+session_verb_turns(enum smtp_verb v)
+{
+	return (unsigned)v < SMTP_VERB_COUNT && (verb_flags[v] & SMTP_F_TURN);
 }
 
 const char *

@@ -70,6 +70,8 @@ struct smtp_decoder {
 };
 
 /* session.c */
+/* Does the client wait for this command's reply before it goes on (DATA, AUTH, STARTTLS)? */
+bool session_verb_turns(enum smtp_verb v);
 void session_flag(struct smtp_session *s, enum smtp_anomaly a);
 int session_add_command(struct smtp_session *s, enum smtp_verb v, const char *name, size_t nlen,
 			const char *arg, size_t alen);

@@ -3,6 +3,7 @@
  */
 #include "report.h"
 
+#include "out.h"
 #include "report_private.h"
 
 #include <arpa/inet.h>
@@ -38,78 +39,19 @@ rpt_utf8_len(const unsigned char *s)
  * valid sequence is written as the code point of the same value (Latin-1),
  * so the output is always valid JSON and nothing is dropped.
  */
-/* Bytes that go into a JSON string as they are: printable ASCII but '"' and '\\'. */
-static bool
-json_plain(unsigned char c)
-{
-	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
-}
-
+/*
+ * A JSON string on a stdio stream, for the writers that do not build a whole
+ * record in a buffer: the same escaping as out_json() (out.c), which it uses.
+ */
 void
 rpt_json_string(FILE *f, const char *str)
 {
-	const unsigned char *s = (const unsigned char *)str;
+	static struct out o; /* 64 KiB: not on the stack; the process is single-threaded */
 
-	if (!s) {
-		fputs("null", f);
-		return;
-	}
-	putc('"', f);
-	while (*s) {
-		const unsigned char *run = s;
-		size_t n;
-
-		while (json_plain(*s)) /* the common case, written in one go */
-			s++;
-		if (s > run)
-			fwrite(run, 1, (size_t)(s - run), f);
-		if (!*s)
-			break;
-		if (*s == '"' || *s == '\\') {
-			putc('\\', f);
-			putc(*s++, f);
-		} else if (*s == '\n') {
-			fputs("\\n", f);
-			s++;
-		} else if (*s == '\r') {
-			fputs("\\r", f);
-			s++;
-		} else if (*s == '\t') {
-			fputs("\\t", f);
-			s++;
-		} else if (*s >= 0x80 && (n = rpt_utf8_len(s)) != 0) {
-			fwrite(s, 1, n, f);
-			s += n;
-		} else { /* a control byte, or one that starts no valid UTF-8 (Latin-1) */
-			fprintf(f, "\\u%04x", *s++);
-		}
-	}
-	putc('"', f);
-}
-
-void
-rpt_put_u64(FILE *f, uint64_t v)
-{
-	char buf[24], *p = buf + sizeof(buf);
-
-	do {
-		*--p = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	fwrite(p, 1, (size_t)(buf + sizeof(buf) - p), f);
-}
-
-/* Microseconds as seconds with six decimals, without the floating-point printf. */
-void
-rpt_put_seconds(FILE *f, uint64_t us)
-{
-	char frac[8];
-
-	rpt_put_u64(f, us / 1000000u);
-	frac[0] = '.';
-	for (int i = 6, v = (int)(us % 1000000u); i >= 1; i--, v /= 10)
-		frac[i] = (char)('0' + v % 10);
-	fwrite(frac, 1, 7, f);
+	o.f = f;
+	o.len = 0;
+	out_json(&o, str);
+	out_flush(&o);
 }
 
 /* Civil date from days since 1970-01-01 (H. Hinnant's days_from_civil, inverted). */

@@ -40,7 +40,12 @@ fill_plain(void)
 		plain[c] = c != '"' && c != '\\';
 }
 
-/* As rpt_json_string(): wire bytes that are not UTF-8 become their Latin-1 code point. */
+/*
+ * The one JSON string escaping of the project (rpt_json_string() calls it):
+ * wire text is not always UTF-8, so a byte that starts no valid sequence is
+ * written as the code point of the same value (Latin-1); the output is always
+ * valid JSON and nothing is dropped.
+ */
 void
 out_json(struct out *o, const char *str)
 {

@@ -74,8 +74,6 @@ void rpt_print_schema(FILE *f);
 
 /* Helpers shared by the writers, exposed for tests. */
 void rpt_json_string(FILE *f, const char *s);
-void rpt_put_u64(FILE *f, uint64_t v);
-void rpt_put_seconds(FILE *f, uint64_t us);
 void rpt_iso_time(char *buf, size_t n, uint64_t ts_us);
 void rpt_addr(char *buf, size_t n, const struct cap_addr *a);
 
