@@ -663,46 +663,30 @@ static const struct {
 	{SMTP_BDAT, 10, 600, "the server scans the message before it answers"},
 };
 
-static void
-append_note(char *buf, size_t bufsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-append_note(char *buf, size_t bufsz, const char *fmt, ...)
-{
-	size_t used = strlen(buf);
-	va_list ap;
-
-	if (used + 1 >= bufsz)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf + used, bufsz - used, fmt, ap);
-	va_end(ap);
-}
-
 bool
 explain_context(const struct smtp_session *s, const struct smtp_command *c, char *buf,
 		size_t bufsz)
 {
-	buf[0] = '\0';
 	const struct smtp_command *e = earlier_failure(s, c);
 	double took = (double)(c->reply_ts - c->ts) / 1e6;
+	struct sb b = {buf, bufsz, 0};
 	char snip[160];
 	bool slow = false;
 
+	buf[0] = '\0';
 	if (e) {
 		reply_snippet(e, snip, sizeof(snip));
-		append_note(buf, bufsz, " This follows from an earlier failure in the same "
-					"transaction: %s %s got %s.", e->name, e->arg ? e->arg : "", snip);
+		sb_printf(&b, " This follows from an earlier failure in the same transaction: %s %s "
+			      "got %s.", e->name, e->arg ? e->arg : "", snip);
 	}
 	for (size_t i = 0; i < sizeof(timing_kb) / sizeof(timing_kb[0]); i++) {
 		if (timing_kb[i].verb != c->verb || c->reply_ts < c->ts || took < timing_kb[i].slow)
 			continue;
 		slow = true;
-		append_note(buf, bufsz, " The reply took %.1f s: %s.", took, timing_kb[i].why);
+		sb_printf(&b, " The reply took %.1f s: %s.", took, timing_kb[i].why);
 		if (took > timing_kb[i].limit)
-			append_note(buf, bufsz, " That is longer than RFC 5321 lets a client wait "
-						"(%.0f min); many clients give up first.",
-				    timing_kb[i].limit / 60);
+			sb_printf(&b, " That is longer than RFC 5321 lets a client wait (%.0f min); "
+				      "many clients give up first.", timing_kb[i].limit / 60);
 	}
 	return slow;
 }
