@@ -75,7 +75,9 @@ open_stream(FILE **out, char **iobuf, const char *path, char err[CAP_ERRLEN])
 		snprintf(err, CAP_ERRLEN, "%s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
-	if ((*iobuf = malloc(READ_BUFFER)) && setvbuf(f, *iobuf, _IOFBF, READ_BUFFER) != 0) {
+	/* not stdin: libpcap's close leaves it open, its buffer must outlive us */
+	if (f != stdin && (*iobuf = malloc(READ_BUFFER)) &&
+	    setvbuf(f, *iobuf, _IOFBF, READ_BUFFER) != 0) {
 		free(*iobuf);
 		*iobuf = NULL;
 	}
@@ -165,29 +167,36 @@ cap_set_filter(struct cap_source *src, const char *expr, char err[CAP_ERRLEN])
 }
 
 /* Link, IP (putting fragments back together), then TCP or ICMP. */
+/*
+ * Link, IP (putting fragments back together), then TCP or ICMP. A fragment
+ * frame counts as CAP_FRAGMENT whatever becomes of it, so the verdicts add
+ * up to the frames read; *kept says whether seg holds something to deliver.
+ */
 static enum cap_verdict
 decode(struct cap_source *src, const struct pcap_pkthdr *h, const u_char *bytes, uint64_t ts,
-       struct cap_segment *seg)
+       struct cap_segment *seg, bool *kept)
 {
 	struct ip_datagram d, whole;
-	enum cap_verdict v = frame_ip(src->dlt, bytes, h->caplen, &d);
+	enum cap_verdict v = frame_ip(src->dlt, bytes, h->caplen, &d), t;
+	bool fragment = v == CAP_TCP && d.fragment;
 
 	memset(seg, 0, sizeof(*seg));
+	*kept = false;
 	if (v != CAP_TCP)
 		return v;
-	if (d.fragment) {
-		src->stats.verdicts[CAP_FRAGMENT]++;
+	if (fragment) {
 		if (frag_add(&src->frags, &d, ts, &whole) <= 0)
-			return CAP_VERDICT_COUNT; /* held or given up: counted in frags */
+			return CAP_FRAGMENT; /* held, or given up (counted in frags) */
 		d = whole;
 	} else if (src->frags.head) {
 		frag_expire(&src->frags, ts);
 	}
-	v = frame_transport(&d, seg);
-	if ((v == CAP_TCP || v == CAP_UNREACH) && src->port_filter && !watched(src, seg->sport) &&
+	t = frame_transport(&d, seg);
+	if ((t == CAP_TCP || t == CAP_UNREACH) && src->port_filter && !watched(src, seg->sport) &&
 	    !watched(src, seg->dport))
-		return CAP_OTHER_PORT;
-	return v;
+		t = CAP_OTHER_PORT;
+	*kept = t == CAP_TCP || t == CAP_UNREACH;
+	return fragment ? CAP_FRAGMENT : t;
 }
 
 static void
@@ -196,24 +205,20 @@ on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 	struct cap_source *src = (struct cap_source *)user;
 	uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
 	struct cap_segment seg;
+	bool kept;
 	enum cap_verdict v;
 
 	src->stats.packets++;
 	src->stats.bytes += h->len;
-	v = decode(src, h, bytes, ts, &seg);
-	if (v == CAP_VERDICT_COUNT) { /* a fragment held for reassembly: kept as it is */
-		if (src->dump)
-			pcap_dump((u_char *)src->dump, h, bytes);
-		return;
-	}
+	src->last_ts = ts; /* the capture clock, whatever the packet */
+	v = decode(src, h, bytes, ts, &seg, &kept);
 	src->stats.verdicts[v]++;
-	if (v != CAP_TCP && v != CAP_UNREACH)
-		return;
-	if (src->dump)
+	if (src->dump && (kept || v == CAP_FRAGMENT)) /* fragments: kept as they came */
 		pcap_dump((u_char *)src->dump, h, bytes);
-	seg.ts_us = ts;
-	src->last_ts = ts;
-	src->fn(src->arg, &seg);
+	if (kept) {
+		seg.ts_us = ts;
+		src->fn(src->arg, &seg);
+	}
 	if (src->tick && !src->live && (src->stats.packets & 4095) == 0)
 		src->tick(src->tick_arg, ts);
 }

@@ -53,7 +53,7 @@ enum cap_verdict {
 	CAP_UNREACH,   /* an ICMP unreachable about a TCP segment was produced */
 	CAP_NOT_TCP,   /* IP but not TCP, or not IP at all */
 	CAP_OTHER_PORT, /* TCP, but not on a port we watch */
-	CAP_FRAGMENT,  /* an IP fragment (held for reassembly) */
+	CAP_FRAGMENT,  /* an IP fragment (held for reassembly, or completing a datagram) */
 	CAP_TRUNCATED, /* headers cut short by the snap length */
 	CAP_MALFORMED, /* headers that contradict themselves */
 	CAP_VERDICT_COUNT

@@ -69,17 +69,20 @@ drop_after(struct frag_table *t, struct frag_dgram *prev, bool counted)
 void
 frag_expire(struct frag_table *t, uint64_t now)
 {
-	while (t->head && now - t->head->first_ts > FRAG_TIMEOUT_US)
+	if (now > t->now)
+		t->now = now;
+	while (t->head && t->now - t->head->first_ts > FRAG_TIMEOUT_US)
 		drop_after(t, NULL, true);
 }
 
 static bool
 same(const struct frag_dgram *g, const struct ip_datagram *d)
 {
-	size_t n = d->family == 4 ? 4 : 16;
+	size_t n = d->src.family == 4 ? 4 : 16;
 
-	return g->id == d->id && g->src.family == d->family &&
-	       (d->family == 6 || g->proto == d->proto) && memcmp(g->src.bytes, d->src.bytes, n) == 0 &&
+	/* IPv4 keys on the protocol too (RFC 791); IPv6 on addresses and id (RFC 8200 4.5) */
+	return g->id == d->id && g->src.family == d->src.family &&
+	       (d->src.family == 6 || g->proto == d->proto) && memcmp(g->src.bytes, d->src.bytes, n) == 0 &&
 	       memcmp(g->dst.bytes, d->dst.bytes, n) == 0;
 }
 
@@ -101,7 +104,6 @@ find_or_add(struct frag_table *t, const struct ip_datagram *d, uint64_t ts, stru
 		return NULL;
 	g->src = d->src;
 	g->dst = d->dst;
-	g->src.family = g->dst.family = d->family;
 	g->proto = d->proto;
 	g->id = d->id;
 	g->first_ts = ts;
@@ -208,9 +210,11 @@ frag_add(struct frag_table *t, const struct ip_datagram *d, uint64_t ts, struct 
 	uint64_t end = (uint64_t)d->frag_off + d->len;
 
 	frag_expire(t, ts);
-	g = find_or_add(t, d, ts, &prev);
-	if (!g)
+	g = find_or_add(t, d, t->now, &prev);
+	if (!g) {
+		t->dropped++;
 		return -1;
+	}
 	/* A fragment cut by the snap length, or past the largest datagram: give up. */
 	if (d->missing || end > FRAG_MAX_SIZE || (g->total && end > g->total) ||
 	    (!d->more && end < g->held)) {

@@ -15,6 +15,7 @@ struct frag_table {
 	uint8_t *out; /* the last datagram put back together */
 	size_t out_cap;
 	uint64_t reassembled, dropped;
+	uint64_t now; /* the latest capture time seen: timestamps may go backwards */
 };
 
 /*

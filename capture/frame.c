@@ -250,6 +250,35 @@ parse_ipv6_fragment(struct rd *r, struct ip_datagram *d, uint8_t *next)
 	return CAP_TCP;
 }
 
+/*
+ * IPv6 extension headers (RFC 8200 4.1), up to the upper-layer protocol, or
+ * up to a Fragment header that starts a real fragment: what follows it
+ * belongs to the fragmentable part, read once the datagram is whole.
+ */
+static enum cap_verdict
+ipv6_extensions(struct rd *r, struct ip_datagram *d, uint8_t *next)
+{
+	for (int i = 0; i < MAX_IPV6_EXT; i++) {
+		if (*next == IP6_HOPOPTS || *next == IP6_ROUTING || *next == IP6_DSTOPTS) {
+			*next = rd_u8(r);
+			rd_skip(r, (size_t)rd_u8(r) * 8 + 6);
+		} else if (*next == IP6_AH) {
+			*next = rd_u8(r);
+			rd_skip(r, (size_t)rd_u8(r) * 4 + 6);
+		} else if (*next == IP6_FRAGMENT) {
+			if (parse_ipv6_fragment(r, d, next) != CAP_TCP)
+				return CAP_TRUNCATED;
+			if (d->fragment)
+				return CAP_TCP;
+		} else {
+			return CAP_TCP;
+		}
+		if (r->short_read)
+			return CAP_TRUNCATED;
+	}
+	return CAP_TCP;
+}
+
 /* IPv6 header and extension headers (RFC 8200 4.1); the payload as captured. */
 static enum cap_verdict
 parse_ipv6(struct rd *r, struct ip_datagram *d)
@@ -269,22 +298,8 @@ parse_ipv6(struct rd *r, struct ip_datagram *d)
 		d->missing = r->left < plen ? (uint32_t)(plen - r->left) : 0;
 		rd_limit(r, plen);
 	}
-	for (int i = 0; i < MAX_IPV6_EXT; i++) {
-		if (next == IP6_HOPOPTS || next == IP6_ROUTING || next == IP6_DSTOPTS) {
-			next = rd_u8(r);
-			rd_skip(r, (size_t)rd_u8(r) * 8 + 6);
-		} else if (next == IP6_AH) {
-			next = rd_u8(r);
-			rd_skip(r, (size_t)rd_u8(r) * 4 + 6);
-		} else if (next == IP6_FRAGMENT) {
-			if (parse_ipv6_fragment(r, d, &next) != CAP_TCP)
-				return CAP_TRUNCATED;
-		} else {
-			break;
-		}
-		if (r->short_read)
-			return CAP_TRUNCATED;
-	}
+	if (ipv6_extensions(r, d, &next) != CAP_TCP)
+		return CAP_TRUNCATED;
 	d->proto = next;
 	d->src.family = d->dst.family = 6;
 	memcpy(d->src.bytes, src, 16);
@@ -351,7 +366,7 @@ parse_unreachable(struct rd *r, const struct ip_datagram *outer, struct cap_segm
 {
 	struct ip_datagram q;
 	uint8_t type = rd_u8(r), code = rd_u8(r);
-	bool v6 = outer->family == 6;
+	bool v6 = outer->src.family == 6;
 
 	rd_skip(r, 6); /* checksum, unused / next-hop MTU */
 	if (r->short_read)
@@ -380,11 +395,19 @@ enum cap_verdict
 frame_transport(const struct ip_datagram *d, struct cap_segment *seg)
 {
 	struct rd r;
+	uint8_t proto = d->proto;
 
 	rd_init(&r, d->payload, d->len);
-	if (d->proto == IPPROTO_ICMP_ || d->proto == IPPROTO_ICMPV6_)
+	if (d->src.family == 6 && proto != IPPROTO_TCP_ && proto != IPPROTO_ICMPV6_) {
+		struct ip_datagram whole = *d; /* a reassembled payload: its headers come first */
+
+		whole.fragment = false;
+		if (ipv6_extensions(&r, &whole, &proto) != CAP_TCP || whole.fragment)
+			return CAP_MALFORMED;
+	}
+	if (proto == IPPROTO_ICMP_ || proto == IPPROTO_ICMPV6_)
 		return parse_unreachable(&r, d, seg);
-	if (d->proto != IPPROTO_TCP_)
+	if (proto != IPPROTO_TCP_)
 		return CAP_NOT_TCP;
 	seg->src = d->src;
 	seg->dst = d->dst;

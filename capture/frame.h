@@ -12,8 +12,8 @@
 #include "capture.h"
 
 struct ip_datagram {
-	struct cap_addr src, dst;
-	uint8_t family, proto;
+	struct cap_addr src, dst; /* src.family is the IP version */
+	uint8_t proto;
 	const uint8_t *payload; /* borrowed: the frame, or frag.c's buffer */
 	size_t len;		/* payload bytes present */
 	uint32_t missing;	/* payload bytes the snap length cut off */
@@ -23,6 +23,7 @@ struct ip_datagram {
 };
 
 enum cap_verdict frame_ip(int dlt, const uint8_t *frame, size_t caplen, struct ip_datagram *d);
+/* TCP or an ICMP unreachable; a reassembled IPv6 payload may still start with extension headers. */
 enum cap_verdict frame_transport(const struct ip_datagram *d, struct cap_segment *seg);
 
 #endif

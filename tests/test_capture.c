@@ -533,6 +533,79 @@ test_ipv6_fragments_reassembled(void **state)
 	unlink(path);
 }
 
+/*
+ * IPv6 fragments whose fragmentable part starts with Destination Options
+ * (RFC 8200 4.5), the second one a microsecond "earlier" (merged captures):
+ * the options are read once the datagram is whole, and time going back
+ * does not give the held fragment up.
+ */
+static void
+test_ipv6_fragment_with_options_and_time_back(void **state)
+{
+	char path[] = "/tmp/smtpscope-frag-XXXXXX";
+	struct frame body = {0}, a = {0}, b = {0};
+	struct got g;
+	static const uint16_t ports[] = {25};
+	pcap_t *p;
+	pcap_dumper_t *dump;
+	struct pcap_pkthdr h = {0};
+
+	(void)state;
+	close(mkstemp(path));
+	put(&body, "\x06\x00\x01\x04\x00\x00\x00\x00", 8); /* dest opts -> TCP, 8 bytes */
+	put_tcp(&body, long_payload);
+	put_ether(&a, 0x86dd);
+	put_ipv6(&a, 8 + 32, 44);
+	put(&a, "\x3c\x00", 2); /* fragment header: next is dest opts */
+	put16(&a, 1);		   /* offset 0, M = 1 */
+	put32(&a, 0x77);
+	put(&a, body.b, 32);
+	put_ether(&b, 0x86dd);
+	put_ipv6(&b, 8 + body.n - 32, 44);
+	put(&b, "\x3c\x00", 2);
+	put16(&b, 32); /* offset 32, last */
+	put32(&b, 0x77);
+	put(&b, body.b + 32, body.n - 32);
+	p = pcap_open_dead(DLT_EN10MB, 65535);
+	dump = pcap_dump_open(p, path);
+	h.ts.tv_sec = 1700000000;
+	h.ts.tv_usec = 10;
+	h.caplen = h.len = (bpf_u_int32)a.n;
+	pcap_dump((u_char *)dump, &h, a.b);
+	h.ts.tv_usec = 9;
+	h.caplen = h.len = (bpf_u_int32)b.n;
+	pcap_dump((u_char *)dump, &h, b.b);
+	pcap_dump_close(dump);
+	pcap_close(p);
+	assert_int_equal(run_file(path, &g, ports, 1), 0);
+	assert_int_equal(g.n, 1);
+	assert_memory_equal(g.payload, long_payload, strlen(long_payload));
+	unlink(path);
+}
+
+/* ICMPv6 destination unreachable (type 1), administratively prohibited, quoting a SYN. */
+static void
+test_icmpv6_unreachable(void **state)
+{
+	struct frame f = {0}, syn = {0};
+	struct cap_segment s;
+
+	(void)state;
+	put_ipv6(&syn, 20, 6);
+	put16(&syn, 40000);
+	put16(&syn, 25);
+	put32(&syn, 1000);
+	put_ether(&f, 0x86dd);
+	put_ipv6(&f, 8 + syn.n, 58);
+	put(&f, "\x01\x01\x00\x00\x00\x00\x00\x00", 8); /* type 1 code 1 */
+	put(&f, syn.b, syn.n);
+	assert_int_equal(cap_decode_frame(DLT_EN10MB, f.b, f.n, f.n, &s), CAP_UNREACH);
+	assert_int_equal(s.icmp_type, 1);
+	assert_int_equal(s.icmp_code, 1);
+	assert_int_equal(s.dport, 25);
+	assert_int_equal(s.src.family, 6);
+}
+
 /* An ICMP administratively-prohibited quoting our SYN names the refused attempt. */
 static void
 test_icmp_unreachable_quotes_syn(void **state)
@@ -607,6 +680,8 @@ main(void)
 		cmocka_unit_test(test_fragment_timeout),
 		cmocka_unit_test(test_ipv6_fragments_reassembled),
 		cmocka_unit_test(test_inconsistent_fragments_dropped),
+		cmocka_unit_test(test_ipv6_fragment_with_options_and_time_back),
+		cmocka_unit_test(test_icmpv6_unreachable),
 		cmocka_unit_test(test_icmp_unreachable_quotes_syn),
 		cmocka_unit_test(test_port_check_sees_through_vlan),
 	};
