@@ -243,6 +243,9 @@ free_queues(struct rsm_table *t, struct rsm_flow *f)
 			t->stats.queued -= s->len;
 			free(s);
 		}
+		f->half[d].ooo_tail = NULL;
+		f->half[d].ooo_n = 0;
+		f->half[d].ooo_bytes = 0;
 	}
 }
 
@@ -398,6 +401,14 @@ on_payload(struct rsm_table *t, struct rsm_flow *f, enum rsm_dir dir, const stru
 	stream_data(h, &k, stream_offset(h, seq), s->payload, s->len, s->missing);
 }
 
+/* Both directions have ended with a FIN (the bytes before it delivered, or acknowledged). */
+static void
+maybe_close(struct rsm_table *t, struct rsm_flow *f)
+{
+	if (f->state != FS_CLOSED && stream_finished(&f->half[0]) && stream_finished(&f->half[1]))
+		end_flow(t, f, RSM_END_CLOSED);
+}
+
 static void
 on_segment(struct rsm_table *t, struct rsm_flow *f, enum rsm_dir dir, const struct cap_segment *s)
 {
@@ -406,10 +417,6 @@ on_segment(struct rsm_table *t, struct rsm_flow *f, enum rsm_dir dir, const stru
 
 	if (s->flags & CAP_TH_SYN)
 		on_syn(f, dir, s);
-	if (s->flags & CAP_TH_RST) {
-		on_rst(t, f, dir);
-		return;
-	}
 	/*
 	 * The ACK first: it says what the sender had received before it sent
 	 * this segment, so a hole it reveals in the other direction comes before
@@ -418,6 +425,10 @@ on_segment(struct rsm_table *t, struct rsm_flow *f, enum rsm_dir dir, const stru
 	if ((s->flags & CAP_TH_ACK) && peer->based) {
 		sink_init(&k, t, f, (enum rsm_dir)!dir);
 		stream_ack(peer, &k, stream_offset(peer, s->ack));
+	}
+	if (s->flags & CAP_TH_RST) { /* after its ACK, which still tells what arrived */
+		on_rst(t, f, dir);
+		return;
 	}
 	if (s->len + s->missing > 0)
 		on_payload(t, f, dir, s);
@@ -428,8 +439,7 @@ on_segment(struct rsm_table *t, struct rsm_flow *f, enum rsm_dir dir, const stru
 			stream_base(h, seq);
 		stream_fin(h, stream_offset(h, seq) + s->len + s->missing);
 	}
-	if (stream_done(&f->half[0]) && stream_done(&f->half[1]))
-		end_flow(t, f, RSM_END_CLOSED);
+	maybe_close(t, f);
 }
 
 /*
@@ -451,6 +461,7 @@ shed_queues(struct rsm_table *t)
 				stream_skip_hole(&f->half[d], &k);
 		}
 		qlist_remove(t, f);
+		maybe_close(t, f); /* the hole was all that kept it open */
 	}
 }
 
@@ -488,6 +499,23 @@ on_unreachable(struct rsm_table *t, struct rsm_flow *f, const struct cap_segment
 		end_flow(t, f, RSM_END_UNREACHABLE);
 }
 
+/*
+ * A client SYN on a known port pair starts a new connection when the old one
+ * is over, or when its sequence number is not the one the old handshake used
+ * (a retransmitted SYN repeats it).
+ */
+static bool
+reused(struct rsm_flow *f, const struct cap_segment *s)
+{
+	const struct rsm_half *c = &f->half[RSM_C2S];
+
+	if (f->state == FS_CLOSED)
+		return true;
+	if (s->sport != f->conn.client_port || !c->based)
+		return false;
+	return stream_offset(c, s->seq + 1) != 0;
+}
+
 void
 rsm_tick(struct rsm_table *t, uint64_t now_us)
 {
@@ -518,10 +546,13 @@ rsm_feed(struct rsm_table *t, const struct cap_segment *s)
 	}
 	bool syn = (s->flags & (CAP_TH_SYN | CAP_TH_ACK)) == CAP_TH_SYN;
 
-	if (f && f->state == FS_CLOSED) {
-		if (!syn) /* a late packet of a finished connection */
-			return;
-		destroy(t, f); /* the port pair is reused by a new connection */
+	if (f && f->state == FS_CLOSED && !syn) { /* a late packet of a finished connection */
+		t->stats.ignored++;
+		return;
+	}
+	if (f && syn && reused(f, s)) { /* the port pair now carries a new connection */
+		end_flow(t, f, RSM_END_UNFINISHED);
+		destroy(t, f);
 		f = NULL;
 	}
 	if (!f) {
@@ -530,8 +561,10 @@ rsm_feed(struct rsm_table *t, const struct cap_segment *s)
 			return;
 		}
 		f = create(t, &k, hash, s);
-		if (!f)
+		if (!f) {
+			t->stats.ignored++;
 			return;
+		}
 	}
 	enum rsm_dir dir = (s->sport == f->conn.client_port &&
 			    memcmp(s->src.bytes, f->conn.client.bytes, 16) == 0)

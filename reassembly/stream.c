@@ -85,6 +85,8 @@ check_overlap(const struct rsm_half *h, const struct rsm_sink *k, uint64_t off,
 {
 	uint64_t lo = h->next > RSM_RECENT ? h->next - RSM_RECENT : 0;
 
+	if (lo < h->recent_lo) /* bytes before a gap are not in the ring */
+		lo = h->recent_lo;
 	if (!h->recent)
 		return;
 	for (uint64_t i = 0; i < len; i++) {
@@ -106,6 +108,8 @@ deliver(struct rsm_half *h, const struct rsm_sink *k, const uint8_t *data, uint3
 	if (len)
 		remember(h, data, len);
 	h->next += (uint64_t)len + missing;
+	if (missing)
+		h->recent_lo = h->next;
 	emit(k, RSM_EV_DATA, data, len);
 	emit(k, RSM_EV_GAP, NULL, missing);
 }
@@ -140,6 +144,8 @@ drain(struct rsm_half *h, const struct rsm_sink *k)
 		struct rsm_seg *s = h->ooo;
 
 		h->ooo = s->next;
+		if (!h->ooo)
+			h->ooo_tail = NULL;
 		h->ooo_n--;
 		h->ooo_bytes -= s->len;
 		k->stats->queued -= s->len;
@@ -158,7 +164,7 @@ stream_skip_hole(struct rsm_half *h, const struct rsm_sink *k)
 	if (h->ooo->off > h->next) {
 		uint64_t gap = h->ooo->off - h->next;
 
-		h->next = h->ooo->off;
+		h->next = h->recent_lo = h->ooo->off;
 		emit(k, RSM_EV_GAP, NULL, gap);
 	}
 	drain(h, k);
@@ -170,6 +176,8 @@ enqueue(struct rsm_half *h, const struct rsm_sink *k, uint64_t off, const uint8_
 {
 	struct rsm_seg **pp = &h->ooo, *s;
 
+	if (h->ooo_tail && h->ooo_tail->off < off)
+		pp = &h->ooo_tail->next; /* the usual case: data in order behind one hole */
 	while (*pp && (*pp)->off < off)
 		pp = &(*pp)->next;
 	if (*pp && (*pp)->off == off && (*pp)->len + (*pp)->missing >= len + missing) {
@@ -187,6 +195,8 @@ enqueue(struct rsm_half *h, const struct rsm_sink *k, uint64_t off, const uint8_
 	memcpy(s->data, data, len);
 	s->next = *pp;
 	*pp = s;
+	if (!s->next)
+		h->ooo_tail = s;
 	h->ooo_n++;
 	h->ooo_bytes += len;
 	if ((k->stats->queued += len) > k->stats->queued_peak)
@@ -249,6 +259,13 @@ stream_fin(struct rsm_half *h, int64_t fin_off)
 }
 
 bool
+stream_finished(const struct rsm_half *h)
+{
+	return h->fin && !h->ooo &&
+	       (h->next >= h->fin_off || (h->acked_valid && h->acked > h->fin_off));
+}
+
+bool
 stream_done(const struct rsm_half *h)
 {
 	return h->fin && h->next >= h->fin_off && !h->ooo;
@@ -268,7 +285,7 @@ stream_flush(struct rsm_half *h, const struct rsm_sink *k)
 		if (end > h->next) {
 			uint64_t gap = end - h->next;
 
-			h->next = end;
+			h->next = h->recent_lo = end;
 			emit(k, RSM_EV_GAP, NULL, gap);
 		}
 	}

@@ -29,8 +29,10 @@ struct rsm_half {
 	uint64_t next;    /* next offset to deliver */
 	uint64_t fin_off;
 	uint64_t acked;   /* highest offset the peer acknowledged */
+	uint64_t recent_lo; /* the ring holds delivered bytes from here to next only */
 	uint8_t *recent;     /* the last RSM_RECENT bytes delivered, a ring by offset */
 	struct rsm_seg *ooo; /* out-of-order queue, sorted by offset */
+	struct rsm_seg *ooo_tail;
 	uint32_t ooo_n;
 	uint64_t ooo_bytes;
 };
@@ -53,6 +55,8 @@ void stream_data(struct rsm_half *h, const struct rsm_sink *k, int64_t off, cons
 void stream_ack(struct rsm_half *h, const struct rsm_sink *k, int64_t ack_off);
 void stream_fin(struct rsm_half *h, int64_t fin_off);
 bool stream_done(const struct rsm_half *h);
+/* Done, or the peer acknowledged the FIN: the missing bytes before it will not come. */
+bool stream_finished(const struct rsm_half *h);
 /* Give up the first hole: a gap, then what is queued after it. */
 void stream_skip_hole(struct rsm_half *h, const struct rsm_sink *k);
 /* Deliver everything queued, with gaps for the holes; free the queue. */

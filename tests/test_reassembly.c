@@ -329,6 +329,91 @@ test_total_queue_cap_sheds_oldest(void **state)
 	rsm_free(n.t);
 }
 
+/* A new SYN (another ISN) on a pair still open: the old connection ends, a new one starts. */
+static void
+test_syn_reuse_of_open_pair(void **state)
+{
+	struct net n;
+
+	(void)state;
+	net_init(&n, 1000, 5000, 0);
+	handshake(&n);
+	SEG(&n, false, ACK, 1, 1, "220 hi\r\n");
+	SEG(&n, true, SYN, 0, 0, NULL); /* a retransmitted SYN: same ISN, nothing new */
+	assert_string_equal(n.log.s, "O|s:220 hi\r\n");
+	n.cseq = 900000;
+	n.sseq = 77000;
+	handshake(&n);
+	SEG(&n, false, ACK, 1, 1, "220 again\r\n");
+	rsm_flush(n.t);
+	assert_string_equal(n.log.s, "O|s:220 hi\r\n|Xunfinished|O|s:220 again\r\n|Xunfinished");
+	rsm_free(n.t);
+}
+
+/* The last bytes before a FIN never captured, but acknowledged: the flow closes, with the gap. */
+static void
+test_fin_after_lost_tail(void **state)
+{
+	struct net n;
+
+	(void)state;
+	net_init(&n, 1000, 5000, 0);
+	handshake(&n);
+	SEG(&n, true, ACK, 1, 1, "QUIT\r\n");
+	/* "221 Bye\r\n" (9 bytes) from the server is lost; its FIN comes after it */
+	SEG(&n, false, ACK | FIN, 10, 7, NULL);
+	SEG(&n, true, ACK | FIN, 7, 11, NULL);
+	SEG(&n, false, ACK, 11, 8, NULL);
+	assert_string_equal(n.log.s, "O|c:QUIT\r\n|gs9|Xclosed");
+	rsm_free(n.t);
+}
+
+/* The ACK of an RST|ACK still counts: what it acknowledged and we never saw is a gap. */
+static void
+test_rst_ack_reveals_gap(void **state)
+{
+	struct net n;
+
+	(void)state;
+	net_init(&n, 1000, 5000, 0);
+	handshake(&n);
+	SEG(&n, true, ACK, 1, 1, "MAIL ");
+	SEG(&n, true, ACK, 11, 1, "RCPT\r\n"); /* bytes 6..10 lost */
+	SEG(&n, false, RST | ACK, 1, 17, NULL);
+	assert_string_equal(n.log.s, "O|c:MAIL |gc5|c:RCPT\r\n|Xreset");
+	rsm_free(n.t);
+}
+
+/* A segment cut by the snap length, then sent again whole: no conflict (the ring had a hole). */
+static void
+test_snap_cut_then_retransmitted_no_conflict(void **state)
+{
+	struct net n;
+	struct cap_segment s = {0};
+
+	(void)state;
+	net_init(&n, 1000, 5000, 0);
+	handshake(&n);
+	s.ts_us = n.ts + 1;
+	s.src.family = s.dst.family = 4;
+	s.src.bytes[0] = s.dst.bytes[0] = 10;
+	s.src.bytes[3] = 2;
+	s.dst.bytes[3] = 1;
+	s.sport = 25;
+	s.dport = 40000;
+	s.seq = 5001;
+	s.ack = 1001;
+	s.flags = ACK;
+	s.payload = (const uint8_t *)"220 ";
+	s.len = 4;
+	s.missing = 6;
+	rsm_feed(n.t, &s);
+	SEG(&n, false, ACK, 1, 1, "220 hello\r\n");
+	assert_int_equal(rsm_stats(n.t)->overlap_conflicts, 0);
+	rsm_flush(n.t);
+	rsm_free(n.t);
+}
+
 /* An ICMP unreachable quoting the SYN answers the attempt; one about another flow is ignored. */
 static void
 test_icmp_unreachable_ends_attempt(void **state)
@@ -404,6 +489,10 @@ main(void)
 		cmocka_unit_test(test_snaplen_cut_is_gap),
 		cmocka_unit_test(test_icmp_unreachable_ends_attempt),
 		cmocka_unit_test(test_total_queue_cap_sheds_oldest),
+		cmocka_unit_test(test_syn_reuse_of_open_pair),
+		cmocka_unit_test(test_fin_after_lost_tail),
+		cmocka_unit_test(test_rst_ack_reveals_gap),
+		cmocka_unit_test(test_snap_cut_then_retransmitted_no_conflict),
 	};
 
 	return cmocka_run_group_tests_name("reassembly", tests, NULL, NULL);
