@@ -188,19 +188,10 @@ add_rcpt(struct smtp_session *s, struct smtp_command *c, const char *arg, size_t
 		return;
 	m = &s->msgs[msg];
 	c->msg = msg;
-	if (m->n_rcpt == m->cap_rcpt) {
-		size_t cap = m->cap_rcpt ? m->cap_rcpt * 2 : 4;
-
-		if (m->n_rcpt >= s->priv->dec->cfg.max_rcpts) {
-			session_flag(s, SMTP_ANOM_TOO_MANY_COMMANDS);
-			return;
-		}
-		struct smtp_rcpt *r = realloc(m->rcpt, cap * sizeof(*r));
-
-		if (!r)
-			return;
-		m->rcpt = r;
-		m->cap_rcpt = cap;
+	if (!session_grow((void **)&m->rcpt, &m->cap_rcpt, m->n_rcpt, sizeof(*m->rcpt),
+			  s->priv->dec->cfg.max_rcpts)) {
+		session_flag(s, SMTP_ANOM_TOO_MANY_RECIPIENTS);
+		return;
 	}
 	m->rcpt[m->n_rcpt] = (struct smtp_rcpt){path_address(s, arg, n, "TO:"), SMTP_RCPT_PENDING, 0,
 						 s->priv->cur_cmd};
@@ -214,6 +205,7 @@ begin_body(struct smtp_session *s, int msg)
 	struct smtp_priv *p = s->priv;
 	const struct smtp_sink *k = p->dec->cfg.sink;
 
+	client_abort_body(s); /* BDAT chunks of an earlier message that never got their LAST */
 	s->msgs[msg].data_started = true;
 	body_start(&p->body);
 	p->body_msg = msg;
@@ -379,6 +371,17 @@ shown_arg(const struct smtp_session *s, enum smtp_verb v, const char *arg, size_
 	return sp ? (size_t)(sp - arg) : n; /* the mechanism only */
 }
 
+/* The client waits for this command's reply; bytes that come meanwhile are held. */
+static void
+wait_for_reply(struct smtp_session *s, enum smtp_verb v, int msg)
+{
+	struct smtp_priv *p = s->priv;
+
+	p->blocked = true;
+	p->turn_verb = (uint8_t)v;
+	p->turn_msg = msg;
+}
+
 static void
 command_line(struct smtp_session *s, const char *l, size_t n)
 {
@@ -410,7 +413,7 @@ command_line(struct smtp_session *s, const char *l, size_t n)
 	on_command(s, idx >= 0 ? &s->cmds[idx] : &scratch, arg, alen);
 	session_push_pending(s, v, idx);
 	if (session_verb_turns(v))
-		p->blocked = true;
+		wait_for_reply(s, v, idx >= 0 ? s->cmds[idx].msg : p->cur_msg);
 }
 
 /* A line answering a 334 (RFC 4954 4): base64, or "*" to cancel. */
@@ -423,11 +426,13 @@ auth_line(struct smtp_session *s, const char *l, size_t n)
 	int idx = session_add_command(s, SMTP_AUTH_DATA, NULL, 0, show ? l : "***", show ? n : 3);
 
 	p->auth_expect = false;
-	if (!cancel && (p->auth_user_next || strcmp(s->auth.mechanism, "CRAM-MD5") == 0))
+	/* LOGIN says which answer is the user name; the others carry it in their one answer */
+	if (!cancel && (p->auth_user_next || (strcmp(s->auth.mechanism, "LOGIN") != 0 &&
+					      !s->auth.user)))
 		auth_decode(s, l, n);
 	p->auth_user_next = false;
 	session_push_pending(s, SMTP_AUTH_DATA, idx);
-	p->blocked = true;
+	wait_for_reply(s, SMTP_AUTH_DATA, -1);
 }
 
 /*
@@ -460,20 +465,29 @@ client_gap(struct smtp_session *s, size_t len)
 {
 	struct smtp_priv *p = s->priv;
 
+	if (p->body_msg >= 0 && (p->mode == CM_BODY || p->mode == CM_CHUNK)) {
+		p->body_gap = true;
+		session_flag(s, SMTP_ANOM_MESSAGE_INCOMPLETE);
+	}
+	if (p->mode == CM_CHUNK) { /* BDAT counts bytes: the gap may run past the chunk */
+		uint64_t left = p->chunk_left;
+
+		if (len < left) {
+			p->chunk_left -= len;
+			return;
+		}
+		p->chunk_left = 0;
+		p->mode = CM_COMMAND;
+		if (p->chunk_last)
+			last_chunk_done(s);
+		if (len == left) /* the gap ended with the chunk: the next line is whole */
+			return;
+	}
 	p->skip_line[RSM_C2S] = p->mode == CM_COMMAND;
 	p->cut_counted = false;
 	if (p->mode == CM_COMMAND && p->cline.len && !p->auth_expect)
 		cut_command(s, p->cline.buf, p->cline.len);
 	line_reset(&p->cline);
-	if (p->mode == CM_CHUNK) {
-		p->chunk_left = p->chunk_left > len ? p->chunk_left - len : 0;
-		if (!p->chunk_left)
-			p->mode = CM_COMMAND;
-	}
-	if (p->body_msg >= 0 && (p->mode == CM_BODY || p->mode == CM_CHUNK)) {
-		p->body_gap = true;
-		session_flag(s, SMTP_ANOM_MESSAGE_INCOMPLETE);
-	}
 }
 
 /* Do these bytes begin with a known verb and a space or line end? */
@@ -545,6 +559,7 @@ client_end_body(struct smtp_session *s)
 		s->cmds[idx].msg = p->body_msg;
 	session_push_pending(s, SMTP_DOT, idx);
 	p->mode = CM_COMMAND;
+	p->body_msg = -1;
 }
 
 static size_t
@@ -571,6 +586,7 @@ last_chunk_done(struct smtp_session *s)
 	settle_body(s, true);
 	m->data_ended = true;
 	p->cur_msg = -1;
+	p->body_msg = -1;
 }
 
 static size_t
@@ -648,13 +664,10 @@ static void
 assume_go_ahead(struct smtp_session *s)
 {
 	struct smtp_priv *p = s->priv;
-	struct smtp_command *last = s->n_cmds ? &s->cmds[s->n_cmds - 1] : NULL;
 
-	if (!last)
-		return;
-	switch (last->verb) {
+	switch (p->turn_verb) {
 	case SMTP_DATA:
-		client_open_body(s, last->msg);
+		client_open_body(s, p->turn_msg);
 		break;
 	case SMTP_AUTH:
 	case SMTP_AUTH_DATA:

@@ -81,6 +81,8 @@ record_extensions(struct smtp_session *s, const char *text)
 		if (e)
 			s->extensions[s->n_extensions++] = e;
 	}
+	if (nl && s->n_extensions == MAX_EXTENSIONS)
+		session_flag(s, SMTP_ANOM_TOO_MANY_EXTENSIONS);
 }
 
 /* A 334 challenge of AUTH LOGIN that asks for the user name ("Username:"). */
@@ -217,63 +219,59 @@ add_notes(struct smtp_session *s, struct smtp_command *c, const char *notes)
 }
 
 /* The command a reply answers: the oldest pending, or an entry made for it. */
-static int
-answered_command(struct smtp_session *s, int code, enum smtp_verb *verb)
+static struct pending
+answered_command(struct smtp_session *s, int code)
 {
 	struct smtp_priv *p = s->priv;
 	struct pending pd;
 
-	if (session_pop_pending(s, &pd)) {
-		*verb = (enum smtp_verb)pd.verb;
-		return pd.idx;
-	}
+	if (session_pop_pending(s, &pd))
+		return pd;
 	if (p->mode == CM_BODY && p->body_gap) { /* the final "." was in the lost bytes */
 		client_end_body(s);
-		if (session_pop_pending(s, &pd)) {
-			*verb = (enum smtp_verb)pd.verb;
-			return pd.idx;
-		}
+		if (session_pop_pending(s, &pd))
+			return pd;
 	}
-	if (!p->greeted && !p->any_reply && code == 220) { /* mid-stream, the greeting itself */
-		*verb = SMTP_CONNECT;
-		return session_add_command(s, SMTP_CONNECT, NULL, 0, NULL, 0);
-	}
+	if (!p->greeted && !p->any_reply && code == 220) /* mid-stream, the greeting itself */
+		return (struct pending){SMTP_CONNECT, session_add_command(s, SMTP_CONNECT, NULL, 0,
+									  NULL, 0), -1};
 	session_flag(s, SMTP_ANOM_REPLY_WITHOUT_COMMAND);
-	*verb = SMTP_OTHER;
-	return session_add_command(s, SMTP_OTHER, "?", 1, NULL, 0);
+	return (struct pending){SMTP_OTHER, session_add_command(s, SMTP_OTHER, "?", 1, NULL, 0), -1};
 }
 
+/*
+ * A complete reply: recorded on the command it answers, explained, and
+ * applied to the session. Past the cap on recorded commands the reply still
+ * moves the session on (a 354 still opens the message), on a stand-in entry.
+ */
 static void
 reply_done(struct smtp_session *s)
 {
 	struct smtp_priv *p = s->priv;
 	char expl[EXPLANATION_MAX];
-	enum smtp_verb verb;
-	int idx = answered_command(s, p->reply_code, &verb);
+	struct pending pd = answered_command(s, p->reply_code);
+	struct smtp_command scratch = {.verb = pd.verb, .msg = pd.msg, .rcpt = -1, .prev = -1};
+	struct smtp_command *c = pd.idx >= 0 ? &s->cmds[pd.idx] : &scratch;
+	const char *text = session_strdup(s, p->rtext.len ? p->rtext.buf : "", p->rtext.len);
 
 	p->any_reply = true;
 	p->dec->stats.replies++;
-	if (idx >= 0) {
-		struct smtp_command *c = &s->cmds[idx];
-		const char *text = session_strdup(s, p->rtext.len ? p->rtext.buf : "", p->rtext.len);
-
-		c->has_reply = true;
-		c->reply_ts = p->ts;
-		c->reply.code = p->reply_code;
-		c->reply.lines = p->reply_lines;
-		c->reply.text = text ? text : "";
-		smtp_parse_enhanced(c->reply.text, strlen(c->reply.text), c->reply.enhanced);
-		c->result = smtp_result_of(c->reply.code);
-		c->explanation = explain_reply(verb, c->reply.code, c->reply.enhanced, c->reply.text,
-					       &c->matched_on);
-		p->dec->stats.matched[c->matched_on]++;
-		if (explain_context(s, c, expl, sizeof(expl)))
-			session_flag(s, SMTP_ANOM_SLOW_REPLY);
-		if (expl[0]) /* notes of this session: a copy of its own */
-			add_notes(s, c, expl);
-		apply_reply(s, c);
-	}
-	if (session_verb_turns(verb)) {
+	c->has_reply = true;
+	c->reply_ts = p->ts;
+	c->reply.code = p->reply_code;
+	c->reply.lines = p->reply_lines;
+	c->reply.text = text ? text : "";
+	smtp_parse_enhanced(c->reply.text, text ? p->rtext.len : 0, c->reply.enhanced);
+	c->result = smtp_result_of(c->reply.code);
+	c->explanation = explain_reply(pd.verb, c->reply.code, c->reply.enhanced, c->reply.text,
+				       &c->matched_on);
+	p->dec->stats.matched[c->matched_on]++;
+	if (pd.idx >= 0 && explain_context(s, c, expl, sizeof(expl)))
+		session_flag(s, SMTP_ANOM_SLOW_REPLY);
+	if (pd.idx >= 0 && expl[0]) /* notes of this session: a copy of its own */
+		add_notes(s, c, expl);
+	apply_reply(s, c);
+	if (session_verb_turns(pd.verb)) {
 		p->blocked = false;
 		client_release(s, false);
 	}
@@ -368,20 +366,25 @@ server_gap(struct smtp_session *s)
 
 	p->skip_line[RSM_S2C] = true;
 	if (p->sline.len && cut_reply_usable(p->sline.buf, p->sline.len)) {
-		struct line ln = {.truncated = true};
+		struct line ln = {0};
 
-		line_append(&p->sline, p->sline.len == 3 ? " [...]" : " [...]", 6);
+		line_append(&p->sline, " [...]", 6);
 		ln.p = p->sline.buf;
 		ln.n = p->sline.len;
 		reply_line(s, &ln);
 		line_reset(&p->sline);
 		return;
 	}
-	if (p->in_reply || p->sline.len) {
+	if (p->in_reply) { /* the rest of a multi-line reply: it still answers its command */
 		line_reset(&p->sline);
-		line_append(&p->rtext, p->rtext.len ? "\n[...]" : "[...]", p->rtext.len ? 6 : 5);
+		line_append(&p->rtext, "\n[...]", 6);
 		return;
 	}
+	/*
+	 * Between replies, or a reply cut before its code: the waiting commands'
+	 * replies may all be in the lost bytes (a cut reply answered the first).
+	 */
+	line_reset(&p->sline);
 	while (session_pop_pending(s, &pd))
 		if (pd.idx >= 0)
 			s->cmds[pd.idx].lost = true;

@@ -191,8 +191,8 @@ session_strdup(struct smtp_session *s, const char *p, size_t n)
 }
 
 /* Grow an array of `size`-byte items to hold one more, within max items. */
-static bool
-grow(void **arr, size_t *cap, size_t have, size_t size, size_t max)
+bool
+session_grow(void **arr, size_t *cap, size_t have, size_t size, size_t max)
 {
 	if (have < *cap)
 		return true;
@@ -219,7 +219,7 @@ session_add_command(struct smtp_session *s, enum smtp_verb v, const char *name, 
 	struct smtp_command *c;
 
 	p->dec->stats.commands++;
-	if (!grow((void **)&s->cmds, &p->cap_cmds, s->n_cmds, sizeof(*c), p->dec->cfg.max_commands)) {
+	if (!session_grow((void **)&s->cmds, &p->cap_cmds, s->n_cmds, sizeof(*c), p->dec->cfg.max_commands)) {
 		session_flag(s, SMTP_ANOM_TOO_MANY_COMMANDS);
 		return -1;
 	}
@@ -243,8 +243,9 @@ session_new_message(struct smtp_session *s)
 	struct smtp_priv *p = s->priv;
 	struct smtp_message *m;
 
-	if (!grow((void **)&s->msgs, &p->cap_msgs, s->n_msgs, sizeof(*m), p->dec->cfg.max_messages)) {
-		session_flag(s, SMTP_ANOM_TOO_MANY_COMMANDS);
+	if (!session_grow((void **)&s->msgs, &p->cap_msgs, s->n_msgs, sizeof(*m),
+			  p->dec->cfg.max_messages)) {
+		session_flag(s, SMTP_ANOM_TOO_MANY_MESSAGES);
 		return -1;
 	}
 	m = &s->msgs[s->n_msgs];
@@ -281,7 +282,9 @@ session_push_pending(struct smtp_session *s, enum smtp_verb v, int idx)
 			p->pend_head = 0;
 		}
 	}
-	p->pend[(p->pend_head + p->pend_n) % p->pend_cap] = (struct pending){(uint8_t)v, idx};
+	int msg = idx >= 0 ? s->cmds[idx].msg : v == SMTP_DOT ? p->body_msg : p->cur_msg;
+
+	p->pend[(p->pend_head + p->pend_n) % p->pend_cap] = (struct pending){(uint8_t)v, idx, msg};
 	p->pend_n++;
 }
 
@@ -449,6 +452,8 @@ session_close(struct smtp_decoder *d, struct smtp_session *s, const struct rsm_e
 	memcpy(s->packets, c->packets, sizeof(s->packets));
 	memcpy(s->bytes, c->bytes, sizeof(s->bytes));
 	memcpy(s->gaps, c->gap_bytes, sizeof(s->gaps));
+	if (p->arena.hit_cap) /* a subject or an address that could not be kept */
+		session_flag(s, SMTP_ANOM_MEMORY_CAP);
 	if (!s->helo) /* none accepted: the last one sent (DESIGN.md) */
 		s->helo = p->helo_sent;
 	settle_sides(s, c);

@@ -13,10 +13,15 @@
 #include "line.h"
 #include "smtp.h"
 
-/* A command waiting for its reply: which verb, and its entry (-1 if not recorded). */
+/*
+ * A command waiting for its reply: which verb, its entry (-1 if not
+ * recorded), and its transaction (-1 if none), so that the reply moves the
+ * session on even when the entry could not be recorded.
+ */
 struct pending {
 	uint8_t verb;
 	int32_t idx;
+	int32_t msg;
 };
 
 enum client_mode {
@@ -36,6 +41,8 @@ struct smtp_priv {
 	bool chunk_last;
 	int cur_msg;  /* the open transaction, or -1 */
 	int cur_cmd;  /* the command entry being read, or -1 */
+	uint8_t turn_verb; /* the command the client is waiting on (when blocked) */
+	int turn_msg;
 	int body_msg; /* the transaction whose body is being read, or -1 */
 	bool body_gap; /* bytes of that body were lost */
 	/* commands awaiting replies: a ring that grows up to max_pending */
@@ -73,6 +80,8 @@ struct smtp_decoder {
 /* Does the client wait for this command's reply before it goes on (DATA, AUTH, STARTTLS)? */
 bool session_verb_turns(enum smtp_verb v);
 void session_flag(struct smtp_session *s, enum smtp_anomaly a);
+/* Room for one more item in a growing array, within max items (doubling from 2). */
+bool session_grow(void **arr, size_t *cap, size_t have, size_t size, size_t max);
 int session_add_command(struct smtp_session *s, enum smtp_verb v, const char *name, size_t nlen,
 			const char *arg, size_t alen);
 int session_new_message(struct smtp_session *s);

@@ -826,6 +826,131 @@ test_security_notes(void **state)
 	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_STARTTLS_NOT_USED));
 }
 
+/* Past the cap on recorded commands, a 354 still opens the message: the body is no command. */
+static void
+test_command_cap_keeps_state(void **state)
+{
+	struct smtp_config cfg;
+	struct driver d;
+
+	(void)state;
+	smtp_default_config(&cfg);
+	cfg.max_commands = 3;
+	driver_open(&d, &cfg, false);
+	play(&d, "S220 mx\r\n|CMAIL FROM:<a@b>\r\n|S250 Ok\r\n|CRCPT TO:<c@d>\r\n|S250 Ok\r\n|"
+		 "CDATA\r\n|S354 go\r\n|CSubject: s\r\n\r\nQUIT\r\nRSET\r\n.\r\n|"
+		 "S250 Ok: queued as Q\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_TOO_MANY_COMMANDS));
+	assert_string_equal(d.seen.outcomes, "delivered");
+	assert_string_equal(d.seen.messages, "a@b>c@d 26 accepted subject=s queue=Q");
+}
+
+/* Counts what a sink is given: opened, closed whole, closed partial. */
+struct count_sink {
+	int open, whole, partial;
+};
+
+static void *
+cs_open(void *arg, const struct smtp_session *s, int msg)
+{
+	(void)s;
+	(void)msg;
+	((struct count_sink *)arg)->open++;
+	return arg;
+}
+
+static void
+cs_write(void *h, const uint8_t *p, size_t n)
+{
+	(void)h;
+	(void)p;
+	(void)n;
+}
+
+static void
+cs_close(void *arg, void *h, const struct smtp_session *s, int msg, bool whole)
+{
+	(void)h;
+	(void)s;
+	(void)msg;
+	if (whole)
+		((struct count_sink *)arg)->whole++;
+	else
+		((struct count_sink *)arg)->partial++;
+}
+
+/* BDAT chunks without their LAST, then another message: the first is closed, partial. */
+static void
+test_bdat_unfinished_then_next_message(void **state)
+{
+	struct count_sink n = {0};
+	struct smtp_sink sink = {cs_open, cs_write, cs_close, &n};
+	struct smtp_config cfg;
+	struct driver d;
+
+	(void)state;
+	smtp_default_config(&cfg);
+	cfg.sink = &sink;
+	driver_open(&d, &cfg, false);
+	play(&d, "S220 mx\r\n|CMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nBDAT 5\r\nhello|"
+		 "S250 Ok\r\n250 Ok\r\n250 Ok\r\n|CRSET\r\nMAIL FROM:<e@f>\r\nRCPT TO:<g@h>\r\n"
+		 "BDAT 3 LAST\r\nbye|S250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok: queued as Z\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_int_equal(n.open, 2);
+	assert_int_equal(n.whole, 1);
+	assert_int_equal(n.partial, 1);
+	assert_string_equal(d.seen.messages, "a@b>c@d -1 not-accepted|e@f>g@h 3 accepted queue=Z");
+}
+
+/* A gap that runs past the end of a BDAT chunk: the chunk ends, the cut command line is dropped. */
+static void
+test_gap_past_bdat_chunk(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	play(&d, "S220 mx\r\n|CMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nBDAT 10 LAST\r\nabc|"
+		 "S250 Ok\r\n250 Ok\r\n");
+	driver_gap(&d, RSM_C2S, 12); /* 7 chunk bytes, then "QUIT\r" */
+	play(&d, "C\nNOOP\r\n|S250 Ok: queued as Q\r\n221 Bye\r\n250 Ok\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT 220|MAIL 250|RCPT 250|BDAT 250|? 221|NOOP 250");
+	assert_string_equal(d.seen.outcomes, "delivered");
+}
+
+/* A reply cut before its code shows: the command it answered gets no reply, not the next one's. */
+static void
+test_reply_cut_before_code(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	play(&d, "S220 mx\r\n|CMAIL FROM:<a@b>\r\n|S25");
+	driver_gap(&d, RSM_S2C, 12);
+	play(&d, "CRCPT TO:<c@d>\r\n|S550 5.1.1 User unknown\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT 220|MAIL -|RCPT 550");
+	assert_false(HAS_ANOMALY(&d.seen, SMTP_ANOM_LINE_TOO_LONG));
+}
+
+/* AUTH PLAIN without an initial response: the user name is in the answer to the 334. */
+static void
+test_auth_plain_after_334(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	play(&d, "S220 mx\r\n|CAUTH PLAIN\r\n|S334 \r\n|CAGJvYgBodW50ZXIy\r\n|"
+		 "S235 2.7.0 Authentication successful\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.auth, "PLAIN bob 1");
+	assert_null(strstr(d.seen.args, "AGJv"));
+}
+
 /* Reply codes outside any table are judged by their first digit. */
 static void
 test_unknown_code_first_digit(void **state)
@@ -882,6 +1007,11 @@ main(void)
 		cmocka_unit_test(test_verdict_kinds),
 		cmocka_unit_test(test_never_reached),
 		cmocka_unit_test(test_security_notes),
+		cmocka_unit_test(test_command_cap_keeps_state),
+		cmocka_unit_test(test_bdat_unfinished_then_next_message),
+		cmocka_unit_test(test_gap_past_bdat_chunk),
+		cmocka_unit_test(test_reply_cut_before_code),
+		cmocka_unit_test(test_auth_plain_after_334),
 		cmocka_unit_test(test_nested_mail_refused),
 		cmocka_unit_test(test_helo_falls_back_to_last_sent),
 		cmocka_unit_test(test_rfc_line_limit_flagged),
