@@ -578,7 +578,7 @@ drop_root(const struct options *o)
 	if (!pw && !name)
 		pw = getpwnam("nobody");
 	if (!pw) {
-		fprintf(stderr, "smtpscope: -Z %s: no such user\n", name);
+		fprintf(stderr, "smtpscope: -Z %s: no such user\n", name ? name : DROP_USER);
 		return -1;
 	}
 	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0 ||
@@ -604,8 +604,6 @@ open_source(struct run *r, const struct options *o, const char *filter, char err
 		return -1;
 	if (o->write_file && cap_write_to(r->src, o->write_file, err) < 0)
 		return -1;
-	if (o->extract_dir && rpt_extract_open(&r->extract, o->extract_dir, err, CAP_ERRLEN) < 0)
-		return -1;
 	return 0;
 }
 
@@ -624,6 +622,8 @@ show_progress(struct run *r, bool last)
 		fputs("\r\033[K", stderr);
 		return;
 	}
+	if (done > total) /* the file grew or shrank under us */
+		done = total;
 	size_t fill = (size_t)(done * 30 / total);
 
 	memset(bar, '#', fill);
@@ -663,12 +663,21 @@ analyse(const struct options *o)
 		return EXIT_USAGE;
 	if (open_source(&r, o, filter, err) < 0) {
 		fprintf(stderr, "smtpscope: %s\n", err);
-		rpt_extract_close(r.extract);
 		cap_close(r.src);
 		return 1;
 	}
 	cap_set_ports(r.src, ports, o->raw_filter ? 0 : nports);
-	if (drop_root(o) < 0 || !setup(&r, o, ports, nports)) {
+	if (drop_root(o) < 0) {
+		cap_close(r.src);
+		return 1;
+	}
+	/* after the drop: the messages are written as the user smtpscope runs as */
+	if (o->extract_dir && rpt_extract_open(&r.extract, o->extract_dir, err, CAP_ERRLEN) < 0) {
+		fprintf(stderr, "smtpscope: %s\n", err);
+		cap_close(r.src);
+		return 1;
+	}
+	if (!setup(&r, o, ports, nports)) {
 		rpt_extract_close(r.extract);
 		cap_close(r.src);
 		return 1;
@@ -688,9 +697,12 @@ analyse(const struct options *o)
 			       interrupted != 0};
 
 	rpt_summary(r.rpt, &t);
-	fflush(stdout);
-	if (status)
+	if (fflush(stdout) != 0 || ferror(stdout)) { /* a full disk must not look like success */
+		fprintf(stderr, "smtpscope: cannot write the output: %s\n", strerror(errno));
+		status = 1;
+	} else if (status) {
 		fprintf(stderr, "smtpscope: %s\n", err);
+	}
 	rsm_free(r.rsm);
 	smtp_free(r.dec);
 	rpt_free(r.rpt);
@@ -723,6 +735,7 @@ main(int argc, char **argv)
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART; /* a signal during a write must not lose buffered output */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);

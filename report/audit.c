@@ -390,9 +390,11 @@ text_host(FILE *f, const struct host *h)
 	}
 	if (h->n_names)
 		putc('\n', f);
-	for (unsigned i = 0; i < h->n_reasons; i++)
-		fprintf(f, "%s%s (%" PRIu64 ")", i ? ", " : "         failures: ", h->reasons[i].text,
-			h->reasons[i].count);
+	for (unsigned i = 0; i < h->n_reasons; i++) {
+		fputs(i ? ", " : "         failures: ", f);
+		rpt_text_wire(f, h->reasons[i].text, REASON_LEN); /* the verb is the client's */
+		fprintf(f, " (%" PRIu64 ")", h->reasons[i].count);
+	}
 	if (h->n_reasons)
 		fprintf(f, "%s\n", h->other_reasons ? ", ..." : "");
 	for (unsigned i = 0; i < nf; i++)

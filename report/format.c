@@ -35,11 +35,6 @@ rpt_utf8_len(const unsigned char *s)
 }
 
 /*
- * A JSON string. Wire text is not always UTF-8: a byte that does not start a
- * valid sequence is written as the code point of the same value (Latin-1),
- * so the output is always valid JSON and nothing is dropped.
- */
-/*
  * A JSON string on a stdio stream, for the writers that do not build a whole
  * record in a buffer: the same escaping as out_json() (out.c), which it uses.
  */

@@ -30,7 +30,6 @@ rpt_session(void *arg, const struct smtp_session *s)
 	struct rpt *r = arg;
 
 	r->counts.sessions++;
-	r->counts.by_state[s->state]++;
 	if (s->ts_last > r->counts.ts_last)
 		r->counts.ts_last = s->ts_last;
 	for (size_t i = 0; i < s->n_msgs; i++) {

@@ -10,7 +10,6 @@
 struct rpt_counts {
 	uint64_t sessions;
 	uint64_t delivered; /* sessions with at least one accepted message */
-	uint64_t by_state[SMTP_ST_UNFINISHED + 1];
 	uint64_t ts_last; /* latest session end: the time of the ECS summary */
 	const struct rpt_extract *extract;
 };

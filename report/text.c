@@ -5,6 +5,7 @@
 #include "report.h"
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "report_private.h"
@@ -35,6 +36,13 @@ col(bool color, const char *c)
 	return color ? c : "";
 }
 
+/* U+0080 to U+009F: valid UTF-8, but C1 controls (CSI among them) to a terminal. */
+static bool
+c1_control(const unsigned char *s)
+{
+	return s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f;
+}
+
 /*
  * Wire text for a terminal: at most max bytes of one line, control bytes
  * and invalid UTF-8 as \xNN, so a remote host cannot send escape sequences.
@@ -50,7 +58,7 @@ rpt_text_wire(FILE *f, const char *s, size_t max)
 		if (*p >= 0x20 && *p < 0x7f) {
 			putc(*p++, f);
 			w++;
-		} else if ((n = rpt_utf8_len(p)) != 0) {
+		} else if ((n = rpt_utf8_len(p)) != 0 && !c1_control(p)) {
 			fwrite(p, 1, n, f);
 			p += n;
 			w++;
@@ -88,8 +96,10 @@ command_line(FILE *f, const struct smtp_command *c, bool color)
 	} else {
 		fputs(" (no reply)", f);
 	}
-	fprintf(f, "\n      %s%s%s\n", col(color, C_DIM), c->explanation ? c->explanation : "",
-		col(color, C_RESET));
+	/* explanations quote the wire (arguments, reply texts): escaped like the rest */
+	fprintf(f, "\n      %s", col(color, C_DIM));
+	rpt_text_wire(f, c->explanation, SIZE_MAX);
+	fprintf(f, "%s\n", col(color, C_RESET));
 }
 
 static void
@@ -126,7 +136,8 @@ session_header(FILE *f, const struct smtp_session *s, bool color)
 		s->client.family == 6 ? "[" : "", c, s->client.family == 6 ? "]" : "",
 		s->client_port, s->server.family == 6 ? "[" : "", sv,
 		s->server.family == 6 ? "]" : "", s->server_port, smtp_state_name(s->state),
-		(double)(s->ts_last - s->ts_first) / 1e6, s->midstream ? ", mid-stream" : "");
+		(double)(s->ts_last >= s->ts_first ? s->ts_last - s->ts_first : 0) / 1e6,
+		s->midstream ? ", mid-stream" : "");
 }
 
 void
@@ -138,7 +149,9 @@ text_session(FILE *f, const struct smtp_session *s, bool color)
 	for (size_t i = 0; i < s->n_msgs; i++)
 		message_line(f, &s->msgs[i], i);
 	if (s->has_auth) {
-		fprintf(f, "  login: %s as ", s->auth.mechanism);
+		fputs("  login: ", f);
+		rpt_text_wire(f, s->auth.mechanism, sizeof(s->auth.mechanism));
+		fputs(" as ", f);
 		rpt_text_wire(f, s->auth.user ? s->auth.user : "(unknown user)", 80);
 		fprintf(f, ", %s\n", s->auth.success < 0 ? "no verdict seen"
 				     : s->auth.success	 ? "succeeded"
@@ -160,7 +173,9 @@ text_session(FILE *f, const struct smtp_session *s, bool color)
 				s->gaps[RSM_C2S], s->gaps[RSM_S2C]);
 		putc('\n', f);
 	}
-	fprintf(f, "  %s=> %s%s\n\n", col(color, C_BOLD), s->verdict, col(color, C_RESET));
+	fprintf(f, "  %s=> ", col(color, C_BOLD));
+	rpt_text_wire(f, s->verdict, SIZE_MAX);
+	fprintf(f, "%s\n\n", col(color, C_RESET));
 }
 
 void

@@ -152,6 +152,17 @@ test_terminal_output_has_no_wire_escapes(void **state)
 	assert_null(strchr(out, '\x07'));
 	assert_non_null(strstr(out, "\\x1b[2J"));
 	free(out);
+
+	/* reply texts quoted in explanations and the verdict; C1 CSI too */
+	const char *const refused[] = {
+		"220 mx\r\n", "HELO c\r\nMAIL FROM:<a@b>\r\n",
+		"250 mx\r\n550 5.7.1 no \x1b[2J\xc2\x9b" "31m way\r\n", NULL,
+	};
+	out = render_turns(RPT_TEXT, refused, NULL);
+	assert_null(strchr(out, '\x1b'));
+	assert_null(strstr(out, "\xc2\x9b"));
+	assert_non_null(strstr(out, "\\xc2\\x9b31m way"));
+	free(out);
 }
 
 static void
