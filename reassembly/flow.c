@@ -38,13 +38,19 @@ struct rsm_flow {
 	enum flow_state state;
 	struct rsm_half half[2]; /* by enum rsm_dir */
 	uint64_t closed_at;
-	struct rsm_flow *prev, *next; /* the active or the linger list */
-	struct rsm_flow *qprev, *qnext; /* the list of flows holding out-of-order data */
+	/* links by list: AGE for the active or the linger list, QUEUED for the flows holding
+	 * out-of-order data */
+	struct {
+		struct rsm_flow *prev, *next;
+	} link[2];
 	bool in_qlist;
 };
 
+enum { AGE, QUEUED };
+
 struct flow_list {
 	struct rsm_flow *head, *tail;
+	int by; /* which link of a flow this list uses */
 };
 
 struct rsm_table {
@@ -54,7 +60,7 @@ struct rsm_table {
 	struct rsm_flow **buckets;
 	size_t nbuckets, count;
 	struct flow_list active, linger;
-	struct rsm_flow *qhead, *qtail; /* flows holding out-of-order data, oldest first */
+	struct flow_list queued; /* flows holding out-of-order data, oldest first */
 	uint64_t next_id, now, last_sweep;
 	struct rsm_stats stats;
 	uint8_t server_port[65536 / 8];
@@ -74,24 +80,26 @@ rsm_default_config(struct rsm_config *cfg)
 static void
 list_remove(struct flow_list *l, struct rsm_flow *f)
 {
-	if (f->prev)
-		f->prev->next = f->next;
+	struct rsm_flow *prev = f->link[l->by].prev, *next = f->link[l->by].next;
+
+	if (prev)
+		prev->link[l->by].next = next;
 	else
-		l->head = f->next;
-	if (f->next)
-		f->next->prev = f->prev;
+		l->head = next;
+	if (next)
+		next->link[l->by].prev = prev;
 	else
-		l->tail = f->prev;
-	f->prev = f->next = NULL;
+		l->tail = prev;
+	f->link[l->by].prev = f->link[l->by].next = NULL;
 }
 
 static void
 list_append(struct flow_list *l, struct rsm_flow *f)
 {
-	f->next = NULL;
-	f->prev = l->tail;
+	f->link[l->by].next = NULL;
+	f->link[l->by].prev = l->tail;
 	if (l->tail)
-		l->tail->next = f;
+		l->tail->link[l->by].next = f;
 	else
 		l->head = f;
 	l->tail = f;
@@ -191,15 +199,7 @@ qlist_remove(struct rsm_table *t, struct rsm_flow *f)
 {
 	if (!f->in_qlist)
 		return;
-	if (f->qprev)
-		f->qprev->qnext = f->qnext;
-	else
-		t->qhead = f->qnext;
-	if (f->qnext)
-		f->qnext->qprev = f->qprev;
-	else
-		t->qtail = f->qprev;
-	f->qprev = f->qnext = NULL;
+	list_remove(&t->queued, f);
 	f->in_qlist = false;
 }
 
@@ -219,13 +219,7 @@ qlist_update(struct rsm_table *t, struct rsm_flow *f)
 		qlist_remove(t, f);
 		return;
 	}
-	f->qnext = NULL;
-	f->qprev = t->qtail;
-	if (t->qtail)
-		t->qtail->qnext = f;
-	else
-		t->qhead = f;
-	t->qtail = f;
+	list_append(&t->queued, f);
 	f->in_qlist = true;
 }
 
@@ -451,8 +445,8 @@ shed_queues(struct rsm_table *t)
 {
 	struct rsm_sink k;
 
-	while (t->stats.queued > t->cfg.max_ooo_total && t->qhead) {
-		struct rsm_flow *f = t->qhead;
+	while (t->stats.queued > t->cfg.max_ooo_total && t->queued.head) {
+		struct rsm_flow *f = t->queued.head;
 
 		t->stats.ooo_overflows++;
 		for (int d = 0; d < 2; d++) {
@@ -599,7 +593,7 @@ rsm_flush(struct rsm_table *t)
 	size_t n = 0;
 	struct rsm_flow **all;
 
-	for (struct rsm_flow *f = t->active.head; f; f = f->next)
+	for (struct rsm_flow *f = t->active.head; f; f = f->link[AGE].next)
 		n++;
 	all = malloc((n ? n : 1) * sizeof(*all));
 	if (!all) { /* still end every flow, in table order */
@@ -608,7 +602,7 @@ rsm_flush(struct rsm_table *t)
 		return;
 	}
 	n = 0;
-	for (struct rsm_flow *f = t->active.head; f; f = f->next)
+	for (struct rsm_flow *f = t->active.head; f; f = f->link[AGE].next)
 		all[n++] = f;
 	qsort(all, n, sizeof(*all), by_id);
 	for (size_t i = 0; i < n; i++)
@@ -628,6 +622,8 @@ rsm_new(const struct rsm_config *cfg, rsm_event_fn *fn, void *arg)
 		t->cfg.max_flows = 1;
 	t->fn = fn;
 	t->arg = arg;
+	t->active.by = t->linger.by = AGE;
+	t->queued.by = QUEUED;
 	t->nbuckets = INITIAL_BUCKETS;
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
 	if (!t->buckets) {
