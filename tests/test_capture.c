@@ -380,6 +380,7 @@ struct got {
 	int n;
 	struct cap_segment seg;
 	uint8_t payload[256];
+	struct cap_stats stats; /* the source's counters at the end of the run */
 };
 
 static void
@@ -403,6 +404,7 @@ run_file(const char *path, struct got *g, const uint16_t *ports, size_t nports)
 	assert_int_equal(cap_open_file(&src, path, err), 0);
 	cap_set_ports(src, ports, nports);
 	rc = cap_run(src, keep_segment, g, err);
+	g->stats = *cap_stats(src);
 	cap_close(src);
 	return rc;
 }
@@ -450,10 +452,9 @@ test_ipv4_fragments_reassembled(void **state)
 static void
 test_fragment_timeout(void **state)
 {
-	char path[] = "/tmp/smtpscope-frag-XXXXXX", err[CAP_ERRLEN];
+	char path[] = "/tmp/smtpscope-frag-XXXXXX";
 	struct frame tcp = {0}, a, c;
-	struct cap_source *src;
-	struct got g = {0};
+	struct got g;
 	int secs[] = {0, 40};
 
 	(void)state;
@@ -464,11 +465,9 @@ test_fragment_timeout(void **state)
 	struct frame *order[] = {&a, &c};
 
 	write_frames(path, DLT_EN10MB, order, secs, 2);
-	assert_int_equal(cap_open_file(&src, path, err), 0);
-	assert_int_equal(cap_run(src, keep_segment, &g, err), 0);
+	assert_int_equal(run_file(path, &g, NULL, 0), 0);
 	assert_int_equal(g.n, 0);
-	assert_int_equal(cap_stats(src)->frags_dropped, 1);
-	cap_close(src);
+	assert_int_equal(g.stats.frags_dropped, 1);
 	unlink(path);
 }
 
@@ -476,10 +475,9 @@ test_fragment_timeout(void **state)
 static void
 test_inconsistent_fragments_dropped(void **state)
 {
-	char path[] = "/tmp/smtpscope-frag-XXXXXX", err[CAP_ERRLEN];
+	char path[] = "/tmp/smtpscope-frag-XXXXXX";
 	struct frame tcp = {0}, late, last;
-	struct cap_source *src;
-	struct got g = {0};
+	struct got g;
 	int secs[] = {0, 0};
 
 	(void)state;
@@ -490,11 +488,9 @@ test_inconsistent_fragments_dropped(void **state)
 	struct frame *order[] = {&late, &last};
 
 	write_frames(path, DLT_EN10MB, order, secs, 2);
-	assert_int_equal(cap_open_file(&src, path, err), 0);
-	assert_int_equal(cap_run(src, keep_segment, &g, err), 0);
+	assert_int_equal(run_file(path, &g, NULL, 0), 0);
 	assert_int_equal(g.n, 0);
-	assert_int_equal(cap_stats(src)->frags_dropped, 1);
-	cap_close(src);
+	assert_int_equal(g.stats.frags_dropped, 1);
 	unlink(path);
 }
 

@@ -74,8 +74,8 @@ net_init(struct net *n, uint32_t cseq, uint32_t sseq, uint32_t max_flows)
 }
 
 /* A segment from the client (from_client) or server; seq/ack relative to the ISNs. */
-static void
-seg_port(struct net *n, uint16_t cport, bool from_client, uint8_t flags, uint32_t rel_seq,
+static struct cap_segment
+make_seg(struct net *n, uint16_t cport, bool from_client, uint8_t flags, uint32_t rel_seq,
 	 uint32_t rel_ack, const char *data)
 {
 	struct cap_segment s = {0};
@@ -92,6 +92,15 @@ seg_port(struct net *n, uint16_t cport, bool from_client, uint8_t flags, uint32_
 	s.flags = flags;
 	s.payload = (const uint8_t *)data;
 	s.len = data ? (uint32_t)strlen(data) : 0;
+	return s;
+}
+
+static void
+seg_port(struct net *n, uint16_t cport, bool from_client, uint8_t flags, uint32_t rel_seq,
+	 uint32_t rel_ack, const char *data)
+{
+	struct cap_segment s = make_seg(n, cport, from_client, flags, rel_seq, rel_ack, data);
+
 	rsm_feed(n->t, &s);
 }
 
@@ -389,23 +398,12 @@ static void
 test_snap_cut_then_retransmitted_no_conflict(void **state)
 {
 	struct net n;
-	struct cap_segment s = {0};
+	struct cap_segment s;
 
 	(void)state;
 	net_init(&n, 1000, 5000, 0);
 	handshake(&n);
-	s.ts_us = n.ts + 1;
-	s.src.family = s.dst.family = 4;
-	s.src.bytes[0] = s.dst.bytes[0] = 10;
-	s.src.bytes[3] = 2;
-	s.dst.bytes[3] = 1;
-	s.sport = 25;
-	s.dport = 40000;
-	s.seq = 5001;
-	s.ack = 1001;
-	s.flags = ACK;
-	s.payload = (const uint8_t *)"220 ";
-	s.len = 4;
+	s = make_seg(&n, 40000, false, ACK, 1, 1, "220 ");
 	s.missing = 6;
 	rsm_feed(n.t, &s);
 	SEG(&n, false, ACK, 1, 1, "220 hello\r\n");
@@ -447,23 +445,12 @@ static void
 test_snaplen_cut_is_gap(void **state)
 {
 	struct net n;
-	struct cap_segment s = {0};
+	struct cap_segment s;
 
 	(void)state;
 	net_init(&n, 1000, 5000, 0);
 	handshake(&n);
-	s.ts_us = n.ts + 1;
-	s.src.family = s.dst.family = 4;
-	s.src.bytes[0] = s.dst.bytes[0] = 10;
-	s.src.bytes[3] = 1;
-	s.dst.bytes[3] = 2;
-	s.sport = 40000;
-	s.dport = 25;
-	s.seq = 1001;
-	s.ack = 5001;
-	s.flags = ACK;
-	s.payload = (const uint8_t *)"DATA";
-	s.len = 4;
+	s = make_seg(&n, 40000, true, ACK, 1, 1, "DATA");
 	s.missing = 96;
 	rsm_feed(n.t, &s);
 	assert_string_equal(n.log.s, "O|c:DATA|gc96");

@@ -28,6 +28,15 @@ def records(path):
                 yield json.loads(line)
 
 
+def sessions(path, exclude, seen):
+    """The session records of path, less the client exclude's; the summary goes in seen."""
+    for o in records(path):
+        if o.get("type") == "summary":
+            seen["summary"] = o
+        elif o.get("type") == "session" and not (exclude and o["client"]["ip"] == exclude):
+            yield o
+
+
 def cmds(s):
     return tuple((c["cmd"], (c.get("reply") or {}).get("code")) for c in s["commands"])
 
@@ -41,18 +50,13 @@ def fmt(cs):
 
 
 def load(path, exclude=None):
-    by_key, summary, n = collections.defaultdict(list), None, 0
-    for o in records(path):
-        if o.get("type") == "summary":
-            summary = o
-        elif o.get("type") == "session":
-            if exclude and o["client"]["ip"] == exclude:
-                continue
-            by_key[key(o)].append(o)
-            n += 1
+    by_key, seen, n = collections.defaultdict(list), {}, 0
+    for o in sessions(path, exclude, seen):
+        by_key[key(o)].append(o)
+        n += 1
     for v in by_key.values():
         v.sort(key=lambda s: (s["ts"], s["id"]))
-    return by_key, summary, n
+    return by_key, seen.get("summary"), n
 
 
 def compare(live, offline, exclude):
@@ -91,7 +95,7 @@ def compare(live, offline, exclude):
 
 
 def tally(path, exclude, against=None):
-    n, states, ncmd, summary = 0, collections.Counter(), 0, None
+    n, states, ncmd, seen = 0, collections.Counter(), 0, {}
     tuples = set()
     # --unique-ip changes the addresses each loop, never the ports: a live session is "as
     # offline" when a session of the offline run has its ports, family, state and commands
@@ -103,23 +107,18 @@ def tally(path, exclude, against=None):
                     (o["state"], cmds(o)))
     same = collections.Counter()
     odd = collections.Counter()
-    for o in records(path):
-        if o.get("type") == "summary":
-            summary = o
-        elif o.get("type") == "session":
-            if exclude and o["client"]["ip"] == exclude:
-                continue
-            n += 1
-            states[o["state"]] += 1
-            ncmd += len(o["commands"])
-            tuples.add(key(o))
-            if against:
-                fam = "IPv6" if ":" in o["client"]["ip"] else "IPv4"
-                k = (o["client"]["port"], o["server"]["port"], fam == "IPv6")
-                ok = (o["state"], cmds(o)) in ref.get(k, ())
-                same[(fam, ok)] += 1
-                if not ok:
-                    odd[(fam, o["state"])] += 1
+    for o in sessions(path, exclude, seen):
+        n += 1
+        states[o["state"]] += 1
+        ncmd += len(o["commands"])
+        tuples.add(key(o))
+        if against:
+            fam = "IPv6" if ":" in o["client"]["ip"] else "IPv4"
+            k = (o["client"]["port"], o["server"]["port"], fam == "IPv6")
+            ok = (o["state"], cmds(o)) in ref.get(k, ())
+            same[(fam, ok)] += 1
+            if not ok:
+                odd[(fam, o["state"])] += 1
     if against:
         for fam in ("IPv4", "IPv6"):
             print("%s: %d sessions as offline (ports, state, every command and reply code), %d not"
@@ -127,6 +126,7 @@ def tally(path, exclude, against=None):
         print("not as offline, by state: %s" % {"%s %s" % k: v for k, v in sorted(odd.items())})
     print("sessions %d (distinct 4-tuples %d), commands %d, states %s"
           % (n, len(tuples), ncmd, dict(sorted(states.items()))))
+    summary = seen.get("summary")
     if summary:
         print("summary: " + json.dumps({k: summary.get(k) for k in (
             "packets", "sessions", "kernel_received", "kernel_dropped", "interface_dropped",

@@ -22,17 +22,6 @@
 
 static const uint16_t server_ports[] = {25, 2525};
 
-/* Where the report goes: /dev/null, or stdout with FUZZ_STDOUT set (to look at an input). */
-static FILE *
-sink(void)
-{
-	static FILE *out;
-
-	if (!out)
-		out = getenv("FUZZ_STDOUT") ? stdout : fopen("/dev/null", "w");
-	return out;
-}
-
 static void
 on_segment(void *arg, const struct cap_segment *seg)
 {
@@ -46,7 +35,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct cap_source *src;
 	struct rsm_config rc;
 	struct smtp_config sc;
-	struct rpt_config pc = {.format = RPT_JSON, .audit = true, .out = sink()};
+	struct rpt_config pc = {.format = RPT_JSON, .audit = true, .out = fuzz_sink()};
 	uint8_t *copy;
 	FILE *f;
 

@@ -49,17 +49,6 @@ struct writers {
 	struct rpt *text, *json;
 };
 
-/* Where the report goes: /dev/null, or stdout with FUZZ_STDOUT set (to look at an input). */
-static FILE *
-sink(void)
-{
-	static FILE *out;
-
-	if (!out)
-		out = getenv("FUZZ_STDOUT") ? stdout : fopen("/dev/null", "w");
-	return out;
-}
-
 static void
 on_session(void *arg, const struct smtp_session *s)
 {
@@ -185,8 +174,8 @@ drive(struct smtp_decoder *dec, const uint8_t *data, size_t size, bool midstream
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct rpt_config tc = {.format = RPT_TEXT, .out = sink()};
-	struct rpt_config jc = {.format = RPT_JSON, .out = sink()};
+	struct rpt_config tc = {.format = RPT_TEXT, .out = fuzz_sink()};
+	struct rpt_config jc = {.format = RPT_JSON, .out = fuzz_sink()};
 	struct writers w;
 	struct smtp_config sc;
 	struct smtp_decoder *dec;
