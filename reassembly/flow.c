@@ -61,7 +61,8 @@ struct rsm_table {
 	size_t nbuckets, count;
 	struct flow_list active, linger;
 	struct flow_list queued; /* flows holding out-of-order data, oldest first */
-	uint64_t next_id, now, last_sweep;
+	uint64_t next_id, now, event;
+	struct rsm_clock clock;
 	struct rsm_stats stats;
 	uint8_t server_port[65536 / 8];
 };
@@ -339,6 +340,7 @@ create(struct rsm_table *t, const struct rsm_key *k, uint32_t hash, const struct
 	f->conn.client_port = c ? s->sport : s->dport;
 	f->conn.server_port = c ? s->dport : s->sport;
 	f->conn.ts_first = f->conn.ts_last = t->now;
+	f->conn.first_event = t->event;
 	f->conn.midstream = !(s->flags & CAP_TH_SYN);
 	if (f->conn.midstream)
 		f->state = FS_OPEN;
@@ -459,14 +461,22 @@ shed_queues(struct rsm_table *t)
 	}
 }
 
+bool
+rsm_clock_step(struct rsm_clock *c, uint64_t ts_us)
+{
+	if (ts_us > c->now)
+		c->now = ts_us;
+	if (c->now - c->last_sweep < SWEEP_US)
+		return false;
+	c->last_sweep = c->now;
+	return true;
+}
+
 static void
 sweep(struct rsm_table *t)
 {
 	uint64_t idle = (uint64_t)t->cfg.idle_timeout * 1000000u;
 
-	if (t->now - t->last_sweep < SWEEP_US)
-		return;
-	t->last_sweep = t->now;
 	while (t->linger.head && t->now - t->linger.head->closed_at > LINGER_US)
 		destroy(t, t->linger.head);
 	while (t->active.head && t->now - t->active.head->conn.ts_last > idle) {
@@ -513,20 +523,41 @@ reused(struct rsm_flow *f, const struct cap_segment *s)
 void
 rsm_tick(struct rsm_table *t, uint64_t now_us)
 {
-	if (now_us > t->now)
-		t->now = now_us;
-	sweep(t);
+	bool due = rsm_clock_step(&t->clock, now_us);
+
+	t->now = t->clock.now;
+	t->event++;
+	if (due)
+		sweep(t);
+}
+
+void
+rsm_advance(struct rsm_table *t, uint64_t now_us, bool due)
+{
+	t->now = now_us;
+	if (due)
+		sweep(t);
 }
 
 void
 rsm_feed(struct rsm_table *t, const struct cap_segment *s)
 {
+	bool due = rsm_clock_step(&t->clock, s->ts_us);
+
+	t->now = t->clock.now;
+	if (due)
+		sweep(t);
+	rsm_feed_at(t, s, t->now, t->event + 1);
+}
+
+void
+rsm_feed_at(struct rsm_table *t, const struct cap_segment *s, uint64_t now_us, uint64_t event)
+{
 	struct rsm_key k;
 	bool src_first;
 
-	if (s->ts_us > t->now)
-		t->now = s->ts_us;
-	sweep(t);
+	t->now = now_us;
+	t->event = event;
 	make_key(&k, s, &src_first);
 	uint32_t hash = key_hash(&k);
 	struct rsm_flow *f = find(t, &k, hash);
@@ -567,6 +598,7 @@ rsm_feed(struct rsm_table *t, const struct cap_segment *s)
 
 	f->conn.packets[dir]++;
 	f->conn.ts_last = t->now;
+	f->conn.last_event = event;
 	if (s->window == 0 && (s->flags & (CAP_TH_ACK | CAP_TH_SYN | CAP_TH_RST)) == CAP_TH_ACK)
 		f->conn.zero_window[dir]++; /* the sender of this segment cannot take more */
 	list_remove(&t->active, f);

@@ -50,6 +50,7 @@ struct rsm_conn {
 	uint64_t zero_window[2];       /* segments advertising a zero receive window */
 	uint8_t icmp_type, icmp_code;  /* the last ICMP unreachable about this flow, if any */
 	struct cap_addr icmp_from;
+	uint64_t first_event, last_event; /* the feed's event number at the first and last segment */
 	void *user;
 };
 
@@ -90,6 +91,17 @@ struct rsm_stats {
 
 struct rsm_table;
 
+/*
+ * The capture clock a table runs on: the latest time seen (it never goes
+ * back), and when idle flows were last looked for. rsm_clock_step() moves it
+ * and says whether a sweep for idle flows is due now.
+ */
+struct rsm_clock {
+	uint64_t now, last_sweep;
+};
+
+bool rsm_clock_step(struct rsm_clock *c, uint64_t ts_us);
+
 void rsm_default_config(struct rsm_config *cfg);
 struct rsm_table *rsm_new(const struct rsm_config *cfg, rsm_event_fn *fn, void *arg);
 void rsm_feed(struct rsm_table *t, const struct cap_segment *seg);
@@ -97,6 +109,16 @@ void rsm_feed(struct rsm_table *t, const struct cap_segment *seg);
 void rsm_tick(struct rsm_table *t, uint64_t now_us);
 /* End of input: every flow still open is closed, in order of id. */
 void rsm_flush(struct rsm_table *t);
+/*
+ * Sharded use (smtpscope --threads): one caller runs one rsm_clock for all
+ * tables and numbers the events (segments and ticks) as one table would see
+ * them; each table then gets only its flows' segments, and the sweeps.
+ * rsm_feed_at() takes the clock's time and neither moves the clock nor sweeps;
+ * rsm_advance() sets the time, and sweeps when the shared clock says so.
+ */
+void rsm_feed_at(struct rsm_table *t, const struct cap_segment *seg, uint64_t now_us,
+		 uint64_t event);
+void rsm_advance(struct rsm_table *t, uint64_t now_us, bool sweep);
 const struct rsm_stats *rsm_stats(const struct rsm_table *t);
 void rsm_free(struct rsm_table *t);
 
