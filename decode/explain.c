@@ -15,6 +15,9 @@
 #include "knowledge.h"
 
 #include <stdarg.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -170,17 +173,16 @@ entry_fits(const struct kb *e, int cls)
 	}
 }
 
-static bool
-index_levels(void)
+static bool index_built;
+
+static void
+build_index(void)
 {
 	static const struct kb *all[2 * KB_MAX];
-	static bool built;
 	size_t used = 0;
 
-	if (built)
-		return true;
 	if (kb_count > KB_MAX)
-		return false;
+		return;
 	for (int level = 0; level < SMTP_MATCH_COUNT; level++) {
 		for (int cls = 2; cls <= 5; cls++) {
 			by_class[level][cls] = all + used;
@@ -190,8 +192,17 @@ index_levels(void)
 			n_class[level][cls] = (size_t)(all + used - by_class[level][cls]);
 		}
 	}
-	built = true;
-	return true;
+	index_built = true;
+}
+
+/* Built once, by whichever decoder thread (--threads) explains a reply first. */
+static bool
+index_levels(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, build_index);
+	return index_built;
 }
 
 static const struct kb *
@@ -261,13 +272,14 @@ format_advice(const struct kb *e, int code, char *buf, size_t bufsz)
 /*
  * The explanation of a reply, shared: an entry's text with its advice depends
  * only on the entry and the reply's class, so each is formatted once and kept
- * for the life of the process.
+ * for the life of the process. Decoder threads (--threads) may format the same
+ * one at once: the first to store it wins, the others free theirs.
  */
 const char *
 explain_reply(enum smtp_verb verb, int code, const char *enhanced, const char *text,
 	      enum smtp_match *matched)
 {
-	static const char *cache[KB_MAX][6];
+	static _Atomic(const char *) cache[KB_MAX][6];
 	struct reply_text t = {.text = text};
 	const struct kb *e = kb_lookup(verb, code, enhanced ? enhanced : "", &t);
 	char buf[1024];
@@ -275,15 +287,19 @@ explain_reply(enum smtp_verb verb, int code, const char *enhanced, const char *t
 	*matched = e ? (enum smtp_match)e->level : SMTP_MATCH_FIRST_DIGIT;
 	if (!e)
 		return "Reply code outside 2xx-5xx.";
-	const char **slot = &cache[e - kb][code / 100];
+	_Atomic(const char *) *slot = &cache[e - kb][code / 100];
+	const char *have = atomic_load_explicit(slot, memory_order_acquire), *none = NULL;
+	char *mine;
 
-	if (!*slot) {
-		format_advice(e, code, buf, sizeof(buf));
-		*slot = strdup(buf);
-		if (!*slot)
-			return e->what;
-	}
-	return *slot;
+	if (have)
+		return have;
+	format_advice(e, code, buf, sizeof(buf));
+	if (!(mine = strdup(buf)))
+		return e->what;
+	if (atomic_compare_exchange_strong(slot, &none, mine))
+		return mine;
+	free(mine);
+	return none; /* another thread's, now in the slot */
 }
 
 enum smtp_match

@@ -336,18 +336,27 @@ session_open(struct smtp_decoder *d, const struct rsm_event *ev)
 	return s;
 }
 
+/* What only decoding needs; the arena holds the session's strings and stays. */
 static void
-session_free(struct smtp_session *s)
+free_decoding_state(struct smtp_priv *p)
 {
-	struct smtp_priv *p = s->priv;
-
 	line_free(&p->cline);
 	line_free(&p->sline);
 	line_free(&p->rtext);
 	body_free(&p->body);
-	arena_free(&p->arena);
 	free(p->pend);
 	free(p->hold);
+	p->pend = NULL;
+	p->hold = NULL;
+}
+
+void
+smtp_session_free(struct smtp_session *s)
+{
+	struct smtp_priv *p = s->priv;
+
+	free_decoding_state(p);
+	arena_free(&p->arena);
 	free(p);
 	for (size_t i = 0; i < s->n_msgs; i++)
 		free(s->msgs[i].rcpt);
@@ -475,7 +484,10 @@ session_close(struct smtp_decoder *d, struct smtp_session *s, const struct rsm_e
 	d->stats.outcomes[s->outcome]++;
 	d->stats.ended++;
 	d->done(d->arg, s);
-	session_free(s);
+	if (d->cfg.keep_sessions)
+		free_decoding_state(s->priv);
+	else
+		smtp_session_free(s);
 }
 
 void

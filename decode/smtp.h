@@ -173,6 +173,11 @@ struct smtp_config {
 	size_t max_session_mem; /* strings kept per session */
 	bool show_secrets;      /* print AUTH data as sent */
 	const struct smtp_sink *sink; /* NULL: message bytes are only counted */
+	/*
+	 * The caller keeps every session after the done callback (the session was
+	 * ev->conn->user at RSM_EV_OPEN) and frees it with smtp_session_free().
+	 */
+	bool keep_sessions;
 };
 
 struct smtp_stats {
@@ -196,6 +201,8 @@ struct smtp_decoder *smtp_new(const struct smtp_config *cfg, smtp_session_fn *do
 void smtp_on_stream(void *arg, const struct rsm_event *ev);
 const struct smtp_stats *smtp_stats(const struct smtp_decoder *d);
 void smtp_free(struct smtp_decoder *d);
+/* A session kept with keep_sessions, once its caller is done with it. */
+void smtp_session_free(struct smtp_session *s);
 
 /* Names for the tables above. */
 const char *smtp_verb_name(enum smtp_verb v);
