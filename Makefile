@@ -1,7 +1,8 @@
 # smtpscope - passive SMTP analyzer. See README.md.
 #
 #   make run      install missing build deps, build, analyse a bundled sample
-#   make test     install missing deps, build twice (plain, ASan+UBSan), run every test in both
+#   make test     install missing deps, build twice (plain, ASan+UBSan), run every test in both,
+#                 then --threads under ThreadSanitizer (a third tree, build/tsan/)
 #   make install  PREFIX=/usr/local DESTDIR=
 #
 # Two build trees: build/ (plain, -O2) and build/san/ (AddressSanitizer and
@@ -14,11 +15,12 @@ VERSION := 0.1.0
 SAMPLE ?= samples/seed-exchange-errors.pcap
 
 CFLAGS ?= -O2 -g
+TSAN_FLAGS := -O1 -g -fsanitize=thread
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wpointer-arith -Wcast-qual -Wformat=2 -Wundef
 # glibc's pcap/bpf.h needs u_int, which plain -std=c11 hides: hence _DEFAULT_SOURCE.
-STD := -std=c11 -D_DEFAULT_SOURCE -DSMTPSCOPE_VERSION='"$(VERSION)"'
+STD := -std=c11 -pthread -D_DEFAULT_SOURCE -DSMTPSCOPE_VERSION='"$(VERSION)"'
 
 PCAP_CFLAGS = $(shell $(PKG_CONFIG) --cflags libpcap 2>/dev/null)
 PCAP_LIBS = $(shell $(PKG_CONFIG) --libs libpcap 2>/dev/null || echo -lpcap)
@@ -29,13 +31,13 @@ B ?= build
 XFLAGS ?= $(CFLAGS)
 ALL_CFLAGS = $(STD) $(WARN) $(XFLAGS) $(PCAP_CFLAGS)
 
-LIB_SRC := $(wildcard capture/*.c reassembly/*.c decode/*.c report/*.c)
+LIB_SRC := $(wildcard capture/*.c reassembly/*.c decode/*.c report/*.c shard/*.c)
 LIB_OBJ = $(LIB_SRC:%.c=$(B)/obj/%.o)
 HEADERS := $(wildcard */*.h */*.def)
 TESTS := $(basename $(notdir $(wildcard tests/test_*.c)))
 TEST_BIN = $(TESTS:%=$(B)/tests/%)
 
-.PHONY: all run test install uninstall clean deps-run deps-test bins check-tree stress fuzz
+.PHONY: all run test install uninstall clean deps-run deps-test bins check-tree stress fuzz tsan-check
 
 all: $(B)/smtpscope
 
@@ -48,7 +50,7 @@ $(B)/libsmtpscope.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(B)/smtpscope: $(B)/obj/smtpscope.o $(B)/libsmtpscope.a
-	$(CC) $(XFLAGS) -o $@ $^ $(PCAP_LIBS)
+	$(CC) $(XFLAGS) -pthread -o $@ $^ $(PCAP_LIBS)
 
 $(B)/tests/%: tests/%.c tests/testutil.h $(B)/libsmtpscope.a
 	@mkdir -p $(dir $@)
@@ -67,6 +69,7 @@ check-tree: bins $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp
 	tests/live_test.sh $(B)/smtpscope
 	python3 tests/extract_check.py --bin $(B)/smtpscope
 	python3 tests/rewrite_check.py --bin $(B)/smtpscope
+	python3 tests/threads_check.py --bin $(B)/smtpscope --quick
 
 run: deps-run
 	@$(MAKE) -s --no-print-directory all
@@ -75,7 +78,15 @@ run: deps-run
 test: deps-test
 	@$(MAKE) --no-print-directory check-tree B=build
 	@$(MAKE) --no-print-directory check-tree B=build/san XFLAGS="$(SAN_FLAGS)"
-	@echo "make test: all tests passed (plain and ASan+UBSan builds)"
+	@$(MAKE) --no-print-directory tsan-check
+	@echo "make test: all tests passed (plain and ASan+UBSan builds, --threads under TSan)"
+
+# --threads under ThreadSanitizer: every output compared with one thread's, data races fatal.
+tsan-check:
+	@$(MAKE) --no-print-directory B=build/tsan XFLAGS="$(TSAN_FLAGS)" build/tsan/smtpscope
+	@if build/tsan/smtpscope --version >/dev/null 2>&1; then \
+		TSAN_OPTIONS=halt_on_error=1 python3 tests/threads_check.py --bin build/tsan/smtpscope; \
+	else echo "threads: ThreadSanitizer cannot run on this kernel, TSan check skipped"; fi
 
 # Install what a fresh Debian lacks, or print the one command that does.
 define ensure_debs
@@ -181,6 +192,7 @@ BENCH_SIZES ?= 100 1000
 BENCH_RUNS ?= 5
 BENCH_TSHARK ?= once
 BENCH_SEED ?= 1
+BENCH_THREADS ?= 2
 
 .PHONY: bench
 
@@ -195,7 +207,7 @@ build/bench/rusage: bench/rusage.c
 bench: all build/bench/pcap_floor build/bench/rusage
 	python3 bench/run.py --bin $(B)/smtpscope --floor build/bench/pcap_floor \
 		--rusage build/bench/rusage --dir build/bench \
-		--sizes $(BENCH_SIZES) --runs $(BENCH_RUNS) --tshark $(BENCH_TSHARK) --seed $(BENCH_SEED)
+		--sizes $(BENCH_SIZES) --runs $(BENCH_RUNS) --tshark $(BENCH_TSHARK) --seed $(BENCH_SEED) --threads $(BENCH_THREADS)
 	@for n in $(BENCH_SIZES); do python3 bench/audit_check.py --bin $(B)/smtpscope \
 		--capture build/bench/mix-$$n.pcap || exit 1; done
 # --- bench (end)

@@ -22,6 +22,7 @@
 #include "decode/smtp.h"
 #include "reassembly/reassembly.h"
 #include "report/report.h"
+#include "shard/shard.h"
 
 #ifndef SMTPSCOPE_VERSION
 #define SMTPSCOPE_VERSION "0.1.0"
@@ -59,6 +60,7 @@ struct options {
 	bool audit;
 	enum rpt_audit_sort audit_sort;
 	const char *extract_dir;
+	unsigned threads;
 };
 
 /*
@@ -171,6 +173,7 @@ struct run {
 	struct cap_source *src;
 	struct rsm_table *rsm;
 	struct smtp_decoder *dec;
+	struct shard *shard; /* instead of rsm and dec, with --threads */
 	struct rpt *rpt;
 	long sessions, max_sessions;
 };
@@ -221,6 +224,8 @@ usage(FILE *f)
 	      "                   incomplete), with an index.jsonl; existing files are kept\n"
 	      "  --audit          a table of hosts (clients and servers) before the summary\n"
 	      "  --audit-sort KEY sessions (default), messages, failures or host\n"
+	      "  --threads N      reassemble and decode on N threads (with -r; the output is\n"
+	      "                   the same; -c and --extract read on one)\n"
 	      "  -q               no summary at the end\n"
 	      "  -h, --help       this text;  -V, --version  the version\n"
 	      "\n"
@@ -298,7 +303,7 @@ output_format(const char *name)
 
 enum {
 	OPT_COLOR = 256, OPT_SECRETS, OPT_EXPLAIN, OPT_AFTER, OPT_IDLE, OPT_MAX_FLOWS, OPT_LIMIT,
-	OPT_LIMITS, OPT_AUDIT, OPT_AUDIT_SORT, OPT_EXTRACT, OPT_SCHEMA
+	OPT_LIMITS, OPT_AUDIT, OPT_AUDIT_SORT, OPT_EXTRACT, OPT_SCHEMA, OPT_THREADS
 };
 
 static void
@@ -320,6 +325,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{"audit-sort", required_argument, NULL, OPT_AUDIT_SORT},
 		{"extract", required_argument, NULL, OPT_EXTRACT},
 		{"json-schema", no_argument, NULL, OPT_SCHEMA},
+		{"threads", required_argument, NULL, OPT_THREADS},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -417,6 +423,9 @@ parse_options(int argc, char **argv, struct options *o)
 			o->audit = true;
 			o->audit_sort = audit_sort(optarg);
 			break;
+		case OPT_THREADS:
+			o->threads = (unsigned)number(optarg, "--threads", 1, SHARD_MAX_WORKERS);
+			break;
 		case OPT_SCHEMA:
 			rpt_print_schema(stdout);
 			exit(0);
@@ -487,7 +496,8 @@ on_session(void *arg, const struct smtp_session *s)
 	rpt_session(r->rpt, s);
 	if (r->live)
 		fflush(stdout); /* a live session is shown as soon as it ends */
-	if (r->max_sessions && ++r->sessions >= r->max_sessions)
+	r->sessions++;
+	if (r->max_sessions && r->sessions >= r->max_sessions)
 		cap_stop(r->src);
 }
 
@@ -495,6 +505,24 @@ static void
 on_segment(void *arg, const struct cap_segment *seg)
 {
 	rsm_feed(arg, seg);
+}
+
+static void
+on_segment_sharded(void *arg, const struct cap_segment *seg)
+{
+	shard_feed(arg, seg);
+}
+
+/* The counters of reassembly and decoding, from one table or added up over the workers. */
+static void
+stage_totals(struct run *r, struct rsm_stats *rs, struct smtp_stats *ds)
+{
+	if (r->shard) {
+		shard_totals(r->shard, rs, ds);
+		return;
+	}
+	*rs = *rsm_stats(r->rsm);
+	*ds = *smtp_stats(r->dec);
 }
 
 /*
@@ -554,9 +582,19 @@ setup(struct run *r, const struct options *o, const uint16_t *ports, size_t npor
 	sc.show_secrets = o->show_secrets;
 	sc.sink = r->extract ? rpt_extract_sink(r->extract) : NULL;
 	r->rpt = rpt_new(&pc);
+	r->max_sessions = o->max_sessions;
+	/* -c stops at a session, --extract writes while decoding: both on one thread */
+	if (o->threads > 1 && !r->live && !o->max_sessions && !r->extract) {
+		struct shard_config hc = {.workers = o->threads, .rsm = rc, .smtp = sc,
+					  .done = on_session, .arg = r};
+
+		r->shard = r->rpt ? shard_new(&hc) : NULL;
+		if (!r->shard)
+			fprintf(stderr, "smtpscope: cannot start %u threads: out of memory\n", o->threads);
+		return r->shard != NULL;
+	}
 	r->dec = r->rpt ? smtp_new(&sc, on_session, r) : NULL;
 	r->rsm = r->dec ? rsm_new(&rc, smtp_on_stream, r->dec) : NULL;
-	r->max_sessions = o->max_sessions;
 	if (!r->rsm)
 		fprintf(stderr, "smtpscope: out of memory\n");
 	return r->rsm != NULL;
@@ -630,7 +668,7 @@ show_progress(struct run *r, bool last)
 	memset(bar + fill, '-', 30 - fill);
 	bar[30] = '\0';
 	fprintf(stderr, "\r[%s] %3u%%  %.0f MB/s  %llu sessions", bar, (unsigned)(done * 100 / total),
-		(double)done / (double)(now - r->started_us + 1), (unsigned long long)smtp_stats(r->dec)->ended);
+		(double)done / (double)(now - r->started_us + 1), (unsigned long long)r->sessions);
 	fflush(stderr);
 }
 
@@ -640,10 +678,17 @@ on_tick(void *arg, uint64_t now_us)
 {
 	struct run *r = arg;
 
-	rsm_tick(r->rsm, now_us);
+	if (r->shard)
+		shard_tick(r->shard, now_us);
+	else
+		rsm_tick(r->rsm, now_us);
 	show_progress(r, false);
 	if (summary_wanted) {
-		struct rpt_totals t = {cap_stats(r->src), rsm_stats(r->rsm), smtp_stats(r->dec), false};
+		struct rsm_stats rs;
+		struct smtp_stats ds;
+
+		stage_totals(r, &rs, &ds);
+		struct rpt_totals t = {cap_stats(r->src), &rs, &ds, false};
 
 		summary_wanted = 0;
 		rpt_running_summary(r->rpt, stderr, &t);
@@ -688,13 +733,20 @@ analyse(const struct options *o)
 	running_source = r.src;
 	if (interrupted) /* Ctrl-C while the interface was being opened */
 		cap_stop(r.src);
-	if (cap_run(r.src, on_segment, r.rsm, err) < 0)
+	if ((r.shard ? cap_run(r.src, on_segment_sharded, r.shard, err)
+		     : cap_run(r.src, on_segment, r.rsm, err)) < 0)
 		status = 1;
 	running_source = NULL;
 	show_progress(&r, true);
-	rsm_flush(r.rsm);
-	struct rpt_totals t = {cap_stats(r.src), rsm_stats(r.rsm), smtp_stats(r.dec),
-			       interrupted != 0};
+	if (r.shard)
+		shard_finish(r.shard);
+	else
+		rsm_flush(r.rsm);
+	struct rsm_stats rs;
+	struct smtp_stats ds;
+
+	stage_totals(&r, &rs, &ds);
+	struct rpt_totals t = {cap_stats(r.src), &rs, &ds, interrupted != 0};
 
 	rpt_summary(r.rpt, &t);
 	if (fflush(stdout) != 0 || ferror(stdout)) { /* a full disk must not look like success */
@@ -703,6 +755,7 @@ analyse(const struct options *o)
 	} else if (status) {
 		fprintf(stderr, "smtpscope: %s\n", err);
 	}
+	shard_free(r.shard);
 	rsm_free(r.rsm);
 	smtp_free(r.dec);
 	rpt_free(r.rpt);
@@ -731,6 +784,10 @@ main(int argc, char **argv)
 	}
 	if (!o.read_file == !o.iface) {
 		fprintf(stderr, "smtpscope: give one of -r FILE or -i IFACE (see --help)\n");
+		return EXIT_USAGE;
+	}
+	if (o.iface && o.threads > 1) {
+		fprintf(stderr, "smtpscope: --threads works with -r; live capture decodes on one thread\n");
 		return EXIT_USAGE;
 	}
 	memset(&sa, 0, sizeof(sa));

@@ -14,6 +14,10 @@ Then, --runs times each, in rounds so that drift hits every tool alike:
 
   smtpscope        smtpscope -r FILE -o json > /dev/null: its whole job (capture,
                    reassembly, SMTP decoding with explanations, JSON formatting)
+  --threads N      the same with --threads N (--threads 2 by default): one reading
+                   thread and N workers; its speed is the wall time (throughput), its
+                   CPU the sum over the threads; its output must equal one thread's,
+                   byte for byte (checked on every size)
   floor, 1 MiB     bench/pcap_floor FILE: pcap_fopen_offline() on a stream with a 1 MiB
                    buffer, an empty callback (the least any libpcap reader pays)
   floor, default   bench/pcap_floor --default FILE: plain pcap_open_offline()
@@ -41,7 +45,8 @@ and by kind of session, and the first few are shown. PASS/FAIL is printed and
 FAIL exits 1: speed must never come from skipping work.
 
 The issue's targets (at most 0.5 CPU s per GB, peak RSS at most 64 MB and the same for
-the smallest and the largest capture, start-up under 20 ms) are printed MET / NOT MET;
+the smallest and the largest capture, start-up under 20 ms, 2 threads at least 1.7 times
+the single-thread throughput) are printed MET / NOT MET;
 missing a target does not make the exit status non-zero.
 """
 import argparse
@@ -59,6 +64,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TARGET_CPU_PER_GB = 0.5
 TARGET_RSS_MB = 64.0
 TARGET_STARTUP_MS = 20.0
+TARGET_THREAD_SPEEDUP = 1.7  # --threads 2 against one thread, wall time
 SAME_RSS_TOLERANCE = 1.25  # "the same" peak RSS: the largest file within 25% of the smallest
 
 # The issue's own figures (another machine, a 1 GB capture): for orientation only.
@@ -323,6 +329,8 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--tshark", choices=("once", "all", "none"), default="once")
+    ap.add_argument("--threads", nargs="*", type=int, default=[2],
+                    help="worker counts to time besides one thread (none: skip)")
     args = ap.parse_args()
     global RUSAGE
     RUSAGE = args.rusage
@@ -350,8 +358,10 @@ def main():
                   tt["duration_s"], "; generated in %.1f s (%.0f MB/s)" % (
                       gen_s, nbytes / 1e6 / gen_s) if gen_s else ""))
 
-        tools = [("smtpscope -o json > /dev/null", [args.bin, "-r", pcap, "-o", "json"]),
-                 ("libpcap floor, pcap_fopen_offline 1 MiB", [args.floor, pcap]),
+        tools = [("smtpscope -o json > /dev/null", [args.bin, "-r", pcap, "-o", "json"])]
+        tools += [("smtpscope --threads %d -o json" % n,
+                   [args.bin, "-r", pcap, "-o", "json", "--threads", str(n)]) for n in args.threads]
+        tools += [("libpcap floor, pcap_fopen_offline 1 MiB", [args.floor, pcap]),
                  ("libpcap floor, pcap_open_offline", [args.floor, "--default", pcap])]
         runs = defaultdict(list)
         for _ in range(args.runs):
@@ -379,13 +389,29 @@ def main():
             ts = by["tshark -Y smtp -T fields"]
             print(", tshark / smtpscope %.0fx" % (ts["cpu"] / max(me["cpu"], 1e-9)), end="")
         print()
+        speedup = {}
+        for n in args.threads:
+            th = by["smtpscope --threads %d -o json" % n]
+            speedup[n] = me["wall"] / max(th["wall"], 1e-9)
+            print("  --threads %d: %.2fx the single-thread throughput (wall %.2f s vs %.2f s), "
+                  "%.2fx its CPU; %d CPUs here" % (n, speedup[n], th["wall"], me["wall"],
+                                                   th["cpu"] / max(me["cpu"], 1e-9),
+                                                   os.cpu_count() or 0))
 
         out_json = pcap[:-5] + ".json"
         with open(out_json, "wb") as f:
             measure([args.bin, "-r", pcap, "-o", "json"], stdout=f)
         ok = check(truth_path, out_json)
+        for n in args.threads:
+            threaded = pcap[:-5] + ".threads.json"
+            with open(threaded, "wb") as f:
+                measure([args.bin, "-r", pcap, "-o", "json", "--threads", str(n)], stdout=f)
+            same = open(threaded, "rb").read() == open(out_json, "rb").read()
+            os.unlink(threaded)
+            print("  --threads %d output identical to one thread's: %s" % (n, "yes" if same else "NO"))
+            ok &= same
         all_ok &= ok
-        results[size] = dict(me, flows=tt["concurrency_peak"])
+        results[size] = dict(me, flows=tt["concurrency_peak"], speedup=speedup)
 
     print()
     print("start-up (empty capture, median of 20): %.1f ms wall from spawn to exit, %.1f ms "
@@ -407,6 +433,12 @@ def main():
                   results[sizes[-1]]["flows"]))
     print("  start-up < %.0f ms: %s (%.1f ms)" % (TARGET_STARTUP_MS,
                                                  mark(st_wall < TARGET_STARTUP_MS), st_wall))
+    if 2 in args.threads:
+        for size in sizes:
+            sp = results[size]["speedup"][2]
+            print("  %-6s MB  --threads 2 >= %.1fx one thread: %s (%.2fx, %d CPUs)" % (
+                size, TARGET_THREAD_SPEEDUP, mark(sp >= TARGET_THREAD_SPEEDUP), sp,
+                os.cpu_count() or 0))
     print()
     print("issue's reference figures (CPU s per GB, peak MB; another machine): " + "; ".join(
         "%s %.2f%s" % (n, c, ", %d MB" % m if m else "") for n, c, m in ISSUE_REFERENCE))

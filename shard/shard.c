@@ -1,0 +1,525 @@
+/*
+ * shard.c - N workers, each with its own flow table and decoder, fed by the
+ * reading thread; their sessions merged back into single-thread order.
+ *
+ * The order one thread writes sessions in is the order of the events that
+ * end them: a segment (FIN, RST, eviction), a sweep for idle flows (several
+ * flows, oldest activity first), the end of input (by first packet). Every
+ * session a worker hands back carries that as a key: (event, phase, sub),
+ * sub being the flow's last event in a sweep, its first event at the end,
+ * and the worker's running count otherwise (one segment goes to one worker).
+ * An opening is handed back too, so that the reader can number sessions by
+ * first packet. Workers publish what they have at each sync (every tick),
+ * with the last event they finished; the reader writes out, sorted by key,
+ * everything up to the event all workers have finished.
+ */
+#include "shard.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ring.h"
+
+#define RING_BYTES (4u << 20)
+#define PUBLISH_EVERY 32 /* records per ring before the consumer is told */
+
+enum in_type { IN_SEG, IN_SWEEP, IN_SYNC, IN_END };
+
+/* What the reader sends a worker; a segment's payload follows it. */
+struct in_rec {
+	uint32_t type;
+	uint64_t event, now;
+	struct cap_segment seg;
+};
+
+enum phase { PH_SWEEP, PH_SEG };
+enum out_type { OUT_OPEN, OUT_CLOSE };
+
+/* What a worker hands back: a session opened or ended, and where in the event order. */
+struct out_rec {
+	uint64_t event, sub, seq;
+	uint8_t phase, type;
+	uint16_t worker;
+	struct smtp_session *s;
+};
+
+struct outbox {
+	struct out_rec *v;
+	size_t n, cap;
+};
+
+/* Sessions written out, going back to the worker that allocated them to be freed there. */
+struct freelist {
+	struct smtp_session **v;
+	size_t n, cap;
+};
+
+struct worker {
+	struct shard *sh;
+	unsigned index;
+	pthread_t thread;
+	bool started;
+	struct ring ring;
+	unsigned unpublished; /* reader side: records committed since the last publish */
+	/* the worker's own */
+	struct rsm_table *rsm;
+	struct smtp_decoder *dec;
+	uint64_t event, seq;
+	enum phase phase;
+	bool at_end;
+	struct outbox local;
+	/* shared, under lock */
+	pthread_mutex_t lock;
+	struct outbox shared;
+	uint64_t progress; /* every event up to this one is done */
+	struct rsm_stats rs;
+	struct smtp_stats ds;
+	struct freelist written;
+	/* the reader's: handed back, not yet written; written, not yet given back */
+	struct outbox pending;
+	struct freelist pending_free;
+};
+
+struct shard {
+	struct shard_config cfg;
+	unsigned n;
+	struct worker *w;
+	struct rsm_clock clock;
+	uint64_t event, next_id;
+	struct outbox batch;
+	bool finished;
+};
+
+/* A worker that cannot grow its outbox cannot hand sessions back: not silently. */
+static void
+outbox_push(struct outbox *b, const struct out_rec *r)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 256;
+		struct out_rec *v = realloc(b->v, cap * sizeof(*v));
+
+		if (!v) {
+			fputs("smtpscope: out of memory (--threads)\n", stderr);
+			exit(1);
+		}
+		b->v = v;
+		b->cap = cap;
+	}
+	b->v[b->n++] = *r;
+}
+
+static void
+freelist_push(struct freelist *l, struct smtp_session *s)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		struct smtp_session **v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v) { /* freed here instead: slower, not wrong */
+			smtp_session_free(s);
+			return;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = s;
+}
+
+static void
+freelist_free(struct freelist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		smtp_session_free(l->v[i]);
+	l->n = 0;
+}
+
+static void
+outbox_move(struct outbox *to, struct outbox *from)
+{
+	for (size_t i = 0; i < from->n; i++)
+		outbox_push(to, &from->v[i]);
+	from->n = 0;
+}
+
+/* --- the worker's side --- */
+
+static void
+keep(void *arg, const struct smtp_session *s)
+{
+	(void)arg; /* kept (keep_sessions): handed back by on_stream() */
+	(void)s;
+}
+
+static void
+on_stream(void *arg, const struct rsm_event *ev)
+{
+	struct worker *w = arg;
+	struct smtp_session *s = ev->conn->user;
+	struct out_rec r = {.event = w->event, .phase = (uint8_t)w->phase, .worker = (uint16_t)w->index};
+
+	smtp_on_stream(w->dec, ev);
+	if (ev->type == RSM_EV_OPEN && ev->conn->user) {
+		r.type = OUT_OPEN;
+		r.s = ev->conn->user;
+	} else if (ev->type == RSM_EV_CLOSE && s) {
+		r.type = OUT_CLOSE;
+		r.s = s;
+	} else {
+		return;
+	}
+	r.seq = w->seq++;
+	r.sub = w->at_end ? ev->conn->first_event
+		: w->phase == PH_SWEEP ? ev->conn->last_event : r.seq;
+	outbox_push(&w->local, &r);
+}
+
+/*
+ * Hand back what was opened and ended since the last sync; take back what the
+ * reader has written, to free it on the thread whose heap it came from.
+ */
+static void
+publish(struct worker *w, uint64_t progress)
+{
+	struct freelist done = {0};
+
+	pthread_mutex_lock(&w->lock);
+	outbox_move(&w->shared, &w->local);
+	w->progress = progress;
+	w->rs = *rsm_stats(w->rsm);
+	w->ds = *smtp_stats(w->dec);
+	done = w->written;
+	w->written = (struct freelist){0};
+	pthread_mutex_unlock(&w->lock);
+	freelist_free(&done);
+	free(done.v);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	for (;;) {
+		size_t len;
+		const struct in_rec *r = ring_next(&w->ring, &len);
+		struct cap_segment seg;
+
+		w->event = r->event;
+		switch (r->type) {
+		case IN_SEG:
+			seg = r->seg;
+			seg.payload = (const uint8_t *)(r + 1);
+			w->phase = PH_SEG;
+			rsm_feed_at(w->rsm, &seg, r->now, r->event);
+			break;
+		case IN_SWEEP:
+			w->phase = PH_SWEEP;
+			rsm_advance(w->rsm, r->now, true);
+			break;
+		case IN_SYNC:
+			publish(w, r->event);
+			break;
+		default: /* IN_END */
+			w->phase = PH_SWEEP;
+			w->at_end = true;
+			rsm_advance(w->rsm, r->now, false);
+			rsm_flush(w->rsm);
+			publish(w, UINT64_MAX);
+			ring_release(&w->ring);
+			return NULL;
+		}
+		ring_release(&w->ring);
+	}
+}
+
+/* --- the reader's side --- */
+
+static void
+send_rec(struct worker *w, uint32_t type, uint64_t event, uint64_t now,
+	 const struct cap_segment *seg)
+{
+	size_t extra = seg ? seg->len : 0, max = ring_max_record(&w->ring) - sizeof(struct in_rec);
+	struct in_rec *r = ring_reserve(&w->ring, sizeof(*r) + (extra > max ? max : extra));
+
+	r->type = type;
+	r->event = event;
+	r->now = now;
+	if (seg) {
+		r->seg = *seg;
+		if (extra > max) { /* cannot happen with 64 KiB datagrams; said as a cut if it did */
+			r->seg.len = (uint32_t)max;
+			r->seg.missing += (uint32_t)(extra - max);
+			extra = max;
+		}
+		if (extra)
+			memcpy(r + 1, seg->payload, extra);
+	}
+	ring_commit(&w->ring, sizeof(*r) + extra);
+	if (++w->unpublished >= PUBLISH_EVERY) {
+		ring_publish(&w->ring);
+		w->unpublished = 0;
+	}
+}
+
+static void
+broadcast(struct shard *sh, uint32_t type)
+{
+	for (unsigned i = 0; i < sh->n; i++)
+		send_rec(&sh->w[i], type, sh->event, sh->clock.now, NULL);
+}
+
+static void
+publish_all(struct shard *sh)
+{
+	for (unsigned i = 0; i < sh->n; i++) {
+		ring_publish(&sh->w[i].ring);
+		sh->w[i].unpublished = 0;
+	}
+}
+
+static uint64_t
+mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	return x ^ (x >> 33);
+}
+
+static uint64_t
+endpoint_hash(const struct cap_addr *a, uint16_t port)
+{
+	uint64_t w[2];
+
+	memcpy(w, a->bytes, sizeof(w));
+	return mix(w[0] ^ mix(w[1] ^ ((uint64_t)port << 8) ^ a->family));
+}
+
+/* Both directions of a connection (and ICMP about it) go to the same worker. */
+static struct worker *
+owner(struct shard *sh, const struct cap_segment *s)
+{
+	uint64_t h = mix(endpoint_hash(&s->src, s->sport) + endpoint_hash(&s->dst, s->dport));
+
+	return &sh->w[(h >> 32) % sh->n];
+}
+
+void
+shard_feed(struct shard *sh, const struct cap_segment *seg)
+{
+	sh->event++;
+	if (rsm_clock_step(&sh->clock, seg->ts_us))
+		broadcast(sh, IN_SWEEP);
+	send_rec(owner(sh, seg), IN_SEG, sh->event, sh->clock.now, seg);
+}
+
+static int
+by_key(const void *a, const void *b)
+{
+	const struct out_rec *x = a, *y = b;
+
+	if (x->event != y->event)
+		return x->event < y->event ? -1 : 1;
+	if (x->phase != y->phase)
+		return x->phase < y->phase ? -1 : 1;
+	if (x->sub != y->sub)
+		return x->sub < y->sub ? -1 : 1;
+	if (x->worker != y->worker)
+		return x->worker < y->worker ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Write out, in single-thread order, everything every worker is done with. */
+static void
+drain(struct shard *sh)
+{
+	uint64_t safe = UINT64_MAX;
+
+	for (unsigned i = 0; i < sh->n; i++) {
+		struct worker *w = &sh->w[i];
+
+		pthread_mutex_lock(&w->lock);
+		outbox_move(&w->pending, &w->shared);
+		if (w->progress < safe)
+			safe = w->progress;
+		pthread_mutex_unlock(&w->lock);
+	}
+	sh->batch.n = 0;
+	for (unsigned i = 0; i < sh->n; i++) {
+		struct outbox *p = &sh->w[i].pending;
+		size_t k = 0;
+
+		while (k < p->n && p->v[k].event <= safe) /* in event order per worker */
+			outbox_push(&sh->batch, &p->v[k++]);
+		if (k && k < p->n)
+			memmove(p->v, p->v + k, (p->n - k) * sizeof(*p->v));
+		p->n -= k;
+	}
+	if (sh->batch.n > 1)
+		qsort(sh->batch.v, sh->batch.n, sizeof(*sh->batch.v), by_key);
+	for (size_t i = 0; i < sh->batch.n; i++) {
+		struct smtp_session *s = sh->batch.v[i].s;
+
+		if (sh->batch.v[i].type == OUT_OPEN) {
+			s->id = ++sh->next_id; /* the worker no longer reads it */
+			continue;
+		}
+		sh->cfg.done(sh->cfg.arg, s);
+		freelist_push(&sh->w[sh->batch.v[i].worker].pending_free, s);
+	}
+	for (unsigned i = 0; i < sh->n; i++) {
+		struct worker *w = &sh->w[i];
+
+		if (sh->finished) { /* the worker has stopped */
+			freelist_free(&w->pending_free);
+			continue;
+		}
+		pthread_mutex_lock(&w->lock);
+		for (size_t k = 0; k < w->pending_free.n; k++)
+			freelist_push(&w->written, w->pending_free.v[k]);
+		pthread_mutex_unlock(&w->lock);
+		w->pending_free.n = 0;
+	}
+}
+
+void
+shard_tick(struct shard *sh, uint64_t now_us)
+{
+	sh->event++;
+	if (rsm_clock_step(&sh->clock, now_us))
+		broadcast(sh, IN_SWEEP);
+	broadcast(sh, IN_SYNC);
+	publish_all(sh);
+	drain(sh);
+}
+
+void
+shard_finish(struct shard *sh)
+{
+	if (sh->finished)
+		return;
+	sh->finished = true;
+	sh->event++;
+	for (unsigned i = 0; i < sh->n; i++) {
+		if (sh->w[i].started) { /* all of them, unless shard_new() failed */
+			send_rec(&sh->w[i], IN_END, sh->event, sh->clock.now, NULL);
+			ring_publish(&sh->w[i].ring);
+		}
+	}
+	for (unsigned i = 0; i < sh->n; i++)
+		if (sh->w[i].started)
+			pthread_join(sh->w[i].thread, NULL);
+	drain(sh);
+}
+
+/* Both stats structs hold only uint64_t counters: added up member by member. */
+static void
+add_counters(void *to, const void *from, size_t size)
+{
+	uint64_t a, b;
+
+	for (size_t off = 0; off + sizeof(a) <= size; off += sizeof(a)) {
+		memcpy(&a, (char *)to + off, sizeof(a));
+		memcpy(&b, (const char *)from + off, sizeof(b));
+		a += b;
+		memcpy((char *)to + off, &a, sizeof(a));
+	}
+}
+
+_Static_assert(sizeof(struct rsm_stats) % sizeof(uint64_t) == 0, "rsm_stats: uint64_t only");
+_Static_assert(sizeof(struct smtp_stats) % sizeof(uint64_t) == 0, "smtp_stats: uint64_t only");
+
+void
+shard_totals(struct shard *sh, struct rsm_stats *rs, struct smtp_stats *ds)
+{
+	memset(rs, 0, sizeof(*rs));
+	memset(ds, 0, sizeof(*ds));
+	for (unsigned i = 0; i < sh->n; i++) {
+		pthread_mutex_lock(&sh->w[i].lock);
+		add_counters(rs, &sh->w[i].rs, sizeof(*rs));
+		add_counters(ds, &sh->w[i].ds, sizeof(*ds));
+		pthread_mutex_unlock(&sh->w[i].lock);
+	}
+}
+
+static int
+worker_init(struct shard *sh, struct worker *w, unsigned index)
+{
+	struct rsm_config rc = sh->cfg.rsm;
+	struct smtp_config sc = sh->cfg.smtp;
+
+	/* the table-wide caps, shared out */
+	rc.max_flows = rc.max_flows / sh->n ? rc.max_flows / sh->n : 1;
+	rc.max_ooo_total /= sh->n;
+	sc.sink = NULL;
+	sc.keep_sessions = true;
+	w->sh = sh;
+	w->index = index;
+	pthread_mutex_init(&w->lock, NULL);
+	if (ring_init(&w->ring, RING_BYTES) < 0)
+		return -1;
+	w->dec = smtp_new(&sc, keep, NULL);
+	w->rsm = w->dec ? rsm_new(&rc, on_stream, w) : NULL;
+	return w->rsm ? 0 : -1;
+}
+
+struct shard *
+shard_new(const struct shard_config *cfg)
+{
+	struct shard *sh = calloc(1, sizeof(*sh));
+	sigset_t all, old;
+	bool ok = true;
+
+	if (!sh)
+		return NULL;
+	sh->cfg = *cfg;
+	sh->n = cfg->workers < 1 ? 1 : cfg->workers > SHARD_MAX_WORKERS ? SHARD_MAX_WORKERS : cfg->workers;
+	sh->w = calloc(sh->n, sizeof(*sh->w));
+	if (!sh->w) {
+		free(sh);
+		return NULL;
+	}
+	for (unsigned i = 0; i < sh->n && ok; i++)
+		ok = worker_init(sh, &sh->w[i], i) == 0;
+	/* signals (Ctrl-C, SIGUSR1) are for the reading thread */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (unsigned i = 0; i < sh->n && ok; i++)
+		ok = (sh->w[i].started = pthread_create(&sh->w[i].thread, NULL, worker_main,
+							 &sh->w[i]) == 0);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!ok) {
+		shard_free(sh);
+		return NULL;
+	}
+	return sh;
+}
+
+void
+shard_free(struct shard *sh)
+{
+	if (!sh)
+		return;
+	shard_finish(sh);
+	for (unsigned i = 0; i < sh->n; i++) {
+		struct worker *w = &sh->w[i];
+
+		free(w->pending.v); /* empty after a finish */
+		freelist_free(&w->written);
+		free(w->written.v);
+		free(w->pending_free.v);
+		free(w->local.v);
+		free(w->shared.v);
+		rsm_free(w->rsm);
+		smtp_free(w->dec);
+		ring_destroy(&w->ring);
+		if (w->sh)
+			pthread_mutex_destroy(&w->lock);
+	}
+	free(sh->batch.v);
+	free(sh->w);
+	free(sh);
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""--threads N writes exactly what one thread writes.
+
+For every capture under samples/ and samples/edge/, the shared corpus (../shared/corpus, skipped
+when absent) and two captures made by bench/gen.py (many interleaved sessions, retransmissions,
+reordering, IPv6; one read with --idle 1 so that most sessions end in sweeps for idle flows),
+runs `BIN -r PCAP -o FORMAT --audit` with one thread and with several, and compares standard
+output, standard error (the summary) and the exit status byte for byte. Exit 1 on a difference.
+usage: python3 tests/threads_check.py [--bin build/smtpscope] [--quick]
+"""
+import argparse
+import glob
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+CORPUS = os.path.join(ROOT, "..", "shared", "corpus")
+
+
+# ECS metric records of a capture without sessions carry the time of the run (report/ecs.c).
+WALL_CLOCK = re.compile(rb'^\{"@timestamp":"[^"]*"(?=,"ecs":\{[^}]*\},"event":\{"kind":"metric")', re.M)
+
+
+def run(binary, pcap, extra, threads):
+    cmd = [binary, "-r", pcap, "--audit"] + extra + ["--threads", str(threads)]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+    return proc.returncode, WALL_CLOCK.sub(b'{"@timestamp":"-"', proc.stdout), proc.stderr
+
+
+def first_difference(a, b):
+    for i, (x, y) in enumerate(zip(a.splitlines(), b.splitlines())):
+        if x != y:
+            return f"line {i + 1}: {x[:120]!r} / {y[:120]!r}"
+    return f"lengths {len(a)} / {len(b)}"
+
+
+def generated(tmp):
+    """Two bench captures, made here: small enough for make test, busy enough to interleave."""
+    out = []
+    for name, mb, conc in (("mix-a.pcap", 12, 400), ("mix-b.pcap", 6, 60)):
+        path = os.path.join(tmp, name)
+        subprocess.run([sys.executable, os.path.join(ROOT, "bench", "gen.py"), "--size-mb",
+                        str(mb), "--concurrency", str(conc), "--seed", "11", "-o", path, "-q"],
+                       check=True, timeout=300)
+        out.append(path)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bin", default="build/smtpscope")
+    ap.add_argument("--quick", action="store_true", help="json only, fewer thread counts")
+    args = ap.parse_args()
+    captures = sorted(glob.glob(os.path.join(ROOT, "samples", "*.pcap")) +
+                      glob.glob(os.path.join(ROOT, "samples", "edge", "*.pcap")))
+    corpus = sorted(p for p in glob.glob(os.path.join(CORPUS, "**", "*"), recursive=True)
+                    if p.endswith((".pcap", ".pcapng", ".trace")))
+    if not corpus:
+        print("threads: note: ../shared/corpus not found, its captures are skipped")
+    formats = [["-o", "json"]] if args.quick else [["-o", "json"], ["-o", "text", "--color=always"],
+                                                   ["-o", "csv"], ["-o", "ecs"]]
+    checked = failed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        gen = generated(tmp)
+        jobs = [(p, f, (2, 3)) for p in captures + corpus for f in formats]
+        jobs += [(p, f, (2, 4) if args.quick else (2, 3, 4, 7)) for p in gen for f in formats]
+        jobs += [(gen[0], ["-o", "json", "--idle", "1"], (2, 3))]
+        for pcap, extra, counts in jobs:
+            want = run(args.bin, pcap, extra, 1)
+            for n in counts:
+                got = run(args.bin, pcap, extra, n)
+                checked += 1
+                if got != want:
+                    failed += 1
+                    what = ("exit status %d / %d" % (want[0], got[0]) if want[0] != got[0] else
+                            "stdout " + first_difference(want[1], got[1]) if want[1] != got[1] else
+                            "stderr " + first_difference(want[2], got[2]))
+                    print(f"FAIL {os.path.relpath(pcap, ROOT)} {' '.join(extra)} --threads {n}: "
+                          f"{what}")
+    print(f"threads: {checked} runs with 2-7 threads compared with one thread, {failed} differ")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
