@@ -2,7 +2,7 @@
  * pcap_floor.c - the libpcap read floor: what it costs just to read every packet of a
  * capture, with nothing done per packet. `make bench` times smtpscope against it.
  *
- *   pcap_floor FILE            pcap_fopen_offline() on a stdio stream with a 1 MiB
+ *   pcap_floor FILE            pcap_fopen_offline() on a stdio stream with a 64 KiB
  *                              setvbuf() buffer (what smtpscope does)
  *   pcap_floor --default FILE  pcap_open_offline(), libpcap's own stream (BUFSIZ buffer)
  *
@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define READ_BUFFER (1u << 20)
+#define READ_BUFFER (64u << 10)
 
 /*
  * The buffer must be passed to setvbuf(): glibc ignores the size when the buffer

@@ -18,7 +18,7 @@ Then, --runs times each, in rounds so that drift hits every tool alike:
                    thread and N workers; its speed is the wall time (throughput), its
                    CPU the sum over the threads; its output must equal one thread's,
                    byte for byte (checked on every size)
-  floor, 1 MiB     bench/pcap_floor FILE: pcap_fopen_offline() on a stream with a 1 MiB
+  floor, 64 KiB    bench/pcap_floor FILE: pcap_fopen_offline() on a stream with a 64 KiB
                    buffer, an empty callback (the least any libpcap reader pays)
   floor, default   bench/pcap_floor --default FILE: plain pcap_open_offline()
   tshark           tshark -r FILE -Y smtp -T fields -e smtp.req.command
@@ -361,7 +361,7 @@ def main():
         tools = [("smtpscope -o json > /dev/null", [args.bin, "-r", pcap, "-o", "json"])]
         tools += [("smtpscope --threads %d -o json" % n,
                    [args.bin, "-r", pcap, "-o", "json", "--threads", str(n)]) for n in args.threads]
-        tools += [("libpcap floor, pcap_fopen_offline 1 MiB", [args.floor, pcap]),
+        tools += [("libpcap floor, pcap_fopen_offline 64 KiB", [args.floor, pcap]),
                  ("libpcap floor, pcap_open_offline", [args.floor, "--default", pcap])]
         runs = defaultdict(list)
         for _ in range(args.runs):
@@ -381,9 +381,9 @@ def main():
                     % args.runs, rows)
         by = {r["name"]: r for r in rows}
         me = by["smtpscope -o json > /dev/null"]
-        f1 = by["libpcap floor, pcap_fopen_offline 1 MiB"]
+        f1 = by["libpcap floor, pcap_fopen_offline 64 KiB"]
         fd = by["libpcap floor, pcap_open_offline"]
-        print("  ratios: smtpscope / floor (1 MiB) %.1fx, smtpscope / floor (default) %.1fx"
+        print("  ratios: smtpscope / floor (64 KiB) %.1fx, smtpscope / floor (default) %.1fx"
               % (me["cpu"] / max(f1["cpu"], 1e-9), me["cpu"] / max(fd["cpu"], 1e-9)), end="")
         if ts_runs:
             ts = by["tshark -Y smtp -T fields"]

@@ -22,8 +22,8 @@
 
 #include "ring.h"
 
-#define RING_BYTES (4u << 20)
-#define PUBLISH_EVERY 32 /* records per ring before the consumer is told */
+#define RING_BYTES (1u << 20)
+#define PUBLISH_EVERY 64 /* records per ring before the consumer is told */
 
 enum in_type { IN_SEG, IN_SWEEP, IN_SYNC, IN_END };
 
