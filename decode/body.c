@@ -91,24 +91,27 @@ header_line(struct body *b, struct arena *a, struct smtp_message *m)
 }
 
 /*
- * Past the headers only a line starting with "." needs a look: run from line
- * end to line end while the next line does not start with one, in one span.
- * Stops right after a line end whose next byte is "." or not here yet.
+ * Past the headers only a line starting with "." needs a look (the end, or a
+ * stuffed dot), so the run goes from dot to dot, not line to line: base64
+ * attachments have none, text has fewer dots than lines. Stops at a "." that
+ * starts a line; BDAT chunks (no dot_mode) are taken whole.
  */
 static size_t
 body_run(const uint8_t *p, size_t n, bool dot_mode)
 {
 	size_t at = 0;
 
-	for (;;) {
-		const uint8_t *lf = memchr(p + at, '\n', n - at);
+	while (dot_mode) {
+		const uint8_t *dot = memchr(p + at, '.', n - at);
 
-		if (!lf)
-			return n;
-		at = (size_t)(lf - p) + 1;
-		if (at == n || (dot_mode && p[at] == '.'))
+		if (!dot)
+			break;
+		at = (size_t)(dot - p);
+		if (at > 0 && p[at - 1] == '\n')
 			return at;
+		at++;
 	}
+	return n;
 }
 
 /* Bytes of a line in the middle; returns how many were taken. */

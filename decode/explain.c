@@ -275,9 +275,9 @@ format_advice(const struct kb *e, int code, char *buf, size_t bufsz)
  * for the life of the process. Decoder threads (--threads) may format the same
  * one at once: the first to store it wins, the others free theirs.
  */
-const char *
-explain_reply(enum smtp_verb verb, int code, const char *enhanced, const char *text,
-	      enum smtp_match *matched)
+static const char *
+explain_uncached(enum smtp_verb verb, int code, const char *enhanced, const char *text,
+		 enum smtp_match *matched)
 {
 	static _Atomic(const char *) cache[KB_MAX][6];
 	struct reply_text t = {.text = text};
@@ -300,6 +300,70 @@ explain_reply(enum smtp_verb verb, int code, const char *enhanced, const char *t
 		return mine;
 	free(mine);
 	return none; /* another thread's, now in the slot */
+}
+
+/*
+ * A direct-mapped table of recent replies, per decoder (so per thread): the
+ * whole reply is the key, compared in full; a reply longer than MEMO_TEXT is
+ * looked up every time.
+ */
+#define MEMO_SLOTS 256
+#define MEMO_TEXT 200
+
+struct explain_memo {
+	uint64_t hash;
+	const char *explanation;
+	uint16_t code, len;
+	uint8_t verb, matched;
+	char enhanced[12];
+	char text[MEMO_TEXT];
+};
+
+static uint64_t
+memo_hash(enum smtp_verb verb, int code, const char *enh, const char *text, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ ((uint64_t)verb << 16) ^ (uint64_t)code;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)text[i]) * 0x100000001b3ull;
+	for (; *enh; enh++)
+		h = (h ^ (uint8_t)*enh) * 0x100000001b3ull;
+	return h;
+}
+
+const char *
+explain_reply(struct smtp_decoder *d, enum smtp_verb verb, int code, const char *enhanced,
+	      const char *text, size_t len, enum smtp_match *matched)
+{
+	const char *enh = enhanced ? enhanced : "";
+
+	if (len > MEMO_TEXT || strlen(enh) >= sizeof(d->memo->enhanced) ||
+	    (!d->memo && !(d->memo = calloc(MEMO_SLOTS, sizeof(*d->memo)))))
+		return explain_uncached(verb, code, enhanced, text, matched);
+	uint64_t h = memo_hash(verb, code, enh, text, len);
+	struct explain_memo *m = &d->memo[h % MEMO_SLOTS];
+
+	if (m->explanation && m->hash == h && m->code == code && m->verb == verb &&
+	    m->len == len && memcmp(m->text, text, len) == 0 && strcmp(m->enhanced, enh) == 0) {
+		*matched = (enum smtp_match)m->matched;
+		return m->explanation;
+	}
+	m->explanation = explain_uncached(verb, code, enhanced, text, matched);
+	m->hash = h;
+	m->code = (uint16_t)code;
+	m->verb = (uint8_t)verb;
+	m->matched = (uint8_t)*matched;
+	m->len = (uint16_t)len;
+	memcpy(m->text, text, len);
+	strcpy(m->enhanced, enh);
+	return m->explanation;
+}
+
+void
+explain_memo_free(struct smtp_decoder *d)
+{
+	free(d->memo);
+	d->memo = NULL;
 }
 
 enum smtp_match
@@ -463,6 +527,40 @@ sb_printf(struct sb *b, const char *fmt, ...)
 		b->used += (size_t)w < b->size - b->used ? (size_t)w : b->size - b->used - 1;
 }
 
+/* The same for text without conversions: vsnprintf costs a thousand instructions a call. */
+static void
+sb_puts(struct sb *b, const char *text)
+{
+	size_t n = strlen(text);
+
+	if (b->used + 1 >= b->size)
+		return;
+	if (n > b->size - b->used - 1)
+		n = b->size - b->used - 1;
+	memcpy(b->buf + b->used, text, n);
+	b->used += n;
+	b->buf[b->used] = '\0';
+}
+
+/* before, microseconds as seconds with one decimal (half up), after: without a float printf. */
+static void
+sb_tenths(struct sb *b, const char *before, uint64_t us, const char *after)
+{
+	uint64_t tenths = (us + 50000) / 100000;
+	char num[24], *p = num + sizeof(num);
+
+	*--p = '\0';
+	*--p = (char)('0' + tenths % 10);
+	*--p = '.';
+	tenths /= 10;
+	do
+		*--p = (char)('0' + tenths % 10);
+	while ((tenths /= 10) && p > num);
+	sb_puts(b, before);
+	sb_puts(b, p);
+	sb_puts(b, after);
+}
+
 /* Sessions that never got as far as a mail transaction, said from the transport. */
 static enum smtp_outcome
 transport_verdict(const struct smtp_session *s, struct sb *b)
@@ -553,7 +651,7 @@ message_verdict(struct smtp_session *s, struct sb *b)
 			fail = deciding_reply(s, (int)i);
 	}
 	o = overall(count, s->n_msgs);
-	sb_printf(b, "%s", outcome_headline[o]);
+	sb_puts(b, outcome_headline[o]);
 	for (int k = SMTP_OUT_DELIVERED; k < SMTP_OUT_COUNT; k++) {
 		if (!count[k] || !outcome_phrase[k])
 			continue;
@@ -567,7 +665,7 @@ message_verdict(struct smtp_session *s, struct sb *b)
 		reply_snippet(fail, snip, sizeof(snip));
 		sb_printf(b, ": %s after %s", snip, fail->name);
 	}
-	sb_printf(b, ".");
+	sb_puts(b, ".");
 	return o;
 }
 
@@ -699,7 +797,9 @@ explain_context(const struct smtp_session *s, const struct smtp_command *c, char
 		if (timing_kb[i].verb != c->verb || c->reply_ts < c->ts || took < timing_kb[i].slow)
 			continue;
 		slow = true;
-		sb_printf(&b, " The reply took %.1f s: %s.", took, timing_kb[i].why);
+		sb_tenths(&b, " The reply took ", c->reply_ts - c->ts, " s: ");
+		sb_puts(&b, timing_kb[i].why);
+		sb_puts(&b, ".");
 		if (took > timing_kb[i].limit)
 			sb_printf(&b, " That is longer than RFC 5321 lets a client wait (%.0f min); "
 				      "many clients give up first.", timing_kb[i].limit / 60);

@@ -263,8 +263,8 @@ reply_done(struct smtp_session *s)
 	c->reply.text = text ? text : "";
 	smtp_parse_enhanced(c->reply.text, text ? p->rtext.len : 0, c->reply.enhanced);
 	c->result = smtp_result_of(c->reply.code);
-	c->explanation = explain_reply(pd.verb, c->reply.code, c->reply.enhanced, c->reply.text,
-				       &c->matched_on);
+	c->explanation = explain_reply(p->dec, pd.verb, c->reply.code, c->reply.enhanced,
+				       c->reply.text, text ? p->rtext.len : 0, &c->matched_on);
 	p->dec->stats.matched[c->matched_on]++;
 	if (pd.idx >= 0 && explain_context(s, c, expl, sizeof(expl)))
 		session_flag(s, SMTP_ANOM_SLOW_REPLY);

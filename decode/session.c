@@ -171,6 +171,8 @@ smtp_stats(const struct smtp_decoder *d)
 void
 smtp_free(struct smtp_decoder *d)
 {
+	if (d)
+		explain_memo_free(d);
 	free(d);
 }
 

@@ -69,11 +69,14 @@ struct smtp_priv {
 	uint64_t ts; /* capture time of the event being handled */
 };
 
+struct explain_memo;
+
 struct smtp_decoder {
 	struct smtp_config cfg;
 	smtp_session_fn *done;
 	void *arg;
 	struct smtp_stats stats;
+	struct explain_memo *memo; /* explain.c: recent replies and their explanations */
 };
 
 /* session.c */
@@ -104,9 +107,13 @@ void server_gap(struct smtp_session *s);
 /* explain.c */
 const char *explain_silence(const struct smtp_session *s, const struct smtp_command *c);
 void explain_verdict(struct smtp_session *s, char *buf, size_t bufsz);
-/* The shared explanation of one reply (kept for the process's life). */
-const char *explain_reply(enum smtp_verb verb, int code, const char *enhanced, const char *text,
-			  enum smtp_match *matched);
+/*
+ * The shared explanation of one reply (kept for the process's life). Replies
+ * repeat ("250 2.1.0 Ok" all day long): the decoder remembers recent ones.
+ */
+const char *explain_reply(struct smtp_decoder *d, enum smtp_verb verb, int code,
+			  const char *enhanced, const char *text, size_t len, enum smtp_match *matched);
+void explain_memo_free(struct smtp_decoder *d);
 /* Notes that depend on the session (an earlier failure it follows from, a slow reply), into buf. */
 bool explain_context(const struct smtp_session *s, const struct smtp_command *c, char *buf,
 		     size_t bufsz);

@@ -119,6 +119,44 @@ test_pipelining_pairs_in_order(void **state)
 					     "59 accepted subject=hi queue=4Fxyz12");
 }
 
+/*
+ * A body with dots everywhere but at line starts, a stuffed dot and the end,
+ * cut in two at every byte: the same size (dots unstuffed) and the same end.
+ */
+static void
+test_body_dots_any_split(void **state)
+{
+	static const char body[] = "Subject: dots.\r\n\r\nwww.example.com says hi.\r\n"
+				   "..stuffed. line.\r\n.\r.x\r\nend. of. text.\r\n.\r\n";
+	char want[160], part[sizeof(body)];
+	size_t unstuffed = strlen(body) - 2 - 3; /* two stuffed dots, the ".\r\n" end */
+
+	(void)state;
+	snprintf(want, sizeof(want), "a@x>b@y %zu accepted subject=dots.", unstuffed);
+	for (size_t cut = 0; cut <= strlen(body); cut++) {
+		struct driver d;
+
+		driver_open(&d, NULL, false);
+		S(&d, "220 mx ESMTP\r\n");
+		C(&d, "HELO x\r\n");
+		S(&d, "250 mx\r\n");
+		C(&d, "MAIL FROM:<a@x>\r\n");
+		S(&d, "250 ok\r\n");
+		C(&d, "RCPT TO:<b@y>\r\n");
+		S(&d, "250 ok\r\n");
+		C(&d, "DATA\r\n");
+		S(&d, "354 go\r\n");
+		memcpy(part, body, cut);
+		driver_send(&d, RSM_C2S, part, cut);
+		driver_send(&d, RSM_C2S, body + cut, strlen(body) - cut);
+		S(&d, "250 queued\r\n");
+		driver_close(&d, RSM_END_CLOSED);
+		assert_string_equal(d.seen.transcript, "CONNECT 220|HELO 250|MAIL 250|RCPT 250|"
+						       "DATA 354|. 250");
+		assert_string_equal(d.seen.messages, want);
+	}
+}
+
 /* A reply split across segments, a command split across segments. */
 static void
 test_split_lines(void **state)
@@ -977,6 +1015,7 @@ main(void)
 		cmocka_unit_test(test_seed_failures),
 		cmocka_unit_test(test_pipelining_pairs_in_order),
 		cmocka_unit_test(test_split_lines),
+		cmocka_unit_test(test_body_dots_any_split),
 		cmocka_unit_test(test_bare_lf_tolerated),
 		cmocka_unit_test(test_overlong_line_capped),
 		cmocka_unit_test(test_auth_login_masks_secret),
