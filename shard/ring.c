@@ -8,12 +8,20 @@
  */
 #include "ring.h"
 
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define SKIP UINT64_MAX
-#define SPINS 200 /* checks before sleeping: a few microseconds */
+#define SPINS 16 /* checks before sleeping: spinning longer took cores the reader needed */
+#define RELEASE_EVERY 32 /* records the consumer takes before it tells the producer */
+
+static inline void
+cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
 
 static size_t
 padded(size_t len)
@@ -72,8 +80,7 @@ wait_move(struct ring *r, atomic_size_t *pos, size_t seen, atomic_int *waiting)
 	for (int i = 0; i < SPINS; i++) {
 		if ((now = atomic_load_explicit(pos, memory_order_acquire)) != seen)
 			return now;
-		if (i > SPINS / 2)
-			sched_yield();
+		cpu_relax();
 	}
 	pthread_mutex_lock(&r->lock);
 	atomic_store(waiting, 1);
@@ -102,7 +109,7 @@ wait_room(struct ring *r, size_t n)
 		size_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
 
 		if (t == r->p_tail) {
-			ring_publish(r); /* the consumer may be waiting for what we hold */
+			ring_publish(r, true); /* the consumer may be waiting for what we hold */
 			t = wait_move(r, &r->tail, t, &r->p_waiting);
 		}
 		r->p_tail = t;
@@ -136,22 +143,35 @@ ring_commit(struct ring *r, size_t len)
 }
 
 void
-ring_publish(struct ring *r)
+ring_publish(struct ring *r, bool urgent)
 {
-	if (atomic_load_explicit(&r->head, memory_order_relaxed) == r->p_head)
-		return;
-	atomic_store(&r->head, r->p_head);
-	wake(r, &r->c_waiting);
+	if (atomic_load_explicit(&r->head, memory_order_relaxed) != r->p_head)
+		atomic_store(&r->head, r->p_head);
+	if (urgent || r->p_head - atomic_load_explicit(&r->tail, memory_order_relaxed) >= r->size / 8)
+		wake(r, &r->c_waiting);
+}
+
+/* Consumer: tell the producer how far it got. */
+static void
+tell_tail(struct ring *r, size_t tail)
+{
+	r->c_unreleased = 0;
+	atomic_store(&r->tail, tail);
+	wake(r, &r->p_waiting);
 }
 
 const void *
 ring_next(struct ring *r, size_t *len)
 {
-	size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
-
 	for (;;) {
-		if (tail == r->c_head)
+		size_t tail = r->c_tail;
+
+		if (tail == r->c_head &&
+		    (r->c_head = atomic_load_explicit(&r->head, memory_order_acquire)) == tail) {
+			if (r->c_unreleased)
+				tell_tail(r, tail); /* before sleeping: the producer may be waiting */
 			r->c_head = wait_move(r, &r->head, tail, &r->c_waiting);
+		}
 		size_t off = tail & (r->size - 1);
 		uint64_t l;
 
@@ -161,15 +181,15 @@ ring_next(struct ring *r, size_t *len)
 			r->c_next = tail + 8 + padded((size_t)l);
 			return r->buf + off + 8;
 		}
-		tail += r->size - off;
-		atomic_store(&r->tail, tail);
-		wake(r, &r->p_waiting);
+		r->c_tail = tail + r->size - off;
+		tell_tail(r, r->c_tail);
 	}
 }
 
 void
 ring_release(struct ring *r)
 {
-	atomic_store(&r->tail, r->c_next);
-	wake(r, &r->p_waiting);
+	r->c_tail = r->c_next;
+	if (++r->c_unreleased >= RELEASE_EVERY)
+		tell_tail(r, r->c_tail);
 }

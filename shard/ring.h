@@ -3,9 +3,12 @@
  * in one fixed buffer (private to shard/).
  *
  * The producer reserves and commits records, then publishes a batch (one
- * atomic store); the consumer takes them in order and releases each. A side
- * that finds the ring full (producer) or empty (consumer) spins briefly, then
- * sleeps on a condition variable until the other side moves.
+ * atomic store); the consumer takes them in order and releases each, telling
+ * the producer every few records. A side that finds the ring full (producer)
+ * or empty (consumer) spins briefly, then sleeps on a condition variable. A
+ * sleeping consumer is woken when an eighth of the ring is waiting for it (or
+ * when the producer says so): waking costs the producer a system call, and
+ * the producer is the one that must not wait.
  */
 #ifndef SMTPSCOPE_RING_H
 #define SMTPSCOPE_RING_H
@@ -30,7 +33,9 @@ struct ring {
 	/* written by the consumer */
 	alignas(64) atomic_size_t tail; /* bytes released */
 	size_t c_head;                  /* the producer's head, as last read */
+	size_t c_tail;                  /* where the next record starts */
 	size_t c_next;                  /* the end of the record being read */
+	unsigned c_unreleased;          /* records released but not yet told */
 	atomic_int c_waiting;
 };
 
@@ -42,8 +47,8 @@ size_t ring_max_record(const struct ring *r);
 /* Producer: room for len bytes (waits for it); commit makes them the next record. */
 void *ring_reserve(struct ring *r, size_t len);
 void ring_commit(struct ring *r, size_t len);
-/* Producer: let the consumer see everything committed. */
-void ring_publish(struct ring *r);
+/* Producer: let the consumer see everything committed; wake it now if urgent. */
+void ring_publish(struct ring *r, bool urgent);
 
 /* Consumer: the next record (waits for one) and its length; release when done with it. */
 const void *ring_next(struct ring *r, size_t *len);

@@ -258,7 +258,7 @@ send_rec(struct worker *w, uint32_t type, uint64_t event, uint64_t now,
 	}
 	ring_commit(&w->ring, sizeof(*r) + extra);
 	if (++w->unpublished >= PUBLISH_EVERY) {
-		ring_publish(&w->ring);
+		ring_publish(&w->ring, false);
 		w->unpublished = 0;
 	}
 }
@@ -274,7 +274,7 @@ static void
 publish_all(struct shard *sh)
 {
 	for (unsigned i = 0; i < sh->n; i++) {
-		ring_publish(&sh->w[i].ring);
+		ring_publish(&sh->w[i].ring, true); /* a sync: the workers should not sleep on it */
 		sh->w[i].unpublished = 0;
 	}
 }
@@ -406,7 +406,7 @@ shard_finish(struct shard *sh)
 	for (unsigned i = 0; i < sh->n; i++) {
 		if (sh->w[i].started) { /* all of them, unless shard_new() failed */
 			send_rec(&sh->w[i], IN_END, sh->event, sh->clock.now, NULL);
-			ring_publish(&sh->w[i].ring);
+			ring_publish(&sh->w[i].ring, true);
 		}
 	}
 	for (unsigned i = 0; i < sh->n; i++)
