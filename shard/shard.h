@@ -1,18 +1,21 @@
 /*
  * shard.h - reassembly and decoding on several threads, output as on one.
  *
- * The reading thread hands each TCP segment to one of N workers, chosen by a
- * hash of the connection's two endpoints, so that a flow lives on one worker
- * only. Each worker owns a flow table and a decoder. The reader keeps the one
- * capture clock and numbers the events (segments, ticks) as a single table
- * would see them; sweeps for idle flows are sent to every worker at the same
- * event. Workers hand back each session with the event that opened it and
- * the one that ended it; the reader puts them in the order one thread would
- * have written them, numbers them by first packet, and passes them on.
+ * --threads N is N threads in all. The reading thread hands each TCP segment
+ * to one of N workers, chosen by a hash of the connection's two endpoints, so
+ * that a flow lives on one worker only; worker 0 is the reading thread itself
+ * (it takes a small share, or none, since reading and writing keep it busy),
+ * the others are threads fed through rings. Each worker owns a flow table and
+ * a decoder. The reader keeps the one capture clock and numbers the events
+ * (segments, ticks) as a single table would see them; sweeps for idle flows
+ * go to every worker at the same event. Workers hand back each session with
+ * the event that opened it and the one that ended it; the reader puts them in
+ * the order one thread would have written them, numbers them by first packet,
+ * and passes them on.
  *
  * The output is the single-threaded output, byte for byte, as long as no
  * table-wide cap is hit: max_flows and max_ooo_total are divided among the
- * workers, so what is evicted under pressure may differ.
+ * workers as the flows are, so what is evicted under pressure may differ.
  */
 #ifndef SMTPSCOPE_SHARD_H
 #define SMTPSCOPE_SHARD_H
@@ -26,7 +29,7 @@
 #define SHARD_MAX_WORKERS 64
 
 struct shard_config {
-	unsigned workers;	/* 2 .. SHARD_MAX_WORKERS */
+	unsigned workers;	/* threads in all, the caller's included: 1 .. SHARD_MAX_WORKERS */
 	struct rsm_config rsm;	/* as for one table; the table-wide caps are divided */
 	struct smtp_config smtp; /* sink and keep_sessions are not used */
 	smtp_session_fn *done;	/* each session, in single-thread order, on the reader */
