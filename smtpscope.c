@@ -175,6 +175,7 @@ struct run {
 	struct smtp_decoder *dec;
 	struct shard *shard; /* instead of rsm and dec, with --threads */
 	struct rpt *rpt;
+	struct rpt_config rpt_cfg; /* for the workers that write sessions themselves */
 	long sessions, max_sessions;
 };
 
@@ -501,6 +502,22 @@ on_session(void *arg, const struct smtp_session *s)
 		cap_stop(r->src);
 }
 
+/* --threads: a session a worker wrote itself, with its id. */
+static void
+on_session_written(void *arg, const struct smtp_session *s, const void *bytes, size_t n)
+{
+	struct run *r = arg;
+
+	rpt_session_rendered(r->rpt, s, bytes, n);
+	r->sessions++;
+}
+
+static void
+render_session(const void *cfg, FILE *f, const struct smtp_session *s)
+{
+	rpt_render(cfg, f, s);
+}
+
 static void
 on_segment(void *arg, const struct cap_segment *seg)
 {
@@ -586,7 +603,10 @@ setup(struct run *r, const struct options *o, const uint16_t *ports, size_t npor
 	/* -c stops at a session, --extract writes while decoding: both on one thread */
 	if (o->threads > 1 && !r->live && !o->max_sessions && !r->extract) {
 		struct shard_config hc = {.workers = o->threads, .rsm = rc, .smtp = sc,
-					  .done = on_session, .arg = r};
+					  .done = on_session, .arg = r, .render = render_session,
+					  .render_arg = &r->rpt_cfg, .written = on_session_written};
+
+		r->rpt_cfg = pc;
 
 		r->shard = r->rpt ? shard_new(&hc) : NULL;
 		if (!r->shard)

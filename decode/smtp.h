@@ -148,6 +148,7 @@ struct smtp_session {
 	const char *verdict;
 	enum smtp_outcome outcome;
 	struct smtp_priv *priv; /* decoder state, not for readers */
+	void *user;             /* the caller's; the decoder never touches it */
 };
 
 /*

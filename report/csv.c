@@ -122,7 +122,13 @@ command_row(FILE *f, const char *v[COL_COUNT], const struct smtp_command *c)
 }
 
 void
-csv_session(FILE *f, const struct smtp_session *s, bool header)
+csv_header(FILE *f)
+{
+	row(f, headers);
+}
+
+void
+csv_session(FILE *f, const struct smtp_session *s)
 {
 	char id[24], ts[40], cip[64], sip[64], cport[8], sport[8];
 	const char *v[COL_COUNT] = {
@@ -132,8 +138,6 @@ csv_session(FILE *f, const struct smtp_session *s, bool header)
 		[COL_OUTCOME] = smtp_outcome_name(s->outcome),
 	};
 
-	if (header)
-		row(f, headers);
 	snprintf(id, sizeof(id), "%" PRIu64, s->id);
 	rpt_iso_time(ts, sizeof(ts), s->ts_first);
 	rpt_addr(cip, sizeof(cip), &s->client);

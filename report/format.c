@@ -41,7 +41,7 @@ rpt_utf8_len(const unsigned char *s)
 void
 rpt_json_string(FILE *f, const char *str)
 {
-	static struct out o; /* 64 KiB: not on the stack; the process is single-threaded */
+	static _Thread_local struct out o; /* 64 KiB: not on the stack; one per thread (--threads) */
 
 	o.f = f;
 	o.len = 0;

@@ -304,7 +304,7 @@ session(struct out *f, const struct smtp_session *s)
 void
 json_session(FILE *f, const struct smtp_session *s)
 {
-	static struct out o; /* 64 KiB: not on the stack */
+	static _Thread_local struct out o; /* 64 KiB: not on the stack; one per thread (--threads) */
 
 	o.f = f;
 	o.len = 0;

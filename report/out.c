@@ -3,6 +3,8 @@
  */
 #include "out.h"
 
+#include <pthread.h>
+
 #include "report_private.h"
 
 void
@@ -30,7 +32,7 @@ out_seconds(struct out *o, uint64_t us)
 	out_mem(o, frac, 7);
 }
 
-/* Printable ASCII but '"' and '\\': copied as it is. Filled on first use. */
+/* Printable ASCII but '"' and '\\': copied as it is. Filled once, by the first writer. */
 static unsigned char plain[256];
 
 static void
@@ -57,8 +59,9 @@ out_json(struct out *o, const char *str)
 		out_mem(o, "null", 4);
 		return;
 	}
-	if (!plain['a'])
-		fill_plain();
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, fill_plain);
 	out_chr(o, '"');
 	while (*s) {
 		const unsigned char *run = s;

@@ -24,11 +24,10 @@ rpt_new(const struct rpt_config *cfg)
 	return r;
 }
 
-void
-rpt_session(void *arg, const struct smtp_session *s)
+/* What every session adds to the totals, the audit and the index of extracted messages. */
+static void
+count(struct rpt *r, const struct smtp_session *s)
 {
-	struct rpt *r = arg;
-
 	r->counts.sessions++;
 	if (s->ts_last > r->counts.ts_last)
 		r->counts.ts_last = s->ts_last;
@@ -42,20 +41,43 @@ rpt_session(void *arg, const struct smtp_session *s)
 		rpt_audit_session(r->audit, s);
 	if (r->cfg.extract)
 		rpt_extract_session(r->cfg.extract, s);
-	switch (r->cfg.format) {
+	if (r->cfg.format == RPT_CSV && r->counts.sessions == 1)
+		csv_header(r->cfg.out);
+}
+
+void
+rpt_render(const struct rpt_config *cfg, FILE *f, const struct smtp_session *s)
+{
+	switch (cfg->format) {
 	case RPT_JSON:
-		json_session(r->cfg.out, s);
+		json_session(f, s);
 		break;
 	case RPT_CSV:
-		csv_session(r->cfg.out, s, r->counts.sessions == 1);
+		csv_session(f, s);
 		break;
 	case RPT_ECS:
-		ecs_session(r->cfg.out, s);
+		ecs_session(f, s);
 		break;
 	case RPT_TEXT:
-		text_session(r->cfg.out, s, r->cfg.color);
+		text_session(f, s, cfg->color);
 		break;
 	}
+}
+
+void
+rpt_session(void *arg, const struct smtp_session *s)
+{
+	struct rpt *r = arg;
+
+	count(r, s);
+	rpt_render(&r->cfg, r->cfg.out, s);
+}
+
+void
+rpt_session_rendered(struct rpt *r, const struct smtp_session *s, const void *bytes, size_t n)
+{
+	count(r, s);
+	fwrite(bytes, 1, n, r->cfg.out);
 }
 
 /*

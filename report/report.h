@@ -49,6 +49,16 @@ struct rpt;
 struct rpt *rpt_new(const struct rpt_config *cfg);
 /* An smtp_session_fn: arg is the report. */
 void rpt_session(void *arg, const struct smtp_session *s);
+/*
+ * The same in two steps, for a caller that formats on other threads
+ * (--threads): rpt_render() writes one session as rpt_session() would, to f,
+ * and touches nothing shared (any thread, at once); rpt_session_rendered()
+ * counts it (totals, audit) and writes those bytes, on the report's thread,
+ * in order.
+ */
+void rpt_render(const struct rpt_config *cfg, FILE *f, const struct smtp_session *s);
+void rpt_session_rendered(struct rpt *r, const struct smtp_session *s, const void *bytes,
+			  size_t n);
 void rpt_summary(struct rpt *r, const struct rpt_totals *t);
 /* The counters so far (and the audit, if on), as text, on f (SIGUSR1 during a live capture). */
 void rpt_running_summary(struct rpt *r, FILE *f, const struct rpt_totals *t);

@@ -27,8 +27,8 @@ void json_session(FILE *f, const struct smtp_session *s);
 void json_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c);
 void text_session(FILE *f, const struct smtp_session *s, bool color);
 void text_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c, bool color);
-/* header: this is the first session, the CSV header goes first */
-void csv_session(FILE *f, const struct smtp_session *s, bool header);
+void csv_header(FILE *f);
+void csv_session(FILE *f, const struct smtp_session *s);
 /* The header if no session came; the totals as text on totals (NULL: none). */
 void csv_summary(FILE *f, FILE *totals, const struct rpt_totals *t, const struct rpt_counts *c,
 		 bool color);

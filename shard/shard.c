@@ -37,12 +37,25 @@ struct in_rec {
 enum phase { PH_SWEEP, PH_SEG };
 enum out_type { OUT_OPEN, OUT_CLOSE };
 
+/*
+ * What a worker keeps per session (as the session's user pointer): the
+ * session, the id the reader gives it once it has put the opening in order
+ * (0 until then), and the session as written, when the worker could write
+ * it itself (the id known by the time it ended).
+ */
+struct flow_ctx {
+	struct smtp_session *s;
+	_Atomic uint64_t id;
+	char *text;
+	size_t len;
+};
+
 /* What a worker hands back: a session opened or ended, and where in the event order. */
 struct out_rec {
 	uint64_t event, sub, seq;
 	uint8_t phase, type;
 	uint16_t worker;
-	struct smtp_session *s;
+	struct flow_ctx *fc;
 };
 
 struct outbox {
@@ -52,7 +65,7 @@ struct outbox {
 
 /* Sessions written out, going back to the worker that allocated them to be freed there. */
 struct freelist {
-	struct smtp_session **v;
+	struct flow_ctx **v;
 	size_t n, cap;
 };
 
@@ -70,6 +83,9 @@ struct worker {
 	enum phase phase;
 	bool at_end;
 	struct outbox local;
+	FILE *mem; /* a memory stream the worker writes sessions to */
+	char *mem_buf;
+	size_t mem_size;
 	/* shared, under lock */
 	pthread_mutex_t lock;
 	struct outbox shared;
@@ -85,20 +101,21 @@ struct worker {
 /*
  * Flows are spread by hash over SLOTS slots, each owned by a worker. Worker 0
  * is the reading thread itself: it also reads, parses and writes, so it owns
- * fewer slots (READER_SHARE); with enough threads, none.
+ * fewer slots (reader_slots()); with enough threads, none.
  */
 #define SLOTS 64
 
 /*
- * Slots for the reader. Reading, parsing, copying into the rings and writing
- * the output cost it about as much as decoding costs the other thread (perf,
- * per thread, mix-1000): with one other thread it keeps a sixteenth of the
- * flows; with more, none.
+ * Slots for the reader. Reading, parsing, copying into the rings and putting
+ * the output in order keep it busy; workers write most sessions themselves.
+ * With one other thread it keeps 12 of 64 (perf per thread and the time each
+ * side waited, mix-1000: fewer left the reader waiting for room, more left
+ * the worker waiting for data); with more threads, none.
  */
 static unsigned
 reader_slots(unsigned n)
 {
-	return n == 1 ? SLOTS : n == 2 ? SLOTS / 16 : 0;
+	return n == 1 ? SLOTS : n == 2 ? 12 : 0;
 }
 
 struct shard {
@@ -131,27 +148,35 @@ outbox_push(struct outbox *b, const struct out_rec *r)
 }
 
 static void
-freelist_push(struct freelist *l, struct smtp_session *s)
+flow_ctx_free(struct flow_ctx *fc)
+{
+	smtp_session_free(fc->s);
+	free(fc->text);
+	free(fc);
+}
+
+static void
+freelist_push(struct freelist *l, struct flow_ctx *fc)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 256;
-		struct smtp_session **v = realloc(l->v, cap * sizeof(*v));
+		struct flow_ctx **v = realloc(l->v, cap * sizeof(*v));
 
 		if (!v) { /* freed here instead: slower, not wrong */
-			smtp_session_free(s);
+			flow_ctx_free(fc);
 			return;
 		}
 		l->v = v;
 		l->cap = cap;
 	}
-	l->v[l->n++] = s;
+	l->v[l->n++] = fc;
 }
 
 static void
 freelist_free(struct freelist *l)
 {
 	for (size_t i = 0; i < l->n; i++)
-		smtp_session_free(l->v[i]);
+		flow_ctx_free(l->v[i]);
 	l->n = 0;
 }
 
@@ -172,23 +197,52 @@ keep(void *arg, const struct smtp_session *s)
 	(void)s;
 }
 
+/* A session that ended, written here if its id is known already: the reader then only copies it. */
+static void
+render(struct worker *w, struct flow_ctx *fc)
+{
+	const struct shard_config *c = &w->sh->cfg;
+	uint64_t id = atomic_load_explicit(&fc->id, memory_order_acquire);
+	off_t len;
+
+	if (!id || !c->render || !c->written || !w->mem || fseeko(w->mem, 0, SEEK_SET) != 0)
+		return;
+	fc->s->id = id;
+	c->render(c->render_arg, w->mem, fc->s);
+	if (fflush(w->mem) != 0 || ferror(w->mem) || (len = ftello(w->mem)) < 0 ||
+	    !(fc->text = malloc((size_t)len ? (size_t)len : 1)))
+		return; /* written by the reader instead */
+	memcpy(fc->text, w->mem_buf, (size_t)len);
+	fc->len = (size_t)len;
+}
+
+/* The decoder's callback, wrapped: a session's flow_ctx is its user pointer. */
 static void
 on_stream(void *arg, const struct rsm_event *ev)
 {
 	struct worker *w = arg;
 	struct smtp_session *s = ev->conn->user;
 	struct out_rec r = {.event = w->event, .phase = (uint8_t)w->phase, .worker = (uint16_t)w->index};
+	struct flow_ctx *fc;
 
 	smtp_on_stream(w->dec, ev);
-	if (ev->type == RSM_EV_OPEN && ev->conn->user) {
+	if (ev->type == RSM_EV_OPEN && (s = ev->conn->user)) {
+		if (!(fc = calloc(1, sizeof(*fc)))) { /* the session cannot be followed */
+			smtp_session_free(s);
+			ev->conn->user = NULL;
+			return;
+		}
+		fc->s = s;
+		s->user = fc;
 		r.type = OUT_OPEN;
-		r.s = ev->conn->user;
 	} else if (ev->type == RSM_EV_CLOSE && s) {
+		fc = s->user;
+		render(w, fc);
 		r.type = OUT_CLOSE;
-		r.s = s;
 	} else {
 		return;
 	}
+	r.fc = fc;
 	r.seq = w->seq++;
 	r.sub = w->at_end ? ev->conn->first_event
 		: w->phase == PH_SWEEP ? ev->conn->last_event : r.seq;
@@ -399,14 +453,19 @@ drain(struct shard *sh)
 	if (sh->batch.n > 1)
 		qsort(sh->batch.v, sh->batch.n, sizeof(*sh->batch.v), by_key);
 	for (size_t i = 0; i < sh->batch.n; i++) {
-		struct smtp_session *s = sh->batch.v[i].s;
+		struct flow_ctx *fc = sh->batch.v[i].fc;
 
 		if (sh->batch.v[i].type == OUT_OPEN) {
-			s->id = ++sh->next_id; /* the worker no longer reads it */
+			atomic_store_explicit(&fc->id, ++sh->next_id, memory_order_release);
 			continue;
 		}
-		sh->cfg.done(sh->cfg.arg, s);
-		freelist_push(&sh->w[sh->batch.v[i].worker].pending_free, s);
+		if (fc->text) {
+			sh->cfg.written(sh->cfg.arg, fc->s, fc->text, fc->len);
+		} else {
+			fc->s->id = atomic_load_explicit(&fc->id, memory_order_relaxed); /* ours */
+			sh->cfg.done(sh->cfg.arg, fc->s);
+		}
+		freelist_push(&sh->w[sh->batch.v[i].worker].pending_free, fc);
 	}
 	for (unsigned i = 0; i < sh->n; i++) {
 		struct worker *w = &sh->w[i];
@@ -505,6 +564,8 @@ worker_init(struct shard *sh, struct worker *w, unsigned index)
 	pthread_mutex_init(&w->lock, NULL);
 	if (index > 0 && ring_init(&w->ring, RING_BYTES) < 0)
 		return -1;
+	if (sh->cfg.render) /* none: the reader writes every session */
+		w->mem = open_memstream(&w->mem_buf, &w->mem_size);
 	w->dec = smtp_new(&sc, keep, NULL);
 	w->rsm = w->dec ? rsm_new(&rc, on_stream, w) : NULL;
 	return w->rsm ? 0 : -1;
@@ -562,6 +623,9 @@ shard_free(struct shard *sh)
 		rsm_free(w->rsm);
 		smtp_free(w->dec);
 		ring_destroy(&w->ring);
+		if (w->mem)
+			fclose(w->mem);
+		free(w->mem_buf);
 		if (w->sh)
 			pthread_mutex_destroy(&w->lock);
 	}

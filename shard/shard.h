@@ -34,6 +34,14 @@ struct shard_config {
 	struct smtp_config smtp; /* sink and keep_sessions are not used */
 	smtp_session_fn *done;	/* each session, in single-thread order, on the reader */
 	void *arg;
+	/*
+	 * Optional: how to write a session, callable on any thread at once. A
+	 * worker that knows a session's id when it ends writes it itself, and the
+	 * reader gets written() with those bytes instead of done().
+	 */
+	void (*render)(const void *render_arg, FILE *f, const struct smtp_session *s);
+	const void *render_arg;
+	void (*written)(void *arg, const struct smtp_session *s, const void *bytes, size_t n);
 };
 
 struct shard;
