@@ -54,6 +54,9 @@ out_str(struct out *o, const char *s)
 	out_mem(o, s, strlen(s));
 }
 
+/* A string literal: its length is known when compiling. */
+#define out_lit(o, lit) out_mem((o), "" lit, sizeof(lit) - 1)
+
 /* out.c */
 void out_u64(struct out *o, uint64_t v);
 void out_seconds(struct out *o, uint64_t us);

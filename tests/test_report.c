@@ -44,6 +44,34 @@ test_json_string_escapes(void **state)
 	free(j);
 }
 
+/*
+ * The escaper scans eight bytes at a time: each character that must be
+ * escaped, at every position of a longer plain string, still is.
+ */
+static void
+test_json_escapes_at_every_position(void **state)
+{
+	static const char special[] = {'"', '\\', '\n', '\x01', '\x1f', '\x7f'};
+	static const char *const escaped[] = {"\\\"", "\\\\", "\\n", "\\u0001", "\\u001f",
+					      "\\u007f"};
+	char in[32], want[64];
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(special); k++) {
+		for (size_t at = 0; at < 24; at++) {
+			memset(in, 'a' + (int)(at % 26), 24);
+			in[24] = '\0';
+			in[at] = special[k];
+			snprintf(want, sizeof(want), "\"%.*s%s%s\"", (int)at, in, escaped[k],
+				 in + at + 1);
+			char *j = json_of(in);
+
+			assert_string_equal(j, want);
+			free(j);
+		}
+	}
+}
+
 static void
 test_iso_time_and_addr(void **state)
 {
@@ -67,6 +95,21 @@ test_iso_time_and_addr(void **state)
 	assert_string_equal(buf, "2001:db8::1");
 	rpt_addr(buf, sizeof(buf), &v4);
 	assert_string_equal(buf, "192.0.2.7");
+	/* dotted quads are written by hand: every digit count */
+	static const struct {
+		uint8_t b[4];
+		const char *text;
+	} quads[] = {
+		{{0, 0, 0, 0}, "0.0.0.0"},
+		{{255, 255, 255, 255}, "255.255.255.255"},
+		{{10, 100, 1, 90}, "10.100.1.90"},
+		{{9, 99, 199, 200}, "9.99.199.200"},
+	};
+	for (size_t i = 0; i < sizeof(quads) / sizeof(quads[0]); i++) {
+		memcpy(v4.bytes, quads[i].b, 4);
+		rpt_addr(buf, sizeof(buf), &v4);
+		assert_string_equal(buf, quads[i].text);
+	}
 }
 
 /*
@@ -440,6 +483,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_string_escapes),
+		cmocka_unit_test(test_json_escapes_at_every_position),
 		cmocka_unit_test(test_iso_time_and_addr),
 		cmocka_unit_test(test_terminal_output_has_no_wire_escapes),
 		cmocka_unit_test(test_json_session_fields),
