@@ -11,7 +11,9 @@
  * An opening is handed back too, so that the reader can number sessions by
  * first packet. Workers publish what they have at each sync (every tick),
  * with the last event they finished; the reader writes out, sorted by key,
- * everything up to the event all workers have finished.
+ * everything up to the event all workers have finished. The id comes back
+ * to the worker through its flow_ctx: a session that ends after that is
+ * written by the worker, and the reader only copies the bytes.
  */
 #include "shard.h"
 
