@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -819,6 +820,7 @@ main(int argc, char **argv)
 	static char outbuf[1 << 16];
 
 	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
+	__fsetlocking(stdout, FSETLOCKING_BYCALLER); /* written by the reading thread only */
 	rc = analyse(&o);
 	free(o.trailing_filter);
 	return rc;

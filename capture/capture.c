@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -80,6 +81,12 @@ open_stream(FILE **out, char **iobuf, const char *path, char err[CAP_ERRLEN])
 		snprintf(err, CAP_ERRLEN, "%s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
+	/*
+	 * Only the reading thread touches the stream; with --threads the process
+	 * has several, and stdio would then lock it twice a packet (libpcap's
+	 * two fread() calls).
+	 */
+	__fsetlocking(f, FSETLOCKING_BYCALLER);
 	/* not stdin: libpcap's close leaves it open, its buffer must outlive us */
 	if (f != stdin && (*iobuf = malloc(READ_BUFFER)) &&
 	    setvbuf(f, *iobuf, _IOFBF, READ_BUFFER) != 0) {

@@ -19,6 +19,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -566,8 +567,8 @@ worker_init(struct shard *sh, struct worker *w, unsigned index)
 	pthread_mutex_init(&w->lock, NULL);
 	if (index > 0 && ring_init(&w->ring, RING_BYTES) < 0)
 		return -1;
-	if (sh->cfg.render) /* none: the reader writes every session */
-		w->mem = open_memstream(&w->mem_buf, &w->mem_size);
+	if (sh->cfg.render && (w->mem = open_memstream(&w->mem_buf, &w->mem_size)))
+		__fsetlocking(w->mem, FSETLOCKING_BYCALLER); /* this worker's own */
 	w->dec = smtp_new(&sc, keep, NULL);
 	w->rsm = w->dec ? rsm_new(&rc, on_stream, w) : NULL;
 	return w->rsm ? 0 : -1;
