@@ -44,8 +44,15 @@ must agree. Mismatches are counted by class (missing, extra, state, commands, me
 and by kind of session, and the first few are shown. PASS/FAIL is printed and
 FAIL exits 1: speed must never come from skipping work.
 
+Memory over time: one more run of each size is watched through /proc (VmRSS every 5 ms) and
+the peak so far is printed at 10, 25, 50, 75 and 100% of the run: memory follows the flows
+open at once, which the generator levels off in the second half of each capture, not the
+bytes read.
+
 The issue's targets (at most 0.5 CPU s per GB, peak RSS at most 64 MB and the same for
-the smallest and the largest capture, start-up under 20 ms, 2 threads at least 1.7 times
+the smallest and the largest capture (the 100 MB capture has about half the flows open at
+once of the 1 GB one, so the largest run's own curve is judged too: its peak at the end
+within 25% of its peak at half-way), start-up under 20 ms, 2 threads at least 1.7 times
 the single-thread throughput) are printed MET / NOT MET;
 missing a target does not make the exit status non-zero.
 """
@@ -315,6 +322,35 @@ def startup(binary, workdir, n=20):
             statistics.median(r[2] for r in runs))
 
 
+def rss_curve(argv, points=(0.1, 0.25, 0.5, 0.75, 1.0)):
+    """Resident memory of one run over time: VmRSS of the child, read every 5 ms from /proc.
+
+    Returns [(fraction of the input read, MB)] at the given points, using the wall-clock
+    fraction of the run (the reading rate is steady). The child's peak still comes from wait4
+    in measure(); this only shows whether memory keeps growing as the file is read.
+    """
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    samples, t0 = [], time.perf_counter()
+    status = "/proc/%d/status" % proc.pid
+    while proc.poll() is None:
+        try:
+            with open(status) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        samples.append((time.perf_counter() - t0, int(line.split()[1]) / 1024))
+        except OSError:
+            break
+        time.sleep(0.005)
+    if not samples:
+        return []
+    end = samples[-1][0] or 1e-9
+    out = []
+    for p in points:
+        upto = [mb for t, mb in samples if t <= p * end]
+        out.append((p, max(upto) if upto else 0.0))
+    return out
+
+
 def mark(ok):
     return "MET" if ok else "NOT MET"
 
@@ -411,7 +447,11 @@ def main():
             print("  --threads %d output identical to one thread's: %s" % (n, "yes" if same else "NO"))
             ok &= same
         all_ok &= ok
-        results[size] = dict(me, flows=tt["concurrency_peak"], speedup=speedup)
+        curve = rss_curve([args.bin, "-r", pcap, "-o", "json", "-q"])
+        if curve:
+            print("  peak RSS so far, by share of the run: " + ", ".join(
+                "%d%% %.1f MB" % (100 * p, mb) for p, mb in curve))
+        results[size] = dict(me, flows=tt["concurrency_peak"], speedup=speedup, curve=curve)
 
     print()
     print("start-up (empty capture, median of 20): %.1f ms wall from spawn to exit, %.1f ms "
@@ -424,6 +464,13 @@ def main():
               "(%.1f MB)" % (size, TARGET_CPU_PER_GB, mark(me["per_gb"] <= TARGET_CPU_PER_GB),
                              me["per_gb"], TARGET_RSS_MB, mark(me["rss"] <= TARGET_RSS_MB),
                              me["rss"]))
+    big = results[sizes[-1]]["curve"]
+    if len(big) == 5:
+        half, end = big[2][1], big[-1][1]
+        print("  %-6s MB  memory flat once the flows open at once level off (peak at the end "
+              "within %d%% of the peak at half-way): %s (%.1f vs %.1f MB)" % (
+                  sizes[-1], round(100 * (SAME_RSS_TOLERANCE - 1)),
+                  mark(end <= half * SAME_RSS_TOLERANCE), end, half))
     if len(sizes) > 1:
         lo, hi = results[sizes[0]]["rss"], results[sizes[-1]]["rss"]
         print("  same peak RSS for %d MB and %d MB (within %d%%): %s (%.1f vs %.1f MB, with %d "
