@@ -3,7 +3,8 @@
 
 For every capture under samples/ and samples/edge/, the shared corpus (../shared/corpus, skipped
 when absent) and two captures made by bench/gen.py (many interleaved sessions, retransmissions,
-reordering, IPv6; one read with --idle 1 so that most sessions end in sweeps for idle flows),
+reordering, IPv6), one of them also with its clock jumping back and forth and both read with
+--idle 1 so that most sessions end in sweeps for idle flows,
 runs `BIN -r PCAP -o FORMAT --audit` with one thread and with several, and compares standard
 output, standard error (the summary) and the exit status byte for byte. Exit 1 on a difference.
 usage: python3 tests/threads_check.py [--bin build/smtpscope] [--quick]
@@ -12,6 +13,7 @@ import argparse
 import glob
 import os
 import re
+import struct
 import subprocess
 import sys
 import tempfile
@@ -39,7 +41,9 @@ def first_difference(a, b):
 
 
 def generated(tmp):
-    """Two bench captures, made here: small enough for make test, busy enough to interleave."""
+    """Two bench captures, made here: small enough for make test, busy enough to interleave;
+    and a copy of the first whose clock jumps back and forth (every 7th packet up to 3 s
+    early), so that sweeps for idle flows meet time going backwards."""
     out = []
     for name, mb, conc in (("mix-a.pcap", 12, 400), ("mix-b.pcap", 6, 60)):
         path = os.path.join(tmp, name)
@@ -47,7 +51,26 @@ def generated(tmp):
                         str(mb), "--concurrency", str(conc), "--seed", "11", "-o", path, "-q"],
                        check=True, timeout=300)
         out.append(path)
+    out.append(jittered(out[0], os.path.join(tmp, "mix-a-jitter.pcap")))
     return out
+
+
+def jittered(src, dst):
+    """A classic pcap (microseconds, little-endian, as gen.py writes) with some times moved back."""
+    with open(src, "rb") as f:
+        data = bytearray(f.read())
+    assert struct.unpack_from("<I", data, 0)[0] == 0xA1B2C3D4, "gen.py writes LE microsecond pcap"
+    at, n = 24, 0
+    while at + 16 <= len(data):
+        sec, usec, incl, _ = struct.unpack_from("<IIII", data, at)
+        n += 1
+        if n % 7 == 0:
+            t = max(0, sec * 1000000 + usec - (n * 7919) % 3000000)
+            struct.pack_into("<II", data, at, t // 1000000, t % 1000000)
+        at += 16 + incl
+    with open(dst, "wb") as f:
+        f.write(data)
+    return dst
 
 
 def main():
@@ -68,7 +91,7 @@ def main():
         gen = generated(tmp)
         jobs = [(p, f, (2, 3)) for p in captures + corpus for f in formats]
         jobs += [(p, f, (2, 4) if args.quick else (2, 3, 4, 7)) for p in gen for f in formats]
-        jobs += [(gen[0], ["-o", "json", "--idle", "1"], (2, 3))]
+        jobs += [(p, ["-o", "json", "--idle", "1"], (2, 3)) for p in (gen[0], gen[2])]
         for pcap, extra, counts in jobs:
             want = run(args.bin, pcap, extra, 1)
             for n in counts:
