@@ -189,7 +189,7 @@ decode(struct cap_source *src, const struct pcap_pkthdr *h, const u_char *bytes,
        struct cap_segment *seg, bool *kept)
 {
 	struct ip_datagram d, whole;
-	enum cap_verdict v = frame_ip(src->dlt, bytes, h->caplen, &d), t;
+	enum cap_verdict v = frame_ip(src->dlt, bytes, h->caplen, h->len, &d), t;
 	bool fragment = v == CAP_TCP && d.fragment;
 
 	memset(seg, 0, sizeof(*seg));

@@ -198,7 +198,7 @@ cap_linktype_supported(int dlt)
 
 /* IPv4 header (RFC 791): addresses, protocol, fragment fields; the payload as captured. */
 static enum cap_verdict
-parse_ipv4(struct rd *r, struct ip_datagram *d)
+parse_ipv4(struct rd *r, struct ip_datagram *d, uint32_t cut)
 {
 	uint8_t vhl = rd_u8(r);
 	size_t hlen = (size_t)(vhl & 0x0f) * 4;
@@ -215,13 +215,24 @@ parse_ipv4(struct rd *r, struct ip_datagram *d)
 
 	if (r->short_read)
 		return CAP_TRUNCATED;
-	if (vhl >> 4 != 4 || hlen < 20 || total < hlen)
+	/*
+	 * A total length of 0 on an unfragmented datagram is a capture taken on
+	 * the sending host with TCP segmentation offload: the kernel hands over a
+	 * super-segment and the card fills in the length. Take what was captured
+	 * (Wireshark does the same); the snap length may still have cut it.
+	 */
+	bool offload = total == 0 && !(frag & 0x3fff);
+
+	if (vhl >> 4 != 4 || hlen < 20 || (total < hlen && !offload))
 		return CAP_MALFORMED;
 	if (!rd_skip(r, hlen - 20))
 		return CAP_TRUNCATED;
-	/* Ethernet pads short frames: the payload ends where IP says it ends. */
-	rd_limit(r, total - hlen);
-	d->missing = r->left < (size_t)(total - hlen) ? (uint32_t)(total - hlen - r->left) : 0;
+	if (offload) {
+		d->missing = cut;
+	} else { /* Ethernet pads short frames: the payload ends where IP says it ends */
+		rd_limit(r, total - hlen);
+		d->missing = r->left < (size_t)(total - hlen) ? (uint32_t)(total - hlen - r->left) : 0;
+	}
 	d->frag_off = (uint32_t)(frag & 0x1fff) * 8;
 	d->more = (frag & 0x2000) != 0;
 	d->fragment = d->more || d->frag_off;
@@ -281,7 +292,7 @@ ipv6_extensions(struct rd *r, struct ip_datagram *d, uint8_t *next)
 
 /* IPv6 header and extension headers (RFC 8200 4.1); the payload as captured. */
 static enum cap_verdict
-parse_ipv6(struct rd *r, struct ip_datagram *d)
+parse_ipv6(struct rd *r, struct ip_datagram *d, uint32_t cut)
 {
 	uint32_t vtf = rd_be32(r);
 	uint16_t plen = rd_be16(r);
@@ -294,9 +305,11 @@ parse_ipv6(struct rd *r, struct ip_datagram *d)
 		return CAP_TRUNCATED;
 	if (vtf >> 28 != 6)
 		return CAP_MALFORMED;
-	if (plen != 0) { /* 0 means a jumbogram: take what was captured */
+	if (plen != 0) {
 		d->missing = r->left < plen ? (uint32_t)(plen - r->left) : 0;
 		rd_limit(r, plen);
+	} else { /* a jumbogram, or segmentation offload (as IPv4): take what was captured */
+		d->missing = cut;
 	}
 	if (ipv6_extensions(r, d, &next) != CAP_TCP)
 		return CAP_TRUNCATED;
@@ -310,9 +323,10 @@ parse_ipv6(struct rd *r, struct ip_datagram *d)
 }
 
 enum cap_verdict
-frame_ip(int dlt, const uint8_t *frame, size_t caplen, struct ip_datagram *d)
+frame_ip(int dlt, const uint8_t *frame, size_t caplen, size_t wirelen, struct ip_datagram *d)
 {
 	link_fn *link = link_lookup(dlt);
+	uint32_t cut = wirelen > caplen && wirelen - caplen < UINT32_MAX ? (uint32_t)(wirelen - caplen) : 0;
 	struct rd r;
 
 	memset(d, 0, sizeof(*d));
@@ -321,9 +335,9 @@ frame_ip(int dlt, const uint8_t *frame, size_t caplen, struct ip_datagram *d)
 	rd_init(&r, frame, caplen);
 	switch (link(&r)) {
 	case NET_IPV4:
-		return parse_ipv4(&r, d);
+		return parse_ipv4(&r, d, cut);
 	case NET_IPV6:
-		return parse_ipv6(&r, d);
+		return parse_ipv6(&r, d, cut);
 	default:
 		return r.short_read ? CAP_TRUNCATED : CAP_NOT_TCP;
 	}
@@ -374,7 +388,7 @@ parse_unreachable(struct rd *r, const struct ip_datagram *outer, struct cap_segm
 	if (type != (v6 ? 1 : 3) || (!v6 && code == 4))
 		return CAP_NOT_TCP;
 	memset(&q, 0, sizeof(q));
-	if ((v6 ? parse_ipv6(r, &q) : parse_ipv4(r, &q)) != CAP_TCP || q.proto != IPPROTO_TCP_ ||
+	if ((v6 ? parse_ipv6(r, &q, 0) : parse_ipv4(r, &q, 0)) != CAP_TCP || q.proto != IPPROTO_TCP_ ||
 	    q.fragment)
 		return CAP_NOT_TCP;
 	rd_init(r, q.payload, q.len);
@@ -419,9 +433,8 @@ cap_decode_frame(int dlt, const uint8_t *frame, size_t caplen, size_t wirelen,
 		 struct cap_segment *seg)
 {
 	struct ip_datagram d;
-	enum cap_verdict v = frame_ip(dlt, frame, caplen, &d);
+	enum cap_verdict v = frame_ip(dlt, frame, caplen, wirelen, &d);
 
-	(void)wirelen;
 	memset(seg, 0, sizeof(*seg));
 	if (v != CAP_TCP)
 		return v;

@@ -22,7 +22,9 @@ struct ip_datagram {
 	uint32_t id;
 };
 
-enum cap_verdict frame_ip(int dlt, const uint8_t *frame, size_t caplen, struct ip_datagram *d);
+/* wirelen: the frame's length on the wire, for datagrams that do not give their own */
+enum cap_verdict frame_ip(int dlt, const uint8_t *frame, size_t caplen, size_t wirelen,
+			  struct ip_datagram *d);
 /* TCP or an ICMP unreachable; a reassembled IPv6 payload may still start with extension headers. */
 enum cap_verdict frame_transport(const struct ip_datagram *d, struct cap_segment *seg);
 

@@ -126,6 +126,30 @@ test_ethernet_ipv4(void **state)
 	assert_segment(&f, DLT_EN10MB, 4, payload);
 }
 
+/*
+ * Captured on the sending host with segmentation offload: IPv4 total length
+ * 0, the super-segment as long as the frame. Taken whole; a snap length cut
+ * shows as missing bytes; a fragment with length 0 is still malformed.
+ */
+static void
+test_offload_length_zero(void **state)
+{
+	struct frame f = {0};
+	struct cap_segment s;
+
+	(void)state;
+	put_ether(&f, 0x0800);
+	put_ipv4(&f, 0, 0);
+	f.b[14 + 2] = f.b[14 + 3] = 0; /* total length 0 */
+	put_tcp(&f, payload);
+	assert_segment(&f, DLT_EN10MB, 4, payload);
+	assert_int_equal(cap_decode_frame(DLT_EN10MB, f.b, f.n, f.n + 3000, &s), CAP_TCP);
+	assert_int_equal(s.len, strlen(payload));
+	assert_int_equal(s.missing, 3000);
+	f.b[14 + 6] = 0x20; /* more fragments */
+	assert_int_equal(cap_decode_frame(DLT_EN10MB, f.b, f.n, f.n, &s), CAP_MALFORMED);
+}
+
 static void
 test_vlan_qinq_mpls(void **state)
 {
@@ -664,6 +688,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ethernet_ipv4),
+		cmocka_unit_test(test_offload_length_zero),
 		cmocka_unit_test(test_vlan_qinq_mpls),
 		cmocka_unit_test(test_null_loop_sll_raw),
 		cmocka_unit_test(test_ipv6_extension_headers),
