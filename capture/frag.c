@@ -2,9 +2,12 @@
  * frag.c - IPv4 and IPv6 fragment reassembly (RFC 791 3.2, RFC 8200 4.5).
  *
  * Datagrams in progress sit on a list, oldest first, keyed by addresses,
- * protocol and id. Each holds its pieces sorted and never overlapping: a
- * fragment overlapping what is already held only adds the bytes not yet
- * covered (first data wins, as in the TCP layer). Everything is capped:
+ * protocol and id. Each holds its pieces sorted and never overlapping: an
+ * IPv4 fragment overlapping what is already held only adds the bytes not yet
+ * covered (first data wins, as in the TCP layer); in IPv6 overlaps are
+ * forbidden (RFC 5722, RFC 8200 4.5): the whole datagram is given up, as
+ * the receiving host would, but an exact duplicate is only ignored.
+ * Everything is capped:
  * datagrams in progress, bytes held, datagram size, and time (capture time);
  * a datagram given up is counted, never silently lost.
  */
@@ -165,6 +168,18 @@ insert(struct frag_table *t, struct frag_dgram *g, uint32_t off, const uint8_t *
 	return true;
 }
 
+/* IPv6: 1 if [off, off+len) overlaps a held piece, 0 if not, -1 if it repeats one exactly. */
+static int
+ipv6_overlap(const struct frag_dgram *g, uint32_t off, const uint8_t *data, uint32_t len)
+{
+	for (const struct frag_piece *p = g->pieces; p && p->off < off + len; p = p->next) {
+		if (p->off + p->len <= off)
+			continue;
+		return p->off == off && p->len == len && memcmp(p->data, data, len) == 0 ? -1 : 1;
+	}
+	return 0;
+}
+
 /* The pieces cover [0, total) without a hole and nothing past it. */
 static bool
 contiguous(const struct frag_dgram *g)
@@ -220,6 +235,16 @@ frag_add(struct frag_table *t, const struct ip_datagram *d, uint64_t ts, struct 
 	    (!d->more && end < g->held)) {
 		drop_after(t, prev, true);
 		return -1;
+	}
+	if (d->src.family == 6 && d->len) {
+		int o = ipv6_overlap(g, d->frag_off, d->payload, (uint32_t)d->len);
+
+		if (o < 0)
+			return 0; /* a duplicate: nothing new */
+		if (o > 0) {
+			drop_after(t, prev, true);
+			return -1;
+		}
 	}
 	if (d->frag_off == 0)
 		g->proto = d->proto; /* for IPv6 the first fragment's next header is the one */

@@ -553,6 +553,53 @@ test_ipv6_fragments_reassembled(void **state)
 	unlink(path);
 }
 
+/* An IPv6 fragment of the datagram above, [off, off+len) of tcp, M as given. */
+static void
+ipv6_fragment(struct frame *f, const struct frame *tcp, size_t off, size_t len, bool more)
+{
+	memset(f, 0, sizeof(*f));
+	put_ether(f, 0x86dd);
+	put_ipv6(f, 8 + len, 44);
+	put(f, "\x06\x00", 2);
+	put16(f, (uint16_t)(off | (more ? 1 : 0)));
+	put32(f, 0xabcd);
+	put(f, tcp->b + off, len);
+}
+
+/*
+ * RFC 5722: overlapping IPv6 fragments give the datagram up (counted); an
+ * exact duplicate is ignored and the datagram still completes.
+ */
+static void
+test_ipv6_overlap_drops_datagram(void **state)
+{
+	char path[] = "/tmp/smtpscope-frag-XXXXXX";
+	struct frame tcp = {0}, a, b, dup, over;
+	struct got g;
+	static const uint16_t ports[] = {25};
+	int secs[] = {0, 0, 0};
+
+	(void)state;
+	close(mkstemp(path));
+	put_tcp(&tcp, long_payload);
+	ipv6_fragment(&a, &tcp, 0, 32, true);
+	ipv6_fragment(&b, &tcp, 32, tcp.n - 32, false);
+	ipv6_fragment(&dup, &tcp, 0, 32, true);
+	ipv6_fragment(&over, &tcp, 24, 16, true); /* [24,40) straddles both */
+	struct frame *with_dup[] = {&a, &dup, &b}, *with_overlap[] = {&a, &over, &b};
+
+	write_frames(path, DLT_EN10MB, with_dup, secs, 3);
+	assert_int_equal(run_file(path, &g, ports, 1), 0);
+	assert_int_equal(g.n, 1);
+	assert_memory_equal(g.payload, long_payload, strlen(long_payload));
+	assert_int_equal(g.stats.frags_dropped, 0);
+	write_frames(path, DLT_EN10MB, with_overlap, secs, 3);
+	assert_int_equal(run_file(path, &g, ports, 1), 0);
+	assert_int_equal(g.n, 0);
+	assert_int_equal(g.stats.frags_dropped, 1);
+	unlink(path);
+}
+
 /*
  * IPv6 fragments whose fragmentable part starts with Destination Options
  * (RFC 8200 4.5), the second one a microsecond "earlier" (merged captures):
@@ -700,6 +747,7 @@ main(void)
 		cmocka_unit_test(test_ipv4_fragments_reassembled),
 		cmocka_unit_test(test_fragment_timeout),
 		cmocka_unit_test(test_ipv6_fragments_reassembled),
+		cmocka_unit_test(test_ipv6_overlap_drops_datagram),
 		cmocka_unit_test(test_inconsistent_fragments_dropped),
 		cmocka_unit_test(test_ipv6_fragment_with_options_and_time_back),
 		cmocka_unit_test(test_icmpv6_unreachable),
