@@ -723,7 +723,8 @@ const struct kb kb[] = {
 	 * X.0.0 says nothing beyond the class and has no entry on purpose: it
 	 * falls through to the basic code in context.
 	 */
-	ENH2("1.5", "Recipient accepted: the address is valid here (not delivered yet)."),
+	ENH2V(V_NOT_VERIFY, "1.5", "Recipient accepted: the address is valid here (not delivered "
+				  "yet)."),
 	ENH2("1.9", "Accepted, but passed on to a system that cannot report delivery status any "
 		    "further."),
 	ENH2("3.6", "Accepted, but the server changed the priority the client asked for "
@@ -869,7 +870,7 @@ const struct kb kb[] = {
 	    W_SEND_ADMIN, R_AFTER_FIX),
 
 	/* Enhanced class.subject (RFC 3463 3.x), for details outside the registry. */
-	ENHC2("1", "The address was accepted."),
+	ENHC2V(V_NOT_VERIFY, "1", "The address was accepted."),
 	ENHC("1", "A problem with an address (sender or recipient).", W_SENDER, R_CLASS),
 	ENHC("2", "A problem with the recipient's mailbox.", W_RECIPIENT, R_CLASS),
 	ENHC("3", "A problem in the receiving mail system.", W_RECV_ADMIN, R_CLASS),

@@ -18,6 +18,8 @@
 #define V(x) (1u << SMTP_##x)
 #define V_ENVELOPE (V(MAIL) | V(RCPT))
 #define V_END (V(DOT) | V(BDAT))
+/* Every command but VRFY and EXPN, whose 2xx confirms an address and accepts nothing. */
+#define V_NOT_VERIFY (~(V(VRFY) | V(EXPN)))
 #define V_AUTHS (V(AUTH) | V(AUTH_DATA))
 #define LOWER_MAX 1024
 
@@ -52,6 +54,9 @@ struct kb {
 #define ENHC(key, what, who, retry) {SMTP_MATCH_ENHANCED_CLASS, 0, 0, 0, key, what, who, retry}
 #define ENH2(key, what) {SMTP_MATCH_ENHANCED, 0, 0, 2, key, what, 0, R_CLASS}
 #define ENHC2(key, what) {SMTP_MATCH_ENHANCED_CLASS, 0, 0, 2, key, what, 0, R_CLASS}
+/* The same, for some commands only (V_NOT_VERIFY: an address accepted into a transaction). */
+#define ENH2V(verbs, key, what) {SMTP_MATCH_ENHANCED, verbs, 0, 2, key, what, 0, R_CLASS}
+#define ENHC2V(verbs, key, what) {SMTP_MATCH_ENHANCED_CLASS, verbs, 0, 2, key, what, 0, R_CLASS}
 #define CTX(verbs, code, what, who, retry) \
 	{SMTP_MATCH_CODE_IN_CONTEXT, verbs, code, 0, NULL, what, who, retry}
 #define DIG(d, what) {SMTP_MATCH_FIRST_DIGIT, 0, d, 0, NULL, what, 0, R_CLASS}

@@ -768,6 +768,8 @@ static const struct expl_case cases[] = {
 	CX(VRFY, "252 2.0.0 bob", "will not confirm"),
 	CX(EXPN, "502 Sorry, we do not allow this operation", "verification turned off"),
 	CX(VRFY, "550 String does not match anything.", "does not know this address"),
+	/* sendmail: an address confirmed with X.1.5, which after RCPT would mean accepted */
+	CX(VRFY, "250 2.1.5 Fred Smith <fred@example.com>", "confirmed"),
 	/* OpenSMTPD smtp_session.c; RFC 5321 wording */
 	CX(HELP, "214 2.0.0 End of HELP info", "Help text"),
 	CX(HELP, "211 System status, or system help reply", "System status"),
