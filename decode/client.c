@@ -335,6 +335,8 @@ on_command(struct smtp_session *s, struct smtp_command *c, const char *arg, size
 		c->prev = p->cur_msg;
 		p->cur_msg = session_new_message(s);
 		c->msg = p->cur_msg;
+		if (c->msg >= 0 && c >= s->cmds && c < s->cmds + s->n_cmds) /* not the scratch entry */
+			s->msgs[c->msg].mail_cmd = (int)(c - s->cmds);
 		if (c->msg >= 0 && arg)
 			s->msgs[c->msg].mail_from = path_address(s, arg, n, "FROM:");
 		break;

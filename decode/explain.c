@@ -739,12 +739,15 @@ earlier_failure(const struct smtp_session *s, const struct smtp_command *c)
 	if (c->reply.code < 400 || c->msg < 0 ||
 	    (c->verb != SMTP_RCPT && c->verb != SMTP_DATA && c->verb != SMTP_BDAT))
 		return NULL;
-	for (const struct smtp_command *e = s->cmds; e < c; e++)
-		if (e->msg == c->msg && e->verb == SMTP_MAIL && e->has_reply && e->reply.code >= 400)
+	m = &s->msgs[c->msg];
+	if (m->mail_cmd >= 0) { /* the MAIL that opened the transaction (found without a walk) */
+		const struct smtp_command *e = &s->cmds[m->mail_cmd];
+
+		if (e < c && e->has_reply && e->reply.code >= 400)
 			return e;
+	}
 	if (c->verb == SMTP_RCPT)
 		return NULL;
-	m = &s->msgs[c->msg];
 	for (size_t r = 0; r < m->n_rcpt; r++) {
 		if (m->rcpt[r].status != SMTP_RCPT_REJECTED)
 			return NULL; /* someone was accepted (or not answered): not a consequence */

@@ -253,6 +253,7 @@ session_new_message(struct smtp_session *s)
 	m = &s->msgs[s->n_msgs];
 	memset(m, 0, sizeof(*m));
 	m->size = -1;
+	m->mail_cmd = -1;
 	p->dec->stats.messages++;
 	return (int)s->n_msgs++;
 }
