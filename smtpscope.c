@@ -456,14 +456,13 @@ explain_offline(const struct options *o)
 	enum smtp_verb verb = SMTP_OTHER;
 	char enh[12], out[1024];
 	int code;
+	bool last;
 
-	if (strlen(line) < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '9' ||
-	    line[2] < '0' || line[2] > '9' || (line[3] && line[3] != ' ' && line[3] != '-')) {
+	if (!smtp_parse_reply_line(line, strlen(line), &code, &last)) {
 		fprintf(stderr, "smtpscope: --explain wants a reply line such as \"550 5.1.1 User "
 				"unknown\"\n");
 		return EXIT_USAGE;
 	}
-	code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
 	text = line[3] ? line + 4 : "";
 	if (o->explain_after) {
 		verb = strcmp(o->explain_after, "CONNECT") == 0 ? SMTP_CONNECT

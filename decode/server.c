@@ -277,9 +277,8 @@ reply_done(struct smtp_session *s)
 	}
 }
 
-/* "ddd", "ddd text", "ddd-text" with the first digit 2 to 5 (RFC 5321 4.2). */
-static bool
-parse_reply_line(const char *l, size_t n, int *code, bool *last)
+bool
+smtp_parse_reply_line(const char *l, size_t n, int *code, bool *last)
 {
 	if (n < 3 || l[0] < '2' || l[0] > '5' || l[1] < '0' || l[1] > '9' || l[2] < '0' ||
 	    l[2] > '9')
@@ -317,7 +316,7 @@ reply_line(struct smtp_session *s, const struct line *ln)
 		session_flag(s, SMTP_ANOM_BARE_LF);
 	if (ln->truncated || ln->n > SMTP_REPLY_LINE_MAX)
 		session_flag(s, SMTP_ANOM_LINE_TOO_LONG);
-	if (!parse_reply_line(ln->p, ln->n, &code, &last)) {
+	if (!smtp_parse_reply_line(ln->p, ln->n, &code, &last)) {
 		session_flag(s, !p->any_reply && !p->in_reply ? SMTP_ANOM_NOT_SMTP
 							      : SMTP_ANOM_INVALID_REPLY);
 		return;

@@ -222,6 +222,11 @@ enum smtp_result smtp_result_of(int code);
  */
 enum smtp_match smtp_explain(enum smtp_verb verb, int code, const char *enhanced,
 			     const char *text, char *buf, size_t bufsz);
+/*
+ * A reply line: "ddd", "ddd text" or "ddd-text" with the first digit 2 to 5
+ * (RFC 5321 4.2); *last is false for a "ddd-" continuation.
+ */
+bool smtp_parse_reply_line(const char *line, size_t n, int *code, bool *last);
 /* Parse an RFC 3463 code at the start of text ("5.1.1", "#5.1.1"); 0 if none. */
 size_t smtp_parse_enhanced(const char *text, size_t len, char out[12]);
 enum smtp_verb smtp_verb_lookup(const char *word, size_t len);
