@@ -111,7 +111,8 @@ lowered(struct reply_text *t)
 		char c = s[i], e[12];
 
 		if (c == '\n') {
-			size_t code = smtp_parse_enhanced(s + i + 1, strlen(s + i + 1), e);
+			/* a code is at most "#5.123.123" and the byte after it: no need to measure the rest */
+			size_t code = smtp_parse_enhanced(s + i + 1, strnlen(s + i + 1, 16), e);
 
 			i += code + (code && s[i + code + 1] == ' '); /* the code and its space */
 			c = ' ';
