@@ -365,7 +365,8 @@ json_host(FILE *f, const struct host *h)
 		rpt_json_string(f, h->reasons[i].text);
 		fprintf(f, ",\"count\":%" PRIu64 "}", h->reasons[i].count);
 	}
-	fprintf(f, "],\"first_seen\":\"%s\",\"last_seen\":\"%s\",\"flags\":[", t1, t2);
+	fprintf(f, "],\"other_failures\":%" PRIu64 ",\"first_seen\":\"%s\",\"last_seen\":\"%s\","
+		   "\"flags\":[", h->other_reasons, t1, t2);
 	for (unsigned i = 0; i < nf; i++)
 		fprintf(f, "%s\"%s\"", i ? "," : "", flags[i]);
 	fputs("]}\n", f);
@@ -399,6 +400,12 @@ text_host(FILE *f, const struct host *h)
 		fprintf(f, "%s\n", h->other_reasons ? ", ..." : "");
 	for (unsigned i = 0; i < nf; i++)
 		fprintf(f, "         ! %s\n", flags[i]);
+}
+
+uint64_t
+rpt_audit_unaudited(const struct rpt_audit *a)
+{
+	return a->unaudited;
 }
 
 void

@@ -363,6 +363,8 @@ json_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c)
 	}
 	fprintf(f, "},\"delivered_sessions\":%" PRIu64 ",\"truncated_input\":%s", c->delivered,
 		cs->input_truncated ? "true" : "false");
+	if (c->audit)
+		fprintf(f, ",\"unaudited_sessions\":%" PRIu64, rpt_audit_unaudited(c->audit));
 	if (c->extract) {
 		uint64_t files, partial, skipped;
 

@@ -21,6 +21,7 @@ rpt_new(const struct rpt_config *cfg)
 		free(r);
 		return NULL;
 	}
+	r->counts.audit = r->audit;
 	return r;
 }
 

@@ -12,7 +12,11 @@ struct rpt_counts {
 	uint64_t delivered; /* sessions with at least one accepted message */
 	uint64_t ts_last; /* latest session end: the time of the ECS summary */
 	const struct rpt_extract *extract;
+	const struct rpt_audit *audit; /* --audit: its unaudited sessions go in the JSON summary */
 };
+
+/* Sessions the audit could not place (its host table was full). */
+uint64_t rpt_audit_unaudited(const struct rpt_audit *a);
 
 struct rpt {
 	struct rpt_config cfg;

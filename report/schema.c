@@ -271,6 +271,8 @@ static const struct field summary[] = {
 			    .desc = "sessions by anomaly; anomalies not seen are left out"}},
 	{"delivered_sessions", REQ, COUNT},
 	{"truncated_input", REQ, BOOLEAN},
+	{"unaudited_sessions", OPT, {.type = T_INTEGER, .min = "0",
+				     .desc = "with --audit: sessions of hosts past its table's cap"}},
 	{"extracted", OPT, {.type = T_OBJECT, .props = extracted, .desc = "with --extract"}},
 	{"kernel_received", OPT, {.type = T_INTEGER, .min = "0", .desc = "live capture"}},
 	{"kernel_dropped", OPT, {.type = T_INTEGER, .min = "0", .desc = "live capture"}},
@@ -316,6 +318,8 @@ static const struct field host[] = {
 			  .desc = "servers: their greetings"}},
 	{"top_failures", REQ, {.type = T_ARRAY, .items = &(const struct sch){
 				       .type = T_OBJECT, .props = failure}}},
+	{"other_failures", REQ, {.type = T_INTEGER, .min = "0",
+				 .desc = "failures past the top ones, counted"}},
 	{"first_seen", REQ, TIME(NULL)},
 	{"last_seen", REQ, TIME(NULL)},
 	{"flags", REQ, STRINGS},

@@ -460,6 +460,15 @@ test_audit_counts_and_flags(void **state)
 			      "220 mx ESMTP\r\n250 mx\r\n250 2.1.0 Ok\r\n550 5.1.1 User unknown\r\n",
 			      RSM_END_CLOSED);
 	audit_session(a, 9, 200, NULL, NULL, RSM_END_REFUSED);
+	/* eleven different failures at one server: the top eight kept, three counted past them */
+	for (int k = 0; k < 11; k++) {
+		char reply[96];
+
+		snprintf(reply, sizeof(reply), "220 mx ESMTP\r\n250 mx\r\n55%d 5.7.%d No\r\n", k % 5,
+			 k);
+		audit_session(a, 7, 150, "EHLO h.example\r\nMAIL FROM:<a@b>\r\n", reply,
+			      RSM_END_CLOSED);
+	}
 	audit_session(a, 9, 200, NULL, NULL, RSM_END_NO_ANSWER);
 	rpt_audit_print(a, f, true);
 	fclose(f);
@@ -472,6 +481,7 @@ test_audit_counts_and_flags(void **state)
 	assert_non_null(strstr(out, "talks to many mail servers"));
 	assert_non_null(strstr(out, "EHLO name is not a host name"));
 	assert_non_null(strstr(out, "\"ip\":\"10.0.0.200\",\"role\":\"server\",\"sessions\":2"));
+	assert_non_null(strstr(out, "\"other_failures\":3,"));
 	assert_non_null(strstr(out, "never answered SMTP"));
 	assert_null(strstr(strstr(out, "10.0.0.100"), "never answered"));
 	free(out);
