@@ -54,6 +54,7 @@ struct options {
 	enum rpt_format format;
 	int color; /* -1 auto, 0 never, 1 always */
 	long max_sessions;
+	struct cap_limits cap;
 	struct rsm_config rsm;
 	struct smtp_config smtp;
 	bool show_secrets;
@@ -68,8 +69,11 @@ struct options {
  * Every cap of the pipeline, settable with --limit NAME=VALUE; the defaults
  * live in rsm_default_config() and smtp_default_config().
  */
-enum { IN_RSM, IN_SMTP };
+enum { IN_CAP, IN_RSM, IN_SMTP };
 
+#define CAP_LIMIT(name, field, max, what)                                                     \
+	{name, IN_CAP, offsetof(struct cap_limits, field),                                   \
+	 sizeof(((struct cap_limits *)0)->field), max, what}
 #define RSM_LIMIT(name, field, max, what)                                                     \
 	{name, IN_RSM, offsetof(struct rsm_config, field),                                   \
 	 sizeof(((struct rsm_config *)0)->field), max, what}
@@ -97,12 +101,16 @@ static const struct limit {
 	SMTP_LIMIT("recipients", max_rcpts, 1u << 20, "recipients recorded per transaction"),
 	SMTP_LIMIT("hold", max_hold, 1u << 30, "client bytes held while a reply is awaited"),
 	SMTP_LIMIT("session-memory", max_session_mem, 1ull << 32, "bytes of text kept per session"),
+	CAP_LIMIT("frag-datagrams", max_frag_dgrams, 1u << 20, "IP datagrams in reassembly (oldest given up)"),
+	CAP_LIMIT("frag-bytes", max_frag_bytes, 1ull << 32, "IP fragment bytes held, all datagrams"),
 };
 
 static void *
 limit_field(struct options *o, const struct limit *l)
 {
-	return (char *)(l->stage == IN_RSM ? (void *)&o->rsm : (void *)&o->smtp) + l->offset;
+	void *stage[] = {[IN_CAP] = &o->cap, [IN_RSM] = &o->rsm, [IN_SMTP] = &o->smtp};
+
+	return (char *)stage[l->stage] + l->offset;
 }
 
 static uint64_t
@@ -335,6 +343,7 @@ parse_options(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->ports = DEFAULT_PORTS;
 	o->color = -1;
+	cap_default_limits(&o->cap);
 	rsm_default_config(&o->rsm);
 	smtp_default_config(&o->smtp);
 	opterr = 0; /* our own messages, prefixed like every other */
@@ -732,6 +741,7 @@ analyse(const struct options *o)
 		return 1;
 	}
 	cap_set_ports(r.src, ports, o->raw_filter ? 0 : nports);
+	cap_set_limits(r.src, &o->cap);
 	if (drop_root(o) < 0) {
 		cap_close(r.src);
 		return 1;

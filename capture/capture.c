@@ -36,6 +36,20 @@ cap_set_ports(struct cap_source *src, const uint16_t *ports, size_t n)
 	src->port_filter = n > 0;
 }
 
+void
+cap_default_limits(struct cap_limits *l)
+{
+	l->max_frag_dgrams = FRAG_DEFAULT_DGRAMS;
+	l->max_frag_bytes = FRAG_DEFAULT_BYTES;
+}
+
+void
+cap_set_limits(struct cap_source *src, const struct cap_limits *l)
+{
+	src->frags.max_dgrams = l->max_frag_dgrams;
+	src->frags.max_bytes = l->max_frag_bytes;
+}
+
 static bool
 watched(const struct cap_source *src, uint16_t port)
 {

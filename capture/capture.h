@@ -115,6 +115,15 @@ int cap_open_stream(struct cap_source **out, FILE *f, const char *name, char err
  */
 void cap_set_ports(struct cap_source *src, const uint16_t *ports, size_t n);
 
+/* The caps on IP fragment reassembly (--limit); cap_default_limits() fills in the defaults. */
+struct cap_limits {
+	uint32_t max_frag_dgrams; /* datagrams in progress; the oldest is given up past it */
+	uint64_t max_frag_bytes;  /* fragment bytes held, all datagrams */
+};
+
+void cap_default_limits(struct cap_limits *l);
+void cap_set_limits(struct cap_source *src, const struct cap_limits *l);
+
 /* Compile and install a BPF filter; NULL or "" installs none. */
 int cap_set_filter(struct cap_source *src, const char *expr, char err[CAP_ERRLEN]);
 

@@ -16,8 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FRAG_MAX_DGRAMS 256
-#define FRAG_MAX_BYTES (4u << 20)
 #define FRAG_MAX_SIZE 65535u
 #define FRAG_TIMEOUT_US (30 * 1000000ull) /* as Linux's ipfrag_time */
 
@@ -100,7 +98,7 @@ find_or_add(struct frag_table *t, const struct ip_datagram *d, uint64_t ts, stru
 			return g;
 		}
 	}
-	while (t->count >= FRAG_MAX_DGRAMS)
+	while (t->count >= (t->max_dgrams ? t->max_dgrams : FRAG_DEFAULT_DGRAMS))
 		drop_after(t, NULL, true); /* the oldest goes */
 	g = calloc(1, sizeof(*g));
 	if (!g)
@@ -128,7 +126,8 @@ add_piece(struct frag_table *t, struct frag_dgram *g, struct frag_piece **at, ui
 
 	if (!len)
 		return true;
-	if (t->bytes + len > FRAG_MAX_BYTES || !(p = malloc(sizeof(*p) + len)))
+	if (t->bytes + len > (t->max_bytes ? t->max_bytes : FRAG_DEFAULT_BYTES) ||
+	    !(p = malloc(sizeof(*p) + len)))
 		return false;
 	p->off = off;
 	p->len = len;

@@ -16,7 +16,12 @@ struct frag_table {
 	size_t out_cap;
 	uint64_t reassembled, dropped;
 	uint64_t now; /* the latest capture time seen: timestamps may go backwards */
+	uint32_t max_dgrams; /* datagrams in progress (0: FRAG_DEFAULT_DGRAMS) */
+	uint64_t max_bytes;  /* bytes held in all (0: FRAG_DEFAULT_BYTES) */
 };
+
+#define FRAG_DEFAULT_DGRAMS 256
+#define FRAG_DEFAULT_BYTES (4u << 20)
 
 /*
  * Add one fragment. 1: the datagram is whole, *whole describes it (its

@@ -472,6 +472,38 @@ test_ipv4_fragments_reassembled(void **state)
 	unlink(path);
 }
 
+/* --limit frag-bytes: a datagram whose fragments would pass the cap is given up, counted. */
+static void
+test_fragment_byte_cap(void **state)
+{
+	char path[] = "/tmp/smtpscope-frag-XXXXXX", err[CAP_ERRLEN];
+	struct frame tcp = {0}, a, b, c;
+	struct cap_limits lim;
+	struct cap_source *src;
+	struct got g;
+	int secs[] = {0, 0, 0};
+
+	(void)state;
+	close(mkstemp(path));
+	put_tcp(&tcp, long_payload);
+	ipv4_fragment(&a, &tcp, 0, 24, true);
+	ipv4_fragment(&b, &tcp, 24, 24, true);
+	ipv4_fragment(&c, &tcp, 48, tcp.n - 48, false);
+	struct frame *order[] = {&a, &b, &c};
+
+	write_frames(path, DLT_EN10MB, order, secs, 3);
+	cap_default_limits(&lim);
+	lim.max_frag_bytes = 40; /* the first two fragments fit, the third does not */
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(cap_open_file(&src, path, err), 0);
+	cap_set_limits(src, &lim);
+	assert_int_equal(cap_run(src, keep_segment, &g, err), 0);
+	assert_int_equal(g.n, 0);
+	assert_int_equal(cap_stats(src)->frags_dropped, 1);
+	cap_close(src);
+	unlink(path);
+}
+
 /* A fragment set never completed within the timeout is given up, not kept. */
 static void
 test_fragment_timeout(void **state)
@@ -748,6 +780,7 @@ main(void)
 		cmocka_unit_test(test_fragment_timeout),
 		cmocka_unit_test(test_ipv6_fragments_reassembled),
 		cmocka_unit_test(test_ipv6_overlap_drops_datagram),
+		cmocka_unit_test(test_fragment_byte_cap),
 		cmocka_unit_test(test_inconsistent_fragments_dropped),
 		cmocka_unit_test(test_ipv6_fragment_with_options_and_time_back),
 		cmocka_unit_test(test_icmpv6_unreachable),
