@@ -22,11 +22,13 @@
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ring.h"
 
 #define RING_BYTES (1u << 20)
 #define PUBLISH_EVERY 64 /* records per ring before the consumer is told */
+#define END_BATCH 1024	 /* sessions a worker ends at the end of input before handing them back */
 
 enum in_type { IN_SEG, IN_SWEEP, IN_SYNC, IN_END };
 
@@ -85,6 +87,7 @@ struct worker {
 	uint64_t event, seq;
 	enum phase phase;
 	bool at_end;
+	unsigned end_batch;
 	struct outbox local;
 	FILE *mem; /* a memory stream the worker writes sessions to */
 	char *mem_buf;
@@ -93,6 +96,7 @@ struct worker {
 	pthread_mutex_t lock;
 	struct outbox shared;
 	uint64_t progress; /* every event up to this one is done */
+	uint64_t end_mark; /* at the end of input: the first event of the last flow ended */
 	struct rsm_stats rs;
 	struct smtp_stats ds;
 	struct freelist written;
@@ -127,7 +131,7 @@ struct shard {
 	uint8_t slot[SLOTS];
 	struct worker *w;
 	struct rsm_clock clock;
-	uint64_t event, next_id;
+	uint64_t event, next_id, end_event;
 	struct outbox batch;
 	bool finished;
 };
@@ -193,6 +197,8 @@ outbox_move(struct outbox *to, struct outbox *from)
 
 /* --- the worker's side --- */
 
+static void end_handback(struct worker *w, uint64_t mark);
+
 static void
 keep(void *arg, const struct smtp_session *s)
 {
@@ -250,6 +256,10 @@ on_stream(void *arg, const struct rsm_event *ev)
 	r.sub = w->at_end ? ev->conn->first_event
 		: w->phase == PH_SWEEP ? ev->conn->last_event : r.seq;
 	outbox_push(&w->local, &r);
+	if (w->at_end && ++w->end_batch == END_BATCH) {
+		w->end_batch = 0;
+		end_handback(w, r.sub);
+	}
 }
 
 /*
@@ -295,10 +305,11 @@ handle(struct worker *w, const struct in_rec *r, const uint8_t *payload)
 		publish(w, r->event);
 		return true;
 	default: /* IN_END */
+		publish(w, r->event - 1); /* everything before the end is done */
 		w->phase = PH_SWEEP;
 		w->at_end = true;
 		rsm_advance(w->rsm, r->now, false);
-		rsm_flush(w->rsm);
+		rsm_flush(w->rsm); /* hands back as it goes: end_handback() */
 		publish(w, UINT64_MAX);
 		return false;
 	}
@@ -431,7 +442,7 @@ by_key(const void *a, const void *b)
 static void
 drain(struct shard *sh)
 {
-	uint64_t safe = UINT64_MAX;
+	uint64_t safe = UINT64_MAX, end_safe = UINT64_MAX;
 
 	for (unsigned i = 0; i < sh->n; i++) {
 		struct worker *w = &sh->w[i];
@@ -440,6 +451,8 @@ drain(struct shard *sh)
 		outbox_move(&w->pending, &w->shared);
 		if (w->progress < safe)
 			safe = w->progress;
+		if (w->progress != UINT64_MAX && w->end_mark < end_safe)
+			end_safe = w->end_mark;
 		pthread_mutex_unlock(&w->lock);
 	}
 	sh->batch.n = 0;
@@ -447,7 +460,13 @@ drain(struct shard *sh)
 		struct outbox *p = &sh->w[i].pending;
 		size_t k = 0;
 
-		while (k < p->n && p->v[k].event <= safe) /* in event order per worker */
+		/*
+		 * In event order per worker; at the end of input, flows end in order of
+		 * first event on every worker: those up to the least any unfinished
+		 * worker has reached are final.
+		 */
+		while (k < p->n && (p->v[k].event <= safe ||
+				    (p->v[k].event == sh->end_event && p->v[k].sub <= end_safe)))
 			outbox_push(&sh->batch, &p->v[k++]);
 		if (k && k < p->n)
 			memmove(p->v, p->v + k, (p->n - k) * sizeof(*p->v));
@@ -472,15 +491,17 @@ drain(struct shard *sh)
 	}
 	for (unsigned i = 0; i < sh->n; i++) {
 		struct worker *w = &sh->w[i];
+		bool stopped;
 
-		if (sh->finished) { /* the worker has stopped */
-			freelist_free(&w->pending_free);
+		if (!w->pending_free.n)
 			continue;
-		}
 		pthread_mutex_lock(&w->lock);
-		for (size_t k = 0; k < w->pending_free.n; k++)
+		stopped = sh->finished || w->progress == UINT64_MAX; /* it frees nothing any more */
+		for (size_t k = 0; !stopped && k < w->pending_free.n; k++)
 			freelist_push(&w->written, w->pending_free.v[k]);
 		pthread_mutex_unlock(&w->lock);
+		if (stopped)
+			freelist_free(&w->pending_free);
 		w->pending_free.n = 0;
 	}
 }
@@ -496,24 +517,81 @@ shard_tick(struct shard *sh, uint64_t now_us)
 	drain(sh);
 }
 
+/* Is a worker other than skip still ending its flows? */
+static bool
+others_busy(struct shard *sh, unsigned skip)
+{
+	bool busy = false;
+
+	for (unsigned i = 0; i < sh->n && !busy; i++) {
+		if (i == skip || (i > 0 && !sh->w[i].started))
+			continue;
+		pthread_mutex_lock(&sh->w[i].lock);
+		busy = sh->w[i].progress != UINT64_MAX;
+		pthread_mutex_unlock(&sh->w[i].lock);
+	}
+	return busy;
+}
+
+static void
+nap(void)
+{
+	struct timespec ts = {0, 100000}; /* 0.1 ms */
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * At the end of input a worker hands back every END_BATCH sessions, with the
+ * first event of the last flow it ended. The reader's own share (worker 0)
+ * then writes what is final and waits for the others to catch up, so that the
+ * sessions held at once stay a few batches, whatever the number of flows.
+ */
+static void
+end_handback(struct worker *w, uint64_t mark)
+{
+	struct shard *sh = w->sh;
+	struct freelist done;
+
+	pthread_mutex_lock(&w->lock);
+	outbox_move(&w->shared, &w->local);
+	w->end_mark = mark;
+	done = w->written;
+	w->written = (struct freelist){0};
+	pthread_mutex_unlock(&w->lock);
+	freelist_free(&done);
+	free(done.v);
+	if (w->index != 0)
+		return;
+	drain(sh);
+	while (w->pending.n > 2 * END_BATCH && others_busy(sh, 0)) {
+		nap();
+		drain(sh);
+	}
+}
+
 void
 shard_finish(struct shard *sh)
 {
 	if (sh->finished)
 		return;
-	sh->finished = true;
-	sh->event++;
+	sh->end_event = ++sh->event;
 	for (unsigned i = 1; i < sh->n; i++) {
 		if (sh->w[i].started) { /* all of them, unless shard_new() failed */
 			send_rec(&sh->w[i], IN_END, sh->event, sh->clock.now, NULL);
 			ring_publish(&sh->w[i].ring, true);
 		}
 	}
-	if (sh->w[0].rsm) /* the reader's own share, while the others finish theirs */
+	if (sh->w[0].rsm) /* the reader's own share, while the others end theirs */
 		send_rec(&sh->w[0], IN_END, sh->event, sh->clock.now, NULL);
+	while (others_busy(sh, 0)) { /* write as they end flows: not all of them at once */
+		drain(sh);
+		nap();
+	}
 	for (unsigned i = 0; i < sh->n; i++)
 		if (sh->w[i].started)
 			pthread_join(sh->w[i].thread, NULL);
+	sh->finished = true;
 	drain(sh);
 }
 

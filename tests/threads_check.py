@@ -42,8 +42,8 @@ def first_difference(a, b):
 
 def generated(tmp):
     """Two bench captures, made here: small enough for make test, busy enough to interleave;
-    and a copy of the first whose clock jumps back and forth (every 7th packet up to 3 s
-    early), so that sweeps for idle flows meet time going backwards."""
+    a copy of the first whose clock jumps back and forth (every 7th packet up to 3 s early),
+    so that sweeps for idle flows meet time going backwards; and 6,000 flows open at the end."""
     out = []
     for name, mb, conc in (("mix-a.pcap", 12, 400), ("mix-b.pcap", 6, 60)):
         path = os.path.join(tmp, name)
@@ -52,7 +52,26 @@ def generated(tmp):
                        check=True, timeout=300)
         out.append(path)
     out.append(jittered(out[0], os.path.join(tmp, "mix-a-jitter.pcap")))
+    out.append(open_at_end(os.path.join(tmp, "open-at-end.pcap")))
     return out
+
+
+def open_at_end(dst, n=6000):
+    """n connection attempts never answered: all still open when the input ends, so the
+    workers end thousands of flows at once and hand them back in batches as they go."""
+    def frame(i):
+        tcp = struct.pack("!HHIIBBHHH", 1024 + i % 60000, 25, 1000 + i, 0, 5 << 4, 0x02,
+                          64240, 0, 0)
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), i & 0xffff, 0, 64, 6, 0,
+                         bytes([10, 1 + i // 60000, (i >> 8) & 0xff, i & 0xff]),
+                         bytes([192, 0, 2, 25]))
+        return b"\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\x08\x00" + ip + tcp
+    with open(dst, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+        for i in range(n):
+            fr = frame(i)
+            f.write(struct.pack("<IIII", 1700000000, i * 100, len(fr), len(fr)) + fr)
+    return dst
 
 
 def jittered(src, dst):
@@ -92,6 +111,7 @@ def main():
         jobs = [(p, f, (2, 3)) for p in captures + corpus for f in formats]
         jobs += [(p, f, (2, 4) if args.quick else (2, 3, 4, 7)) for p in gen for f in formats]
         jobs += [(p, ["-o", "json", "--idle", "1"], (2, 3)) for p in (gen[0], gen[2])]
+        jobs += [(gen[3], ["-o", "json"], (2, 3, 4))]
         for pcap, extra, counts in jobs:
             want = run(args.bin, pcap, extra, 1)
             for n in counts:
