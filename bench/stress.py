@@ -3,13 +3,15 @@
 
 Writes three captures (standard library only, deterministic) and runs smtpscope on each,
 reporting wall time, CPU time and peak RSS of the child (getrusage), and failing when the
-peak goes over the limit (200 MB, issue 3):
+peak goes over the limit (200 MB, issue 3); then again with --threads 2 (limit 256 MB: two
+flow tables, two rings, and the sessions ended between two merges):
 
   syn-flood   1,000,000 SYNs from distinct clients to port 25, never answered
   long-line   one session whose client sends "EHLO " and 100 MB without a line end
   ooo-flood   2,000 sessions, each with a hole at the start and 50 KB queued behind it
 
 usage: python3 bench/stress.py [--bin build/smtpscope] [--dir build/stress] [--limit-mb 200]
+                               [--threads-limit-mb 256]
 """
 import argparse
 import os
@@ -99,11 +101,12 @@ def last_line(path):
     return lines[-1].decode() if lines else ""
 
 
-def run(binary, path, out):
+def run(binary, path, out, extra=()):
     """Run one capture; the rusage of exactly this child, from wait4()."""
     t0 = time.monotonic()
     with open(out, "wb") as sink, open(out + ".err", "wb") as err:
-        proc = subprocess.Popen([binary, "-r", path, "-o", "json"], stdout=sink, stderr=err)
+        proc = subprocess.Popen([binary, "-r", path, "-o", "json", *extra], stdout=sink,
+                                stderr=err)
         _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.monotonic() - t0
@@ -119,6 +122,9 @@ def main():
     ap.add_argument("--bin", default="build/smtpscope")
     ap.add_argument("--dir", default="build/stress")
     ap.add_argument("--limit-mb", type=float, default=200.0)
+    ap.add_argument("--threads-limit-mb", type=float, default=256.0,
+                    help="the same runs with --threads 2: two flow tables, two rings, and the "
+                    "sessions ended between two merges")
     args = ap.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     failed = False
@@ -126,15 +132,16 @@ def main():
         path = os.path.join(args.dir, name + ".pcap")
         if not os.path.exists(path):
             writer(path)
-        rc, wall, cpu, rss, summary, err = run(args.bin, path, path + ".json")
-        ok = rc == 0 and rss <= args.limit_mb
-        failed |= not ok
-        print(f"{'PASS' if ok else 'FAIL'} {name}: {os.path.getsize(path) / 1e6:.0f} MB input, "
-              f"exit {rc}, wall {wall:.2f} s, cpu {cpu:.2f} s, peak RSS {rss:.1f} MB "
-              f"(limit {args.limit_mb:.0f})")
-        print(f"     summary: {summary[:400]}")
-        if err.strip():
-            print(f"     stderr: {err.strip()[:300]}")
+        for extra, limit in (((), args.limit_mb), (("--threads", "2"), args.threads_limit_mb)):
+            rc, wall, cpu, rss, summary, err = run(args.bin, path, path + ".json", extra)
+            ok = rc == 0 and rss <= limit
+            failed |= not ok
+            print(f"{'PASS' if ok else 'FAIL'} {name}{' ' + ' '.join(extra) if extra else ''}: "
+                  f"{os.path.getsize(path) / 1e6:.0f} MB input, exit {rc}, wall {wall:.2f} s, "
+                  f"cpu {cpu:.2f} s, peak RSS {rss:.1f} MB (limit {limit:.0f})")
+            print(f"     summary: {summary[:400]}")
+            if err.strip():
+                print(f"     stderr: {err.strip()[:300]}")
     return 1 if failed else 0
 
 
