@@ -67,7 +67,7 @@ struct options {
 
 /*
  * Every cap of the pipeline, settable with --limit NAME=VALUE; the defaults
- * live in rsm_default_config() and smtp_default_config().
+ * live in cap_default_limits(), rsm_default_config() and smtp_default_config().
  */
 enum { IN_CAP, IN_RSM, IN_SMTP };
 
