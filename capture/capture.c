@@ -271,6 +271,7 @@ cap_run(struct cap_source *src, cap_segment_fn *fn, void *arg, char err[CAP_ERRL
 	int rc = src->live ? live_loop(src, on_packet) : pcap_loop(src->pcap, -1, on_packet,
 								      (u_char *)src);
 
+	frag_give_up(&src->frags); /* no more fragments will come: held ones are lost, say so */
 	if (rc == PCAP_ERROR) {
 		const char *why = pcap_geterr(src->pcap);
 

@@ -267,6 +267,13 @@ frag_add(struct frag_table *t, const struct ip_datagram *d, uint64_t ts, struct 
 }
 
 void
+frag_give_up(struct frag_table *t)
+{
+	while (t->head)
+		drop_after(t, NULL, true);
+}
+
+void
 frag_free(struct frag_table *t)
 {
 	while (t->head)

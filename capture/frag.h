@@ -30,6 +30,8 @@ struct frag_table {
 int frag_add(struct frag_table *t, const struct ip_datagram *d, uint64_t ts,
 	     struct ip_datagram *whole);
 void frag_expire(struct frag_table *t, uint64_t now);
+/* The input ended: every datagram still incomplete is given up (counted). */
+void frag_give_up(struct frag_table *t);
 void frag_free(struct frag_table *t);
 
 #endif
