@@ -269,13 +269,14 @@ on_stream(void *arg, const struct rsm_event *ev)
  * reader has written, to free it on the thread whose heap it came from.
  */
 static void
-publish(struct worker *w, uint64_t progress)
+hand_back(struct worker *w, uint64_t progress, uint64_t end_mark)
 {
-	struct freelist done = {0};
+	struct freelist done;
 
 	pthread_mutex_lock(&w->lock);
 	outbox_move(&w->shared, &w->local);
 	w->progress = progress;
+	w->end_mark = end_mark;
 	w->rs = *rsm_stats(w->rsm);
 	w->ds = *smtp_stats(w->dec);
 	done = w->written;
@@ -283,6 +284,13 @@ publish(struct worker *w, uint64_t progress)
 	pthread_mutex_unlock(&w->lock);
 	freelist_free(&done);
 	free(done.v);
+}
+
+/* Only this worker writes its progress and end mark: it may read them without the lock. */
+static void
+publish(struct worker *w, uint64_t progress)
+{
+	hand_back(w, progress, w->end_mark);
 }
 
 /* One record, on whichever thread runs the worker; false after the end. */
@@ -570,16 +578,8 @@ static void
 end_handback(struct worker *w, uint64_t mark)
 {
 	struct shard *sh = w->sh;
-	struct freelist done;
 
-	pthread_mutex_lock(&w->lock);
-	outbox_move(&w->shared, &w->local);
-	w->end_mark = mark;
-	done = w->written;
-	w->written = (struct freelist){0};
-	pthread_mutex_unlock(&w->lock);
-	freelist_free(&done);
-	free(done.v);
+	hand_back(w, w->progress, mark);
 	if (w->index != 0)
 		return;
 	drain(sh);
