@@ -417,8 +417,10 @@ keep_segment(void *arg, const struct cap_segment *s)
 	memcpy(g->payload, s->payload, s->len < sizeof(g->payload) ? s->len : sizeof(g->payload));
 }
 
+/* Read a capture with these limits (NULL: the defaults), keeping the last segment and the counters. */
 static int
-run_file(const char *path, struct got *g, const uint16_t *ports, size_t nports)
+run_file_with(const char *path, struct got *g, const uint16_t *ports, size_t nports,
+	      const struct cap_limits *lim)
 {
 	char err[CAP_ERRLEN];
 	struct cap_source *src;
@@ -427,10 +429,18 @@ run_file(const char *path, struct got *g, const uint16_t *ports, size_t nports)
 	memset(g, 0, sizeof(*g));
 	assert_int_equal(cap_open_file(&src, path, err), 0);
 	cap_set_ports(src, ports, nports);
+	if (lim)
+		cap_set_limits(src, lim);
 	rc = cap_run(src, keep_segment, g, err);
 	g->stats = *cap_stats(src);
 	cap_close(src);
 	return rc;
+}
+
+static int
+run_file(const char *path, struct got *g, const uint16_t *ports, size_t nports)
+{
+	return run_file_with(path, g, ports, nports, NULL);
 }
 
 /* IPv4 fragment (RFC 791): a slice [off, off+len) of the TCP segment in tcp. */
@@ -476,10 +486,9 @@ test_ipv4_fragments_reassembled(void **state)
 static void
 test_fragment_byte_cap(void **state)
 {
-	char path[] = "/tmp/smtpscope-frag-XXXXXX", err[CAP_ERRLEN];
+	char path[] = "/tmp/smtpscope-frag-XXXXXX";
 	struct frame tcp = {0}, a, b, c;
 	struct cap_limits lim;
-	struct cap_source *src;
 	struct got g;
 	int secs[] = {0, 0, 0};
 
@@ -494,13 +503,9 @@ test_fragment_byte_cap(void **state)
 	write_frames(path, DLT_EN10MB, order, secs, 3);
 	cap_default_limits(&lim);
 	lim.max_frag_bytes = 50; /* the first two fragments (48 bytes) fit, the third does not */
-	memset(&g, 0, sizeof(g));
-	assert_int_equal(cap_open_file(&src, path, err), 0);
-	cap_set_limits(src, &lim);
-	assert_int_equal(cap_run(src, keep_segment, &g, err), 0);
+	assert_int_equal(run_file_with(path, &g, NULL, 0, &lim), 0);
 	assert_int_equal(g.n, 0);
-	assert_int_equal(cap_stats(src)->frags_dropped, 1);
-	cap_close(src);
+	assert_int_equal(g.stats.frags_dropped, 1);
 	unlink(path);
 }
 
