@@ -21,6 +21,8 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 CORPUS = os.path.join(ROOT, "..", "shared", "corpus")
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+import stress  # noqa: E402  (the SYN flood's frame writer)
 
 
 # ECS metric records of a capture without sessions carry the time of the run (report/ecs.c).
@@ -58,19 +60,13 @@ def generated(tmp):
 
 def open_at_end(dst, n=6000):
     """n connection attempts never answered: all still open when the input ends, so the
-    workers end thousands of flows at once and hand them back in batches as they go."""
-    def frame(i):
-        tcp = struct.pack("!HHIIBBHHH", 1024 + i % 60000, 25, 1000 + i, 0, 5 << 4, 0x02,
-                          64240, 0, 0)
-        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), i & 0xffff, 0, 64, 6, 0,
-                         bytes([10, 1 + i // 60000, (i >> 8) & 0xff, i & 0xff]),
-                         bytes([192, 0, 2, 25]))
-        return b"\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\x08\x00" + ip + tcp
+    workers end thousands of flows at once and hand them back in batches as they go
+    (bench/stress.py's SYN flood, smaller)."""
     with open(dst, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+        f.write(stress.pcap_header())
         for i in range(n):
-            fr = frame(i)
-            f.write(struct.pack("<IIII", 1700000000, i * 100, len(fr), len(fr)) + fr)
+            f.write(stress.frame(stress.client_ip(i // 50000), 1024 + i % 50000, stress.SERVER,
+                                 25, 1000 + i, 0, stress.SYN, ts=1700000000 + i / 10000))
     return dst
 
 
