@@ -230,10 +230,17 @@ settle_body(struct smtp_session *s, bool whole)
 	p->body.handle = NULL;
 }
 
+/*
+ * 354: a message follows. The server accepted DATA, so a transaction was
+ * open even if its MAIL is not in the capture. BDAT chunks of the same
+ * transaction still waiting for their LAST are given up (begin_body).
+ */
 void
 client_open_body(struct smtp_session *s, int msg)
 {
-	if (msg < 0 || s->msgs[msg].data_started)
+	if (msg < 0)
+		msg = ensure_message(s);
+	if (msg < 0 || s->msgs[msg].data_ended || s->priv->mode == CM_BODY)
 		return;
 	begin_body(s, msg);
 	s->priv->mode = CM_BODY;
@@ -328,8 +335,7 @@ on_command(struct smtp_session *s, struct smtp_command *c, const char *arg, size
 	switch (c->verb) {
 	case SMTP_HELO:
 	case SMTP_EHLO:
-		p->helo_sent = c->arg;
-		p->cur_msg = -1; /* EHLO resets the transaction (RFC 5321 4.1.4) */
+		p->helo_sent = c->arg; /* its reply resets the transaction if it is a success */
 		break;
 	case SMTP_MAIL:
 		c->prev = p->cur_msg;
@@ -344,8 +350,8 @@ on_command(struct smtp_session *s, struct smtp_command *c, const char *arg, size
 		if (arg)
 			add_rcpt(s, c, arg, n);
 		break;
-	case SMTP_DATA:
-		c->msg = ensure_message(s);
+	case SMTP_DATA: /* without MAIL, a transaction only if the capture began after it */
+		c->msg = p->cur_msg >= 0 || s->midstream ? ensure_message(s) : -1;
 		break;
 	case SMTP_BDAT:
 		on_bdat(s, c, arg, n);
@@ -489,6 +495,8 @@ client_gap(struct smtp_session *s, size_t len)
 	p->cut_counted = false;
 	if (p->mode == CM_COMMAND && p->cline.len && !p->auth_expect)
 		cut_command(s, p->cline.buf, p->cline.len);
+	if (p->mode == CM_COMMAND)
+		pair_client_gap(s, len);
 	line_reset(&p->cline);
 }
 

@@ -430,6 +430,12 @@ explain_silence(const struct smtp_session *s, const struct smtp_command *c)
 	if (c->lost)
 		return "Reply not seen: bytes of the server's side are missing from the capture "
 		       "(a gap) where its reply should be.";
+	if (c->skipped && c->verb == SMTP_CONNECT)
+		return "No greeting seen: the server's first reply answers a later command, so it "
+		       "sent no 220 greeting (or the capture missed it).";
+	if (c->skipped)
+		return "No reply seen: the server's next reply can only answer a later command, so "
+		       "this one was not answered where the capture could see it.";
 	if (c->verb == SMTP_CONNECT) {
 		if (s->state == SMTP_ST_REFUSED && s->icmp_type)
 			return explain_unreachable(s);
@@ -586,6 +592,11 @@ transport_verdict(const struct smtp_session *s, struct sb *b)
 	if (s->anomalies & (1ull << SMTP_ANOM_ONLY_CLIENT_SIDE)) {
 		sb_printf(b, "Outcome unknown: only the client's side of the conversation was "
 			     "captured.");
+		return SMTP_OUT_UNKNOWN;
+	}
+	if (s->anomalies & (1ull << SMTP_ANOM_ONLY_SERVER_SIDE)) {
+		sb_printf(b, "Outcome unknown: only the server's side of the conversation was "
+			     "captured; capture both directions to see what was sent.");
 		return SMTP_OUT_UNKNOWN;
 	}
 	if (c0 && c0->verb == SMTP_CONNECT && !c0->has_reply && s->bytes[RSM_S2C] == 0) {
@@ -750,7 +761,7 @@ earlier_failure(const struct smtp_session *s, const struct smtp_command *c)
 	if (c->verb == SMTP_RCPT)
 		return NULL;
 	for (size_t r = 0; r < m->n_rcpt; r++) {
-		if (m->rcpt[r].status != SMTP_RCPT_REJECTED)
+		if (!SMTP_RCPT_REFUSED(m->rcpt[r].status))
 			return NULL; /* someone was accepted (or not answered): not a consequence */
 		if (!first_refused && m->rcpt[r].cmd >= 0)
 			first_refused = &s->cmds[m->rcpt[r].cmd];

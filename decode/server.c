@@ -1,8 +1,7 @@
 /*
  * server.c - what the server sends: replies, gathered line by line
  * (RFC 5321 4.2.1: "ddd-text" continues, "ddd text" ends), each paired with
- * the oldest command still waiting (pipelined commands are answered in
- * order, RFC 2920 3.1), explained, and applied to the session.
+ * the command it answers (pair.c), explained, and applied to the session.
  */
 #include "session.h"
 
@@ -159,8 +158,10 @@ apply_reply(struct smtp_session *s, struct smtp_command *c)
 		}
 		/* fall through */
 	case SMTP_HELO:
-		if (ok)
+		if (ok) { /* only a successful HELO/EHLO resets the transaction (RFC 5321 4.1.4) */
 			s->helo = c->arg;
+			p->cur_msg = -1;
+		}
 		break;
 	case SMTP_MAIL:
 		if (c->msg >= 0)
@@ -173,12 +174,20 @@ apply_reply(struct smtp_session *s, struct smtp_command *c)
 			struct smtp_rcpt *r = &s->msgs[c->msg].rcpt[c->rcpt];
 
 			r->code = code;
-			r->status = code / 100 >= 4 ? SMTP_RCPT_REJECTED : SMTP_RCPT_ACCEPTED;
+			r->status = code / 100 == 5   ? SMTP_RCPT_REJECTED
+				    : code / 100 == 4 ? SMTP_RCPT_DEFERRED
+						      : SMTP_RCPT_ACCEPTED;
 		}
 		break;
 	case SMTP_DATA:
 		if (code / 100 == 3)
 			client_open_body(s, c->msg);
+		if (c->msg < 0)
+			c->msg = p->body_msg;
+		break;
+	case SMTP_OTHER: /* a DATA the capture lost, or cut short: its message follows */
+		if (code == 354 && p->client_gapped)
+			client_open_body(s, p->cur_msg);
 		break;
 	case SMTP_DOT:
 		apply_end_of_message(s, c);
@@ -218,25 +227,18 @@ add_notes(struct smtp_session *s, struct smtp_command *c, const char *notes)
 	c->explanation = e;
 }
 
-/* The command a reply answers: the oldest pending, or an entry made for it. */
-static struct pending
-answered_command(struct smtp_session *s, int code)
+/* Why a pair is not settled by the capture, after the explanation. */
+static void
+pair_note(const struct smtp_command *c, char *buf, size_t bufsz)
 {
-	struct smtp_priv *p = s->priv;
-	struct pending pd;
+	size_t used = strlen(buf);
+	const char *why = c->verb == SMTP_OTHER
+		? " Which command this reply answers is not in the capture."
+		: " Paired by inference: part of the conversation is missing from the capture "
+		  "here, so this reply may answer another command.";
 
-	if (session_pop_pending(s, &pd))
-		return pd;
-	if (p->mode == CM_BODY && p->body_gap) { /* the final "." was in the lost bytes */
-		client_end_body(s);
-		if (session_pop_pending(s, &pd))
-			return pd;
-	}
-	if (!p->greeted && !p->any_reply && code == 220) /* mid-stream, the greeting itself */
-		return (struct pending){SMTP_CONNECT, session_add_command(s, SMTP_CONNECT, NULL, 0,
-									  NULL, 0), -1};
-	session_flag(s, SMTP_ANOM_REPLY_WITHOUT_COMMAND);
-	return (struct pending){SMTP_OTHER, session_add_command(s, SMTP_OTHER, "?", 1, NULL, 0), -1};
+	if (used + strlen(why) < bufsz)
+		memcpy(buf + used, why, strlen(why) + 1);
 }
 
 /*
@@ -249,7 +251,8 @@ reply_done(struct smtp_session *s)
 {
 	struct smtp_priv *p = s->priv;
 	char expl[EXPLANATION_MAX];
-	struct pending pd = answered_command(s, p->reply_code);
+	enum smtp_pairing how;
+	struct pending pd = pair_reply(s, p->reply_code, &how);
 	struct smtp_command scratch = {.verb = pd.verb, .msg = pd.msg, .rcpt = -1, .prev = -1};
 	struct smtp_command *c = pd.idx >= 0 ? &s->cmds[pd.idx] : &scratch;
 	const char *text = session_strdup(s, p->rtext.len ? p->rtext.buf : "", p->rtext.len);
@@ -257,6 +260,7 @@ reply_done(struct smtp_session *s)
 	p->any_reply = true;
 	p->dec->stats.replies++;
 	c->has_reply = true;
+	c->paired = how;
 	c->reply_ts = p->ts;
 	c->reply.code = p->reply_code;
 	c->reply.lines = p->reply_lines;
@@ -268,6 +272,8 @@ reply_done(struct smtp_session *s)
 	p->dec->stats.matched[c->matched_on]++;
 	if (pd.idx >= 0 && explain_context(s, c, expl, sizeof(expl)))
 		session_flag(s, SMTP_ANOM_SLOW_REPLY);
+	if (pd.idx >= 0 && how == SMTP_PAIR_INFERRED)
+		pair_note(c, expl, sizeof(expl));
 	if (pd.idx >= 0 && expl[0]) /* notes of this session: a copy of its own */
 		add_notes(s, c, expl);
 	apply_reply(s, c);
@@ -352,16 +358,14 @@ cut_reply_usable(const char *l, size_t n)
  * A gap in the server's stream. A line cut short that still shows its code
  * is finished as it stands (marked [...]): a final line completes its reply,
  * which then answers the right command. Inside a multi-line reply the rest
- * still answers the same command. Between replies nobody can tell how many
- * were lost, so the commands waiting are settled as "reply lost" and pairing
- * starts afresh with the next command (Zeek's resync on the next reply); a
- * client held back waiting for one of those replies goes on as if it came.
+ * still answers the same command. Between replies, the gap held at least the
+ * oldest waiting command's reply and perhaps more (pair.c weighs them); a
+ * client held back waiting for a reply goes on as if it came.
  */
 void
-server_gap(struct smtp_session *s)
+server_gap(struct smtp_session *s, size_t len)
 {
 	struct smtp_priv *p = s->priv;
-	struct pending pd;
 
 	p->skip_line[RSM_S2C] = true;
 	if (p->sline.len && cut_reply_usable(p->sline.buf, p->sline.len)) {
@@ -384,9 +388,7 @@ server_gap(struct smtp_session *s)
 	 * replies may all be in the lost bytes (a cut reply answered the first).
 	 */
 	line_reset(&p->sline);
-	while (session_pop_pending(s, &pd))
-		if (pd.idx >= 0)
-			s->cmds[pd.idx].lost = true;
+	pair_server_gap(s, len);
 	if (p->blocked)
 		client_release(s, true);
 }

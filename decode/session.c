@@ -111,6 +111,25 @@ smtp_match_name(enum smtp_match m)
 	return (unsigned)m < SMTP_MATCH_COUNT ? match_names[m] : "first_digit";
 }
 
+static const char *const rcpt_status_names[SMTP_RCPT_STATUS_COUNT] = {
+	[SMTP_RCPT_PENDING] = "unknown",
+	[SMTP_RCPT_ACCEPTED] = "accepted",
+	[SMTP_RCPT_DEFERRED] = "deferred",
+	[SMTP_RCPT_REJECTED] = "rejected",
+};
+
+const char *
+smtp_rcpt_status_name(enum smtp_rcpt_status st)
+{
+	return (unsigned)st < SMTP_RCPT_STATUS_COUNT ? rcpt_status_names[st] : "unknown";
+}
+
+const char *
+smtp_pairing_name(enum smtp_pairing p)
+{
+	return p == SMTP_PAIR_SEEN ? "seen" : p == SMTP_PAIR_INFERRED ? "inferred" : NULL;
+}
+
 const char *
 smtp_state_name(enum smtp_state s)
 {
@@ -375,7 +394,7 @@ session_gap(struct smtp_session *s, enum rsm_dir dir, size_t len)
 {
 	session_flag(s, SMTP_ANOM_GAP);
 	if (dir == RSM_S2C)
-		server_gap(s);
+		server_gap(s, len);
 	else
 		client_gap(s, len);
 }

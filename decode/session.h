@@ -67,6 +67,11 @@ struct smtp_priv {
 	const char *helo_sent;
 	size_t cap_cmds, cap_msgs;
 	uint64_t ts; /* capture time of the event being handled */
+	/* pair.c: what gaps may have hidden */
+	size_t loss_max;      /* replies lost in server gaps beyond the ones settled */
+	size_t client_unsure; /* commands lost in client gaps whose replies may still come */
+	int unsure_from;      /* the first command entry after the last client gap */
+	bool client_gapped;   /* commands may have been lost */
 };
 
 struct explain_memo;
@@ -100,9 +105,14 @@ void client_data(struct smtp_session *s, const uint8_t *p, size_t n);
 void client_release(struct smtp_session *s, bool forced);
 void client_open_body(struct smtp_session *s, int msg);
 
+/* pair.c */
+struct pending pair_reply(struct smtp_session *s, int code, enum smtp_pairing *how);
+void pair_server_gap(struct smtp_session *s, size_t len);
+void pair_client_gap(struct smtp_session *s, size_t len);
+
 /* server.c */
 void server_data(struct smtp_session *s, const uint8_t *p, size_t n);
-void server_gap(struct smtp_session *s);
+void server_gap(struct smtp_session *s, size_t len);
 
 /* explain.c */
 const char *explain_silence(const struct smtp_session *s, const struct smtp_command *c);

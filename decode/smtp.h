@@ -35,6 +35,9 @@ enum smtp_anomaly {
 	SMTP_ANOM_COUNT
 };
 
+/* How a reply's place was settled: by the capture, or chosen by smtpscope (pair.c). */
+enum smtp_pairing { SMTP_PAIR_NONE, SMTP_PAIR_SEEN, SMTP_PAIR_INFERRED };
+
 enum smtp_result { SMTP_NO_REPLY, SMTP_SUCCESS, SMTP_INTERMEDIATE, SMTP_TEMPFAIL, SMTP_PERMFAIL };
 
 /* What an explanation was chosen by, most specific first (DESIGN.md). */
@@ -94,9 +97,21 @@ struct smtp_command {
 	int prev;  /* MAIL: the transaction open when it was sent, or -1 */
 	bool last; /* BDAT: the LAST chunk */
 	bool lost; /* its reply fell into a capture gap */
+	bool skipped; /* the server's next reply could only answer a later command */
+	enum smtp_pairing paired;
 };
 
-enum smtp_rcpt_status { SMTP_RCPT_PENDING, SMTP_RCPT_ACCEPTED, SMTP_RCPT_REJECTED };
+/* PENDING: no reply seen (lost, cut off, or never sent); DEFERRED: 4xx; REJECTED: 5xx. */
+enum smtp_rcpt_status {
+	SMTP_RCPT_PENDING,
+	SMTP_RCPT_ACCEPTED,
+	SMTP_RCPT_DEFERRED,
+	SMTP_RCPT_REJECTED,
+	SMTP_RCPT_STATUS_COUNT
+};
+
+/* Refused for now or for good: the recipients of the contract's rcpt_rejected. */
+#define SMTP_RCPT_REFUSED(st) ((st) == SMTP_RCPT_DEFERRED || (st) == SMTP_RCPT_REJECTED)
 
 struct smtp_rcpt {
 	const char *addr;
@@ -211,9 +226,13 @@ const char *smtp_verb_name(enum smtp_verb v);
 const char *smtp_anomaly_name(enum smtp_anomaly a);
 const char *smtp_result_name(enum smtp_result r);
 const char *smtp_match_name(enum smtp_match m);
+const char *smtp_pairing_name(enum smtp_pairing p); /* NULL for no reply */
+const char *smtp_rcpt_status_name(enum smtp_rcpt_status st);
 const char *smtp_state_name(enum smtp_state s);
 const char *smtp_outcome_name(enum smtp_outcome o);
 enum smtp_result smtp_result_of(int code);
+/* May a reply with this code answer this command (RFC 5321 4.3.2 and extensions)? */
+bool smtp_reply_allowed(enum smtp_verb v, int code);
 
 /*
  * Explain one reply to one command (explain.c). text may hold several lines

@@ -101,10 +101,10 @@ related(FILE *f, const struct smtp_session *s)
 /* Which recipients a list holds, by what the server said about each. */
 enum rcpt_list { ONLY_ACCEPTED, NOT_REFUSED, REFUSED };
 
-static const bool listed[][SMTP_RCPT_REJECTED + 1] = {
+static const bool listed[][SMTP_RCPT_STATUS_COUNT] = {
 	[ONLY_ACCEPTED] = {[SMTP_RCPT_ACCEPTED] = true},
 	[NOT_REFUSED] = {[SMTP_RCPT_PENDING] = true, [SMTP_RCPT_ACCEPTED] = true},
-	[REFUSED] = {[SMTP_RCPT_REJECTED] = true},
+	[REFUSED] = {[SMTP_RCPT_DEFERRED] = true, [SMTP_RCPT_REJECTED] = true},
 };
 
 static void

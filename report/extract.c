@@ -193,7 +193,7 @@ index_line(struct rpt_extract *x, const struct smtp_session *s, const struct wri
 	rpt_json_string(f, m->mail_from);
 	fputs(",\"rcpt_to\":[", f);
 	for (size_t i = 0, n = 0; i < m->n_rcpt; i++) {
-		if (m->rcpt[i].status == SMTP_RCPT_REJECTED)
+		if (SMTP_RCPT_REFUSED(m->rcpt[i].status))
 			continue;
 		if (n++)
 			putc(',', f);

@@ -83,6 +83,11 @@ command(struct out *f, const struct smtp_command *c)
 	out_json(f, c->explanation ? c->explanation : "");
 	key(f, "matched_on", &first);
 	name(f, smtp_match_name(c->matched_on));
+	key(f, "paired", &first);
+	if (c->has_reply)
+		name(f, smtp_pairing_name(c->paired));
+	else
+		out_lit(f, "null");
 	if (c->has_reply) {
 		key(f, "reply_time", &first);
 		out_seconds(f, c->reply_ts >= c->ts ? c->reply_ts - c->ts : 0);
@@ -97,7 +102,7 @@ addresses(struct out *f, const struct smtp_message *m, bool rejected)
 
 	out_chr(f, '[');
 	for (size_t i = 0; i < m->n_rcpt; i++) {
-		if ((m->rcpt[i].status == SMTP_RCPT_REJECTED) != rejected)
+		if (SMTP_RCPT_REFUSED(m->rcpt[i].status) != rejected)
 			continue;
 		if (!first)
 			out_chr(f, ',');
@@ -107,11 +112,6 @@ addresses(struct out *f, const struct smtp_message *m, bool rejected)
 	out_chr(f, ']');
 }
 
-static const char *const rcpt_status[] = {
-	[SMTP_RCPT_PENDING] = "no_reply", [SMTP_RCPT_ACCEPTED] = "accepted",
-	[SMTP_RCPT_REJECTED] = "rejected",
-};
-
 /* Each recipient with what the server said about it. */
 static void
 recipients(struct out *f, const struct smtp_session *s, const struct smtp_message *m)
@@ -120,10 +120,8 @@ recipients(struct out *f, const struct smtp_session *s, const struct smtp_messag
 	for (size_t i = 0; i < m->n_rcpt; i++) {
 		const struct smtp_rcpt *r = &m->rcpt[i];
 		const struct smtp_command *c = r->cmd >= 0 ? &s->cmds[r->cmd] : NULL;
-		const char *status = rcpt_status[r->status];
+		const char *status = smtp_rcpt_status_name(r->status);
 
-		if (r->status == SMTP_RCPT_REJECTED && r->code / 100 == 4)
-			status = "deferred";
 		out_str(f, i ? ",{\"address\":" : "{\"address\":");
 		out_json(f, r->addr ? r->addr : "");
 		out_lit(f, ",\"status\":");

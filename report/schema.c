@@ -30,7 +30,7 @@ static const char *const type_names[] = {
 /* Lists of names: the values of an enum, or the keys of a map of counters. */
 enum names {
 	N_NONE, N_STATE, N_RESULT, N_MATCH, N_OUTCOME, N_OUTCOME_SEEN, N_ANOMALY, N_RCPT,
-	N_SKIPPED, N_ROLE
+	N_SKIPPED, N_ROLE, N_PAIRED
 };
 
 static const char *
@@ -69,13 +69,16 @@ verdict_name(int i)
 	return cap_verdict_name((enum cap_verdict)i);
 }
 
-/* json.c's recipient statuses: its rcpt_status table, and "deferred" for a 4xx. */
 static const char *
 rcpt_name(int i)
 {
-	static const char *const names[] = {"no_reply", "accepted", "rejected", "deferred"};
+	return smtp_rcpt_status_name((enum smtp_rcpt_status)i);
+}
 
-	return names[i];
+static const char *
+pairing_name(int i)
+{
+	return smtp_pairing_name((enum smtp_pairing)i);
 }
 
 static const char *
@@ -95,7 +98,8 @@ static const struct {
 	/* the summary counts sessions by outcome, "none" aside, and only those seen */
 	[N_OUTCOME_SEEN] = {outcome_name, SMTP_OUT_DELIVERED, SMTP_OUT_COUNT},
 	[N_ANOMALY] = {anomaly_name, 0, SMTP_ANOM_COUNT},
-	[N_RCPT] = {rcpt_name, 0, 4},
+	[N_RCPT] = {rcpt_name, 0, SMTP_RCPT_STATUS_COUNT},
+	[N_PAIRED] = {pairing_name, SMTP_PAIR_SEEN, SMTP_PAIR_INFERRED + 1},
 	/* json_summary's skipped_packets: every verdict but the TCP and ICMP ones */
 	[N_SKIPPED] = {verdict_name, CAP_NOT_TCP, CAP_VERDICT_COUNT},
 	[N_ROLE] = {role_name, 0, 2},
@@ -157,6 +161,9 @@ static const struct field command[] = {
 	{"explanation", REQ, STRING},
 	{"matched_on", REQ, {.type = T_STRING, .values = N_MATCH,
 			     .desc = "what the explanation was chosen by"}},
+	{"paired", REQ, {.type = T_STRING | T_NULL, .values = N_PAIRED,
+			 .desc = "seen: the capture settles which command the reply answers; "
+				 "inferred: smtpscope chose (a gap, a reply out of place); null: no reply"}},
 	{"reply_time", OPT, {.type = T_NUMBER, .min = "0", .desc = "seconds to the reply"}},
 	END,
 };

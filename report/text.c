@@ -102,6 +102,11 @@ command_line(FILE *f, const struct smtp_command *c, bool color)
 	fprintf(f, "%s\n", col(color, C_RESET));
 }
 
+static const char *const rcpt_marks[SMTP_RCPT_STATUS_COUNT] = {
+	[SMTP_RCPT_PENDING] = "> (reply not seen)", [SMTP_RCPT_ACCEPTED] = ">",
+	[SMTP_RCPT_DEFERRED] = "> (deferred)",	    [SMTP_RCPT_REJECTED] = "> (refused)",
+};
+
 static void
 message_line(FILE *f, const struct smtp_message *m, size_t i)
 {
@@ -111,7 +116,7 @@ message_line(FILE *f, const struct smtp_message *m, size_t i)
 	for (size_t r = 0; r < m->n_rcpt; r++) {
 		fputs(r ? ", <" : " to <", f);
 		rpt_text_wire(f, m->rcpt[r].addr, 80);
-		fputs(m->rcpt[r].status == SMTP_RCPT_REJECTED ? "> (refused)" : ">", f);
+		fputs(rcpt_marks[m->rcpt[r].status], f);
 	}
 	if (m->size >= 0)
 		fprintf(f, ", %" PRId64 " bytes", m->size);

@@ -1,0 +1,217 @@
+/*
+ * pair.c - which command a reply answers: an alignment, not a queue pop.
+ *
+ * Replies come in the order of the commands (RFC 5321 4.3.1; RFC 2920 3.1
+ * for pipelined groups), but a capture may miss some of them (a gap, a snap
+ * length, a greeting never sent). A reply therefore pairs only with a
+ * waiting command it can answer (RFC 5321 4.3.2 and the extension RFCs: 354
+ * only DATA, 334 and 235 only AUTH, 220 the greeting or STARTTLS, 221 QUIT),
+ * the commands it passes over are settled as "reply not seen", and where the
+ * capture leaves more than one place possible the pair is marked inferred.
+ *
+ * The evidence used: the codes, the gaps in the server's stream and their
+ * length (at most one reply per 4 bytes lost: "250\n"), the gaps in the
+ * client's stream (at most one command per 6 bytes: "DATA\r\n").
+ */
+#include "session.h"
+
+#include <string.h>
+
+#define MIN_REPLY_BYTES 4   /* "250\n" */
+#define MIN_COMMAND_BYTES 6 /* "NOOP\r\n" */
+#define LOSS_MAX 4096	    /* replies or commands a run of gaps may have hidden */
+
+/* What a code is, for pairing: the codes one command alone may get, then the rest. */
+enum reply_kind {
+	K_220 = 1 << 0, /* greeting, or ready for TLS (RFC 3207 4) */
+	K_221 = 1 << 1, /* closing (QUIT) */
+	K_235 = 1 << 2, /* authenticated (RFC 4954 6) */
+	K_334 = 1 << 3, /* AUTH challenge (RFC 4954 4) */
+	K_354 = 1 << 4, /* start mail input (DATA only) */
+	K_2XX = 1 << 5, /* any other 2xx: 250, 251, 252, 211, 214, 253 ... */
+	K_3XX = 1 << 6, /* any other 3xx */
+	K_FAIL = 1 << 7 /* 4xx and 5xx: any command may fail, and 421 may come at any time */
+};
+
+#define K_ANY 0xff
+
+/* The replies each command may get (RFC 5321 4.3.2; 3207, 4954, 3030, 1985). */
+static const uint8_t allowed[SMTP_VERB_COUNT] = {
+	[SMTP_CONNECT] = K_220 | K_FAIL,
+	[SMTP_HELO] = K_2XX | K_FAIL,
+	[SMTP_EHLO] = K_2XX | K_FAIL,
+	[SMTP_MAIL] = K_2XX | K_FAIL,
+	[SMTP_RCPT] = K_2XX | K_FAIL,
+	[SMTP_DATA] = K_354 | K_FAIL,
+	[SMTP_BDAT] = K_2XX | K_FAIL,
+	[SMTP_DOT] = K_2XX | K_FAIL,
+	[SMTP_RSET] = K_2XX | K_FAIL,
+	[SMTP_NOOP] = K_2XX | K_FAIL,
+	[SMTP_QUIT] = K_221 | K_FAIL,
+	[SMTP_STARTTLS] = K_220 | K_FAIL,
+	[SMTP_AUTH] = K_235 | K_334 | K_FAIL,
+	[SMTP_AUTH_DATA] = K_235 | K_334 | K_FAIL,
+	[SMTP_VRFY] = K_2XX | K_FAIL,
+	[SMTP_EXPN] = K_2XX | K_FAIL,
+	[SMTP_HELP] = K_2XX | K_FAIL,
+	[SMTP_ETRN] = K_2XX | K_FAIL,
+	[SMTP_SERVER_CLOSE] = 0,
+	[SMTP_OTHER] = K_ANY, /* an unknown verb, or a "?" for a line a gap cut */
+};
+
+static const struct {
+	int code;
+	uint8_t kind;
+} unique_codes[] = {
+	{220, K_220}, {221, K_221}, {235, K_235}, {334, K_334}, {354, K_354},
+};
+
+static uint8_t
+reply_kind(int code)
+{
+	for (size_t i = 0; i < sizeof(unique_codes) / sizeof(unique_codes[0]); i++)
+		if (unique_codes[i].code == code)
+			return unique_codes[i].kind;
+	return code / 100 == 2 ? K_2XX : code / 100 == 3 ? K_3XX : K_FAIL;
+}
+
+bool
+smtp_reply_allowed(enum smtp_verb v, int code)
+{
+	return (unsigned)v < SMTP_VERB_COUNT && (allowed[v] & reply_kind(code));
+}
+
+static const struct pending *
+pending_at(const struct smtp_priv *p, size_t i)
+{
+	return &p->pend[(p->pend_head + i) % p->pend_cap];
+}
+
+/* The first waiting command this code can answer, or pend_n. */
+static size_t
+first_fit(const struct smtp_priv *p, int code, size_t from)
+{
+	size_t i = from;
+
+	while (i < p->pend_n && !smtp_reply_allowed(pending_at(p, i)->verb, code))
+		i++;
+	return i;
+}
+
+/* Commands passed over: their replies were lost in a gap, or never sent. */
+static void
+pass_over(struct smtp_session *s, size_t n, bool in_gap)
+{
+	struct pending pd;
+
+	while (n-- && session_pop_pending(s, &pd)) {
+		if (pd.idx < 0)
+			continue;
+		if (in_gap)
+			s->cmds[pd.idx].lost = true;
+		else
+			s->cmds[pd.idx].skipped = true;
+	}
+}
+
+/* A reply no waiting command can take: the greeting, the server closing, or a stray. */
+static struct pending
+unpaired(struct smtp_session *s, int code, enum smtp_pairing *how)
+{
+	struct smtp_priv *p = s->priv;
+	enum smtp_verb v = SMTP_OTHER;
+
+	*how = SMTP_PAIR_SEEN;
+	if (!p->greeted && !p->any_reply && code == 220) /* mid-stream, the greeting itself */
+		v = SMTP_CONNECT;
+	else if (code == 421)
+		v = SMTP_SERVER_CLOSE; /* RFC 5321 3.8: the server may close at any time */
+	if (v != SMTP_OTHER)
+		return (struct pending){(uint8_t)v, session_add_command(s, v, NULL, 0, NULL, 0), -1};
+	if (p->client_unsure) /* it answers a command lost in a gap of the client's side */
+		p->client_unsure--;
+	else
+		session_flag(s, SMTP_ANOM_REPLY_WITHOUT_COMMAND);
+	*how = SMTP_PAIR_INFERRED;
+	return (struct pending){SMTP_OTHER, session_add_command(s, SMTP_OTHER, "?", 1, NULL, 0), -1};
+}
+
+/*
+ * The command a reply answers. *how says whether the capture settles the
+ * pair (seen) or smtpscope chose among places the capture leaves open.
+ */
+struct pending
+pair_reply(struct smtp_session *s, int code, enum smtp_pairing *how)
+{
+	struct smtp_priv *p = s->priv;
+	struct pending pd;
+	size_t i = first_fit(p, code, 0);
+
+	if (i == p->pend_n && p->mode == CM_BODY && p->body_gap) {
+		client_end_body(s); /* the final "." was in the lost bytes */
+		i = first_fit(p, code, 0);
+	}
+	if (i == p->pend_n) {
+		/* it answers a command lost in a client gap: those sent before it are done */
+		size_t before = 0;
+
+		while (p->client_unsure && before < p->pend_n &&
+		       pending_at(p, before)->idx < p->unsure_from)
+			before++;
+		pass_over(s, before, before <= p->loss_max);
+		p->loss_max = 0;
+		return unpaired(s, code, how);
+	}
+	bool explained = i <= p->loss_max;			  /* a gap can hold i replies */
+	bool greeting = i == 1 && pending_at(p, 0)->verb == SMTP_CONNECT; /* none was sent */
+	size_t next = first_fit(p, code, i + 1);
+	bool ambiguous = next < p->pend_n && next <= p->loss_max;
+
+	pass_over(s, i, explained && !greeting);
+	p->loss_max = explained ? p->loss_max - i : 0;
+	session_pop_pending(s, &pd);
+	*how = ambiguous || (!explained && !greeting) ? SMTP_PAIR_INFERRED : SMTP_PAIR_SEEN;
+	if (p->client_unsure && pd.idx >= p->unsure_from && !(reply_kind(code) & ~(K_2XX | K_FAIL))) {
+		p->client_unsure--; /* a 250 may answer a command lost before this one */
+		*how = SMTP_PAIR_INFERRED;
+	}
+	if (!p->pend_n)
+		p->loss_max = 0;
+	return pd;
+}
+
+/*
+ * A gap in the server's stream between replies (or before a reply's code):
+ * it held at least one reply, which answered the oldest waiting command, and
+ * at most one for every MIN_REPLY_BYTES lost.
+ */
+void
+pair_server_gap(struct smtp_session *s, size_t len)
+{
+	struct smtp_priv *p = s->priv;
+	size_t more = len / MIN_REPLY_BYTES;
+
+	if (p->pend_n)
+		pass_over(s, 1, true);
+	more = more > 0 ? more - 1 : 0;
+	p->loss_max = p->loss_max + more > LOSS_MAX ? LOSS_MAX : p->loss_max + more;
+	if (!p->pend_n)
+		p->loss_max = 0;
+}
+
+/*
+ * A gap in the client's stream between or inside commands: up to one
+ * command for every MIN_COMMAND_BYTES may be lost, and their replies will
+ * come. Until they have, a 2xx or a failure to a later command may belong to
+ * one of them.
+ */
+void
+pair_client_gap(struct smtp_session *s, size_t len)
+{
+	struct smtp_priv *p = s->priv;
+	size_t lost = len / MIN_COMMAND_BYTES + 1;
+
+	p->client_unsure = p->client_unsure + lost > LOSS_MAX ? LOSS_MAX : p->client_unsure + lost;
+	p->unsure_from = (int)s->n_cmds;
+	p->client_gapped = true;
+}
