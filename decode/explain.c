@@ -504,8 +504,9 @@ message_outcome(const struct smtp_session *s, int i)
 
 	if (m->accepted)
 		return SMTP_OUT_DELIVERED;
-	if (m->data_started && !m->data_ended)
-		return SMTP_OUT_ABORTED;
+	if (m->data_started && !m->data_ended) /* cut off: seen to close, or the capture ended */
+		return s->state == SMTP_ST_UNFINISHED || s->gaps[RSM_C2S] ? SMTP_OUT_UNKNOWN
+									 : SMTP_OUT_ABORTED;
 	if (d)
 		return d->reply.code >= 500 ? SMTP_OUT_REJECTED : SMTP_OUT_DEFERRED;
 	if (m->data_ended) /* the final answer is not in the capture */
@@ -594,11 +595,6 @@ transport_verdict(const struct smtp_session *s, struct sb *b)
 			     "captured.");
 		return SMTP_OUT_UNKNOWN;
 	}
-	if (s->anomalies & (1ull << SMTP_ANOM_ONLY_SERVER_SIDE)) {
-		sb_printf(b, "Outcome unknown: only the server's side of the conversation was "
-			     "captured; capture both directions to see what was sent.");
-		return SMTP_OUT_UNKNOWN;
-	}
 	if (c0 && c0->verb == SMTP_CONNECT && !c0->has_reply && s->bytes[RSM_S2C] == 0) {
 		sb_printf(b, "Never reached SMTP: connected, but the server sent no greeting.");
 		return SMTP_OUT_NEVER_REACHED;
@@ -607,6 +603,12 @@ transport_verdict(const struct smtp_session *s, struct sb *b)
 		reply_snippet(c0, snip, sizeof(snip));
 		sb_printf(b, "Refused at the greeting: %s.", snip);
 		return c0->reply.code >= 500 ? SMTP_OUT_REJECTED : SMTP_OUT_DEFERRED;
+	}
+	/* replies past the greeting, to commands the capture does not hold */
+	if ((s->anomalies & (1ull << SMTP_ANOM_ONLY_SERVER_SIDE)) && s->n_cmds > 1) {
+		sb_puts(b, "Outcome unknown: only the server's side of the conversation was "
+			   "captured; capture both directions to see what was sent.");
+		return SMTP_OUT_UNKNOWN;
 	}
 	return SMTP_OUT_NONE;
 }
@@ -643,34 +645,105 @@ overall(const int *count, size_t n_msgs)
 	return SMTP_OUT_UNKNOWN;
 }
 
+/*
+ * A transaction refused at MAIL and followed by another MAIL is a retry with
+ * a corrected sender (or a second try later): the message's fate is the
+ * later transaction's, so it is not counted on its own.
+ */
+static bool
+superseded(const struct smtp_session *s, size_t i)
+{
+	const struct smtp_message *m = &s->msgs[i];
+	const struct smtp_command *mail = m->mail_cmd >= 0 ? &s->cmds[m->mail_cmd] : NULL;
+
+	return i + 1 < s->n_msgs && mail && mail->has_reply && mail->reply.code >= 400 &&
+	       !m->data_started;
+}
+
+/* Every queue id of the delivered messages, as servers give them for their logs. */
+static void
+queue_ids(const struct smtp_session *s, struct sb *b)
+{
+	const char *sep = " (queued as ";
+	int shown = 0, more = 0;
+
+	for (size_t i = 0; i < s->n_msgs; i++) {
+		if (s->msgs[i].outcome != SMTP_OUT_DELIVERED || !s->msgs[i].queue_id)
+			continue;
+		if (shown == 8) {
+			more++;
+			continue;
+		}
+		sb_puts(b, sep);
+		sb_puts(b, s->msgs[i].queue_id);
+		sep = ", ";
+		shown++;
+	}
+	if (more)
+		sb_printf(b, " and %d more", more);
+	if (shown)
+		sb_puts(b, ")");
+}
+
+/* Recipients of the counted messages by status: deferred ones the sender must retry. */
+static void
+recipient_notes(const struct smtp_session *s, struct sb *b)
+{
+	static const char *const said[SMTP_RCPT_STATUS_COUNT] = {
+		[SMTP_RCPT_PENDING] = " with no reply seen",
+		[SMTP_RCPT_DEFERRED] = " deferred (4xx: the sending server should retry them later)",
+		[SMTP_RCPT_REJECTED] = " refused (5xx)",
+	};
+	int n[SMTP_RCPT_STATUS_COUNT] = {0};
+	bool delivered = false;
+
+	for (size_t i = 0; i < s->n_msgs; i++) {
+		if (s->msgs[i].outcome != SMTP_OUT_DELIVERED)
+			continue;
+		delivered = true;
+		for (size_t r = 0; r < s->msgs[i].n_rcpt; r++)
+			n[s->msgs[i].rcpt[r].status]++;
+	}
+	if (!delivered)
+		return;
+	for (int k = 0; k < SMTP_RCPT_STATUS_COUNT; k++)
+		if (n[k] && said[k])
+			sb_printf(b, " %d recipient%s%s.", n[k], n[k] > 1 ? "s" : "", said[k]);
+}
+
 /* "Partly delivered: 1 message delivered (queued as X); 1 message rejected: 550 ... after RCPT." */
 static enum smtp_outcome
 message_verdict(struct smtp_session *s, struct sb *b)
 {
-	int count[SMTP_OUT_COUNT] = {0};
-	const char *queue_id = NULL, *sep = ": ";
-	const struct smtp_command *fail = NULL;
+	int count[SMTP_OUT_COUNT] = {0}, retried = 0;
+	const char *sep = ": ";
+	const struct smtp_command *fail = NULL, *retry = NULL;
 	char snip[160];
 	enum smtp_outcome o;
+	size_t counted = 0;
 
 	for (size_t i = 0; i < s->n_msgs; i++) {
 		o = message_outcome(s, (int)i);
 		s->msgs[i].outcome = o;
+		if (superseded(s, i)) {
+			if (!retried++)
+				retry = &s->cmds[s->msgs[i].mail_cmd];
+			continue;
+		}
 		count[o]++;
-		if (o == SMTP_OUT_DELIVERED && !queue_id)
-			queue_id = s->msgs[i].queue_id;
+		counted++;
 		if (o != SMTP_OUT_DELIVERED && !fail)
 			fail = deciding_reply(s, (int)i);
 	}
-	o = overall(count, s->n_msgs);
+	o = overall(count, counted);
 	sb_puts(b, outcome_headline[o]);
 	for (int k = SMTP_OUT_DELIVERED; k < SMTP_OUT_COUNT; k++) {
 		if (!count[k] || !outcome_phrase[k])
 			continue;
 		sb_printf(b, "%s%d message%s %s", sep, count[k], count[k] > 1 ? "s" : "",
 			  outcome_phrase[k]);
-		if (k == SMTP_OUT_DELIVERED && queue_id)
-			sb_printf(b, " (queued as %s)", queue_id);
+		if (k == SMTP_OUT_DELIVERED)
+			queue_ids(s, b);
 		sep = "; ";
 	}
 	if (fail) {
@@ -678,6 +751,12 @@ message_verdict(struct smtp_session *s, struct sb *b)
 		sb_printf(b, ": %s after %s", snip, fail->name);
 	}
 	sb_puts(b, ".");
+	if (retry) {
+		reply_snippet(retry, snip, sizeof(snip));
+		sb_printf(b, " Before that, MAIL FROM was refused (%s) and tried again%s.", snip,
+			  retried > 1 ? " more than once" : "");
+	}
+	recipient_notes(s, b);
 	return o;
 }
 

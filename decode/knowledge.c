@@ -28,8 +28,7 @@ const struct kb kb[] = {
 	 * so that a vendor's precise phrase wins over a word it also contains.
 	 */
 	TXT(2, V_END, "queued",
-	    "Message accepted: the server has taken responsibility for delivering it; the queue id "
-	    "in the reply finds it in the server's logs.",
+	    "Message accepted and queued: the server has taken responsibility for delivering it.",
 	    0, R_CLASS),
 	TXT(2, V_END, "message accepted",
 	    "Message accepted for delivery: from now on the receiving server is responsible for "
@@ -48,8 +47,7 @@ const struct kb kb[] = {
 	    "(BDAT ... LAST) accepts the message.",
 	    0, R_CLASS),
 	TXT(2, 0, "queued as",
-	    "Accepted and queued (the reply names the queue id), although the command it answers "
-	    "is not in the capture.",
+	    "Accepted and queued, although the command it answers is not in the capture.",
 	    0, R_CLASS),
 	TXT(2, V(VRFY) | V(EXPN), "cannot vrfy",
 	    "The server will not say whether this address exists (it answers VRFY without "

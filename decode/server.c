@@ -5,6 +5,7 @@
  */
 #include "session.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -20,7 +21,12 @@ static const struct {
 } queue_id_markers[] = {
 	{"queued as ", ' '}, /* Postfix: 250 2.0.0 Ok: queued as 4Fxyz */
 	{" id=", ' '},	     /* Exim: 250 OK id=1Mugho-0003Dg-Un */
-	{"<", '>'},	     /* Exchange: 250 2.6.0 <id@host> [InternalId=...] Queued ... */
+	/*
+	 * Exchange: 250 2.6.0 <message-id> [InternalId=123, Hostname=EX01] Queued mail for
+	 * delivery. The <...> is the message's own Message-ID, not a queue id; InternalId is
+	 * the InternalMessageId of Exchange's message tracking log.
+	 */
+	{"InternalId=", ','},
 };
 
 /* strcasestr() is a GNU extension; the texts here are short. */
@@ -110,10 +116,13 @@ apply_auth_reply(struct smtp_session *s, int code, const char *text)
 	}
 }
 
+static void add_notes(struct smtp_session *s, struct smtp_command *c, const char *notes);
+
 static void
 apply_end_of_message(struct smtp_session *s, struct smtp_command *c)
 {
 	struct smtp_message *m;
+	char note[160];
 
 	if (c->msg < 0)
 		return;
@@ -122,6 +131,11 @@ apply_end_of_message(struct smtp_session *s, struct smtp_command *c)
 	m->accepted = c->reply.code / 100 == 2;
 	if (m->accepted)
 		m->queue_id = find_queue_id(s, c->reply.text);
+	if (m->queue_id) {
+		snprintf(note, sizeof(note), " Its queue id %.100s finds it in the server's logs.",
+			 m->queue_id);
+		add_notes(s, c, note);
+	}
 }
 
 /*

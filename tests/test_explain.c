@@ -36,10 +36,10 @@ struct expl_case {
 static const struct expl_case cases[] = {
 	/* ---- Known server texts, in table order ---- */
 	/* Postfix cleanup/smtpd (samples); Exchange (seeds/004) */
-	TX(DOT, "250 2.0.0 Ok: queued as 4Fxyz12", "queued", "queue id"),
+	TX(DOT, "250 2.0.0 Ok: queued as 4Fxyz12", "queued", "and queued"),
 	TX(DOT, "250 2.6.0 <id@mail1.fabrikam.com> [InternalId=1] Queued mail for delivery",
 	   "queued", "responsibility"),
-	TX(BDAT, "250 2.0.0 Ok: 3462 bytes queued as E4F471CA025", "queued", "queue id"),
+	TX(BDAT, "250 2.0.0 Ok: 3462 bytes queued as E4F471CA025", "queued", "and queued"),
 	/* OpenSMTPD smtp_session.c; corpus suricata-verify (". 250 OK: message accepted") */
 	TX(DOT, "250 2.0.0 1a2b3c4d Message accepted for delivery", "message accepted",
 	   "from now on"),
