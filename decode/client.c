@@ -312,6 +312,8 @@ on_auth(struct smtp_session *s, struct smtp_command *c, const char *arg, size_t 
 	s->has_auth = true;
 	s->auth.success = -1;
 	s->auth.user = NULL;
+	s->priv->auth_lines = 0;
+	s->priv->auth_initial = 0;
 	while (i < n && arg[i] != ' ' && m + 1 < sizeof(s->auth.mechanism)) {
 		char ch = arg[i++];
 
@@ -322,6 +324,8 @@ on_auth(struct smtp_session *s, struct smtp_command *c, const char *arg, size_t 
 		i++;
 	while (i < n && arg[i] == ' ')
 		i++;
+	if (i < n)
+		s->priv->auth_initial = 1;
 	if (i < n && !(n - i == 1 && arg[i] == '='))
 		auth_decode(s, arg + i, n - i);
 }
@@ -434,6 +438,8 @@ auth_line(struct smtp_session *s, const char *l, size_t n)
 	int idx = session_add_command(s, SMTP_AUTH_DATA, NULL, 0, show ? l : "***", show ? n : 3);
 
 	p->auth_expect = false;
+	if (p->auth_lines < UINT8_MAX)
+		p->auth_lines++;
 	/* LOGIN says which answer is the user name; the others carry it in their one answer */
 	if (!cancel && (p->auth_user_next || (strcmp(s->auth.mechanism, "LOGIN") != 0 &&
 					      !s->auth.user)))
@@ -511,6 +517,17 @@ command_starts(const uint8_t *d, size_t n)
 	return w < n && smtp_verb_lookup((const char *)d, w) != SMTP_OTHER;
 }
 
+/* Does a whole line begin with a known verb ("DATA", "MAIL FROM:...")? */
+static bool
+line_is_command(const char *l, size_t n)
+{
+	size_t w = 0;
+
+	while (w < n && w < VERB_MAX && l[w] != ' ')
+		w++;
+	return smtp_verb_lookup(l, w) != SMTP_OTHER;
+}
+
 static size_t
 take_command(struct smtp_session *s, const uint8_t *data, size_t n)
 {
@@ -544,6 +561,9 @@ take_command(struct smtp_session *s, const uint8_t *data, size_t n)
 		session_flag(s, SMTP_ANOM_BARE_LF);
 	if (ln.truncated || ln.n > SMTP_COMMAND_LINE_MAX)
 		session_flag(s, SMTP_ANOM_LINE_TOO_LONG);
+	/* with no 334 seen, a line that is a command is one (base64 has no space or ':') */
+	if (p->auth_expect && p->auth_assumed && line_is_command(ln.p, ln.n))
+		p->auth_expect = false;
 	if (p->auth_expect)
 		auth_line(s, ln.p, ln.n);
 	else
@@ -669,6 +689,27 @@ client_run(struct smtp_session *s, const uint8_t *data, size_t n)
 	}
 }
 
+/*
+ * How many lines a client sends after AUTH at most, by mechanism: PLAIN one
+ * (RFC 4616), LOGIN the user name and the password, CRAM-MD5 one (RFC 2195),
+ * XOAUTH2 the token and an empty line after an error; one fewer when the
+ * AUTH command carried the first (RFC 4954 4). Unknown mechanisms: two.
+ */
+static unsigned
+auth_answers(const struct smtp_session *s)
+{
+	static const struct {
+		const char *mech;
+		unsigned answers;
+	} mechs[] = {{"PLAIN", 1}, {"LOGIN", 2}, {"CRAM-MD5", 1}, {"XOAUTH2", 2}, {"OAUTHBEARER", 2}};
+	unsigned n = 2;
+
+	for (size_t i = 0; i < sizeof(mechs) / sizeof(mechs[0]); i++)
+		if (strcmp(s->auth.mechanism, mechs[i].mech) == 0)
+			n = mechs[i].answers;
+	return n > s->priv->auth_initial ? n - s->priv->auth_initial : 0;
+}
+
 /* Act as if the awaited reply said "go on" (the server side is missing or late). */
 static void
 assume_go_ahead(struct smtp_session *s)
@@ -680,8 +721,9 @@ assume_go_ahead(struct smtp_session *s)
 		client_open_body(s, p->turn_msg);
 		break;
 	case SMTP_AUTH:
-	case SMTP_AUTH_DATA:
-		p->auth_expect = true;
+	case SMTP_AUTH_DATA: /* only as many answers as the mechanism has (auth_answers) */
+		p->auth_expect = p->auth_lines < auth_answers(s);
+		p->auth_assumed = true;
 		break;
 	case SMTP_STARTTLS:
 		p->tls_check = true;

@@ -151,6 +151,11 @@ pair_reply(struct smtp_session *s, int code, enum smtp_pairing *how)
 		client_end_body(s); /* the final "." was in the lost bytes */
 		i = first_fit(p, code, 0);
 	}
+	if (i == p->pend_n && p->blocked) {
+		/* not the reply the client waits for: it went on without one (an AUTH never answered) */
+		client_release(s, true);
+		i = first_fit(p, code, 0);
+	}
 	if (i == p->pend_n) {
 		/* it answers a command lost in a client gap: those sent before it are done */
 		size_t before = 0;

@@ -108,6 +108,7 @@ apply_auth_reply(struct smtp_session *s, int code, const char *text)
 
 	if (code == 334) {
 		p->auth_expect = true;
+		p->auth_assumed = false;
 		p->auth_user_next = asks_user_name(s, text);
 	} else if (code / 100 == 2) {
 		s->auth.success = 1;

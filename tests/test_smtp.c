@@ -381,7 +381,7 @@ test_client_side_only(void **state)
 	assert_string_equal(d.seen.transcript, "CONNECT -|EHLO -|MAIL -|RCPT -|DATA -|. -|QUIT -");
 	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_ONLY_CLIENT_SIDE));
 	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_CLIENT_SPOKE_FIRST));
-	assert_string_equal(d.seen.messages, "a@b>c@d 28 not-accepted subject=one side");
+	assert_string_equal(d.seen.messages, "a@b>?c@d 28 not-accepted subject=one side");
 	assert_non_null(strstr(d.seen.verdict, "only the client's side"));
 }
 
@@ -1012,10 +1012,321 @@ test_unknown_code_first_digit(void **state)
 	assert_non_null(strstr(d.seen.explanations, "Temporary failure"));
 }
 
+/*
+ * Issue 11: a reply pairs only with a command it can answer. A gap of 40
+ * bytes after MAIL's reply held the two RCPT replies: the 354 can only be
+ * DATA's, so it pairs there, settled by the capture.
+ */
+static void
+test_pairing_by_code_across_gap(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "EHLO h\r\n");
+	S(&d, "250 mx\r\n");
+	C(&d, "MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nRCPT TO:<e@f>\r\nDATA\r\n");
+	S(&d, "250 2.1.0 Ok\r\n");
+	driver_gap(&d, RSM_S2C, 40);
+	S(&d, "354 End data with <CR><LF>.<CR><LF>\r\n");
+	C(&d, "Subject: s\r\n\r\nx\r\n.\r\n");
+	S(&d, "250 2.0.0 Ok: queued as Q1\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript,
+			    "CONNECT 220|EHLO 250|MAIL 250|RCPT -|RCPT -|DATA 354|. 250");
+	assert_string_equal(d.seen.pairing, "sss--ss");
+	/* the recipients' replies were not seen: neither accepted nor refused */
+	assert_string_equal(d.seen.messages, "a@b>?c@d,?e@f 17 accepted subject=s queue=Q1");
+	assert_non_null(strstr(d.seen.explanations, "(a gap)"));
+}
+
+/* After a gap that could hold two replies, a 250 may answer either RCPT: inferred. */
+static void
+test_pairing_inferred_when_gap_leaves_a_choice(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "EHLO h\r\n");
+	S(&d, "250 mx\r\n");
+	C(&d, "MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nRCPT TO:<e@f>\r\nRCPT TO:<g@h>\r\n");
+	S(&d, "250 2.1.0 Ok\r\n");
+	driver_gap(&d, RSM_S2C, 28);
+	S(&d, "550 5.1.1 unknown\r\n");
+	C(&d, "QUIT\r\n");
+	S(&d, "221 Bye\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript,
+			    "CONNECT 220|EHLO 250|MAIL 250|RCPT -|RCPT 550|RCPT -|QUIT 221");
+	assert_string_equal(d.seen.pairing, "sss-i-s");
+	assert_non_null(strstr(d.seen.explanations, "Paired by inference"));
+}
+
+/* No greeting before the reply to EHLO: 250 cannot be a greeting, so it is EHLO's. */
+static void
+test_no_greeting_reply_pairs_with_ehlo(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	C(&d, "EHLO h\r\n");
+	S(&d, "250-mx\r\n250 STARTTLS\r\n");
+	C(&d, "STARTTLS\r\n");
+	S(&d, "220 2.0.0 Ready to start TLS\r\n");
+	C(&d, "\x16\x03\x01\x00\x05hello");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT -|EHLO 250|STARTTLS 220");
+	assert_string_equal(d.seen.pairing, "-ss");
+	assert_non_null(strstr(d.seen.explanations, "No greeting seen"));
+	assert_true(d.seen.starttls);
+}
+
+/* RFC 5321 3.8: a 421 may come at any time; with nothing asked it is the server closing. */
+static void
+test_unsolicited_421(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "HELO h\r\n");
+	S(&d, "250 mx\r\n");
+	S(&d, "421 4.4.2 mx Error: timeout exceeded\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT 220|HELO 250|SERVER-CLOSE 421");
+	assert_false(HAS_ANOMALY(&d.seen, SMTP_ANOM_REPLY_WITHOUT_COMMAND));
+}
+
+/* AUTH never answered: the client's next lines are commands, not AUTH answers. */
+static void
+test_auth_unanswered(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "EHLO h\r\n");
+	S(&d, "250-mx\r\n250 AUTH LOGIN PLAIN\r\n");
+	C(&d, "AUTH LOGIN\r\n");
+	C(&d, "MAIL FROM:<a@b>\r\n");
+	S(&d, "250 2.1.0 Ok\r\n");
+	C(&d, "RCPT TO:<c@d>\r\n");
+	S(&d, "250 2.1.5 Ok\r\n");
+	C(&d, "QUIT\r\n");
+	S(&d, "221 Bye\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript,
+			    "CONNECT 220|EHLO 250|AUTH -|MAIL 250|RCPT 250|QUIT 221");
+	assert_string_equal(d.seen.messages, "a@b>c@d -1 not-accepted");
+}
+
+/* AUTH PLAIN has one answer: past it, lines are commands again even with no reply seen. */
+static void
+test_auth_plain_one_answer(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "EHLO h\r\n");
+	S(&d, "250-mx\r\n250 AUTH PLAIN\r\n");
+	C(&d, "AUTH PLAIN\r\n");
+	S(&d, "334 \r\n");
+	C(&d, "AHVzZXIAc2VjcmV0\r\n");
+	C(&d, "NOOP\r\nQUIT\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT 220|EHLO 250|AUTH 334|AUTH-DATA -|NOOP -|QUIT -");
+}
+
+/* RFC 5321 4.1.4: only a successful HELO resets the transaction. */
+static void
+test_refused_helo_keeps_envelope(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "HELO h\r\n");
+	S(&d, "250 mx\r\n");
+	C(&d, "MAIL FROM:<a@b>\r\n");
+	S(&d, "250 Ok\r\n");
+	C(&d, "RCPT TO:<c@d>\r\n");
+	S(&d, "250 Ok\r\n");
+	C(&d, "HELO bad..name\r\n");
+	S(&d, "501 5.5.4 Invalid domain name\r\n");
+	C(&d, "DATA\r\n");
+	S(&d, "354 go\r\n");
+	C(&d, "x\r\n.\r\n");
+	S(&d, "250 Ok: queued as Q2\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.messages, "a@b>c@d 3 accepted queue=Q2");
+	assert_int_equal(d.seen.outcome, SMTP_OUT_DELIVERED);
+}
+
+/* DATA refused before any MAIL is no message. */
+static void
+test_data_without_mail_is_no_message(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "HELO h\r\n");
+	S(&d, "250 mx\r\n");
+	C(&d, "DATA\r\n");
+	S(&d, "503 5.5.1 Error: need RCPT command\r\n");
+	C(&d, "QUIT\r\n");
+	S(&d, "221 Bye\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.messages, "");
+	assert_int_equal(d.seen.outcome, SMTP_OUT_NO_MAIL);
+}
+
+/* A refused MAIL retried with a corrected sender and delivered: delivered, retry said. */
+static void
+test_mail_retry_counts_final_fate(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "HELO h\r\n");
+	S(&d, "250 mx\r\n");
+	C(&d, "MAIL FROM:<a@bad>\r\n");
+	S(&d, "553 5.1.8 <a@bad>: Sender address rejected: Domain not found\r\n");
+	C(&d, "MAIL FROM:<a@good>\r\n");
+	S(&d, "250 Ok\r\n");
+	C(&d, "RCPT TO:<c@d>\r\n");
+	S(&d, "250 Ok\r\n");
+	C(&d, "DATA\r\n");
+	S(&d, "354 go\r\n");
+	C(&d, "x\r\n.\r\n");
+	S(&d, "250 Ok: queued as Q3\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_int_equal(d.seen.outcome, SMTP_OUT_DELIVERED);
+	assert_string_equal(d.seen.verdict, "Delivered: 1 message delivered (queued as Q3). Before "
+					    "that, MAIL FROM was refused (553 5.1.8 <a@bad>: Sender "
+					    "address rejected: Domain not found) and tried again.");
+}
+
+/* 4xx recipients are deferred, not refused for good, and the verdict says so. */
+static void
+test_deferred_recipients(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "HELO h\r\n");
+	S(&d, "250 mx\r\n");
+	C(&d, "MAIL FROM:<a@b>\r\n");
+	S(&d, "250 Ok\r\n");
+	C(&d, "RCPT TO:<c@d>\r\n");
+	S(&d, "250 Ok\r\n");
+	C(&d, "RCPT TO:<e@d>\r\n");
+	S(&d, "450 4.2.0 <e@d>: Recipient address rejected: Greylisted\r\n");
+	C(&d, "RCPT TO:<g@d>\r\n");
+	S(&d, "452 4.5.3 Error: too many recipients\r\n");
+	C(&d, "DATA\r\n");
+	S(&d, "354 go\r\n");
+	C(&d, "x\r\n.\r\n");
+	S(&d, "250 Ok: queued as Q4\r\n");
+	C(&d, "MAIL FROM:<a@b>\r\n");
+	S(&d, "250 Ok\r\n");
+	C(&d, "RCPT TO:<c@d>\r\n");
+	S(&d, "250 Ok\r\n");
+	C(&d, "DATA\r\n");
+	S(&d, "354 go\r\n");
+	C(&d, "y\r\n.\r\n");
+	S(&d, "250 Ok: queued as Q5\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.messages, "a@b>c@d,~e@d,~g@d 3 accepted queue=Q4|"
+					     "a@b>c@d 3 accepted queue=Q5");
+	assert_string_equal(d.seen.verdict, "Delivered: 2 messages delivered (queued as Q4, Q5). 2 "
+					    "recipients deferred (4xx: the sending server should "
+					    "retry them later).");
+}
+
+/* DATA after BDAT chunks cut by a gap: the DATA body is a body, not commands. */
+static void
+test_data_after_cut_bdat(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "EHLO h\r\n");
+	S(&d, "250-mx\r\n250 CHUNKING\r\n");
+	C(&d, "MAIL FROM:<a@b>\r\n");
+	S(&d, "250 Ok\r\n");
+	C(&d, "RCPT TO:<c@d>\r\n");
+	S(&d, "250 Ok\r\n");
+	C(&d, "BDAT 100\r\n0123456789");
+	driver_gap(&d, RSM_C2S, 200); /* the rest of the chunk and what followed */
+	S(&d, "250 2.0.0 100 octets received\r\n");
+	C(&d, "DATA\r\n");
+	S(&d, "354 go\r\n");
+	C(&d, "Subject: s\r\nMAIL FROM:<x@y>\r\n.\r\n");
+	S(&d, "250 Ok: queued as Q6\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_null(strstr(d.seen.transcript, "MAIL FROM"));
+	assert_non_null(strstr(d.seen.transcript, "DATA 354|. 250"));
+}
+
+/* A capture that ends during the message: the outcome is unknown, not aborted. */
+static void
+test_capture_ends_in_data(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "HELO h\r\n");
+	S(&d, "250 mx\r\n");
+	C(&d, "MAIL FROM:<a@b>\r\n");
+	S(&d, "250 Ok\r\n");
+	C(&d, "RCPT TO:<c@d>\r\n");
+	S(&d, "550 5.1.1 unknown\r\n");
+	C(&d, "RCPT TO:<e@d>\r\n");
+	S(&d, "250 Ok\r\n");
+	C(&d, "DATA\r\n");
+	S(&d, "354 go\r\n");
+	C(&d, "Subject: s\r\n\r\npart");
+	driver_close(&d, RSM_END_UNFINISHED);
+	assert_int_equal(d.seen.outcome, SMTP_OUT_UNKNOWN);
+	assert_null(strstr(d.seen.verdict, "Rejected"));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pairing_by_code_across_gap),
+		cmocka_unit_test(test_pairing_inferred_when_gap_leaves_a_choice),
+		cmocka_unit_test(test_no_greeting_reply_pairs_with_ehlo),
+		cmocka_unit_test(test_unsolicited_421),
+		cmocka_unit_test(test_auth_unanswered),
+		cmocka_unit_test(test_auth_plain_one_answer),
+		cmocka_unit_test(test_refused_helo_keeps_envelope),
+		cmocka_unit_test(test_data_without_mail_is_no_message),
+		cmocka_unit_test(test_mail_retry_counts_final_fate),
+		cmocka_unit_test(test_deferred_recipients),
+		cmocka_unit_test(test_data_after_cut_bdat),
+		cmocka_unit_test(test_capture_ends_in_data),
 		cmocka_unit_test(test_seed_exchange_session),
 		cmocka_unit_test(test_seed_failures),
 		cmocka_unit_test(test_pipelining_pairs_in_order),

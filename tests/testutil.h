@@ -32,6 +32,7 @@ struct seen {
 	enum smtp_state state;
 	enum smtp_outcome outcome;
 	char outcomes[256]; /* per message, "delivered|rejected|..." */
+	char pairing[1024]; /* per command: s seen, i inferred, - no reply */
 	bool esmtp, starttls, midstream;
 };
 
@@ -48,6 +49,12 @@ seen_cat(char *dst, size_t n, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* recipients: "!" refused (5xx), "~" deferred (4xx), "?" no reply seen */
+static const char *const rcpt_mark[SMTP_RCPT_STATUS_COUNT] = {
+	[SMTP_RCPT_PENDING] = "?", [SMTP_RCPT_ACCEPTED] = "",
+	[SMTP_RCPT_DEFERRED] = "~", [SMTP_RCPT_REJECTED] = "!",
+};
+
 static inline void
 seen_message(struct seen *w, const struct smtp_message *m)
 {
@@ -55,7 +62,7 @@ seen_message(struct seen *w, const struct smtp_message *m)
 		 m->mail_from ? m->mail_from : "?");
 	for (size_t r = 0; r < m->n_rcpt; r++)
 		seen_cat(w->messages, sizeof(w->messages), "%s%s%s", r ? "," : "",
-			 m->rcpt[r].status == SMTP_RCPT_REJECTED ? "!" : "", m->rcpt[r].addr);
+			 rcpt_mark[m->rcpt[r].status], m->rcpt[r].addr);
 	seen_cat(w->messages, sizeof(w->messages), " %lld %s%s", (long long)m->size,
 		 m->accepted ? "accepted" : "not-accepted",
 		 m->subject ? " subject=" : "");
@@ -71,6 +78,7 @@ seen_session(void *arg, const struct smtp_session *s)
 	struct seen *w = arg;
 
 	memset(w, 0, offsetof(struct seen, anomalies));
+	w->pairing[0] = '\0';
 	w->sessions++;
 	for (size_t i = 0; i < s->n_cmds; i++) {
 		const struct smtp_command *c = &s->cmds[i];
@@ -82,6 +90,8 @@ seen_session(void *arg, const struct smtp_session *s)
 			seen_cat(w->transcript, sizeof(w->transcript), "%s%s -", i ? "|" : "",
 				 c->name);
 		seen_cat(w->args, sizeof(w->args), "%s%s", i ? "|" : "", c->arg ? c->arg : "");
+		seen_cat(w->pairing, sizeof(w->pairing), "%s",
+			 !c->has_reply ? "-" : c->paired == SMTP_PAIR_INFERRED ? "i" : "s");
 		seen_cat(w->explanations, sizeof(w->explanations), "%s%s", i ? "|" : "",
 			 c->explanation ? c->explanation : "(none)");
 	}
