@@ -606,6 +606,7 @@ setup(struct run *r, const struct options *o, const uint16_t *ports, size_t npor
 	rc.server_ports = ports;
 	rc.n_server_ports = nports;
 	sc.show_secrets = o->show_secrets;
+	sc.snaplen = cap_snaplen(r->src);
 	sc.sink = r->extract ? rpt_extract_sink(r->extract) : NULL;
 	r->rpt = rpt_new(&pc);
 	r->max_sessions = o->max_sessions;

@@ -306,6 +306,12 @@ cap_stats(struct cap_source *src)
 	return &src->stats;
 }
 
+int
+cap_snaplen(const struct cap_source *src)
+{
+	return pcap_snapshot(src->pcap);
+}
+
 void
 cap_close(struct cap_source *src)
 {

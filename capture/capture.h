@@ -140,6 +140,8 @@ void cap_stop(struct cap_source *src);
 const struct cap_stats *cap_stats(struct cap_source *src);
 const char *cap_verdict_name(enum cap_verdict v);
 void cap_close(struct cap_source *src);
+/* The snap length of the file or the live capture: bytes kept of each packet. */
+int cap_snaplen(const struct cap_source *src);
 
 /*
  * Take one frame of link type dlt apart. Exposed for tests and fuzzing; the

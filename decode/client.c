@@ -466,6 +466,8 @@ cut_command(struct smtp_session *s, const char *seen, size_t n)
 	p->cut_counted = true;
 	while (w < n && w < VERB_MAX && seen[w] != ' ')
 		w++;
+	if (p->cline.len && p->cline.buf[p->cline.len - 1] == '\r')
+		p->cline.len--; /* cut between CR and LF */
 	if (n && smtp_verb_lookup(seen, w) != SMTP_OTHER && line_append(&p->cline, " [...]", 6)) {
 		command_line(s, p->cline.buf, p->cline.len);
 		return;

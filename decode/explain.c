@@ -502,16 +502,24 @@ message_outcome(const struct smtp_session *s, int i)
 	const struct smtp_message *m = &s->msgs[i];
 	const struct smtp_command *d = deciding_reply(s, i);
 
-	if (m->accepted)
-		return SMTP_OUT_DELIVERED;
+	const struct smtp_command *end = NULL;
+
+	for (size_t k = 0; m->accepted && k < s->n_cmds; k++)
+		if (s->cmds[k].msg == i && s->cmds[k].has_reply && s->cmds[k].reply.code / 100 == 2 &&
+		    (s->cmds[k].verb == SMTP_DOT || s->cmds[k].verb == SMTP_BDAT))
+			end = &s->cmds[k];
+	if (m->accepted) /* a 2xx placed by inference may answer something else */
+		return end && end->paired == SMTP_PAIR_INFERRED ? SMTP_OUT_UNKNOWN : SMTP_OUT_DELIVERED;
 	if (m->data_started && !m->data_ended) /* cut off: seen to close, or the capture ended */
 		return s->state == SMTP_ST_UNFINISHED || s->gaps[RSM_C2S] ? SMTP_OUT_UNKNOWN
 									 : SMTP_OUT_ABORTED;
-	if (d)
+	if (d && d->paired != SMTP_PAIR_INFERRED)
 		return d->reply.code >= 500 ? SMTP_OUT_REJECTED : SMTP_OUT_DEFERRED;
-	if (m->data_ended) /* the final answer is not in the capture */
+	if (d || m->data_ended) /* the deciding answer is not settled by the capture */
 		return SMTP_OUT_UNKNOWN;
-	return s->priv->mode == CM_TLS ? SMTP_OUT_UNKNOWN : SMTP_OUT_ABANDONED;
+	/* abandoned is what the client was seen to do; with bytes missing, it may not have */
+	return s->priv->mode == CM_TLS || s->gaps[RSM_C2S] || s->gaps[RSM_S2C] ? SMTP_OUT_UNKNOWN
+										: SMTP_OUT_ABANDONED;
 }
 
 /* A bounded string builder for the verdict. */
@@ -791,6 +799,18 @@ no_mail_verdict(const struct smtp_session *s, struct sb *b)
 	return SMTP_OUT_NO_MAIL;
 }
 
+/* What the capture could not see, and how to capture it whole. */
+static void
+capture_notes(const struct smtp_session *s, struct sb *b)
+{
+	if (s->capture.snaplen > 0)
+		sb_printf(b, " The capture kept only %d bytes of each packet (its snap length), so "
+			     "parts of this session are missing: capture again with -s 0.",
+			  s->capture.snaplen);
+	else if (s->capture.snaplen < 0)
+		sb_puts(b, " The snap length cut this session's packets: capture again with -s 0.");
+}
+
 void
 explain_verdict(struct smtp_session *s, char *buf, size_t bufsz)
 {
@@ -800,6 +820,7 @@ explain_verdict(struct smtp_session *s, char *buf, size_t bufsz)
 	buf[0] = '\0';
 	if ((o = transport_verdict(s, &b)) != SMTP_OUT_NONE) {
 		s->outcome = o;
+		capture_notes(s, &b);
 		return;
 	}
 	o = s->n_msgs ? message_verdict(s, &b) : SMTP_OUT_NONE;
@@ -814,6 +835,7 @@ explain_verdict(struct smtp_session *s, char *buf, size_t bufsz)
 	if (s->has_auth && s->auth.success == 0)
 		sb_printf(&b, "%sLogin failed.", b.used ? " " : "");
 	s->outcome = s->n_msgs ? o : no_mail_verdict(s, &b);
+	capture_notes(s, &b);
 }
 
 /*

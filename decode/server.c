@@ -342,6 +342,17 @@ reply_line(struct smtp_session *s, const struct line *ln)
 							      : SMTP_ANOM_INVALID_REPLY);
 		return;
 	}
+	if (p->in_reply && p->reply_cut && (code != p->reply_code || s->n_cmds > p->reply_cut_cmds)) {
+		/*
+		 * A gap cut this multi-line reply, and the line after it starts another:
+		 * another code, or the client spoke since, which it does only once the
+		 * reply is whole (EHLO ends a pipelined group, RFC 2920 3.1). The end of
+		 * the reply was in the lost bytes.
+		 */
+		p->in_reply = false;
+		reply_done(s);
+	}
+	p->reply_cut = false;
 	if (!p->in_reply) {
 		p->in_reply = true;
 		p->reply_code = code;
@@ -391,9 +402,15 @@ server_gap(struct smtp_session *s, size_t len)
 		ln.n = p->sline.len;
 		reply_line(s, &ln);
 		line_reset(&p->sline);
+		if (p->in_reply) { /* a "ddd-" line: the rest of its reply may be lost too */
+			p->reply_cut = true;
+			p->reply_cut_cmds = s->n_cmds;
+		}
 		return;
 	}
 	if (p->in_reply) { /* the rest of a multi-line reply: it still answers its command */
+		p->reply_cut = true;
+		p->reply_cut_cmds = s->n_cmds;
 		line_reset(&p->sline);
 		line_append(&p->rtext, "\n[...]", 6);
 		return;

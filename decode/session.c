@@ -433,6 +433,24 @@ settle_sides(struct smtp_session *s, const struct rsm_conn *c)
 		session_flag(s, SMTP_ANOM_ZERO_WINDOW);
 }
 
+/* What the capture could not see, for the reader to weigh the verdict by. */
+static void
+settle_capture(struct smtp_session *s, const struct rsm_conn *c)
+{
+	const struct smtp_command *c0 = s->n_cmds ? &s->cmds[0] : NULL;
+
+	if (c->snap_cut[0] + c->snap_cut[1] > 0)
+		s->capture.snaplen = s->priv->dec->cfg.snaplen > 0 ? s->priv->dec->cfg.snaplen : -1;
+	s->capture.one_side = -1;
+	if (s->anomalies & (1ull << SMTP_ANOM_ONLY_CLIENT_SIDE))
+		s->capture.one_side = RSM_C2S;
+	if (s->anomalies & (1ull << SMTP_ANOM_ONLY_SERVER_SIDE))
+		s->capture.one_side = RSM_S2C;
+	s->capture.after_greeting = s->n_cmds && (s->midstream || c0->skipped) &&
+				    !(c0->verb == SMTP_CONNECT && c0->has_reply);
+	s->capture.ends_mid_session = s->state == SMTP_ST_UNFINISHED;
+}
+
 static bool
 offered(const struct smtp_session *s, const char *ext)
 {
@@ -488,6 +506,7 @@ session_close(struct smtp_decoder *d, struct smtp_session *s, const struct rsm_e
 	if (!s->helo) /* none accepted: the last one sent (DESIGN.md) */
 		s->helo = p->helo_sent;
 	settle_sides(s, c);
+	settle_capture(s, c);
 	settle_security(s);
 	settle_unanswered(s);
 	explain_verdict(s, verdict, sizeof(verdict));

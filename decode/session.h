@@ -57,6 +57,8 @@ struct smtp_priv {
 	int reply_code;
 	uint32_t reply_lines;
 	struct linebuf rtext;
+	bool reply_cut;	       /* a gap fell inside the reply being gathered */
+	size_t reply_cut_cmds; /* command entries when it did */
 	bool skip_line[2]; /* after a gap: drop the rest of the cut line, by enum rsm_dir */
 	bool cut_counted;  /* the client line cut by that gap already has its "?" entry */
 	bool greeted;

@@ -161,6 +161,13 @@ struct smtp_session {
 	uint64_t anomalies;                     /* 1 << enum smtp_anomaly */
 	uint8_t icmp_type, icmp_code;           /* an ICMP unreachable about it (0: none) */
 	struct cap_addr icmp_from;
+	/* What the capture could not see (DESIGN.md "capture"). */
+	struct {
+		int snaplen;	       /* the snap length, when it cut this session's packets; else 0 */
+		int one_side;	       /* -1, or the only direction captured (enum rsm_dir) */
+		bool after_greeting;   /* the capture began after the greeting */
+		bool ends_mid_session; /* the capture ended with the connection still open */
+	} capture;
 	const char *verdict;
 	enum smtp_outcome outcome;
 	struct smtp_priv *priv; /* decoder state, not for readers */
@@ -189,6 +196,7 @@ struct smtp_config {
 	size_t max_hold;        /* client bytes held while a reply decides their meaning */
 	size_t max_session_mem; /* strings kept per session */
 	bool show_secrets;      /* print AUTH data as sent */
+	int snaplen;            /* the capture's snap length, said of sessions it cut (0: unknown) */
 	const struct smtp_sink *sink; /* NULL: message bytes are only counted */
 	/*
 	 * The caller keeps every session after the done callback (the session was

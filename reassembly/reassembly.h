@@ -45,6 +45,7 @@ struct rsm_conn {
 	uint64_t packets[2];     /* per direction */
 	uint64_t bytes[2];       /* payload bytes delivered per direction */
 	uint64_t gap_bytes[2];   /* bytes never seen, per direction */
+	uint64_t snap_cut[2];    /* of those, payload bytes the snap length cut off */
 	uint64_t retransmitted[2];
 	uint64_t overlap_conflicts[2]; /* retransmitted bytes that differed from the first copy */
 	uint64_t zero_window[2];       /* segments advertising a zero receive window */

@@ -108,8 +108,10 @@ deliver(struct rsm_half *h, const struct rsm_sink *k, const uint8_t *data, uint3
 	if (len)
 		remember(h, data, len);
 	h->next += (uint64_t)len + missing;
-	if (missing)
+	if (missing) {
 		h->recent_lo = h->next;
+		k->conn->snap_cut[k->dir] += missing;
+	}
 	emit(k, RSM_EV_DATA, data, len);
 	emit(k, RSM_EV_GAP, NULL, missing);
 }

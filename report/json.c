@@ -61,6 +61,28 @@ reply(struct out *f, const struct smtp_command *c)
 	out_chr(f, '}');
 }
 
+/* What the capture could not see (DESIGN.md, "Additions for trust"). */
+static void
+capture(struct out *f, const struct smtp_session *s)
+{
+	out_lit(f, "{\"snaplen\":");
+	if (s->capture.snaplen > 0)
+		out_u64(f, (uint64_t)s->capture.snaplen);
+	else if (s->capture.snaplen < 0)
+		out_lit(f, "0");
+	else
+		out_lit(f, "null");
+	out_lit(f, ",\"one_side\":");
+	if (s->capture.one_side >= 0)
+		name(f, s->capture.one_side == RSM_C2S ? "client" : "server");
+	else
+		out_lit(f, "null");
+	out_lit(f, ",\"after_greeting\":");
+	out_str(f, s->capture.after_greeting ? "true" : "false");
+	out_lit(f, ",\"ends_mid_session\":");
+	out_str(f, s->capture.ends_mid_session ? "true}" : "false}");
+}
+
 static void
 command(struct out *f, const struct smtp_command *c)
 {
@@ -278,6 +300,8 @@ session(struct out *f, const struct smtp_session *s)
 	out_lit(f, ",\"server\":");
 	out_u64(f, s->gaps[RSM_S2C]);
 	out_chr(f, '}');
+	key(f, "capture", &first);
+	capture(f, s);
 	key(f, "anomalies", &first);
 	anomalies(f, s->anomalies);
 	if (s->icmp_type) {

@@ -200,6 +200,18 @@ static const struct field message[] = {
 	END,
 };
 
+static const struct field capture[] = {
+	{"snaplen", REQ, {.type = T_INTEGER | T_NULL, .min = "0",
+			  .desc = "the snap length, when it cut this session's packets (0: cut, "
+				  "length unknown); null: nothing cut"}},
+	{"one_side", REQ, {.type = T_STRING | T_NULL, .values = N_ROLE,
+			   .desc = "the only direction the capture holds; null: both"}},
+	{"after_greeting", REQ, {.type = T_BOOLEAN, .desc = "the capture began after the greeting"}},
+	{"ends_mid_session", REQ, {.type = T_BOOLEAN,
+				   .desc = "the capture ended with the connection still open"}},
+	END,
+};
+
 static const struct field gaps[] = {
 	{"client", REQ, COUNT},
 	{"server", REQ, COUNT},
@@ -233,6 +245,8 @@ static const struct field session[] = {
 				   .type = T_OBJECT, .props = message,
 				   .desc = "one per MAIL transaction"}}},
 	{"gaps", REQ, {.type = T_OBJECT, .props = gaps, .desc = "bytes never captured"}},
+	{"capture", REQ, {.type = T_OBJECT, .props = capture,
+			  .desc = "what the capture could not see; outcomes resting on it are unknown"}},
 	{"anomalies", REQ, {.type = T_ARRAY, .items = &(const struct sch){
 				    .type = T_STRING, .values = N_ANOMALY}}},
 	{"icmp_unreachable", OPT, {.type = T_OBJECT, .props = icmp}},
