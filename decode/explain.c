@@ -496,30 +496,64 @@ deciding_reply(const struct smtp_session *s, int msg)
 	return NULL;
 }
 
+/*
+ * The reply that settles a transaction by itself: a refused MAIL, DATA, end
+ * of data or BDAT, or the last recipient refused when none was accepted. A
+ * refused recipient beside accepted ones settles nothing.
+ */
+static const struct smtp_command *
+settling_failure(const struct smtp_session *s, int i)
+{
+	const struct smtp_message *m = &s->msgs[i];
+	const struct smtp_command *last = NULL;
+
+	for (size_t k = 0; k < s->n_cmds; k++) {
+		const struct smtp_command *c = &s->cmds[k];
+
+		if (c->msg == i && c->has_reply && c->reply.code >= 400 && c->verb != SMTP_RCPT)
+			return c;
+	}
+	for (size_t r = 0; r < m->n_rcpt; r++) {
+		if (!SMTP_RCPT_REFUSED(m->rcpt[r].status))
+			return NULL;
+		last = m->rcpt[r].cmd >= 0 ? &s->cmds[m->rcpt[r].cmd] : last;
+	}
+	return last;
+}
+
+/* Did smtpscope have to choose where any reply of this transaction goes? */
+static bool
+rests_on_inference(const struct smtp_session *s, int i)
+{
+	for (size_t k = 0; k < s->n_cmds; k++)
+		if (s->cmds[k].msg == i && s->cmds[k].paired == SMTP_PAIR_INFERRED)
+			return true;
+	return false;
+}
+
+/*
+ * A transaction's fate, only from what the capture settles: anything that
+ * rests on a reply placed by inference, a gap, or a capture that ended
+ * first is unknown.
+ */
 static enum smtp_outcome
 message_outcome(const struct smtp_session *s, int i)
 {
 	const struct smtp_message *m = &s->msgs[i];
-	const struct smtp_command *d = deciding_reply(s, i);
+	const struct smtp_command *f = settling_failure(s, i);
+	bool unseen = s->gaps[RSM_C2S] || s->gaps[RSM_S2C] || s->state == SMTP_ST_UNFINISHED ||
+		      s->priv->mode == CM_TLS;
 
-	const struct smtp_command *end = NULL;
-
-	for (size_t k = 0; m->accepted && k < s->n_cmds; k++)
-		if (s->cmds[k].msg == i && s->cmds[k].has_reply && s->cmds[k].reply.code / 100 == 2 &&
-		    (s->cmds[k].verb == SMTP_DOT || s->cmds[k].verb == SMTP_BDAT))
-			end = &s->cmds[k];
-	if (m->accepted) /* a 2xx placed by inference may answer something else */
-		return end && end->paired == SMTP_PAIR_INFERRED ? SMTP_OUT_UNKNOWN : SMTP_OUT_DELIVERED;
-	if (m->data_started && !m->data_ended) /* cut off: seen to close, or the capture ended */
-		return s->state == SMTP_ST_UNFINISHED || s->gaps[RSM_C2S] ? SMTP_OUT_UNKNOWN
-									 : SMTP_OUT_ABORTED;
-	if (d && d->paired != SMTP_PAIR_INFERRED)
-		return d->reply.code >= 500 ? SMTP_OUT_REJECTED : SMTP_OUT_DEFERRED;
-	if (d || m->data_ended) /* the deciding answer is not settled by the capture */
+	if (rests_on_inference(s, i))
 		return SMTP_OUT_UNKNOWN;
-	/* abandoned is what the client was seen to do; with bytes missing, it may not have */
-	return s->priv->mode == CM_TLS || s->gaps[RSM_C2S] || s->gaps[RSM_S2C] ? SMTP_OUT_UNKNOWN
-										: SMTP_OUT_ABANDONED;
+	if (m->accepted)
+		return SMTP_OUT_DELIVERED;
+	if (m->data_started && !m->data_ended) /* cut off: seen to close, or the capture ended */
+		return unseen ? SMTP_OUT_UNKNOWN : SMTP_OUT_ABORTED;
+	if (f)
+		return f->reply.code >= 500 ? SMTP_OUT_REJECTED : SMTP_OUT_DEFERRED;
+	/* the final answer not in the capture; or the client left, if nothing is missing */
+	return m->data_ended || unseen ? SMTP_OUT_UNKNOWN : SMTP_OUT_ABANDONED;
 }
 
 /* A bounded string builder for the verdict. */
@@ -820,6 +854,8 @@ explain_verdict(struct smtp_session *s, char *buf, size_t bufsz)
 	buf[0] = '\0';
 	if ((o = transport_verdict(s, &b)) != SMTP_OUT_NONE) {
 		s->outcome = o;
+		for (size_t i = 0; i < s->n_msgs; i++) /* one side only: nothing is settled */
+			s->msgs[i].outcome = o == SMTP_OUT_UNKNOWN ? o : message_outcome(s, (int)i);
 		capture_notes(s, &b);
 		return;
 	}

@@ -56,7 +56,8 @@ static const uint8_t allowed[SMTP_VERB_COUNT] = {
 	[SMTP_HELP] = K_2XX | K_FAIL,
 	[SMTP_ETRN] = K_2XX | K_FAIL,
 	[SMTP_SERVER_CLOSE] = 0,
-	[SMTP_OTHER] = K_ANY, /* an unknown verb, or a "?" for a line a gap cut */
+	/* an unknown verb, or a "?" for a line a gap cut: not the replies only one verb gets */
+	[SMTP_OTHER] = K_ANY & ~(K_221 | K_235 | K_334 | K_354),
 };
 
 static const struct {
@@ -87,13 +88,23 @@ pending_at(const struct smtp_priv *p, size_t i)
 	return &p->pend[(p->pend_head + i) % p->pend_cap];
 }
 
+/* May this reply answer this waiting command? A "?" (a line a gap cut) may be anything. */
+static bool
+fits(const struct smtp_session *s, const struct pending *pd, int code)
+{
+	if (pd->verb == SMTP_OTHER && pd->idx >= 0 && strcmp(s->cmds[pd->idx].name, "?") == 0)
+		return true;
+	return smtp_reply_allowed(pd->verb, code);
+}
+
 /* The first waiting command this code can answer, or pend_n. */
 static size_t
-first_fit(const struct smtp_priv *p, int code, size_t from)
+first_fit(const struct smtp_session *s, int code, size_t from)
 {
+	const struct smtp_priv *p = s->priv;
 	size_t i = from;
 
-	while (i < p->pend_n && !smtp_reply_allowed(pending_at(p, i)->verb, code))
+	while (i < p->pend_n && !fits(s, pending_at(p, i), code))
 		i++;
 	return i;
 }
@@ -114,6 +125,22 @@ pass_over(struct smtp_session *s, size_t n, bool in_gap)
 	}
 }
 
+/*
+ * A 354 to a DATA the capture does not hold: the message follows. If the
+ * client's gap that lost the DATA is not known yet (it shows when the
+ * client's next bytes come), the body starts then (pair_client_gap).
+ */
+static void
+pair_lost_data(struct smtp_session *s)
+{
+	struct smtp_priv *p = s->priv;
+
+	if (p->client_gapped)
+		client_open_body(s, p->cur_msg);
+	else
+		p->orphan_354 = true;
+}
+
 /* A reply no waiting command can take: the greeting, the server closing, or a stray. */
 static struct pending
 unpaired(struct smtp_session *s, int code, enum smtp_pairing *how)
@@ -128,6 +155,8 @@ unpaired(struct smtp_session *s, int code, enum smtp_pairing *how)
 		v = SMTP_SERVER_CLOSE; /* RFC 5321 3.8: the server may close at any time */
 	if (v != SMTP_OTHER)
 		return (struct pending){(uint8_t)v, session_add_command(s, v, NULL, 0, NULL, 0), -1};
+	if (code == 354) /* a DATA the capture lost: its message follows */
+		pair_lost_data(s);
 	if (p->client_unsure) /* it answers a command lost in a gap of the client's side */
 		p->client_unsure--;
 	else
@@ -145,16 +174,16 @@ pair_reply(struct smtp_session *s, int code, enum smtp_pairing *how)
 {
 	struct smtp_priv *p = s->priv;
 	struct pending pd;
-	size_t i = first_fit(p, code, 0);
+	size_t i = first_fit(s, code, 0);
 
 	if (i == p->pend_n && p->mode == CM_BODY && p->body_gap) {
 		client_end_body(s); /* the final "." was in the lost bytes */
-		i = first_fit(p, code, 0);
+		i = first_fit(s, code, 0);
 	}
 	if (i == p->pend_n && p->blocked) {
 		/* not the reply the client waits for: it went on without one (an AUTH never answered) */
 		client_release(s, true);
-		i = first_fit(p, code, 0);
+		i = first_fit(s, code, 0);
 	}
 	if (i == p->pend_n) {
 		/* it answers a command lost in a client gap: those sent before it are done */
@@ -169,7 +198,7 @@ pair_reply(struct smtp_session *s, int code, enum smtp_pairing *how)
 	}
 	bool explained = i <= p->loss_max;			  /* a gap can hold i replies */
 	bool greeting = i == 1 && pending_at(p, 0)->verb == SMTP_CONNECT; /* none was sent */
-	size_t next = first_fit(p, code, i + 1);
+	size_t next = first_fit(s, code, i + 1);
 	bool ambiguous = next < p->pend_n && next <= p->loss_max;
 
 	pass_over(s, i, explained && !greeting);
@@ -219,4 +248,10 @@ pair_client_gap(struct smtp_session *s, size_t len)
 	p->client_unsure = p->client_unsure + lost > LOSS_MAX ? LOSS_MAX : p->client_unsure + lost;
 	p->unsure_from = (int)s->n_cmds;
 	p->client_gapped = true;
+	if (p->orphan_354) { /* the body began in the lost bytes */
+		p->orphan_354 = false;
+		client_open_body(s, p->cur_msg);
+		p->skip_line[RSM_C2S] = false;
+		p->body_gap = p->mode == CM_BODY;
+	}
 }

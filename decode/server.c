@@ -189,7 +189,8 @@ apply_reply(struct smtp_session *s, struct smtp_command *c)
 			struct smtp_rcpt *r = &s->msgs[c->msg].rcpt[c->rcpt];
 
 			r->code = code;
-			r->status = code / 100 == 5   ? SMTP_RCPT_REJECTED
+			r->status = c->paired == SMTP_PAIR_INFERRED ? SMTP_RCPT_PENDING /* unsettled */
+				    : code / 100 == 5		    ? SMTP_RCPT_REJECTED
 				    : code / 100 == 4 ? SMTP_RCPT_DEFERRED
 						      : SMTP_RCPT_ACCEPTED;
 		}
@@ -199,10 +200,6 @@ apply_reply(struct smtp_session *s, struct smtp_command *c)
 			client_open_body(s, c->msg);
 		if (c->msg < 0)
 			c->msg = p->body_msg;
-		break;
-	case SMTP_OTHER: /* a DATA the capture lost, or cut short: its message follows */
-		if (code == 354 && p->client_gapped)
-			client_open_body(s, p->cur_msg);
 		break;
 	case SMTP_DOT:
 		apply_end_of_message(s, c);

@@ -77,6 +77,7 @@ struct smtp_priv {
 	size_t client_unsure; /* commands lost in client gaps whose replies may still come */
 	int unsure_from;      /* the first command entry after the last client gap */
 	bool client_gapped;   /* commands may have been lost */
+	bool orphan_354;      /* a 354 came for a DATA not seen (yet) */
 };
 
 struct explain_memo;
