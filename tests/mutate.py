@@ -2,7 +2,8 @@
 """Mutation harness (issue 11, item 5): damaged copies of every capture, checked against the clean run.
 
     python3 tests/mutate.py [--bin build/smtpscope] [--all] [--sample N] [--seed S] [-j N]
-                            [--corpus DIR] [-k NAME] [--report-only] [--json-out FILE] [-v]
+                            [--corpus DIR] [-k NAME] [--report-only] [--json-out FILE]
+                            [--max-print N]
 
 Captures: samples/*.pcap, samples/edge/*.pcap and, when it exists, the shared corpus
 (../shared/corpus or /work/shared/corpus; skipped with a message when absent). Each one is
@@ -28,8 +29,8 @@ status 0 or 1, never a crash, sanitizer report or timeout. Invariants checked:
   crash the run crashed, timed out, printed a sanitizer report or exited 2
 
 inv1 and inv4 are also applied to the clean runs; those are printed apart (the sample itself
-is odd). The last line is "mutate: N mutants, P pairs checked, V violations"; the exit status
-is 1 when V > 0, unless --report-only.
+is odd). The last line is "mutate: N mutants, P pairs checked, V violations" (P: command/reply
+pairs looked at by inv1 and inv2); the exit status is 1 when V > 0, unless --report-only.
 """
 
 import argparse
@@ -46,6 +47,7 @@ import re
 import struct
 import sys
 import tempfile
+import threading
 import zlib
 from dataclasses import dataclass, replace
 
@@ -677,13 +679,23 @@ def mutate_one(binary, tmp, cap, clean, mut, rep, lock):
             check_mutant(rep, cap.name, name, clean, records, damage)
 
 
-def summary(rep, report_only, json_out):
+def order(v):
+    kind, _, pos = v["mutation"].partition(":")
+    return (v["capture"], kind, int(pos or 0), v["session"] or 0, v["command"] or -1,
+            v["invariant"], v["what"])
+
+
+def summary(rep, report_only, json_out, max_print):
     fmt = "mutate: %s %s %s session %s command %s: %s"
+    rep.violations.sort(key=order)
     for title, vs in (("clean-run oddity (the sample itself)", rep.clean_odd),
                       ("VIOLATION", rep.violations)):
-        for v in vs:
+        for v in vs[:max_print]:
             print(fmt % (title, v["capture"], v["mutation"], v["session"], v["command"],
                          "[%s] %s" % (v["invariant"], v["what"])))
+    if max_print is not None and len(rep.violations) > max_print:
+        print("mutate: ... %d more violations not printed (--max-print %d)%s" % (
+            len(rep.violations) - max_print, max_print, ", all in " + json_out if json_out else ""))
     kinds = sorted(rep.mutants_by_kind)
     print("mutate: mutants by kind: " + ", ".join("%s %d" % (k, rep.mutants_by_kind[k])
                                                   for k in kinds))
@@ -692,7 +704,7 @@ def summary(rep, report_only, json_out):
         per = ", ".join("%s %d" % (k, rep.by_kind[(inv, k)]) for k in kinds + ["clean"]
                         if rep.by_kind[(inv, k)])
         print("mutate: %s: %d checked, %d violations%s" % (
-            inv, rep.pairs[inv], n, " (" + per + ")" if per else ""))
+            inv, rep.mutants if inv == "crash" else rep.pairs[inv], n, " (" + per + ")" if per else ""))
     print("mutate: %d clean-run oddities (inv1/inv4 on the unmodified captures)"
           % len(rep.clean_odd))
     if json_out:
@@ -716,6 +728,7 @@ def main():
     ap.add_argument("-k", dest="only", help="only captures whose path contains this")
     ap.add_argument("--report-only", action="store_true", help="exit 0 despite violations")
     ap.add_argument("--json-out", help="write every violation to this file as JSON")
+    ap.add_argument("--max-print", type=int, help="print only the first N violations")
     args = ap.parse_args()
     E.TIMEOUT = TIMEOUT
     corpus = args.corpus or next((d for d in (os.path.join(REPO, "..", "shared", "corpus"),
@@ -726,7 +739,7 @@ def main():
     else:
         corpus = os.path.realpath(corpus)
     n = None if args.all else args.sample
-    rep, lock = Report(), __import__("threading").Lock()
+    rep, lock = Report(), threading.Lock()
     with tempfile.TemporaryDirectory(prefix="smtpscope-mutate-") as tmp, \
             concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
         for path in captures(corpus):
@@ -737,7 +750,7 @@ def main():
                 continue
             muts = (m for f in MUTATIONS for m in f(cap, n, args.seed))
             list(pool.map(lambda m: mutate_one(args.bin, tmp, cap, clean, m, rep, lock), muts))
-    return summary(rep, args.report_only, args.json_out)
+    return summary(rep, args.report_only, args.json_out, args.max_print)
 
 
 if __name__ == "__main__":
