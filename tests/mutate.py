@@ -342,7 +342,7 @@ def m_nogreet(cap, n, seed):
 
 
 def m_join(cap, n, seed):
-    recs, first, joined = list(cap.recs), set(), {}
+    recs, first = list(cap.recs), set()
     for i, j in (ix for ix in server_payload(cap, 2).values() if len(ix) == 2):
         a, b = cap.segs[i], cap.segs[j]
         if a.whole and b.whole and (a.seq + a.plen) & 0xFFFFFFFF == b.seq:
@@ -383,9 +383,8 @@ def m_connect(cap, n, seed):
         c, s = cap.segs[side[False]], cap.segs[side[True]]
         shift(cap, recs, ix[start:], len(HTTP_ASK), len(HTTP_OK))
         at = ix[start]
-        prev = cap.recs[at - 1].ts if at else cap.recs[at].ts
-        t0, t1 = prev, cap.recs[at].ts
-        step = max(t1 - t0, 0) // 3
+        t1 = cap.recs[at].ts
+        step = max(t1 - cap.recs[max(at - 1, 0)].ts, 0) // 3  # both fit before the greeting
         insert[at] = [rebuild(cap.recs[side[False]], c, ts=t1 - 2 * step, seq=c.seq, ack=s.seq,
                               flags=ACK | PSH, data=HTTP_ASK),
                       rebuild(cap.recs[side[True]], s, ts=t1 - step, seq=s.seq,
@@ -437,7 +436,7 @@ def show(c):
     reply = "%s %s" % (r["code"], (r.get("text") or "").split("\n")[0][:60]) if r else "no reply"
     arg = " " + c["arg"][:40] if c.get("arg") else ""
     inferred = " (inferred)" if c.get("paired") == "inferred" else ""
-    return "%s%s <- %s%s" % (c.get("cmd"), arg, reply, inferred)
+    return "%s%s <- %s%s" % (c.get("cmd") or '""', arg, reply, inferred)
 
 
 class Report:
