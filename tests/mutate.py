@@ -530,38 +530,57 @@ def check_verdicts(rep, where, cap, mut, s):
                     "outcome %s without %s in the output" % (s["outcome"], need[1]))
 
 
-def by_sender(messages):
-    seen, out = collections.Counter(), {}
-    for m in messages or []:
-        out[(m.get("mail_from"), seen[m.get("mail_from")])] = m
-        seen[m.get("mail_from")] += 1
-    return out
-
-
 UNKNOWN = (None, "unknown", "no_reply")
-
-
 CLAIMS = {"delivered", "partial", "rejected", "deferred"}
 
 
-def match_messages(clean, mine):
-    """[(clean message or None, mutant message, label)]: by sender and order first, then
-    the rest by position (a snapped MAIL reads "u [...]": still the same message)."""
-    want, got = by_sender(clean.get("messages")), by_sender(mine.get("messages"))
-    pairs = [(want.pop(k), m, "<%s> #%d" % (k[0], k[1] + 1)) for k, m in list(got.items())
-             if k in want]
-    rest = [(k, m) for k, m in got.items() if not any(m is p[1] for p in pairs)]
-    left = list(want.values())
-    for n, (k, m) in enumerate(rest):
-        pairs.append((left[n] if n < len(left) else None, m,
-                      "<%s> #%d (by position)" % (k[0], k[1] + 1)))
-    return pairs
+def identity(m):
+    return (m.get("mail_from"), m.get("size"),
+            tuple(sorted((m.get("rcpt_to") or []) + (m.get("rcpt_rejected") or []))))
+
+
+def sender(m):
+    return m.get("mail_from")
+
+
+def numbered(msgs, key):
+    """[((key, n-th with that key), message)]."""
+    seen = collections.Counter()
+    out = []
+    for m in msgs:
+        seen[key(m)] += 1
+        out.append(((key(m), seen[key(m)]), m))
+    return out
+
+
+def match(want, got, keys):
+    """[(clean item or None, mutant item, how)]: by each key and order in turn (the first
+    keys the strictest, so one lost item does not shift the rest); what is left pairs by
+    position when as many are left on both sides (a snapped line reads "u [...]": still
+    the same message or recipient), else with None."""
+    pairs = []
+    for key in keys:
+        index = dict(numbered(want, key))
+        for k, m in numbered(got, key):
+            if k in index:
+                pairs.append((index.pop(k), m, ""))
+        taken = {id(p[1]) for p in pairs}
+        want, got = list(index.values()), [m for m in got if id(m) not in taken]
+    by_pos = len(want) == len(got)
+    return pairs + [(want[n] if by_pos else None, m, " (by position)" if by_pos else "")
+                    for n, m in enumerate(got)]
+
+
+def address(r):
+    return r.get("address")
 
 
 def check_messages(rep, cap, mut, clean, ms):
     """inv3: the mutant's messages agree with the clean ones or say unknown."""
-    for c, m, label in match_messages(clean, ms):
+    for c, m, how in match(clean.get("messages") or [], ms.get("messages") or [],
+                           (identity, sender)):
         rep.pairs["inv3"] += 1
+        label = "<%s>%s" % (m.get("mail_from"), how)
         if c is None:
             claim = m.get("outcome") in CLAIMS if "outcome" in m else m.get("accepted")
             if claim:
@@ -574,14 +593,12 @@ def check_messages(rep, cap, mut, clean, ms):
             if m.get(f) not in UNKNOWN and m.get("outcome") != "unknown" and f in c and \
                     m.get(f) != c.get(f):
                 what.append("%s %s (clean %s)" % (f, m.get(f), c.get(f)))
-        crcpt = collections.defaultdict(list)
-        for r in c.get("recipients") or []:
-            crcpt[r.get("address")].append(r.get("status"))
-        for r in m.get("recipients") or []:
-            st = crcpt.get(r.get("address"))
-            st = st.pop(0) if st else "absent"
+        for cr, r, rhow in match(c.get("recipients") or [], m.get("recipients") or [],
+                                 (address,)):
+            st = cr.get("status") if cr else "absent"
             if r.get("status") not in UNKNOWN and r.get("status") != st:
-                what.append("recipient %s %s (clean %s)" % (r.get("address"), r.get("status"), st))
+                what.append("recipient %s%s %s (clean %s)" % (
+                    r.get("address"), rhow, r.get("status"), st))
         if what:
             rep.add("mutant", cap, mut, "inv3", ms.get("id"), None,
                     "message %s: %s" % (label, "; ".join(what)))
