@@ -28,7 +28,8 @@ status 0 or 1, never a crash, sanitizer report or timeout. Invariants checked:
   inv4  delivery or rejection claimed only on a reply the output shows
   crash the run crashed, timed out, printed a sanitizer report or exited 2
 
-inv1 and inv4 are also applied to the clean runs; those are printed apart (the sample itself
+A self-test first plants one fault per invariant in a clean output and fails unless each
+is caught. inv1 and inv4 are also applied to the clean runs; those are printed apart (the sample itself
 is odd). The last line is "mutate: N mutants, P pairs checked, V violations" (P: command/reply
 pairs looked at by inv1 and inv2); the exit status is 1 when V > 0, unless --report-only.
 """
@@ -732,6 +733,29 @@ def summary(rep, report_only, json_out, max_print):
     return 1 if rep.violations and not report_only else 0
 
 
+def self_test(binary, tmp):
+    """Plant one fault per invariant in a clean run's output: each must be caught, or the
+    harness itself has rotted (a check that cannot fail is no check)."""
+    path = os.path.join(REPO, "samples", "pipelining.pcap")
+    records, error = run(binary, tmp, "self.pcap", open(path, "rb").read(), [])
+    if error:
+        return error
+    bad = json.loads(json.dumps(records))
+    s = E.sessions_of(bad)[0]
+    rcpt = next(c for c in s["commands"] if c["cmd"] == "RCPT")
+    rcpt["reply"]["code"] = 354                                   # inv1, and inv2 before damage
+    s["messages"][0].update(accepted=False, outcome="rejected")   # inv3; inv4: no 5xx for it
+    s["messages"][0]["recipients"] = []
+    next(c for c in s["commands"] if c["cmd"] == "MAIL")["reply"]["code"] = 250
+    for c in s["commands"]:
+        if c["reply"] and c["reply"]["code"] >= 500:
+            c["reply"]["code"] = 452
+    rep = Report()
+    check_mutant(rep, "self-test", "planted", E.sessions_of(records), bad, 1 << 62)
+    missed = {"inv1", "inv2", "inv3", "inv4"} - {v["invariant"] for v in rep.violations}
+    return "planted faults not caught: %s" % ", ".join(sorted(missed)) if missed else None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bin", default=os.path.join(REPO, "build", "smtpscope"))
@@ -758,6 +782,11 @@ def main():
     rep, lock = Report(), threading.Lock()
     with tempfile.TemporaryDirectory(prefix="smtpscope-mutate-") as tmp, \
             concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        error = self_test(args.bin, tmp)
+        if error:
+            print("mutate: FAIL self-test: %s" % error)
+            return 1
+        print("mutate: self-test: a fault planted for each of inv1-inv4 is caught")
         for path in captures(corpus):
             if args.only and args.only not in path:
                 continue
