@@ -13,8 +13,10 @@ captures become comparable), run once, and then damaged in memory, one mutant at
   drop:K      TCP payload segment K removed
   snap:N      every packet cut to N bytes (68, 96, 128), on-wire length kept, header snaplen N
   cut:K       the file ends after packet K
-  nogreet     the server's first payload segment of each session removed
-  join        the server's first two payload segments of each session sent as one
+  nogreet     the server's first payload segment of each session removed, its later bytes
+              moved up (a server that never greeted, not a gap)
+  join        the server's first two payload segments of each session sent as one, where
+              the second was
   client_only / server_only   one direction of each session removed
   connect     an HTTP CONNECT preamble before the greeting, sequence numbers shifted
 
@@ -29,8 +31,8 @@ status 0 or 1, never a crash, sanitizer report or timeout. Invariants checked:
   crash the run crashed, timed out, printed a sanitizer report or exited 2
 
 A self-test first plants one fault per invariant in a clean output and fails unless each
-is caught. inv1 and inv4 are also applied to the clean runs; those are printed apart (the sample itself
-is odd). The last line is "mutate: N mutants, P pairs checked, V violations" (P: command/reply
+is caught. inv1 and inv4 are also applied to the clean runs; those are printed apart (the
+sample itself is odd). The last line is "mutate: N mutants, P pairs checked, V violations" (P: command/reply
 pairs looked at by inv1 and inv2); the exit status is 1 when V > 0, unless --report-only.
 """
 
