@@ -37,7 +37,8 @@ HEADERS := $(wildcard */*.h */*.def)
 TESTS := $(basename $(notdir $(wildcard tests/test_*.c)))
 TEST_BIN = $(TESTS:%=$(B)/tests/%)
 
-.PHONY: all run test install uninstall clean deps-run deps-test bins check-tree stress fuzz tsan-check
+.PHONY: all run test install uninstall clean deps-run deps-test bins check-tree stress fuzz tsan-check \
+	mutate
 
 all: $(B)/smtpscope
 
@@ -70,6 +71,11 @@ check-tree: bins $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp
 	python3 tests/extract_check.py --bin $(B)/smtpscope
 	python3 tests/rewrite_check.py --bin $(B)/smtpscope
 	python3 tests/threads_check.py --bin $(B)/smtpscope --quick
+	@# --report-only for now: the decoder still breaks the invariants (issue 11, items 1-3,
+	@# in progress); drop it to make violations fail the build once they are fixed. Every
+	@# violation is in $(B)/mutate.json; about 30 s under ASan on 2 cores.
+	python3 tests/mutate.py --bin $(B)/smtpscope --report-only --max-print 20 \
+		--json-out $(B)/mutate.json
 
 run: deps-run
 	@$(MAKE) -s --no-print-directory all
@@ -124,6 +130,11 @@ deps-run:
 
 deps-test:
 	$(call ensure_debs,$(TEST_DEPS))
+
+# Every drop and cut position of every capture (make test samples 10 per capture); the
+# violations also go to build/mutate.json. Reports only, like check-tree, until issue 11 is done.
+mutate: all
+	python3 tests/mutate.py --bin build/smtpscope --all --report-only --json-out build/mutate.json
 
 # Hostile inputs (1M SYNs, a 100 MB line, an out-of-order flood): peak RSS must stay under 200 MB.
 stress: all
