@@ -61,6 +61,8 @@ struct dir_state {
 	uint8_t type;
 	uint16_t rec_len;
 	size_t rec_left;
+	uint64_t rec_fed;      /* bytes of this record fed so far, header included */
+	uint64_t rec_unparsed; /* side's unparsed_bytes when it began */
 	bool clear;	    /* this record's body is read (not encrypted, not skipped) */
 	uint8_t alert[2];
 	size_t alert_len;
@@ -278,6 +280,8 @@ record_begin(struct tls_conn *c, enum tls_dir dir)
 	bool after_ccs = s->change_cipher_spec && !tls13;
 
 	s->records++;
+	d->rec_fed = 5;
+	d->rec_unparsed = s->unparsed_bytes;
 	d->clear = false;
 	if (d->type == CT_APPLICATION_DATA || after_ccs) {
 		s->encrypted_records++;
@@ -375,6 +379,7 @@ tls_data(struct tls_conn *c, enum tls_dir dir, const uint8_t *p, size_t n)
 		size_t take = d->rec_left < n ? d->rec_left : n;
 
 		record_body(c, dir, p, take);
+		d->rec_fed += take;
 		p += take;
 		n -= take;
 		d->rec_left -= take;
@@ -419,11 +424,14 @@ tls_end(struct tls_conn *c, enum tls_closer who)
 		struct dir_state *d = &c->d[dir];
 		struct tls_side *s = &c->f.side[dir];
 
-		/* a record cut by the end: its bytes were not all there to parse */
-		if (!s->lost_sync && (d->in_body || d->hdr_len > 0)) {
-			s->truncated_record = true;
-			s->unparsed_bytes += d->hdr_len + (d->in_body ? d->rec_len - d->rec_left + 5u : 0);
-		}
+		/* a record cut by the end: what came of it is unparsed (once) */
+		if (s->lost_sync || (!d->in_body && d->hdr_len == 0))
+			continue;
+		s->truncated_record = true;
+		if (d->in_body)
+			s->unparsed_bytes += d->rec_fed - (s->unparsed_bytes - d->rec_unparsed);
+		else
+			s->unparsed_bytes += d->hdr_len;
 	}
 	check_completed(c);
 	if (c->f.handshake == TLS_HS_STARTED && who != TLS_CLOSED_UNSEEN)
