@@ -669,6 +669,200 @@ test_gap_in_hello(void **state)
 	tls_free(c);
 }
 
+/* Length 0xFFFF is past 2^14 + 2048: not TLS, every byte counted, nothing read. */
+static void
+test_hostile_length(void **state)
+{
+	static const uint8_t rec[] = {0x16, 0x03, 0x01, 0xFF, 0xFF, 0x01, 0x00, 0x00, 0x10};
+	struct tls_conn *c = tls_new(NULL);
+	const struct tls_side *s = &tls_facts(c)->side[TLS_CLIENT];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rec); i++)
+		tls_data(c, TLS_CLIENT, rec + i, 1);
+	assert_true(s->not_tls);
+	assert_true(s->lost_sync);
+	assert_int_equal(s->records, 0);
+	assert_int_equal(s->unparsed_bytes, sizeof(rec));
+	assert_false(tls_looks_like_record(rec, sizeof(rec)));
+	tls_end(c, TLS_CLOSED_BY_CLIENT);
+	assert_int_equal(tls_facts(c)->handshake, TLS_HS_NONE);
+	tls_free(c);
+}
+
+/* SMTP where TLS was expected: not TLS from the first byte. */
+static void
+test_plaintext_is_not_tls(void **state)
+{
+	static const char ehlo[] = "EHLO client.example.test\r\n";
+	struct tls_conn *c = tls_new(NULL);
+
+	(void)state;
+	tls_data(c, TLS_CLIENT, (const uint8_t *)ehlo, sizeof(ehlo) - 1);
+	assert_true(tls_facts(c)->side[TLS_CLIENT].not_tls);
+	assert_int_equal(tls_facts(c)->side[TLS_CLIENT].unparsed_bytes, sizeof(ehlo) - 1);
+	assert_false(tls_facts(c)->side[TLS_SERVER].not_tls);
+	tls_free(c);
+}
+
+/* A ClientHello cut by the end of the connection: the record is counted as truncated. */
+static void
+test_truncated_record(void **state)
+{
+	size_t len = tls12_ok_segs[0].len;
+	struct tls_conn *c = tls_new(NULL);
+	const struct tls_side *s = &tls_facts(c)->side[TLS_CLIENT];
+
+	(void)state;
+	assert_true(len > 40);
+	tls_data(c, TLS_CLIENT, tls12_ok_bytes, len - 30);
+	assert_false(tls_facts(c)->client_hello);
+	tls_end(c, TLS_CLOSED_BY_CLIENT);
+	assert_true(s->truncated_record);
+	assert_int_equal(s->unparsed_bytes, len - 30);
+	assert_int_equal(tls_facts(c)->handshake, TLS_HS_NONE);
+	/* after the end, bytes are only counted */
+	tls_data(c, TLS_CLIENT, tls12_ok_bytes, 5);
+	assert_int_equal(s->unparsed_bytes, len - 25);
+	tls_free(c);
+}
+
+static void
+test_looks_like_record(void **state)
+{
+	static const uint8_t ok[] = {0x16, 0x03, 0x01, 0x00, 0xa6};
+	static const uint8_t zero[] = {0x16, 0x03, 0x01, 0x00, 0x00};
+	static const uint8_t v5[] = {0x16, 0x03, 0x05, 0x00, 0x10};
+	static const uint8_t app[] = {0x17, 0x03, 0x03, 0x00, 0x10};
+	static const uint8_t max[] = {0x16, 0x03, 0x03, 0x48, 0x00}; /* 2^14 + 2048 */
+	static const uint8_t over[] = {0x16, 0x03, 0x03, 0x48, 0x01};
+
+	(void)state;
+	assert_true(tls_looks_like_record(tls12_ok_bytes, tls12_ok_segs[0].len));
+	assert_true(tls_looks_like_record(tls13_ok_bytes, 5));
+	assert_true(tls_looks_like_record(ok, sizeof(ok)));
+	assert_false(tls_looks_like_record(ok, 4));
+	assert_false(tls_looks_like_record(NULL, 0));
+	assert_false(tls_looks_like_record(zero, sizeof(zero)));
+	assert_false(tls_looks_like_record(v5, sizeof(v5)));
+	assert_false(tls_looks_like_record(app, sizeof(app)));
+	assert_true(tls_looks_like_record(max, sizeof(max)));
+	assert_false(tls_looks_like_record(over, sizeof(over)));
+	assert_false(tls_looks_like_record((const uint8_t *)"EHLO x\r\n", 8));
+}
+
+static void
+test_names(void **state)
+{
+	(void)state;
+	assert_string_equal(tls_alert_name(0), "close_notify");
+	assert_string_equal(tls_alert_name(40), "handshake_failure");
+	assert_string_equal(tls_alert_name(48), "unknown_ca");
+	assert_string_equal(tls_alert_name(112), "unrecognized_name");
+	assert_string_equal(tls_alert_name(120), "no_application_protocol");
+	assert_string_equal(tls_alert_name(255), "unknown");
+	assert_string_equal(tls_alert_level_name(7), "unknown");
+	assert_string_equal(tls_handshake_name(TLS_HS_COMPLETED), "completed");
+	assert_string_equal(tls_handshake_name((enum tls_handshake)99), "unknown");
+	assert_string_equal(tls_cipher_name(0x1303), "TLS_CHACHA20_POLY1305_SHA256");
+	assert_string_equal(tls_cipher_name(0xCCA8), "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
+	assert_null(tls_cipher_name(0xC0FF));
+	assert_string_equal(tls_version_name(0x0301), "TLSv1.0");
+	assert_null(tls_version_name(0x7F1C));
+}
+
+/* An unknown cipher and version print as hex. */
+static void
+test_unknown_codes_as_hex(void **state)
+{
+	struct buf sh = {.n = 0}, sv = {.n = 0};
+	struct tls_conn *c = tls_new(NULL);
+
+	(void)state;
+	server_hello_body(&sh, 0xC0FF, 0x7F1C, false);
+	hs_records(&sv, 2, &sh, 16384);
+	feed_buf(c, TLS_SERVER, &sv);
+	assert_string_equal(tls_facts(c)->cipher, "0xC0FF");
+	assert_string_equal(tls_facts(c)->version, "0x7F1C");
+	tls_free(c);
+}
+
+/* Seeded garbage and mutated real handshakes, in random splits with random gaps: counted, no crash. */
+static void
+test_garbage_and_mutations(void **state)
+{
+	static uint8_t junk[65536];
+	static const struct {
+		const uint8_t *bytes;
+		const struct tls_sample_seg *segs;
+		size_t n;
+	} samples[] = {
+		{SAMPLE(tls12_ok)}, {SAMPLE(tls13_ok)}, {SAMPLE(tls12_nocipher)},
+		{SAMPLE(tls12_verify)}, {SAMPLE(tls13_verify)},
+	};
+
+	(void)state;
+	rng_state = 12345;
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (uint8_t)rng();
+	for (int round = 0; round < 400; round++) {
+		const size_t k = (size_t)round % (sizeof(samples) / sizeof(samples[0]));
+		const struct tls_config cfg = {.max_handshake_msg = (size_t)(round % 3) * 200};
+		struct tls_conn *c = tls_new(&cfg);
+		uint64_t fed[2] = {0, 0};
+
+		for (size_t i = 0; i < samples[k].n; i++) {
+			const struct tls_sample_seg *g = &samples[k].segs[i];
+			uint8_t seg[20000];
+			size_t len = g->len < sizeof(seg) ? g->len : sizeof(seg);
+
+			memcpy(seg, samples[k].bytes + g->off, len);
+			for (int m = 0; m < 3 && len > 0; m++) /* flip, plant 0xFF or a record type */
+				seg[rng() % len] = (uint8_t)(m == 0 ? rng() : m == 1 ? 0xFF : 0x16);
+			for (size_t off = 0; off < len;) {
+				size_t take = 1 + rng() % (len - off);
+
+				tls_data(c, g->dir ? TLS_SERVER : TLS_CLIENT, seg + off, take);
+				fed[g->dir] += take;
+				off += take;
+			}
+			if (rng() % 16 == 0)
+				tls_gap(c, g->dir ? TLS_SERVER : TLS_CLIENT, rng() % 300);
+		}
+		size_t jn = rng() % 4096, jo = rng() % (sizeof(junk) - jn);
+
+		tls_data(c, TLS_CLIENT, junk + jo, jn);
+		fed[TLS_CLIENT] += jn;
+		tls_end(c, (enum tls_closer)(round % 3));
+		const struct tls_facts *f = tls_facts(c);
+
+		for (int d = 0; d < 2; d++) {
+			assert_int_equal(f->side[d].bytes, fed[d]);
+			assert_true(f->side[d].unparsed_bytes <= f->side[d].bytes);
+			assert_true(f->side[d].records <= f->side[d].bytes / 5);
+			assert_true(strlen(f->sni) <= TLS_SNI_MAX);
+		}
+		assert_true(f->handshake < TLS_HS_COUNT);
+		tls_free(c);
+	}
+	/* pure junk on both sides, 1 to 700 bytes a call */
+	struct tls_conn *c = tls_new(NULL);
+
+	for (size_t off = 0; off < sizeof(junk);) {
+		size_t take = 1 + rng() % 700;
+
+		if (take > sizeof(junk) - off)
+			take = sizeof(junk) - off;
+		tls_data(c, (enum tls_dir)(rng() & 1), junk + off, take);
+		off += take;
+	}
+	const struct tls_facts *f = tls_facts(c);
+
+	assert_int_equal(f->side[0].bytes + f->side[1].bytes, sizeof(junk));
+	assert_true(f->side[0].unparsed_bytes + f->side[1].unparsed_bytes > 0);
+	tls_free(c);
+}
+
 int
 main(void)
 {
@@ -687,6 +881,13 @@ main(void)
 		cmocka_unit_test(test_hello_retry_request),
 		cmocka_unit_test(test_gaps),
 		cmocka_unit_test(test_gap_in_hello),
+		cmocka_unit_test(test_hostile_length),
+		cmocka_unit_test(test_plaintext_is_not_tls),
+		cmocka_unit_test(test_truncated_record),
+		cmocka_unit_test(test_looks_like_record),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_unknown_codes_as_hex),
+		cmocka_unit_test(test_garbage_and_mutations),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
