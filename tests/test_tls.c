@@ -98,6 +98,7 @@ check(const struct tls_facts *f, const struct expect *e)
 		assert_false(f->side[d].lost_sync);
 		assert_false(f->side[d].truncated_record);
 		assert_int_equal(f->side[d].caps_hit, 0);
+		assert_int_equal(f->side[d].malformed, 0);
 	}
 }
 
@@ -863,6 +864,25 @@ test_garbage_and_mutations(void **state)
 	tls_free(c);
 }
 
+/* A ClientHello whose extensions claim more than there is: counted malformed, what parsed kept. */
+static void
+test_malformed_hello(void **state)
+{
+	struct buf body = {.n = 0}, rec = {.n = 0};
+	struct tls_conn *c = tls_new(NULL);
+
+	(void)state;
+	client_hello_body(&body, (const uint8_t *)"a.test", 6);
+	body.b[2 + 32 + 1 + 2 + 4 + 2] = 0x7F; /* extensions length, high byte */
+	hs_records(&rec, 1, &body, 16384);
+	feed_buf(c, TLS_CLIENT, &rec);
+	assert_true(tls_facts(c)->client_hello);
+	assert_int_equal(tls_facts(c)->side[TLS_CLIENT].malformed, 1);
+	assert_string_equal(tls_facts(c)->sni, "");
+	assert_int_equal(tls_facts(c)->side[TLS_CLIENT].unparsed_bytes, 0);
+	tls_free(c);
+}
+
 int
 main(void)
 {
@@ -888,6 +908,7 @@ main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_unknown_codes_as_hex),
 		cmocka_unit_test(test_garbage_and_mutations),
+		cmocka_unit_test(test_malformed_hello),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -182,11 +182,11 @@ static void
 hello_done(struct tls_conn *c, enum tls_dir dir, const uint8_t *p, size_t n)
 {
 	struct hs_reader *h = &c->d[dir].hs;
+	bool ok = h->type == HS_CLIENT_HELLO ? tls_read_client_hello(&c->f, p, n)
+					     : tls_read_server_hello(&c->f, p, n);
 
-	if (h->type == HS_CLIENT_HELLO)
-		tls_read_client_hello(&c->f, p, n);
-	else
-		tls_read_server_hello(&c->f, p, n);
+	if (!ok)
+		c->f.side[dir].malformed++;
 	if (c->f.handshake == TLS_HS_NONE)
 		c->f.handshake = TLS_HS_STARTED;
 }

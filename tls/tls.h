@@ -49,7 +49,11 @@ enum tls_closer { TLS_CLOSED_BY_CLIENT, TLS_CLOSED_BY_SERVER, TLS_CLOSED_UNSEEN 
  *  - abandoned: a side closed (tls_end with that side) before completion, with no
  *               fatal alert; a warning alert (close_notify, user_canceled) is kept
  *               in `alert` but does not make it failed.
- * Once completed or failed it never changes.
+ * Once completed or failed it never changes. What the wire cannot show: in
+ * TLS 1.3 everything after the client's Finished is encrypted, so a server's
+ * alert about it (a client certificate refused, say) is not seen as a failure;
+ * 0-RTT data that reaches the capture after the ServerHello is taken for the
+ * client's Finished. An SSLv2-format ClientHello is not_tls.
  */
 enum tls_handshake {
 	TLS_HS_NONE,
@@ -84,6 +88,7 @@ struct tls_side {
 	uint64_t unparsed_bytes;    /* not TLS, after a lost sync, or past a cap */
 	uint64_t gap_bytes;	    /* missing bytes announced by tls_gap() */
 	uint32_t caps_hit;	    /* handshake messages larger than the cap */
+	uint32_t malformed;	    /* hellos whose inside did not parse (facts may be partial) */
 	bool not_tls;		    /* the first bytes were not a TLS record */
 	bool truncated_record;	    /* the connection ended inside a record */
 	bool lost_sync;		    /* record framing lost (garbage, gap): rest unparsed */
@@ -97,7 +102,7 @@ struct tls_facts {
 	char version[16];	/* "TLSv1.3", or "0x7f1c" for an unknown one; "" if none */
 	uint16_t cipher_code;	/* chosen by the ServerHello */
 	char cipher[64];	/* IANA name, or "0xC0FF" for one not in the table; "" if none */
-	char sni[TLS_SNI_MAX + 1];	  /* ClientHello host_name; other bytes as \xHH */
+	char sni[TLS_SNI_MAX + 1];	  /* ClientHello host_name; bytes outside 0x21..0x7e and \ as \xHH */
 	char alpn[TLS_ALPN_MAX + 1];	  /* chosen by the server (in clear up to TLS 1.2) */
 	char alpn_offered[TLS_ALPN_MAX + 1]; /* the client's list, comma separated */
 	bool sni_truncated, alpn_truncated;
