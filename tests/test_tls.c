@@ -883,6 +883,30 @@ test_malformed_hello(void **state)
 	tls_free(c);
 }
 
+/* Empty hellos (handshake length 0), a ServerHello from the client: malformed or ignored. */
+static void
+test_empty_and_misplaced_hellos(void **state)
+{
+	static const uint8_t ch0[] = {0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x00, 0x00, 0x00};
+	static const uint8_t sh0[] = {0x16, 0x03, 0x03, 0x00, 0x04, 0x02, 0x00, 0x00, 0x00};
+	static const uint8_t sh_from_client[] = {0x16, 0x03, 0x03, 0x00, 0x06, 0x02, 0x00,
+						 0x00, 0x02, 0x03, 0x03};
+	struct tls_conn *c = tls_new(NULL);
+	const struct tls_facts *f = tls_facts(c);
+
+	(void)state;
+	tls_data(c, TLS_CLIENT, ch0, sizeof(ch0));
+	tls_data(c, TLS_SERVER, sh0, sizeof(sh0));
+	tls_data(c, TLS_CLIENT, sh_from_client, sizeof(sh_from_client));
+	assert_int_equal(f->side[TLS_CLIENT].malformed, 1);
+	assert_int_equal(f->side[TLS_SERVER].malformed, 1);
+	assert_false(f->server_hello);
+	assert_string_equal(f->version, "");
+	assert_int_equal(f->side[TLS_CLIENT].unparsed_bytes, 0);
+	assert_int_equal(f->side[TLS_CLIENT].records, 2);
+	tls_free(c);
+}
+
 int
 main(void)
 {
@@ -909,6 +933,7 @@ main(void)
 		cmocka_unit_test(test_unknown_codes_as_hex),
 		cmocka_unit_test(test_garbage_and_mutations),
 		cmocka_unit_test(test_malformed_hello),
+		cmocka_unit_test(test_empty_and_misplaced_hellos),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

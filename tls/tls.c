@@ -49,6 +49,7 @@ struct hs_reader {
 	uint8_t type;
 	uint32_t len, got;
 	bool keep;   /* the body is buffered for hello.c */
+	bool skip;   /* a hello not kept (past the cap): its body is counted unparsed */
 	bool broken; /* a gap hit a message: the rest of this side's handshake is skipped */
 	uint8_t *buf;
 	size_t cap;
@@ -181,7 +182,11 @@ got_encrypted_alert(struct tls_conn *c, enum tls_dir dir)
 static void
 hello_done(struct tls_conn *c, enum tls_dir dir, const uint8_t *p, size_t n)
 {
+	static const uint8_t empty[1];
 	struct hs_reader *h = &c->d[dir].hs;
+
+	if (!p)
+		p = empty; /* an empty hello: no buffer was needed */
 	bool ok = h->type == HS_CLIENT_HELLO ? tls_read_client_hello(&c->f, p, n)
 					     : tls_read_server_hello(&c->f, p, n);
 
@@ -201,15 +206,18 @@ hs_header(struct tls_conn *c, enum tls_dir dir)
 	h->got = 0;
 	h->keep = (dir == TLS_CLIENT && h->type == HS_CLIENT_HELLO) ||
 		  (dir == TLS_SERVER && h->type == HS_SERVER_HELLO);
+	h->skip = false;
 	if (h->keep && h->len > c->max_hs) {
 		h->keep = false;
+		h->skip = true;
 		c->f.side[dir].caps_hit++;
 	}
 	if (h->keep && h->len > h->cap) {
 		uint8_t *b = realloc(h->buf, h->len);
 
-		if (!b) {
+		if (!b) { /* out of memory: treated as the cap */
 			h->keep = false;
+			h->skip = true;
 			c->f.side[dir].caps_hit++;
 			return;
 		}
@@ -242,8 +250,8 @@ hs_feed(struct tls_conn *c, enum tls_dir dir, const uint8_t *p, size_t n)
 
 			if (h->keep)
 				memcpy(h->buf + h->got, p, take);
-			else if (h->type == HS_CLIENT_HELLO || h->type == HS_SERVER_HELLO)
-				s->unparsed_bytes += take; /* a hello past the cap */
+			else if (h->skip)
+				s->unparsed_bytes += take;
 			h->got += (uint32_t)take;
 			p += take;
 			n -= take;
