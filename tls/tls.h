@@ -32,9 +32,10 @@ enum tls_dir { TLS_CLIENT, TLS_SERVER };
 enum tls_closer { TLS_CLOSED_BY_CLIENT, TLS_CLOSED_BY_SERVER, TLS_CLOSED_UNSEEN };
 
 /*
- * How the handshake went. The rule (tls.c: settle_handshake() and friends):
- *  - none:      no ClientHello was seen.
- *  - started:   a ClientHello was seen, nothing settled yet; stays so at the end
+ * How the handshake went. The rule (tls.c: check_completed(), got_alert(),
+ * got_encrypted_alert(), tls_end()):
+ *  - none:      no hello and no alert was seen.
+ *  - started:   a ClientHello or ServerHello was seen, nothing settled yet; stays so at the end
  *               when nobody was seen closing (the capture just stopped).
  *  - completed: a ServerHello (not a HelloRetryRequest) was seen, and then
  *               TLS 1.2 and older: each side sent ChangeCipherSpec and, after it,
@@ -99,10 +100,10 @@ struct tls_facts {
 	enum tls_handshake handshake;
 	bool client_hello, server_hello, hello_retry_request;
 	uint16_t version_code;	/* negotiated; 0 before a ServerHello */
-	char version[16];	/* "TLSv1.3", or "0x7f1c" for an unknown one; "" if none */
+	char version[16];	/* "TLSv1.3", or "0x7F1C" for an unknown one; "" if none */
 	uint16_t cipher_code;	/* chosen by the ServerHello */
 	char cipher[64];	/* IANA name, or "0xC0FF" for one not in the table; "" if none */
-	char sni[TLS_SNI_MAX + 1];	  /* ClientHello host_name; bytes outside 0x21..0x7e and \ as \xHH */
+	char sni[TLS_SNI_MAX + 1];	  /* ClientHello host_name; not 0x21..0x7e, or \: \xHH */
 	char alpn[TLS_ALPN_MAX + 1];	  /* chosen by the server (in clear up to TLS 1.2) */
 	char alpn_offered[TLS_ALPN_MAX + 1]; /* the client's list, comma separated */
 	bool sni_truncated, alpn_truncated;
@@ -140,7 +141,7 @@ const char *tls_handshake_name(enum tls_handshake h);
 const char *tls_alert_name(uint8_t description); /* "handshake_failure", ...; "unknown" */
 const char *tls_alert_level_name(uint8_t level);  /* "warning", "fatal", "unknown" */
 const char *tls_dir_name(enum tls_dir dir);	   /* "client", "server" */
-/* The IANA names; NULL for a code not in the tables (tls.c formats those as hex). */
+/* The IANA names; NULL for a code not in the tables (the facts hold those as hex). */
 const char *tls_cipher_name(uint16_t code);
 const char *tls_version_name(uint16_t code);
 
