@@ -522,7 +522,7 @@ test_long_sni_capped(void **state)
 	tls_free(c);
 }
 
-/* TLS 1.2: an alert record after the client's ChangeCipherSpec cannot be read: failed, encrypted. */
+/* TLS 1.2: an alert record after the client's ChangeCipherSpec is unreadable: failed, encrypted. */
 static void
 test_tls12_encrypted_alert_before_completion(void **state)
 {
@@ -788,7 +788,7 @@ test_unknown_codes_as_hex(void **state)
 	tls_free(c);
 }
 
-/* Seeded garbage and mutated real handshakes, in random splits with random gaps: counted, no crash. */
+/* Seeded garbage and mutated real handshakes, random splits and gaps: counted, no crash. */
 static void
 test_garbage_and_mutations(void **state)
 {

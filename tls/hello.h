@@ -8,7 +8,7 @@
 
 /* Read what a ClientHello body (after the 4-byte handshake header) says; false if malformed. */
 bool tls_read_client_hello(struct tls_facts *f, const uint8_t *p, size_t n);
-/* Read a ServerHello body; false if malformed. A HelloRetryRequest only sets hello_retry_request. */
+/* Read a ServerHello body; false if malformed. A HelloRetryRequest only sets that flag. */
 bool tls_read_server_hello(struct tls_facts *f, const uint8_t *p, size_t n);
 
 #endif
