@@ -31,7 +31,7 @@ B ?= build
 XFLAGS ?= $(CFLAGS)
 ALL_CFLAGS = $(STD) $(WARN) $(XFLAGS) $(PCAP_CFLAGS)
 
-LIB_SRC := $(wildcard capture/*.c reassembly/*.c decode/*.c report/*.c shard/*.c)
+LIB_SRC := $(wildcard capture/*.c reassembly/*.c decode/*.c report/*.c shard/*.c tls/*.c)
 LIB_OBJ = $(LIB_SRC:%.c=$(B)/obj/%.o)
 HEADERS := $(wildcard */*.h */*.def)
 TESTS := $(basename $(notdir $(wildcard tests/test_*.c)))

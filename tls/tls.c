@@ -1,0 +1,455 @@
+/*
+ * tls.c - the record layer of each direction and the handshake rule (see tls.h).
+ *
+ * Records (RFC 8446 §5.1, RFC 5246 §6.2.1): type (1), legacy_version (2),
+ * length (2), fragment. A header is accepted when the type is one of
+ * change_cipher_spec (20), alert (21), handshake (22), application_data (23),
+ * heartbeat (24, RFC 6520), the version is 0x0300..0x0304 and the length is at
+ * most TLS_RECORD_MAX; anything else loses the framing for good on that side
+ * (lost_sync, or not_tls when it is the first record) and the rest of its bytes
+ * are counted unparsed. Bodies are never buffered: handshake bytes in clear go
+ * to a per-direction message reassembler (handshake header, then the body kept
+ * only for ClientHello/ServerHello, up to max_handshake_msg), alerts collect
+ * their 2 bytes, everything else is skipped by length.
+ *
+ * Which records are encrypted, per side:
+ *  - TLS 1.3 (ServerHello with supported_versions 0x0304): application_data
+ *    records; handshake and alert records stay in clear (RFC 8446 §5.2), and a
+ *    ChangeCipherSpec is only the middlebox-compatibility dummy (§D.4).
+ *  - TLS 1.2 and older, or before a ServerHello: application_data records, and
+ *    every record after that side's ChangeCipherSpec (RFC 5246 §7.1).
+ * The version is known only from the ServerHello, so the choice is made at each
+ * record header with what is known by then (bytes come in capture order).
+ */
+#include "tls.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "hello.h"
+
+#define CT_CHANGE_CIPHER_SPEC 20
+#define CT_ALERT 21
+#define CT_HANDSHAKE 22
+#define CT_APPLICATION_DATA 23
+#define CT_HEARTBEAT 24
+
+#define HS_CLIENT_HELLO 1
+#define HS_SERVER_HELLO 2
+
+#define DEFAULT_MAX_HANDSHAKE_MSG 65536
+#define HARD_MAX_HANDSHAKE_MSG (1u << 24) /* a handshake length has 24 bits anyway */
+/* The smallest TLS 1.3 encrypted Finished: header 4 + SHA-256 32 + type 1 + AEAD tag 16. */
+#define TLS13_MIN_FINISHED_RECORD 53
+
+/* Handshake message reassembly of one direction (clear handshake records only). */
+struct hs_reader {
+	uint8_t hdr[4];
+	size_t hdr_len;
+	uint8_t type;
+	uint32_t len, got;
+	bool keep;   /* the body is buffered for hello.c */
+	bool skip;   /* a hello not kept (past the cap): its body is counted unparsed */
+	bool broken; /* a gap hit a message: the rest of this side's handshake is skipped */
+	uint8_t *buf;
+	size_t cap;
+};
+
+struct dir_state {
+	uint8_t hdr[5];
+	size_t hdr_len;
+	bool in_body;
+	uint8_t type;
+	uint16_t rec_len;
+	size_t rec_left;
+	uint64_t rec_fed;      /* bytes of this record fed so far, header included */
+	uint64_t rec_unparsed; /* side's unparsed_bytes when it began */
+	bool clear;	    /* this record's body is read (not encrypted, not skipped) */
+	uint8_t alert[2];
+	size_t alert_len;
+	bool finished;	    /* TLS <= 1.2: a handshake record after its ChangeCipherSpec */
+	bool encrypted_hs;  /* TLS 1.3: an application_data record counted toward completion */
+	struct hs_reader hs;
+};
+
+struct tls_conn {
+	size_t max_hs;
+	bool ended;
+	struct tls_facts f;
+	struct dir_state d[2];
+};
+
+struct tls_conn *
+tls_new(const struct tls_config *cfg)
+{
+	struct tls_conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->max_hs = cfg && cfg->max_handshake_msg ? cfg->max_handshake_msg
+						  : DEFAULT_MAX_HANDSHAKE_MSG;
+	if (c->max_hs > HARD_MAX_HANDSHAKE_MSG)
+		c->max_hs = HARD_MAX_HANDSHAKE_MSG;
+	return c;
+}
+
+void
+tls_free(struct tls_conn *c)
+{
+	if (!c)
+		return;
+	free(c->d[0].hs.buf);
+	free(c->d[1].hs.buf);
+	free(c);
+}
+
+const struct tls_facts *
+tls_facts(const struct tls_conn *c)
+{
+	return &c->f;
+}
+
+/* TLS 1.3 negotiated: a ServerHello saying so, or a HelloRetryRequest (only 1.3 has one). */
+static bool
+is_tls13(const struct tls_conn *c)
+{
+	return c->f.hello_retry_request || (c->f.server_hello && c->f.version_code == 0x0304);
+}
+
+static bool
+settled(const struct tls_conn *c)
+{
+	return c->f.handshake == TLS_HS_COMPLETED || c->f.handshake == TLS_HS_FAILED;
+}
+
+/* Completed, by the rule in tls.h; checked after every record header and message. */
+static void
+check_completed(struct tls_conn *c)
+{
+	const struct dir_state *cl = &c->d[TLS_CLIENT], *sv = &c->d[TLS_SERVER];
+
+	if (settled(c) || !c->f.server_hello)
+		return;
+	if (is_tls13(c) ? cl->encrypted_hs && sv->encrypted_hs : cl->finished && sv->finished)
+		c->f.handshake = TLS_HS_COMPLETED;
+}
+
+static void
+fail(struct tls_conn *c)
+{
+	if (!settled(c))
+		c->f.handshake = TLS_HS_FAILED;
+}
+
+/*
+ * An alert in clear. Fatal: level fatal, or in TLS 1.3 (where the level is
+ * implicit, RFC 8446 §6) any alert but close_notify (0) and user_canceled (90).
+ */
+static void
+got_alert(struct tls_conn *c, enum tls_dir dir, uint8_t level, uint8_t desc)
+{
+	struct tls_alert *a = &c->f.alert;
+	bool fatal = level == TLS_ALERT_FATAL || (is_tls13(c) && desc != 0 && desc != 90);
+
+	if (!a->seen || (fatal && a->level != TLS_ALERT_FATAL && !a->encrypted)) {
+		a->seen = true;
+		a->encrypted = false;
+		a->level = level;
+		a->description = desc;
+		a->sent_by = dir;
+	}
+	if (fatal)
+		fail(c);
+}
+
+/* An alert sent under encryption before completion: cannot be read, taken as fatal. */
+static void
+got_encrypted_alert(struct tls_conn *c, enum tls_dir dir)
+{
+	struct tls_alert *a = &c->f.alert;
+
+	if (settled(c))
+		return;
+	if (!a->seen || a->level != TLS_ALERT_FATAL) {
+		memset(a, 0, sizeof(*a));
+		a->seen = true;
+		a->encrypted = true;
+		a->sent_by = dir;
+	}
+	fail(c);
+}
+
+static void
+hello_done(struct tls_conn *c, enum tls_dir dir, const uint8_t *p, size_t n)
+{
+	static const uint8_t empty[1];
+	struct hs_reader *h = &c->d[dir].hs;
+
+	if (!p)
+		p = empty; /* an empty hello: no buffer was needed */
+	bool ok = h->type == HS_CLIENT_HELLO ? tls_read_client_hello(&c->f, p, n)
+					     : tls_read_server_hello(&c->f, p, n);
+
+	if (!ok)
+		c->f.side[dir].malformed++;
+	if (c->f.handshake == TLS_HS_NONE)
+		c->f.handshake = TLS_HS_STARTED;
+}
+
+static void
+hs_header(struct tls_conn *c, enum tls_dir dir)
+{
+	struct hs_reader *h = &c->d[dir].hs;
+
+	h->type = h->hdr[0];
+	h->len = (uint32_t)h->hdr[1] << 16 | (uint32_t)h->hdr[2] << 8 | h->hdr[3];
+	h->got = 0;
+	h->keep = (dir == TLS_CLIENT && h->type == HS_CLIENT_HELLO) ||
+		  (dir == TLS_SERVER && h->type == HS_SERVER_HELLO);
+	h->skip = false;
+	if (h->keep && h->len > c->max_hs) {
+		h->keep = false;
+		h->skip = true;
+		c->f.side[dir].caps_hit++;
+	}
+	if (h->keep && h->len > h->cap) {
+		uint8_t *b = realloc(h->buf, h->len);
+
+		if (!b) { /* out of memory: treated as the cap */
+			h->keep = false;
+			h->skip = true;
+			c->f.side[dir].caps_hit++;
+			return;
+		}
+		h->buf = b;
+		h->cap = h->len;
+	}
+}
+
+/* Bytes of clear handshake records: messages may span records (RFC 8446 §5.1). */
+static void
+hs_feed(struct tls_conn *c, enum tls_dir dir, const uint8_t *p, size_t n)
+{
+	struct hs_reader *h = &c->d[dir].hs;
+	struct tls_side *s = &c->f.side[dir];
+
+	if (h->broken) {
+		s->unparsed_bytes += n;
+		return;
+	}
+	while (n > 0) {
+		if (h->hdr_len < sizeof(h->hdr)) {
+			h->hdr[h->hdr_len++] = *p++;
+			n--;
+			if (h->hdr_len == sizeof(h->hdr))
+				hs_header(c, dir);
+			else
+				continue;
+		} else {
+			size_t take = h->len - h->got < n ? h->len - h->got : n;
+
+			if (h->keep)
+				memcpy(h->buf + h->got, p, take);
+			else if (h->skip)
+				s->unparsed_bytes += take;
+			h->got += (uint32_t)take;
+			p += take;
+			n -= take;
+		}
+		if (h->got == h->len) {
+			if (h->keep)
+				hello_done(c, dir, h->buf, h->len);
+			h->hdr_len = 0;
+		}
+	}
+}
+
+static void
+alert_feed(struct tls_conn *c, enum tls_dir dir, const uint8_t *p, size_t n)
+{
+	struct dir_state *d = &c->d[dir];
+
+	for (size_t i = 0; i < n; i++) {
+		d->alert[d->alert_len++] = p[i];
+		if (d->alert_len == 2) {
+			got_alert(c, dir, d->alert[0], d->alert[1]);
+			d->alert_len = 0;
+		}
+	}
+}
+
+/* A record header was read: decide what its body is, and what it tells. */
+static void
+record_begin(struct tls_conn *c, enum tls_dir dir)
+{
+	struct dir_state *d = &c->d[dir];
+	struct tls_side *s = &c->f.side[dir];
+	bool tls13 = is_tls13(c);
+	bool after_ccs = s->change_cipher_spec && !tls13;
+
+	s->records++;
+	d->rec_fed = 5;
+	d->rec_unparsed = s->unparsed_bytes;
+	d->clear = false;
+	if (d->type == CT_APPLICATION_DATA || after_ccs) {
+		s->encrypted_records++;
+		if (d->type == CT_ALERT) {
+			s->encrypted_alerts++;
+			got_encrypted_alert(c, dir);
+		} else if (d->type == CT_HANDSHAKE) {
+			d->finished = true;
+		} else if (tls13 && dir == TLS_SERVER) {
+			d->encrypted_hs = true;
+		} else if (tls13 && !settled(c)) {
+			if (d->rec_len >= TLS13_MIN_FINISHED_RECORD)
+				d->encrypted_hs = true;
+			else
+				got_encrypted_alert(c, dir);
+		}
+	} else if (d->type == CT_CHANGE_CIPHER_SPEC) {
+		s->change_cipher_spec = true;
+	} else if (d->type == CT_HANDSHAKE || d->type == CT_ALERT) {
+		d->clear = true;
+	}
+	check_completed(c);
+}
+
+static void
+record_body(struct tls_conn *c, enum tls_dir dir, const uint8_t *p, size_t n)
+{
+	struct dir_state *d = &c->d[dir];
+
+	if (!d->clear)
+		return;
+	if (d->type == CT_HANDSHAKE)
+		hs_feed(c, dir, p, n);
+	else
+		alert_feed(c, dir, p, n);
+	check_completed(c);
+}
+
+/* How much of a record header is plausible so far (RFC 8446 §5.1 / RFC 5246 §6.2.1). */
+static bool
+header_ok(const uint8_t *h, size_t n)
+{
+	if (n >= 1 && (h[0] < CT_CHANGE_CIPHER_SPEC || h[0] > CT_HEARTBEAT))
+		return false;
+	if (n >= 2 && h[1] != 3)
+		return false;
+	if (n >= 3 && h[2] > 4)
+		return false;
+	if (n >= 5 && (size_t)(h[3] << 8 | h[4]) > TLS_RECORD_MAX)
+		return false;
+	return true;
+}
+
+static void
+lose_sync(struct tls_conn *c, enum tls_dir dir, uint64_t pending)
+{
+	struct tls_side *s = &c->f.side[dir];
+
+	if (s->records == 0 && !s->lost_sync)
+		s->not_tls = true;
+	s->lost_sync = true;
+	s->unparsed_bytes += pending;
+}
+
+void
+tls_data(struct tls_conn *c, enum tls_dir dir, const uint8_t *p, size_t n)
+{
+	struct dir_state *d = &c->d[dir];
+	struct tls_side *s = &c->f.side[dir];
+
+	s->bytes += n;
+	while (n > 0) {
+		if (s->lost_sync || c->ended) {
+			s->unparsed_bytes += n;
+			return;
+		}
+		if (!d->in_body) {
+			d->hdr[d->hdr_len++] = *p++;
+			n--;
+			if (!header_ok(d->hdr, d->hdr_len)) {
+				lose_sync(c, dir, d->hdr_len);
+				d->hdr_len = 0;
+				continue;
+			}
+			if (d->hdr_len < sizeof(d->hdr))
+				continue;
+			d->type = d->hdr[0];
+			d->rec_len = (uint16_t)(d->hdr[3] << 8 | d->hdr[4]);
+			d->rec_left = d->rec_len;
+			d->hdr_len = 0;
+			d->in_body = d->rec_left > 0;
+			record_begin(c, dir);
+			continue;
+		}
+		size_t take = d->rec_left < n ? d->rec_left : n;
+
+		record_body(c, dir, p, take);
+		d->rec_fed += take;
+		p += take;
+		n -= take;
+		d->rec_left -= take;
+		d->in_body = d->rec_left > 0;
+	}
+}
+
+/*
+ * A gap inside a record body keeps the framing (the record's length is known);
+ * its clear content is lost, so a handshake message cut by it ends this side's
+ * handshake reading. A gap anywhere else loses the framing.
+ */
+void
+tls_gap(struct tls_conn *c, enum tls_dir dir, uint64_t len)
+{
+	struct dir_state *d = &c->d[dir];
+	struct tls_side *s = &c->f.side[dir];
+
+	s->gap_bytes += len;
+	if (len == 0 || s->lost_sync || c->ended)
+		return;
+	if (!d->in_body || len > d->rec_left) {
+		lose_sync(c, dir, d->in_body ? 0 : d->hdr_len);
+		d->hdr_len = 0;
+		d->in_body = false;
+		return;
+	}
+	if (d->clear && d->type == CT_HANDSHAKE)
+		d->hs.broken = true;
+	d->alert_len = 0;
+	d->rec_left -= (size_t)len;
+	d->in_body = d->rec_left > 0;
+}
+
+void
+tls_end(struct tls_conn *c, enum tls_closer who)
+{
+	if (c->ended)
+		return;
+	c->ended = true;
+	for (int dir = TLS_CLIENT; dir <= TLS_SERVER; dir++) {
+		struct dir_state *d = &c->d[dir];
+		struct tls_side *s = &c->f.side[dir];
+
+		/* a record cut by the end: what came of it is unparsed (once) */
+		if (s->lost_sync || (!d->in_body && d->hdr_len == 0))
+			continue;
+		s->truncated_record = true;
+		if (d->in_body)
+			s->unparsed_bytes += d->rec_fed - (s->unparsed_bytes - d->rec_unparsed);
+		else
+			s->unparsed_bytes += d->hdr_len;
+	}
+	check_completed(c);
+	if (c->f.handshake == TLS_HS_STARTED && who != TLS_CLOSED_UNSEEN)
+		c->f.handshake = TLS_HS_ABANDONED;
+}
+
+bool
+tls_looks_like_record(const uint8_t *p, size_t n)
+{
+	if (!p || n < 5 || p[0] != CT_HANDSHAKE || !header_ok(p, 5))
+		return false;
+	return (p[3] << 8 | p[4]) > 0;
+}

@@ -1,0 +1,148 @@
+/*
+ * tls.h - the TLS record and handshake layers of one connection, seen from the wire.
+ *
+ * A struct tls_conn is fed the bytes of each direction as they come (split
+ * anywhere), gaps and the end of the connection. It follows the records
+ * (RFC 8446 §5.1, RFC 5246 §6.2), reassembles the cleartext handshake
+ * messages that matter (ClientHello, ServerHello) across records, reads the
+ * cleartext alerts, counts the encrypted records, and keeps the facts in a
+ * struct tls_facts. No decryption and no SMTP: the caller decides which bytes
+ * are TLS.
+ *
+ * Packet data is untrusted: every read is bounds-checked, the work is linear
+ * in the bytes fed, nothing recurses, and the only buffer that grows (one
+ * handshake message per direction) is capped by tls_config. Bytes that are not
+ * TLS or are past a cap are counted per direction (unparsed), never silent.
+ */
+#ifndef SMTPSCOPE_TLS_H
+#define SMTPSCOPE_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The largest record length accepted: 2^14 + 2048 (RFC 5246 §6.2.3, TLSCiphertext). */
+#define TLS_RECORD_MAX (16384 + 2048)
+#define TLS_SNI_MAX 255	  /* sni is cut there (after escaping) and sni_truncated set */
+#define TLS_ALPN_MAX 127  /* alpn, alpn_offered: cut there and alpn_truncated set */
+
+enum tls_dir { TLS_CLIENT, TLS_SERVER };
+
+/* Who ended the connection: a side (FIN/RST) or nobody seen (capture ended, timeout). */
+enum tls_closer { TLS_CLOSED_BY_CLIENT, TLS_CLOSED_BY_SERVER, TLS_CLOSED_UNSEEN };
+
+/*
+ * How the handshake went. The rule (tls.c: check_completed(), got_alert(),
+ * got_encrypted_alert(), tls_end()):
+ *  - none:      no hello and no alert was seen.
+ *  - started:   a ClientHello or ServerHello was seen, nothing settled yet; stays so at the end
+ *               when nobody was seen closing (the capture just stopped).
+ *  - completed: a ServerHello (not a HelloRetryRequest) was seen, and then
+ *               TLS 1.2 and older: each side sent ChangeCipherSpec and, after it,
+ *                 a handshake record (its encrypted Finished);
+ *               TLS 1.3: the server sent an application_data record (its encrypted
+ *                 flight) and the client sent an application_data record of at least
+ *                 53 bytes, the smallest encrypted Finished (4 + 32 + 1 + 16).
+ *  - failed:    before completion, a fatal alert in clear from either side, or an
+ *               alert that could not be read: a TLS 1.2 alert record after its
+ *               sender's ChangeCipherSpec, or a TLS 1.3 client application_data record
+ *               shorter than 53 bytes (an encrypted alert is 2 + 1 + 16 = 19).
+ *  - abandoned: a side closed (tls_end with that side) before completion, with no
+ *               fatal alert; a warning alert (close_notify, user_canceled) is kept
+ *               in `alert` but does not make it failed.
+ * Once completed or failed it never changes. What the wire cannot show: in
+ * TLS 1.3 everything after the client's Finished is encrypted, so a server's
+ * alert about it (a client certificate refused, say) is not seen as a failure;
+ * 0-RTT data that reaches the capture after the ServerHello is taken for the
+ * client's Finished. An SSLv2-format ClientHello is not_tls.
+ */
+enum tls_handshake {
+	TLS_HS_NONE,
+	TLS_HS_STARTED,
+	TLS_HS_COMPLETED,
+	TLS_HS_FAILED,
+	TLS_HS_ABANDONED,
+	TLS_HS_COUNT
+};
+
+enum tls_alert_level { TLS_ALERT_WARNING = 1, TLS_ALERT_FATAL = 2 };
+
+/*
+ * The alert that tells how the handshake went: the first fatal one, else the
+ * first one. Only alerts in clear can be read; an alert record sent under
+ * encryption sets encrypted and leaves level/description 0.
+ */
+struct tls_alert {
+	bool seen;
+	bool encrypted;
+	uint8_t level;	     /* enum tls_alert_level; tls_alert_level_name() */
+	uint8_t description; /* RFC 8446 §6 AlertDescription; tls_alert_name() */
+	enum tls_dir sent_by;
+};
+
+/* What each direction carried. */
+struct tls_side {
+	uint64_t bytes;		    /* fed, gaps not included */
+	uint64_t records;	    /* complete record headers read */
+	uint64_t encrypted_records; /* records sent under encryption (see tls.c) */
+	uint64_t encrypted_alerts;  /* TLS <= 1.2 alert records after ChangeCipherSpec */
+	uint64_t unparsed_bytes;    /* not TLS, after a lost sync, or past a cap */
+	uint64_t gap_bytes;	    /* missing bytes announced by tls_gap() */
+	uint32_t caps_hit;	    /* handshake messages larger than the cap */
+	uint32_t malformed;	    /* hellos whose inside did not parse (facts may be partial) */
+	bool not_tls;		    /* the first bytes were not a TLS record */
+	bool truncated_record;	    /* the connection ended inside a record */
+	bool lost_sync;		    /* record framing lost (garbage, gap): rest unparsed */
+	bool change_cipher_spec;    /* a ChangeCipherSpec record was sent */
+};
+
+struct tls_facts {
+	enum tls_handshake handshake;
+	bool client_hello, server_hello, hello_retry_request;
+	uint16_t version_code;	/* negotiated; 0 before a ServerHello */
+	char version[16];	/* "TLSv1.3", or "0x7F1C" for an unknown one; "" if none */
+	uint16_t cipher_code;	/* chosen by the ServerHello */
+	char cipher[64];	/* IANA name, or "0xC0FF" for one not in the table; "" if none */
+	char sni[TLS_SNI_MAX + 1];	  /* ClientHello host_name; not 0x21..0x7e, or \: \xHH */
+	char alpn[TLS_ALPN_MAX + 1];	  /* chosen by the server (in clear up to TLS 1.2) */
+	char alpn_offered[TLS_ALPN_MAX + 1]; /* the client's list, comma separated */
+	bool sni_truncated, alpn_truncated;
+	struct tls_alert alert;
+	struct tls_side side[2]; /* [TLS_CLIENT], [TLS_SERVER] */
+};
+
+struct tls_config {
+	size_t max_handshake_msg; /* ClientHello/ServerHello bytes kept; 0 = default 65536 */
+};
+
+struct tls_conn;
+
+/* NULL config = defaults. Returns NULL when memory runs out. tls_free(NULL) is a no-op. */
+struct tls_conn *tls_new(const struct tls_config *cfg);
+void tls_free(struct tls_conn *c);
+
+/* Bytes of one direction, in order; p is only read during the call. */
+void tls_data(struct tls_conn *c, enum tls_dir dir, const uint8_t *p, size_t n);
+/* len bytes of one direction are missing (never seen). */
+void tls_gap(struct tls_conn *c, enum tls_dir dir, uint64_t len);
+/* The connection ended; settles a handshake still running (see enum tls_handshake). */
+void tls_end(struct tls_conn *c, enum tls_closer who);
+
+const struct tls_facts *tls_facts(const struct tls_conn *c);
+
+/*
+ * Do these first bytes start a TLS handshake record? 0x16, 0x03, 0x00..0x04 and a
+ * length of 1..TLS_RECORD_MAX; needs the 5 header bytes (false with fewer).
+ */
+bool tls_looks_like_record(const uint8_t *p, size_t n);
+
+/* Names for output; never NULL ("unknown" or "" where there is no name). */
+const char *tls_handshake_name(enum tls_handshake h);
+const char *tls_alert_name(uint8_t description); /* "handshake_failure", ...; "unknown" */
+const char *tls_alert_level_name(uint8_t level);  /* "warning", "fatal", "unknown" */
+const char *tls_dir_name(enum tls_dir dir);	   /* "client", "server" */
+/* The IANA names; NULL for a code not in the tables (the facts hold those as hex). */
+const char *tls_cipher_name(uint16_t code);
+const char *tls_version_name(uint16_t code);
+
+#endif
