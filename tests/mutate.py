@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Mutation harness (issue 11, item 5): damaged copies of every capture, checked against the clean run.
+"""Mutation harness (issue 11, item 5): damaged copies of every capture, checked against
+the clean run.
 
     python3 tests/mutate.py [--bin build/smtpscope] [--all] [--sample N] [--seed S] [-j N]
                             [--corpus DIR] [-k NAME] [--report-only] [--json-out FILE]
@@ -32,8 +33,9 @@ status 0 or 1, never a crash, sanitizer report or timeout. Invariants checked:
 
 A self-test first plants one fault per invariant in a clean output and fails unless each
 is caught. inv1 and inv4 are also applied to the clean runs; those are printed apart (the
-sample itself is odd). The last line is "mutate: N mutants, P pairs checked, V violations" (P: command/reply
-pairs looked at by inv1 and inv2); the exit status is 1 when V > 0, unless --report-only.
+sample itself is odd). The last line is "mutate: N mutants, P pairs checked, V violations"
+(P: command/reply pairs looked at by inv1 and inv2); the exit status is 1 when V > 0,
+unless --report-only.
 """
 
 import argparse
@@ -199,7 +201,8 @@ def parse(linktype, data):
         return None
     ver, pkt = l3
     ip = len(data) - len(pkt)
-    if ver == 4 and len(pkt) >= 20 and pkt[9] == 6 and not struct.unpack("!H", pkt[6:8])[0] & 0x3FFF:
+    fragment = len(pkt) >= 8 and struct.unpack("!H", pkt[6:8])[0] & 0x3FFF
+    if ver == 4 and len(pkt) >= 20 and pkt[9] == 6 and not fragment:
         ihl, end = (pkt[0] & 15) * 4, struct.unpack("!H", pkt[2:4])[0]
         a, b = E.ipaddress.IPv4Address(pkt[12:16]), E.ipaddress.IPv4Address(pkt[16:20])
     elif ver == 6 and len(pkt) >= 40 and pkt[6] == 6:
@@ -328,7 +331,8 @@ def shift(cap, recs, ix, client, server):
         g, srv = cap.segs[i], flow_side(cap, i)[1]
         ds, da = (server, client) if srv else (client, server)
         if not g.flags & SYN:
-            recs[i] = rebuild(recs[i], g, seq=g.seq + ds, ack=g.ack + da if g.flags & ACK else g.ack)
+            recs[i] = rebuild(recs[i], g, seq=g.seq + ds,
+                              ack=g.ack + da if g.flags & ACK else g.ack)
 
 
 def m_nogreet(cap, n, seed):
@@ -723,7 +727,8 @@ def summary(rep, report_only, json_out, max_print, strict=None, not_yet=()):
         per = ", ".join("%s %d" % (k, rep.by_kind[(inv, k)]) for k in kinds + ["clean"]
                         if rep.by_kind[(inv, k)])
         print("mutate: %s: %d checked, %d violations%s" % (
-            inv, rep.mutants if inv == "crash" else rep.pairs[inv], n, " (" + per + ")" if per else ""))
+            inv, rep.mutants if inv == "crash" else rep.pairs[inv], n,
+            " (" + per + ")" if per else ""))
     print("mutate: %d clean-run oddities (inv1/inv4 on the unmodified captures)"
           % len(rep.clean_odd))
     if json_out:
