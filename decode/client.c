@@ -519,6 +519,56 @@ command_starts(const uint8_t *d, size_t n)
 	return w < n && smtp_verb_lookup((const char *)d, w) != SMTP_OTHER;
 }
 
+/* "METHOD target HTTP/1.x" (RFC 9112 3): an HTTP request line. */
+static bool
+http_request_line(const char *l, size_t n, bool *connect)
+{
+	static const char *const methods[] = {"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS",
+					      "PATCH", "TRACE", "CONNECT"};
+	size_t w = 0;
+
+	while (w < n && l[w] != ' ')
+		w++;
+	if (n < w + 10 || memcmp(l + n - 9, " HTTP/1.", 8) != 0 || l[n - 1] < '0' || l[n - 1] > '9')
+		return false;
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		if (strlen(methods[i]) == w && memcmp(l, methods[i], w) == 0) {
+			*connect = i == sizeof(methods) / sizeof(methods[0]) - 1;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * HTTP where SMTP was expected, on the client's first line: a request to an
+ * HTTP CONNECT proxy in front of the server (its header lines up to the empty
+ * one are skipped, and the SMTP inside is read), or a web client or scanner
+ * (nothing more of it is read: its bytes are counted as not SMTP).
+ */
+static bool
+http_line(struct smtp_session *s, const char *l, size_t n)
+{
+	struct smtp_priv *p = s->priv;
+	bool connect = false;
+
+	if (p->proxy == PROXY_REQUEST) {
+		if (n == 0)
+			p->proxy = PROXY_SENT;
+		return true;
+	}
+	if (p->client_spoke || !http_request_line(l, n, &connect))
+		return false;
+	if (connect) {
+		session_flag(s, SMTP_ANOM_HTTP_CONNECT_PROXY);
+		p->proxy = PROXY_REQUEST;
+		return true;
+	}
+	session_flag(s, SMTP_ANOM_HTTP_REQUEST);
+	p->mode = CM_NOT_SMTP;
+	return true;
+}
+
 /* Does a whole line begin with a known verb ("DATA", "MAIL FROM:...")? */
 static bool
 line_is_command(const char *l, size_t n)
@@ -540,10 +590,19 @@ take_command(struct smtp_session *s, const uint8_t *data, size_t n)
 	if (p->tls_check) { /* the first bytes after 220 to STARTTLS */
 		p->tls_check = false;
 		if (data[0] == 0x16) { /* a TLS handshake record (RFC 8446 5.1) */
-			p->mode = CM_TLS;
+			starttls_begin(s);
+			starttls_feed(s, RSM_C2S, data, n);
 			return n;
 		}
 		session_flag(s, SMTP_ANOM_PLAINTEXT_AFTER_STARTTLS);
+	}
+	if (!p->client_spoke && !p->cline.len && data[0] == 0x16 && (n < 2 || data[1] == 0x03)) {
+		/* TLS at once: a client set for implicit TLS (port 465, RFC 8314 3.3) */
+		session_flag(s, SMTP_ANOM_TLS_WITHOUT_STARTTLS);
+		s->implicit_tls = true;
+		starttls_begin(s);
+		starttls_feed(s, RSM_C2S, data, n);
+		return n;
 	}
 	if (p->skip_line[RSM_C2S] && command_starts(data, n))
 		p->skip_line[RSM_C2S] = false; /* the gap ended between lines */
@@ -563,6 +622,12 @@ take_command(struct smtp_session *s, const uint8_t *data, size_t n)
 		session_flag(s, SMTP_ANOM_BARE_LF);
 	if (ln.truncated || ln.n > SMTP_COMMAND_LINE_MAX)
 		session_flag(s, SMTP_ANOM_LINE_TOO_LONG);
+	if (http_line(s, ln.p, ln.n)) {
+		if (p->mode == CM_NOT_SMTP)
+			s->unparsed[RSM_C2S] += used;
+		return used;
+	}
+	p->client_spoke = true;
 	/* with no 334 seen, a line that is a command is one (base64 has no space or ':') */
 	if (p->auth_expect && p->auth_assumed && line_is_command(ln.p, ln.n))
 		p->auth_expect = false;
@@ -683,7 +748,11 @@ client_run(struct smtp_session *s, const uint8_t *data, size_t n)
 		case CM_CHUNK:
 			used = take_chunk(s, data, n);
 			break;
+		case CM_TLS:
+			starttls_feed(s, RSM_C2S, data, n);
+			return;
 		default:
+			s->unparsed[RSM_C2S] += n;
 			return;
 		}
 		data += used;
@@ -754,7 +823,7 @@ client_release(struct smtp_session *s, bool forced)
 		p->hold_len = p->hold_cap = 0;
 		client_run(s, buf, len);
 		free(buf);
-		if (p->mode == CM_TLS) {
+		if (p->mode == CM_TLS || p->mode == CM_NOT_SMTP) {
 			p->blocked = false;
 			break;
 		}
@@ -766,8 +835,10 @@ client_data(struct smtp_session *s, const uint8_t *data, size_t n)
 {
 	struct smtp_priv *p = s->priv;
 
-	if (p->mode == CM_TLS)
+	if (p->mode == CM_TLS || p->mode == CM_NOT_SMTP) {
+		client_run(s, data, n);
 		return;
+	}
 	if (p->blocked || p->hold_len) {
 		if (p->hold_len + n > p->dec->cfg.max_hold) {
 			session_flag(s, SMTP_ANOM_REPLY_AWAIT_OVERFLOW);

@@ -611,12 +611,66 @@ sb_tenths(struct sb *b, const char *before, uint64_t us, const char *after)
 	sb_puts(b, after);
 }
 
+/*
+ * The client left before the server said anything, having sent nothing: a
+ * port scan or a connection check, not a server that failed to greet.
+ */
+static bool
+client_left_first(const struct smtp_session *s)
+{
+	return s->bytes[RSM_C2S] == 0 && s->bytes[RSM_S2C] == 0 &&
+	       s->first_closer == 1 + RSM_C2S &&
+	       (s->state == SMTP_ST_CLOSED || s->state == SMTP_ST_RESET);
+}
+
+/* Something other than SMTP on an SMTP port: named for what it is. */
+static enum smtp_outcome
+not_smtp_verdict(const struct smtp_session *s, struct sb *b)
+{
+	const struct smtp_priv *p = s->priv;
+	const struct smtp_command *c0 = s->n_cmds ? &s->cmds[0] : NULL;
+	bool greeted = c0 && c0->verb == SMTP_CONNECT && c0->has_reply;
+
+	if (p->proxy_status && (p->proxy_status < 200 || p->proxy_status > 299)) {
+		sb_printf(b, "Never reached SMTP: the HTTP proxy refused the CONNECT (HTTP status "
+			     "%d).", p->proxy_status);
+		return SMTP_OUT_NEVER_REACHED;
+	}
+	if (s->anomalies & (1ull << SMTP_ANOM_HTTP_REQUEST)) {
+		sb_puts(b, "Not SMTP: the client sent an HTTP request to this SMTP port (a web "
+			   "browser, a misconfigured proxy or a scanner), not mail.");
+		return SMTP_OUT_NO_MAIL;
+	}
+	if (s->implicit_tls && s->tls && s->tls->side[TLS_SERVER].not_tls) {
+		sb_printf(b, "Not SMTP as this server expects: the client started TLS at once "
+			     "(implicit TLS, as on port 465) but the server speaks plain SMTP here%s. "
+			     "Set the client to STARTTLS for port %u, or use the server's implicit-TLS "
+			     "port.", greeted ? " (it greeted in clear)" : "", s->server_port);
+		return SMTP_OUT_NO_MAIL;
+	}
+	if (!greeted && !s->implicit_tls && (s->anomalies & (1ull << SMTP_ANOM_NOT_SMTP))) {
+		sb_printf(b, "Not SMTP: what the server on port %u sends is not an SMTP reply: "
+			     "another service answers there (or one that expects TLS at once).",
+			  s->server_port);
+		return SMTP_OUT_NEVER_REACHED;
+	}
+	if (c0 && c0->verb == SMTP_CONNECT && !c0->has_reply && client_left_first(s)) {
+		sb_tenths(b, "Never reached SMTP: the client closed the connection ",
+			  s->ts_last - s->ts_first, " s after opening it, without waiting for the "
+			  "greeting and without sending anything: a port scan or a connection check, "
+			  "not a mail client. Nothing here says the server failed.");
+		return SMTP_OUT_NEVER_REACHED;
+	}
+	return SMTP_OUT_NONE;
+}
+
 /* Sessions that never got as far as a mail transaction, said from the transport. */
 static enum smtp_outcome
 transport_verdict(const struct smtp_session *s, struct sb *b)
 {
 	const struct smtp_command *c0 = s->n_cmds ? &s->cmds[0] : NULL;
 	char snip[160];
+	enum smtp_outcome o;
 
 	if (s->state == SMTP_ST_REFUSED && s->icmp_type) {
 		sb_printf(b, "Never reached SMTP: %s", explain_unreachable(s));
@@ -637,6 +691,8 @@ transport_verdict(const struct smtp_session *s, struct sb *b)
 			     "captured.");
 		return SMTP_OUT_UNKNOWN;
 	}
+	if ((o = not_smtp_verdict(s, b)) != SMTP_OUT_NONE)
+		return o;
 	if (c0 && c0->verb == SMTP_CONNECT && !c0->has_reply && s->bytes[RSM_S2C] == 0) {
 		sb_printf(b, "Never reached SMTP: connected, but the server sent no greeting.");
 		return SMTP_OUT_NEVER_REACHED;
@@ -833,6 +889,54 @@ no_mail_verdict(const struct smtp_session *s, struct sb *b)
 	return SMTP_OUT_NO_MAIL;
 }
 
+static const char *const closer_names[] = {
+	[TLS_CLOSED_BY_CLIENT] = "the client", [TLS_CLOSED_BY_SERVER] = "the server",
+	[TLS_CLOSED_UNSEEN] = "one side",
+};
+
+/*
+ * How the TLS handshake after STARTTLS (or at once) went, from tls/: an
+ * encrypted session only when it completed. The outcome of a session with
+ * no mail before TLS: unknown when TLS began (mail may follow, unseen), no
+ * mail when it failed (nothing could be sent on this connection).
+ */
+static enum smtp_outcome
+tls_verdict(const struct smtp_session *s, struct sb *b)
+{
+	const struct tls_facts *t = s->tls;
+	const char *how = s->implicit_tls ? "TLS from the first byte" : "STARTTLS accepted";
+	const char *sep = b->used ? " " : "";
+
+	if (!t || t->handshake == TLS_HS_NONE || t->handshake == TLS_HS_STARTED) {
+		sb_printf(b, "%s%s; the %s before the TLS handshake was seen to finish%s.", sep, how,
+			  s->state == SMTP_ST_UNFINISHED ? "capture ends" : "connection ended",
+			  s->n_msgs ? "" : ", so any mail sent is not visible");
+		return SMTP_OUT_UNKNOWN;
+	}
+	if (t->handshake == TLS_HS_COMPLETED) {
+		sb_printf(b, "%s%s; TLS established (%s%s%s), the rest of the session is "
+			     "encrypted%s.", sep, how, t->version[0] ? t->version : "version unknown",
+			  t->cipher[0] ? ", " : "", t->cipher, s->n_msgs ? "" :
+			  ", so any mail sent is not visible");
+		return SMTP_OUT_UNKNOWN;
+	}
+	if (t->handshake == TLS_HS_FAILED && t->alert.seen && !t->alert.encrypted) {
+		sb_printf(b, "%s%s, but the TLS handshake failed: %s sent the alert %s (%s).", sep,
+			  how, tls_dir_name(t->alert.sent_by), tls_alert_name(t->alert.description),
+			  tls_alert_level_name(t->alert.level));
+		return SMTP_OUT_NO_MAIL;
+	}
+	if (t->handshake == TLS_HS_FAILED) {
+		sb_printf(b, "%s%s, but the TLS handshake failed (an encrypted alert, from %s).", sep,
+			  how, t->alert.seen ? tls_dir_name(t->alert.sent_by) : "one side");
+		return SMTP_OUT_NO_MAIL;
+	}
+	sb_printf(b, "%s%s, but %s closed the connection before the TLS handshake finished "
+		     "(often: a certificate the client does not trust, or no protocol or cipher in "
+		     "common).", sep, how, closer_names[s->tls_closed_by]);
+	return SMTP_OUT_NO_MAIL;
+}
+
 /* What the capture could not see, and how to capture it whole. */
 static void
 capture_notes(const struct smtp_session *s, struct sb *b)
@@ -861,9 +965,10 @@ explain_verdict(struct smtp_session *s, char *buf, size_t bufsz)
 	}
 	o = s->n_msgs ? message_verdict(s, &b) : SMTP_OUT_NONE;
 	if (s->priv->mode == CM_TLS) {
-		sb_printf(&b, "%sSTARTTLS accepted; the rest of the session is encrypted%s.",
-			  b.used ? " " : "", s->n_msgs ? "" : ", so any mail sent is not visible");
-		s->outcome = s->n_msgs ? o : SMTP_OUT_UNKNOWN;
+		enum smtp_outcome t = tls_verdict(s, &b);
+
+		s->outcome = s->n_msgs ? o : t;
+		capture_notes(s, &b);
 		return;
 	}
 	if (s->starttls)

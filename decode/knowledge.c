@@ -54,6 +54,16 @@ const struct kb kb[] = {
 	    "checking) but would accept mail for it.",
 	    0, R_CLASS),
 
+	/*
+	 * Postfix's answer to a client that sends HTTP (or another of its
+	 * smtpd_forbidden_commands, default "CONNECT GET POST") instead of SMTP.
+	 */
+	TXT(2, 0, "i can break rules",
+	    "The server (Postfix) hangs up on a client that sent an HTTP request or another "
+	    "command it forbids (smtpd_forbidden_commands): a web client, a proxy or a scanner, "
+	    "not a mail sender.",
+	    0, R_CLASS),
+
 	/* Connection limits and screening, mostly at the greeting. */
 	TXT(0, 0, "too many connections",
 	    "This client already has as many connections open to the server as it allows per "

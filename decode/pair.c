@@ -159,7 +159,7 @@ unpaired(struct smtp_session *s, int code, enum smtp_pairing *how)
 		pair_lost_data(s);
 	if (p->client_unsure) /* it answers a command lost in a gap of the client's side */
 		p->client_unsure--;
-	else
+	else if (p->mode != CM_NOT_SMTP) /* else it answers what the client sent instead */
 		session_flag(s, SMTP_ANOM_REPLY_WITHOUT_COMMAND);
 	*how = SMTP_PAIR_INFERRED;
 	return (struct pending){SMTP_OTHER, session_add_command(s, SMTP_OTHER, "?", 1, NULL, 0), -1};

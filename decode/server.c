@@ -323,6 +323,32 @@ reply_starts(const uint8_t *d, size_t n)
 	       (d[3] == ' ' || d[3] == '-' || d[3] == '\r' || d[3] == '\n');
 }
 
+/*
+ * The answer of an HTTP CONNECT proxy ("HTTP/1.0 200 Connection
+ * established", header lines, an empty line, RFC 9110 9.3.6) before the SMTP
+ * server's greeting: skipped, its status kept for the verdict.
+ */
+static bool
+proxy_line(struct smtp_session *s, const struct line *ln)
+{
+	struct smtp_priv *p = s->priv;
+	const char *l = ln->p;
+
+	if (p->proxy == PROXY_RESPONSE) {
+		if (ln->n == 0)
+			p->proxy = PROXY_DONE;
+		return true;
+	}
+	if ((p->proxy != PROXY_REQUEST && p->proxy != PROXY_SENT) || ln->n < 12 ||
+	    memcmp(l, "HTTP/1.", 7) != 0 || l[8] != ' ')
+		return false;
+	p->proxy = PROXY_RESPONSE;
+	p->proxy_status = 0;
+	for (size_t i = 9; i < 12 && l[i] >= '0' && l[i] <= '9'; i++)
+		p->proxy_status = p->proxy_status * 10 + (l[i] - '0');
+	return true;
+}
+
 static void
 reply_line(struct smtp_session *s, const struct line *ln)
 {
@@ -330,11 +356,14 @@ reply_line(struct smtp_session *s, const struct line *ln)
 	int code;
 	bool last;
 
+	if (proxy_line(s, ln))
+		return;
 	if (ln->bare_lf)
 		session_flag(s, SMTP_ANOM_BARE_LF);
 	if (ln->truncated || ln->n > SMTP_REPLY_LINE_MAX)
 		session_flag(s, SMTP_ANOM_LINE_TOO_LONG);
 	if (!smtp_parse_reply_line(ln->p, ln->n, &code, &last)) {
+		s->unparsed[RSM_S2C] += ln->n;
 		session_flag(s, !p->any_reply && !p->in_reply ? SMTP_ANOM_NOT_SMTP
 							      : SMTP_ANOM_INVALID_REPLY);
 		return;
@@ -431,9 +460,8 @@ server_data(struct smtp_session *s, const uint8_t *data, size_t n)
 
 	while (n > 0 && p->mode != CM_TLS) {
 		if (p->tls_check && data[0] == 0x16) { /* the server's TLS handshake */
-			p->mode = CM_TLS;
-			p->tls_check = false;
-			return;
+			starttls_begin(s);
+			break;
 		}
 		if (p->skip_line[RSM_S2C] && reply_starts(data, n))
 			p->skip_line[RSM_S2C] = false; /* the gap ended between lines */
@@ -452,4 +480,6 @@ server_data(struct smtp_session *s, const uint8_t *data, size_t n)
 		if (done)
 			reply_line(s, &ln);
 	}
+	if (n > 0 && p->mode == CM_TLS)
+		starttls_feed(s, RSM_S2C, data, n);
 }

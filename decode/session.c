@@ -368,8 +368,10 @@ free_decoding_state(struct smtp_priv *p)
 	body_free(&p->body);
 	free(p->pend);
 	free(p->hold);
+	tls_free(p->tls);
 	p->pend = NULL;
 	p->hold = NULL;
+	p->tls = NULL;
 }
 
 void
@@ -393,7 +395,9 @@ static void
 session_gap(struct smtp_session *s, enum rsm_dir dir, size_t len)
 {
 	session_flag(s, SMTP_ANOM_GAP);
-	if (dir == RSM_S2C)
+	if (s->priv->mode == CM_TLS)
+		starttls_gap(s, dir, len);
+	else if (dir == RSM_S2C)
 		server_gap(s, len);
 	else
 		client_gap(s, len);
@@ -498,6 +502,7 @@ session_close(struct smtp_decoder *d, struct smtp_session *s, const struct rsm_e
 		s->icmp_from = c->icmp_from;
 	}
 	s->ts_last = c->ts_last;
+	s->first_closer = c->first_closer;
 	memcpy(s->packets, c->packets, sizeof(s->packets));
 	memcpy(s->bytes, c->bytes, sizeof(s->bytes));
 	memcpy(s->gaps, c->gap_bytes, sizeof(s->gaps));
@@ -505,6 +510,7 @@ session_close(struct smtp_decoder *d, struct smtp_session *s, const struct rsm_e
 		session_flag(s, SMTP_ANOM_MEMORY_CAP);
 	if (!s->helo) /* none accepted: the last one sent (DESIGN.md) */
 		s->helo = p->helo_sent;
+	starttls_settle(s, c);
 	settle_sides(s, c);
 	settle_capture(s, c);
 	settle_security(s);

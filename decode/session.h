@@ -28,8 +28,12 @@ enum client_mode {
 	CM_COMMAND, /* lines are commands (or AUTH answers) */
 	CM_BODY,    /* DATA: message until the lone "." */
 	CM_CHUNK,   /* BDAT: a counted number of bytes */
-	CM_TLS,     /* encrypted: nothing more to read */
+	CM_TLS,     /* encrypted: the bytes go to tls/ (starttls.c) */
+	CM_NOT_SMTP, /* another protocol: the client's bytes are counted, not read */
 };
+
+/* An HTTP CONNECT proxy in front of the SMTP server (the preamble is skipped). */
+enum proxy_state { PROXY_NONE, PROXY_REQUEST, PROXY_SENT, PROXY_RESPONSE, PROXY_DONE };
 
 struct smtp_priv {
 	struct smtp_decoder *dec;
@@ -78,6 +82,10 @@ struct smtp_priv {
 	int unsure_from;      /* the first command entry after the last client gap */
 	bool client_gapped;   /* commands may have been lost */
 	bool orphan_354;      /* a 354 came for a DATA not seen (yet) */
+	struct tls_conn *tls; /* starttls.c, once TLS began */
+	enum proxy_state proxy;
+	bool client_spoke;    /* a client line was read */
+	int proxy_status;     /* the proxy's HTTP status code */
 };
 
 struct explain_memo;
@@ -115,6 +123,12 @@ void client_open_body(struct smtp_session *s, int msg);
 struct pending pair_reply(struct smtp_session *s, int code, enum smtp_pairing *how);
 void pair_server_gap(struct smtp_session *s, size_t len);
 void pair_client_gap(struct smtp_session *s, size_t len);
+
+/* starttls.c */
+bool starttls_begin(struct smtp_session *s);
+void starttls_feed(struct smtp_session *s, enum rsm_dir dir, const uint8_t *data, size_t n);
+void starttls_gap(struct smtp_session *s, enum rsm_dir dir, size_t len);
+void starttls_settle(struct smtp_session *s, const struct rsm_conn *c);
 
 /* server.c */
 void server_data(struct smtp_session *s, const uint8_t *p, size_t n);

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "../reassembly/reassembly.h"
+#include "../tls/tls.h"
 
 #define SMTP_F_TURN 0x01 /* the client waits for this reply before going on */
 
@@ -161,6 +162,12 @@ struct smtp_session {
 	uint64_t anomalies;                     /* 1 << enum smtp_anomaly */
 	uint8_t icmp_type, icmp_code;           /* an ICMP unreachable about it (0: none) */
 	struct cap_addr icmp_from;
+	/* TLS after STARTTLS, or from the first byte (tls/): NULL when none began */
+	const struct tls_facts *tls;
+	enum tls_closer tls_closed_by; /* who ended the connection, as far as was seen */
+	bool implicit_tls;	       /* the client spoke TLS at once, without STARTTLS */
+	uint64_t unparsed[2];	       /* bytes not SMTP and not TLS, by enum rsm_dir */
+	uint8_t first_closer;	       /* 1 + the direction of the first FIN or RST; 0: none */
 	/* What the capture could not see (DESIGN.md "capture"). */
 	struct {
 		int snaplen;	       /* the snap length, when it cut this session's packets; else 0 */

@@ -422,6 +422,8 @@ on_segment(struct rsm_table *t, struct rsm_flow *f, enum rsm_dir dir, const stru
 		sink_init(&k, t, f, (enum rsm_dir)!dir);
 		stream_ack(peer, &k, stream_offset(peer, s->ack));
 	}
+	if ((s->flags & (CAP_TH_RST | CAP_TH_FIN)) && !f->conn.first_closer)
+		f->conn.first_closer = (uint8_t)(1 + dir);
 	if (s->flags & CAP_TH_RST) { /* after its ACK, which still tells what arrived */
 		on_rst(t, f, dir);
 		return;

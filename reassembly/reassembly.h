@@ -49,6 +49,7 @@ struct rsm_conn {
 	uint64_t retransmitted[2];
 	uint64_t overlap_conflicts[2]; /* retransmitted bytes that differed from the first copy */
 	uint64_t zero_window[2];       /* segments advertising a zero receive window */
+	uint8_t first_closer;          /* 1 + the direction of the first FIN or RST; 0: none seen */
 	uint8_t icmp_type, icmp_code;  /* the last ICMP unreachable about this flow, if any */
 	struct cap_addr icmp_from;
 	uint64_t first_event, last_event; /* the feed's event number at the first and last segment */

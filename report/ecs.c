@@ -315,7 +315,9 @@ ecs_session(FILE *f, const struct smtp_session *s)
 	key(f, "related", &first);
 	related(f, s);
 	key(f, "tls", &first);
-	fprintf(f, "{\"established\":%s}", s->starttls ? "true" : "false");
+	/* established: the handshake was seen to complete, not only STARTTLS accepted */
+	fprintf(f, "{\"established\":%s}",
+		s->tls && s->tls->handshake == TLS_HS_COMPLETED ? "true" : "false");
 	if (s->has_auth && s->auth.user) {
 		key(f, "user", &first);
 		fputs("{\"name\":", f);

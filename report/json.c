@@ -61,6 +61,62 @@ reply(struct out *f, const struct smtp_command *c)
 	out_chr(f, '}');
 }
 
+static void
+string_or_null(struct out *f, const char *v)
+{
+	if (v[0])
+		out_json(f, v);
+	else
+		out_lit(f, "null");
+}
+
+/* The TLS handshake after STARTTLS or at once (tls/), null when none began. */
+static void
+tls(struct out *f, const struct smtp_session *s)
+{
+	const struct tls_facts *t = s->tls;
+
+	if (!t) {
+		out_lit(f, "null");
+		return;
+	}
+	out_lit(f, "{\"handshake\":");
+	name(f, tls_handshake_name(t->handshake));
+	out_lit(f, ",\"implicit\":");
+	out_str(f, s->implicit_tls ? "true" : "false");
+	out_lit(f, ",\"version\":");
+	string_or_null(f, t->version);
+	out_lit(f, ",\"cipher\":");
+	string_or_null(f, t->cipher);
+	out_lit(f, ",\"sni\":");
+	string_or_null(f, t->sni);
+	out_lit(f, ",\"alert\":");
+	if (t->alert.seen) {
+		out_lit(f, "{\"level\":");
+		if (t->alert.encrypted)
+			out_lit(f, "null,\"description\":null");
+		else {
+			name(f, tls_alert_level_name(t->alert.level));
+			out_lit(f, ",\"description\":");
+			name(f, tls_alert_name(t->alert.description));
+		}
+		out_lit(f, ",\"sent_by\":");
+		name(f, tls_dir_name(t->alert.sent_by));
+		out_chr(f, '}');
+	} else {
+		out_lit(f, "null");
+	}
+	out_lit(f, ",\"decrypted\":false,\"failed_records\":0,\"records\":{\"client\":");
+	out_u64(f, t->side[TLS_CLIENT].records);
+	out_lit(f, ",\"server\":");
+	out_u64(f, t->side[TLS_SERVER].records);
+	out_lit(f, "},\"unparsed\":{\"client\":");
+	out_u64(f, t->side[TLS_CLIENT].unparsed_bytes);
+	out_lit(f, ",\"server\":");
+	out_u64(f, t->side[TLS_SERVER].unparsed_bytes);
+	out_lit(f, "}}");
+}
+
 /* What the capture could not see (DESIGN.md, "Additions for trust"). */
 static void
 capture(struct out *f, const struct smtp_session *s)
@@ -266,6 +322,8 @@ session_smtp(struct out *f, const struct smtp_session *s, bool *first)
 	out_chr(f, ']');
 	key(f, "starttls", first);
 	out_str(f, s->starttls ? "true" : "false");
+	key(f, "tls", first);
+	tls(f, s);
 	key(f, "auth", first);
 	auth(f, s);
 }

@@ -30,7 +30,7 @@ static const char *const type_names[] = {
 /* Lists of names: the values of an enum, or the keys of a map of counters. */
 enum names {
 	N_NONE, N_STATE, N_RESULT, N_MATCH, N_OUTCOME, N_OUTCOME_SEEN, N_ANOMALY, N_RCPT,
-	N_SKIPPED, N_ROLE, N_PAIRED
+	N_SKIPPED, N_ROLE, N_PAIRED, N_HANDSHAKE, N_ALERT_LEVEL
 };
 
 static const char *
@@ -76,6 +76,18 @@ rcpt_name(int i)
 }
 
 static const char *
+handshake_name(int i)
+{
+	return tls_handshake_name((enum tls_handshake)i);
+}
+
+static const char *
+alert_level_name(int i)
+{
+	return tls_alert_level_name((uint8_t)i);
+}
+
+static const char *
 pairing_name(int i)
 {
 	return smtp_pairing_name((enum smtp_pairing)i);
@@ -103,6 +115,8 @@ static const struct {
 	/* json_summary's skipped_packets: every verdict but the TCP and ICMP ones */
 	[N_SKIPPED] = {verdict_name, CAP_NOT_TCP, CAP_VERDICT_COUNT},
 	[N_ROLE] = {role_name, 0, 2},
+	[N_HANDSHAKE] = {handshake_name, 0, TLS_HS_COUNT},
+	[N_ALERT_LEVEL] = {alert_level_name, TLS_ALERT_WARNING, TLS_ALERT_FATAL + 1},
 };
 
 struct field;
@@ -165,6 +179,39 @@ static const struct field command[] = {
 			 .desc = "seen: the capture settles which command the reply answers; "
 				 "inferred: smtpscope chose (a gap, a reply out of place); null: no reply"}},
 	{"reply_time", OPT, {.type = T_NUMBER, .min = "0", .desc = "seconds to the reply"}},
+	END,
+};
+
+static const struct field two_sides[] = {
+	{"client", REQ, COUNT},
+	{"server", REQ, COUNT},
+	END,
+};
+
+static const struct field tls_alert[] = {
+	{"level", REQ, {.type = T_STRING | T_NULL, .values = N_ALERT_LEVEL,
+			.desc = "null: the alert was encrypted"}},
+	{"description", REQ, {.type = T_STRING | T_NULL,
+			      .desc = "RFC 8446 6 name (handshake_failure, ...); null: encrypted"}},
+	{"sent_by", REQ, {.type = T_STRING, .values = N_ROLE}},
+	END,
+};
+
+static const struct field tls[] = {
+	{"handshake", REQ, {.type = T_STRING, .values = N_HANDSHAKE,
+			    .desc = "completed: both Finished seen; failed: a fatal alert first; "
+				    "abandoned: a side closed first; started: the capture ended first"}},
+	{"implicit", REQ, {.type = T_BOOLEAN, .desc = "TLS from the first byte, no STARTTLS"}},
+	{"version", REQ, {.type = T_STRING | T_NULL, .desc = "negotiated, e.g. TLSv1.3"}},
+	{"cipher", REQ, {.type = T_STRING | T_NULL, .desc = "IANA name"}},
+	{"sni", REQ, {.type = T_STRING | T_NULL, .desc = "server name the client asked for"}},
+	{"alert", REQ, {.type = T_OBJECT | T_NULL, .props = tls_alert}},
+	{"decrypted", REQ, {.type = T_BOOLEAN, .desc = "plaintext recovered with a key log"}},
+	{"failed_records", REQ, {.type = T_INTEGER, .min = "0",
+				 .desc = "records that failed authentication"}},
+	{"records", REQ, {.type = T_OBJECT, .props = two_sides}},
+	{"unparsed", REQ, {.type = T_OBJECT, .props = two_sides,
+			   .desc = "bytes not read as TLS (not TLS, past a cap, after a gap)"}},
 	END,
 };
 
@@ -238,6 +285,8 @@ static const struct field session[] = {
 	{"esmtp", REQ, BOOLEAN},
 	{"extensions", REQ, STRINGS},
 	{"starttls", REQ, {.type = T_BOOLEAN, .desc = "the server said 220 to STARTTLS"}},
+	{"tls", REQ, {.type = T_OBJECT | T_NULL, .props = tls,
+		      .desc = "the TLS handshake; null when no TLS began"}},
 	{"auth", REQ, {.type = T_OBJECT | T_NULL, .props = auth}},
 	{"commands", REQ, {.type = T_ARRAY, .items = &(const struct sch){
 				   .type = T_OBJECT, .props = command}}},

@@ -153,6 +153,19 @@ text_session(FILE *f, const struct smtp_session *s, bool color)
 		command_line(f, &s->cmds[i], color);
 	for (size_t i = 0; i < s->n_msgs; i++)
 		message_line(f, &s->msgs[i], i);
+	if (s->tls) {
+		fprintf(f, "  tls: handshake %s", tls_handshake_name(s->tls->handshake));
+		if (s->tls->version[0])
+			fprintf(f, ", %s %s", s->tls->version, s->tls->cipher);
+		if (s->tls->sni[0]) {
+			fputs(", server name ", f);
+			rpt_text_wire(f, s->tls->sni, 80);
+		}
+		if (s->tls->alert.seen && !s->tls->alert.encrypted)
+			fprintf(f, ", alert %s from the %s", tls_alert_name(s->tls->alert.description),
+				tls_dir_name(s->tls->alert.sent_by));
+		putc('\n', f);
+	}
 	if (s->has_auth) {
 		fputs("  login: ", f);
 		rpt_text_wire(f, s->auth.mechanism, sizeof(s->auth.mechanism));

@@ -37,6 +37,8 @@ static const struct expl_case cases[] = {
 	/* ---- Known server texts, in table order ---- */
 	/* Postfix cleanup/smtpd (samples); Exchange (seeds/004) */
 	TX(DOT, "250 2.0.0 Ok: queued as 4Fxyz12", "queued", "and queued"),
+	TX(OTHER, "221 2.7.0 Error: I can break rules, too. Goodbye.", "i can break rules",
+	   "HTTP request"),
 	TX(DOT, "250 2.6.0 <id@mail1.fabrikam.com> [InternalId=1] Queued mail for delivery",
 	   "queued", "responsibility"),
 	TX(BDAT, "250 2.0.0 Ok: 3462 bytes queued as E4F471CA025", "queued", "and queued"),

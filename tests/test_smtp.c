@@ -4,6 +4,11 @@
  * delivers them.
  */
 #include "testutil.h"
+/* real TLS exchanges; test_tls.c uses them all, this file some */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-const-variable"
+#include "data/tls/tls_samples.h"
+#pragma GCC diagnostic pop
 
 /* The seed's successful Exchange session (seeds/001), pipelined nowhere. */
 static void
@@ -307,7 +312,8 @@ test_starttls_then_tls(void **state)
 	assert_string_equal(d.seen.transcript, "CONNECT 220|EHLO 250|STARTTLS 220");
 	assert_true(d.seen.starttls);
 	assert_false(HAS_ANOMALY(&d.seen, SMTP_ANOM_PLAINTEXT_AFTER_STARTTLS));
-	assert_non_null(strstr(d.seen.verdict, "encrypted"));
+	/* no real handshake in these bytes: nothing said to be encrypted */
+	assert_non_null(strstr(d.seen.verdict, "before the TLS handshake was seen to finish"));
 }
 
 static void
@@ -815,7 +821,8 @@ test_verdict_kinds(void **state)
 		{"S220 mx\r\n|CEHLO h\r\n|S250 mx\r\n", RSM_END_UNFINISHED, SMTP_OUT_UNKNOWN,
 		 "Outcome unknown: the capture ended before any message."},
 		{"S220 mx\r\n|CSTARTTLS\r\n|S220 go ahead\r\n|C\x16\x03\x01 secret", RSM_END_CLOSED,
-		 SMTP_OUT_UNKNOWN, "STARTTLS accepted; the rest of the session is encrypted, so any"},
+		 SMTP_OUT_UNKNOWN, "STARTTLS accepted; the connection ended before the TLS handshake "
+				   "was seen to finish, so any"},
 	};
 
 	(void)state;
@@ -1311,6 +1318,170 @@ test_capture_ends_in_data(void **state)
 	assert_null(strstr(d.seen.verdict, "Rejected"));
 }
 
+/* A real TLS exchange (tests/data/tls, OpenSSL on loopback) fed after the SMTP part. */
+static void
+play_tls(struct driver *d, const uint8_t *bytes, const struct tls_sample_seg *segs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		driver_send(d, (enum rsm_dir)segs[i].dir, bytes + segs[i].off, segs[i].len);
+}
+
+static void
+starttls_prelude(struct driver *d)
+{
+	S(d, "220 mx ESMTP\r\n");
+	C(d, "EHLO h\r\n");
+	S(d, "250-mx\r\n250 STARTTLS\r\n");
+	C(d, "STARTTLS\r\n");
+	S(d, "220 2.0.0 Ready to start TLS\r\n");
+}
+
+/* Issue 11 item 4: STARTTLS is "encrypted" only when the handshake completed. */
+static void
+test_starttls_handshake_completed(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	starttls_prelude(&d);
+	play_tls(&d, tls13_ok_bytes, tls13_ok_segs, sizeof(tls13_ok_segs) / sizeof(tls13_ok_segs[0]));
+	d.conn.first_closer = 1 + RSM_C2S;
+	driver_close(&d, RSM_END_CLOSED);
+	assert_non_null(strstr(d.seen.verdict, "TLS established (TLSv1.3, TLS_AES_256_GCM_SHA384)"));
+	assert_int_equal(d.seen.outcome, SMTP_OUT_UNKNOWN);
+}
+
+/* The server refused every cipher the client offered: a fatal alert in clear, said. */
+static void
+test_starttls_handshake_failed(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	starttls_prelude(&d);
+	play_tls(&d, tls12_nocipher_bytes, tls12_nocipher_segs,
+		 sizeof(tls12_nocipher_segs) / sizeof(tls12_nocipher_segs[0]));
+	d.conn.first_closer = 1 + RSM_S2C;
+	driver_close(&d, RSM_END_CLOSED);
+	assert_non_null(strstr(d.seen.verdict, "the TLS handshake failed: server sent the alert "
+					       "handshake_failure (fatal)"));
+	assert_null(strstr(d.seen.verdict, "encrypted"));
+	assert_int_equal(d.seen.outcome, SMTP_OUT_NO_MAIL);
+}
+
+/* The client sent its hello and closed: abandoned, by the client. */
+static void
+test_starttls_handshake_abandoned(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	starttls_prelude(&d);
+	play_tls(&d, tls13_ok_bytes, tls13_ok_segs, 2);
+	d.conn.first_closer = 1 + RSM_C2S;
+	driver_close(&d, RSM_END_CLOSED);
+	assert_non_null(strstr(d.seen.verdict, "but the client closed the connection before the "
+					       "TLS handshake finished"));
+	assert_int_equal(d.seen.outcome, SMTP_OUT_NO_MAIL);
+}
+
+/* A client set for implicit TLS on a STARTTLS port: named, not read as commands. */
+static void
+test_tls_hello_to_plain_port(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	driver_send(&d, RSM_C2S, tls13_ok_bytes, tls13_ok_segs[0].len);
+	S(&d, "500 5.5.2 Error: bad syntax\r\n");
+	d.conn.first_closer = 1 + RSM_S2C;
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT 220");
+	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_TLS_WITHOUT_STARTTLS));
+	assert_non_null(strstr(d.seen.verdict, "started TLS at once"));
+}
+
+/* An HTTP request to port 25 and Postfix's answer to it. */
+static void
+test_http_request_named(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP Postfix\r\n");
+	C(&d, "GET / HTTP/1.1\r\nHost: mx\r\n\r\n");
+	S(&d, "221 2.7.0 Error: I can break rules, too. Goodbye.\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_HTTP_REQUEST));
+	assert_false(HAS_ANOMALY(&d.seen, SMTP_ANOM_REPLY_WITHOUT_COMMAND));
+	assert_non_null(strstr(d.seen.verdict, "HTTP request"));
+	assert_int_equal(d.seen.outcome, SMTP_OUT_NO_MAIL);
+}
+
+/* SMTP through an HTTP CONNECT proxy: the preamble is skipped, the SMTP inside pairs. */
+static void
+test_http_connect_proxy(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	C(&d, "CONNECT mx.example:25 HTTP/1.0\r\n\r\n");
+	S(&d, "HTTP/1.0 200 Connection established\r\nVia: proxy\r\n\r\n");
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "HELO h\r\n");
+	S(&d, "250 mx\r\n");
+	C(&d, "MAIL FROM:<a@b>\r\n");
+	S(&d, "250 Ok\r\n");
+	C(&d, "RCPT TO:<c@d>\r\n");
+	S(&d, "250 Ok\r\n");
+	C(&d, "DATA\r\n");
+	S(&d, "354 go\r\n");
+	C(&d, "x\r\n.\r\nQUIT\r\n");
+	S(&d, "250 Ok: queued as P1\r\n221 Bye\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript,
+			    "CONNECT 220|HELO 250|MAIL 250|RCPT 250|DATA 354|. 250|QUIT 221");
+	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_HTTP_CONNECT_PROXY));
+	assert_int_equal(d.seen.outcome, SMTP_OUT_DELIVERED);
+}
+
+/* The proxy said no: the SMTP server was never reached. */
+static void
+test_http_connect_refused(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	C(&d, "CONNECT mx.example:25 HTTP/1.1\r\nHost: mx.example:25\r\n\r\n");
+	S(&d, "HTTP/1.1 403 Forbidden\r\n\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_int_equal(d.seen.outcome, SMTP_OUT_NEVER_REACHED);
+	assert_non_null(strstr(d.seen.verdict, "HTTP status 403"));
+}
+
+/* SYN, SYN-ACK, the client's RST: a probe, not a server that failed to greet. */
+static void
+test_port_scan_not_blamed_on_server(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	d.conn.first_closer = 1 + RSM_C2S;
+	driver_close(&d, RSM_END_RESET);
+	assert_int_equal(d.seen.outcome, SMTP_OUT_NEVER_REACHED);
+	assert_non_null(strstr(d.seen.verdict, "port scan"));
+	assert_null(strstr(d.seen.verdict, "no greeting"));
+}
+
 int
 main(void)
 {
@@ -1327,6 +1498,14 @@ main(void)
 		cmocka_unit_test(test_deferred_recipients),
 		cmocka_unit_test(test_data_after_cut_bdat),
 		cmocka_unit_test(test_capture_ends_in_data),
+		cmocka_unit_test(test_starttls_handshake_completed),
+		cmocka_unit_test(test_starttls_handshake_failed),
+		cmocka_unit_test(test_starttls_handshake_abandoned),
+		cmocka_unit_test(test_tls_hello_to_plain_port),
+		cmocka_unit_test(test_http_request_named),
+		cmocka_unit_test(test_http_connect_proxy),
+		cmocka_unit_test(test_http_connect_refused),
+		cmocka_unit_test(test_port_scan_not_blamed_on_server),
 		cmocka_unit_test(test_seed_exchange_session),
 		cmocka_unit_test(test_seed_failures),
 		cmocka_unit_test(test_pipelining_pairs_in_order),

@@ -1,0 +1,67 @@
+/*
+ * starttls.c - what follows STARTTLS (RFC 3207), or TLS from the first byte.
+ *
+ * Once the client's first TLS record shows, both directions go to tls/ as
+ * they come, with their gaps. When the connection ends, the handshake's
+ * facts (how it went, version, cipher, SNI, an alert and who sent it) are
+ * kept on the session, so the verdict can say whether the encrypted session
+ * really began. Nothing here reads SMTP inside TLS: without keys it is not
+ * visible.
+ */
+#include "session.h"
+
+#include <string.h>
+
+bool
+starttls_begin(struct smtp_session *s)
+{
+	struct smtp_priv *p = s->priv;
+
+	if (!p->tls) {
+		p->tls = tls_new(NULL);
+		if (!p->tls)
+			session_flag(s, SMTP_ANOM_MEMORY_CAP);
+	}
+	p->mode = CM_TLS;
+	p->tls_check = false;
+	return p->tls != NULL;
+}
+
+void
+starttls_feed(struct smtp_session *s, enum rsm_dir dir, const uint8_t *data, size_t n)
+{
+	if (s->priv->tls && n)
+		tls_data(s->priv->tls, dir == RSM_C2S ? TLS_CLIENT : TLS_SERVER, data, n);
+}
+
+void
+starttls_gap(struct smtp_session *s, enum rsm_dir dir, size_t len)
+{
+	if (s->priv->tls)
+		tls_gap(s->priv->tls, dir == RSM_C2S ? TLS_CLIENT : TLS_SERVER, len);
+}
+
+/* The connection ended: settle the handshake and keep its facts with the session. */
+void
+starttls_settle(struct smtp_session *s, const struct rsm_conn *c)
+{
+	struct smtp_priv *p = s->priv;
+	enum tls_closer who = TLS_CLOSED_UNSEEN;
+	struct tls_facts *kept;
+
+	if (!p->tls)
+		return;
+	if (s->state == SMTP_ST_CLOSED || s->state == SMTP_ST_RESET)
+		who = c->first_closer == 1 + RSM_C2S   ? TLS_CLOSED_BY_CLIENT
+		      : c->first_closer == 1 + RSM_S2C ? TLS_CLOSED_BY_SERVER
+						       : TLS_CLOSED_UNSEEN;
+	tls_end(p->tls, who);
+	kept = arena_alloc(&p->arena, sizeof(*kept));
+	if (!kept) {
+		session_flag(s, SMTP_ANOM_MEMORY_CAP);
+		return;
+	}
+	memcpy(kept, tls_facts(p->tls), sizeof(*kept));
+	s->tls = kept;
+	s->tls_closed_by = who;
+}
