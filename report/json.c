@@ -358,6 +358,12 @@ session(struct out *f, const struct smtp_session *s)
 	out_lit(f, ",\"server\":");
 	out_u64(f, s->gaps[RSM_S2C]);
 	out_chr(f, '}');
+	key(f, "unparsed", &first);
+	out_lit(f, "{\"client\":");
+	out_u64(f, s->unparsed[RSM_C2S]);
+	out_lit(f, ",\"server\":");
+	out_u64(f, s->unparsed[RSM_S2C]);
+	out_chr(f, '}');
 	key(f, "capture", &first);
 	capture(f, s);
 	key(f, "anomalies", &first);

@@ -294,6 +294,8 @@ static const struct field session[] = {
 				   .type = T_OBJECT, .props = message,
 				   .desc = "one per MAIL transaction"}}},
 	{"gaps", REQ, {.type = T_OBJECT, .props = gaps, .desc = "bytes never captured"}},
+	{"unparsed", REQ, {.type = T_OBJECT, .props = gaps,
+			   .desc = "bytes seen but not read: another protocol than SMTP or TLS"}},
 	{"capture", REQ, {.type = T_OBJECT, .props = capture,
 			  .desc = "what the capture could not see; outcomes resting on it are unknown"}},
 	{"anomalies", REQ, {.type = T_ARRAY, .items = &(const struct sch){
