@@ -780,7 +780,8 @@ def readme_trust(outdir):
         keys = []
         for i, s in enumerate(e["sessions"], 1):
             pre = "s%d: " % i if len(e["sessions"]) > 1 else ""
-            facts = ["outcome `%s`" % s["outcome"]]
+            facts = ["no command → `%s`" % u["reply_lines"][0] for u in s.get("unsolicited_replies", [])]
+            facts.append("outcome `%s`" % s["outcome"])
             if s.get("queue_ids") is not None:
                 facts.append("queue_ids %s" % json.dumps(s["queue_ids"]))
             if s.get("tls"):
