@@ -226,30 +226,7 @@ MW_PY="Postfix $PFV, Python $PYV smtplib, $CAPT"
 MW_SEED="scripted Python $PYV server and client (samples/smtpclients.py), $CAPT"
 
 # --------------------------------------------------------------------------- capture helpers
-cap_start() {   # NAME
-    rm -f "$OUT/$1.pcap" "$OUT/$1.expected.json"
-    tcpdump -i lo -U -n -w "$OUT/$1.pcap" "$FILTER" 2>"$WORK/$1.tcpdump.err" &
-    CAP_PID=$!
-    for i in $(seq 1 100); do
-        grep -q 'listening on' "$WORK/$1.tcpdump.err" && break
-        kill -0 "$CAP_PID" 2>/dev/null || fail "tcpdump died: $(cat "$WORK/$1.tcpdump.err")"
-        sleep 0.1
-    done
-    grep -q 'listening on' "$WORK/$1.tcpdump.err" || fail "tcpdump is not capturing"
-    sleep 0.5
-}
-cap_stop() {    # NAME
-    sleep 1
-    kill -INT "$CAP_PID"
-    for i in $(seq 1 100); do kill -0 "$CAP_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$CAP_PID" 2>/dev/null && { kill -TERM "$CAP_PID"; sleep 1; }
-    kill -0 "$CAP_PID" 2>/dev/null && { kill -KILL "$CAP_PID"; fail "$1: tcpdump did not stop"; }
-    wait "$CAP_PID" || true
-    CAP_PID=
-    chown --reference="$OUT" "$OUT/$1.pcap"     # tcpdump wrote it as user tcpdump
-    grep -q '^0 packets dropped by kernel' "$WORK/$1.tcpdump.err" ||
-        fail "$1: tcpdump dropped packets: $(cat "$WORK/$1.tcpdump.err")"
-}
+. "$HERE/capture-lib.sh"     # cap_start NAME / cap_stop NAME: tcpdump -i lo -U -w $OUT/NAME.pcap
 
 NAME= ; N=0 ; LOGOFF=0 ; TRANSCRIPTS=()
 begin() {       # NAME

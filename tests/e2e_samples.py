@@ -3,8 +3,11 @@
 
 For every <dir>/<name>.pcap (or .pcapng) that has <dir>/<name>.expected.json
 beside it, in samples/ (real captures) and samples/edge/ (the same captures
-transformed by samples/make-edge-cases.py), run `BIN -r <pcap> -o json` and
-judge the output against:
+transformed by samples/make-edge-cases.py), and with --trust (or E2E_TRUST=1)
+samples/trust/ too (samples/make-trust.sh: one capture per behaviour of issue
+11; many of its checks fail until the decoder handles them, so `make test`
+leaves it out meanwhile), run `BIN -r <pcap> -o json` and judge the output
+against:
 
   * the expected file (truth: what the sample's author knew when making the
     capture with a real MTA, e.g. Postfix + swaks): number of sessions; per
@@ -13,7 +16,10 @@ judge the output against:
     code, enhanced code when the expected gives one -- an expected null is
     not checked: whether "501 5.5.4 ..." before ENHANCEDSTATUSCODES was
     advertised carries an enhanced code is not pinned by DESIGN.md --, null
-    code = no reply; a command entry without "code" checks the cmd only),
+    code = no reply; a command entry without "code" checks the cmd only;
+    `result` and `reply_text` when given: the command's result class and its
+    reply.text, exactly: the reply lines as sent, without the code, joined by
+    "\n"; null = no reply),
     messages (mail_from, rcpt_to, rcpt_rejected, accepted, subject,
     message_id, and a size that is null: no complete body) and the queue id
     in the reply to "." (or BDAT).
@@ -29,6 +35,30 @@ judge the output against:
   * the capture itself: AUTH credentials are read from the client's TCP
     stream with the small pure-python pcap/pcapng reader below, and no
     password may appear in our output, raw (base64), or decoded.
+
+Keys of the trust captures (samples/trust; names from DESIGN.md, "Additions
+for trust, TLS and probing"; each checked only when present):
+
+  per message
+    recipients         [{"address", "status", "code", "reply"}]: our
+                       messages[].recipients in the same order with the same
+                       address, status (accepted | deferred | rejected |
+                       unknown), code and reply (text without the code).
+  per session
+    outcome            the session's "outcome", exactly.
+    queue_ids          every queue id of the session, in order: our non-null
+                       messages[].queue_id must be exactly these, and each must
+                       be quoted in the verdict ([] = we name none).
+    tls                null: our "tls" is null or absent; else our "tls" has
+                       the same "handshake" and an "alert" that is null when
+                       the expected is, else has the same "description",
+                       "sent_by" (and "level" when given). Other keys of the
+                       expected ("ssl_error") are not compared.
+    verdict_contains   a string or list: each must be in our "verdict".
+    verdict_excludes   a string or list: none may be in our "verdict".
+    anomalies_exclude  names that must not be in "anomalies".
+    unsolicited_replies informational (a reply with no command pending); not
+                       compared.
 
 Optional keys of an expected file (the edge cases use them):
 
@@ -59,7 +89,11 @@ otherwise) within 60 s, no sanitizer report on stderr.
 tests/conformance.py imports the helpers of this file (pcap reader, secret
 extraction, contract checks, runner), so keep their names stable.
 
-Usage: python3 tests/e2e_samples.py [--bin PATH] [--samples DIR]... [--dump-expected]
+At the end: passed/failed samples and the number of failed checks (one per
+error line) -- with --trust, how far the decoder still is from the trust
+captures' truth.
+
+Usage: python3 tests/e2e_samples.py [--bin PATH] [--samples DIR]... [--trust] [--dump-expected]
 """
 
 import argparse
@@ -585,6 +619,12 @@ def compare_commands(exp, ours, where, prefix=None):
         if e.get("enhanced") and (o.get("reply") or {}).get("enhanced") != e["enhanced"]:
             errs.append("%s (%s): enhanced code expected %s, got %s" % (
                 w, e.get("cmd"), e["enhanced"], (o.get("reply") or {}).get("enhanced")))
+        if "result" in e and o.get("result") != e["result"]:
+            errs.append("%s (%s): result expected %s, got %s" % (
+                w, e.get("cmd"), e["result"], o.get("result")))
+        if "reply_text" in e and (o.get("reply") or {}).get("text") != e["reply_text"]:
+            errs.append("%s (%s): reply text expected %r, got %r" % (
+                w, e.get("cmd"), e["reply_text"], (o.get("reply") or {}).get("text")))
     return errs
 
 
@@ -617,6 +657,28 @@ def compare_messages(exp, ours, where, sizes=False):
         if "message_id" in e and _unbracket(o.get("message_id")) != _unbracket(e["message_id"]):
             errs.append("%s message %d: message_id expected %r, got %r" % (
                 where, i + 1, e["message_id"], o.get("message_id")))
+        if "recipients" in e:
+            errs += compare_recipients(e["recipients"], o.get("recipients"),
+                                       "%s message %d" % (where, i + 1))
+    return errs
+
+
+def compare_recipients(exp, ours, where):
+    """messages[].recipients: same order, address, status, code, reply text."""
+    if not isinstance(ours, list):
+        return ["%s: recipients expected %s, got %r" % (
+            where, [(r["address"], r["status"]) for r in exp], ours)]
+    errs = []
+    if len(ours) != len(exp):
+        errs.append("%s: %d recipients, expected %d (%s)" % (
+            where, len(ours), len(exp), ", ".join("%s %s" % (r["address"], r["status"])
+                                                  for r in exp)))
+    for j, (e, o) in enumerate(zip(exp, ours), 1):
+        o = o if isinstance(o, dict) else {}
+        for key in ("address", "status", "code", "reply"):
+            if key in e and o.get(key) != e[key]:
+                errs.append("%s recipient %d (%s): %s expected %r, got %r" % (
+                    where, j, e.get("address"), key, e[key], o.get(key)))
     return errs
 
 
@@ -650,6 +712,7 @@ def compare_session(exp, ours, where):
     if "auth" in exp:
         errs += compare_auth(exp["auth"], ours.get("auth"), where)
     errs += compare_edge_keys(exp, ours, where)
+    errs += compare_trust_keys(exp, ours, where)
     if not exp.get("compare_commands", True):
         return errs
     if "commands" in exp:
@@ -690,6 +753,66 @@ def compare_edge_keys(exp, ours, where):
     missing = [a for a in exp.get("anomalies_include", []) if a not in have]
     if missing:
         errs.append("%s: anomalies %s missing (got %s)" % (where, missing, have))
+    return errs
+
+
+def _strings_of(value):
+    return [value] if isinstance(value, str) else list(value or [])
+
+
+def compare_tls(exp, ours, where):
+    got = ours.get("tls")
+    if exp is None:
+        return [] if got is None else ["%s: tls expected null, got %r" % (where, got)]
+    if not isinstance(got, dict):
+        return ["%s: tls expected %r, got %r" % (
+            where, {k: v for k, v in exp.items() if k != "ssl_error"}, got)]
+    errs = []
+    if "handshake" in exp and got.get("handshake") != exp["handshake"]:
+        errs.append("%s: tls.handshake expected %r, got %r" % (
+            where, exp["handshake"], got.get("handshake")))
+    if "alert" in exp:
+        ea, ga = exp["alert"], got.get("alert")
+        if ea is None and ga is not None:
+            errs.append("%s: tls.alert expected null, got %r" % (where, ga))
+        elif ea is not None and not isinstance(ga, dict):
+            errs.append("%s: tls.alert expected %r, got %r" % (where, ea, ga))
+        elif ea is not None:
+            for key in ("description", "sent_by", "level"):
+                if key in ea and ga.get(key) != ea[key]:
+                    errs.append("%s: tls.alert.%s expected %r, got %r" % (
+                        where, key, ea[key], ga.get(key)))
+    return errs
+
+
+def compare_trust_keys(exp, ours, where):
+    """outcome, queue_ids, tls, verdict_contains, verdict_excludes, anomalies_exclude."""
+    errs = []
+    verdict = ours.get("verdict") if isinstance(ours.get("verdict"), str) else ""
+    if "outcome" in exp and ours.get("outcome") != exp["outcome"]:
+        errs.append("%s: outcome expected %r, got %r (verdict: %s)" % (
+            where, exp["outcome"], ours.get("outcome"), verdict))
+    if "queue_ids" in exp:
+        got = [m.get("queue_id") for m in ours.get("messages") or []
+               if isinstance(m, dict) and m.get("queue_id") is not None]
+        if got != exp["queue_ids"]:
+            errs.append("%s: queue ids expected %r, got %r" % (where, exp["queue_ids"], got))
+        missing = [q for q in exp["queue_ids"] if q not in verdict]
+        if missing:
+            errs.append("%s: queue id%s %s not quoted in the verdict: %s" % (
+                where, "s" if len(missing) > 1 else "", ", ".join(missing), verdict))
+    if "tls" in exp:
+        errs += compare_tls(exp["tls"], ours, where)
+    for needle in _strings_of(exp.get("verdict_contains")):
+        if needle not in verdict:
+            errs.append("%s: verdict lacks %r: %s" % (where, needle, verdict))
+    for needle in _strings_of(exp.get("verdict_excludes")):
+        if needle in verdict:
+            errs.append("%s: verdict must not say %r: %s" % (where, needle, verdict))
+    have = ours.get("anomalies") or []
+    bad = [a for a in _strings_of(exp.get("anomalies_exclude")) if a in have]
+    if bad:
+        errs.append("%s: anomalies %s must not be there (got %s)" % (where, bad, have))
     return errs
 
 
@@ -801,19 +924,29 @@ def main():
     ap.add_argument("--samples", action="append", metavar="DIR",
                     help="a folder of NAME.pcap + NAME.expected.json; repeatable "
                          "(default: samples and samples/edge, those present)")
+    ap.add_argument("-v", "--verbose", action="store_true",
+                    help="list every failed check, not the first 8 per sample")
+    ap.add_argument("--trust", action="store_true",
+                    help="also samples/trust (issue 11's behaviours; also with E2E_TRUST=1)")
     ap.add_argument("--dump-expected", action="store_true",
                     help="print what each sample expects; do not run the binary")
     args = ap.parse_args()
 
-    dirs = args.samples or [os.path.join(REPO, "samples"), os.path.join(REPO, "samples", "edge")]
+    trust_dir = os.path.join(REPO, "samples", "trust")
+    with_trust = args.trust or os.environ.get("E2E_TRUST") == "1"
+    dirs = args.samples or [os.path.join(REPO, "samples"), os.path.join(REPO, "samples", "edge")] \
+        + ([trust_dir] if with_trust else [])
     samples = [s for d in dirs if os.path.isdir(d) for s in find_samples(d)]
+    if not args.samples and not with_trust and os.path.isdir(trust_dir):
+        print("e2e: samples/trust (%d captures) skipped: --trust or E2E_TRUST=1 checks it"
+              % len(find_samples(trust_dir)))
     if not samples:
         print("e2e: no samples yet")
         return 0
     if not args.dump_expected and not os.access(args.bin, os.X_OK):
         print("e2e: ERROR: binary %s not found or not executable (build it first)" % args.bin)
         return 2
-    passed = failed = 0
+    passed = failed = failed_checks = 0
     for name, pcap, exp_path in samples:
         try:
             with open(exp_path) as f:
@@ -829,14 +962,19 @@ def main():
         n, errs = judge_sample(args.bin, pcap, expected, secrets)
         if errs:
             failed += 1
-            print("FAIL %s: %s" % (name, "; ".join(errs[:8]) +
-                                   ("; ... %d more" % (len(errs) - 8) if len(errs) > 8 else "")))
+            failed_checks += len(errs)
+            if args.verbose:
+                print("FAIL %s: %d failed checks\n  %s" % (name, len(errs), "\n  ".join(errs)))
+            else:
+                print("FAIL %s: %s" % (name, "; ".join(errs[:8]) +
+                                       ("; ... %d more" % (len(errs) - 8) if len(errs) > 8 else "")))
         else:
             passed += 1
             print("PASS %s (%d checks)" % (name, n))
     if args.dump_expected:
         return 0
-    print("e2e: %d passed, %d failed, %d samples" % (passed, failed, len(samples)))
+    print("e2e: %d passed, %d failed, %d samples; %d failed checks"
+          % (passed, failed, len(samples), failed_checks))
     return 1 if failed else 0
 
 
