@@ -641,7 +641,7 @@ not_smtp_verdict(const struct smtp_session *s, struct sb *b)
 			   "browser, a misconfigured proxy or a scanner), not mail.");
 		return SMTP_OUT_NO_MAIL;
 	}
-	if (s->implicit_tls && s->tls && s->tls->side[TLS_SERVER].not_tls) {
+	if (s->implicit_tls && (greeted || (s->tls && s->tls->side[TLS_SERVER].not_tls))) {
 		sb_printf(b, "Not SMTP as this server expects: the client started TLS at once "
 			     "(implicit TLS, as on port 465) but the server speaks plain SMTP here%s. "
 			     "Set the client to STARTTLS for port %u, or use the server's implicit-TLS "

@@ -201,10 +201,15 @@ pair_reply(struct smtp_session *s, int code, enum smtp_pairing *how)
 	size_t next = first_fit(s, code, i + 1);
 	bool ambiguous = next < p->pend_n && next <= p->loss_max;
 
+	/*
+	 * Passed over with no gap to hold their replies: not answered (an AUTH a
+	 * server ignored, a greeting never sent). With no bytes missing, the first
+	 * command that can take this reply is its place.
+	 */
 	pass_over(s, i, explained && !greeting);
 	p->loss_max = explained ? p->loss_max - i : 0;
 	session_pop_pending(s, &pd);
-	*how = ambiguous || (!explained && !greeting) ? SMTP_PAIR_INFERRED : SMTP_PAIR_SEEN;
+	*how = ambiguous ? SMTP_PAIR_INFERRED : SMTP_PAIR_SEEN;
 	if (p->client_unsure && pd.idx >= p->unsure_from && !(reply_kind(code) & ~(K_2XX | K_FAIL))) {
 		p->client_unsure--; /* a 250 may answer a command lost before this one */
 		*how = SMTP_PAIR_INFERRED;

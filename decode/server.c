@@ -22,11 +22,10 @@ static const struct {
 	{"queued as ", ' '}, /* Postfix: 250 2.0.0 Ok: queued as 4Fxyz */
 	{" id=", ' '},	     /* Exim: 250 OK id=1Mugho-0003Dg-Un */
 	/*
-	 * Exchange: 250 2.6.0 <message-id> [InternalId=123, Hostname=EX01] Queued mail for
-	 * delivery. The <...> is the message's own Message-ID, not a queue id; InternalId is
-	 * the InternalMessageId of Exchange's message tracking log.
+	 * Not Exchange's "250 2.6.0 <message-id> [InternalId=123, Hostname=EX01] Queued
+	 * mail for delivery": the <...> is the message's own Message-ID, and Exchange has no
+	 * queue id in the reply; its message tracking log is searched by that Message-ID.
 	 */
-	{"InternalId=", ','},
 };
 
 /* strcasestr() is a GNU extension; the texts here are short. */

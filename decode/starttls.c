@@ -49,6 +49,8 @@ starttls_settle(struct smtp_session *s, const struct rsm_conn *c)
 	enum tls_closer who = TLS_CLOSED_UNSEEN;
 	struct tls_facts *kept;
 
+	if (!p->tls && s->starttls && !(s->anomalies & (1ull << SMTP_ANOM_PLAINTEXT_AFTER_STARTTLS)))
+		p->tls = tls_new(NULL); /* 220 to STARTTLS, then nothing: abandoned, or not seen */
 	if (!p->tls)
 		return;
 	if (s->state == SMTP_ST_CLOSED || s->state == SMTP_ST_RESET)
@@ -62,6 +64,13 @@ starttls_settle(struct smtp_session *s, const struct rsm_conn *c)
 		return;
 	}
 	memcpy(kept, tls_facts(p->tls), sizeof(*kept));
+	if (kept->handshake == TLS_HS_NONE && who != TLS_CLOSED_UNSEEN)
+		kept->handshake = TLS_HS_ABANDONED; /* a side closed before any TLS */
+	/* the hello was answered with something not TLS, or met a plain SMTP greeting */
+	if ((kept->handshake == TLS_HS_ABANDONED || kept->handshake == TLS_HS_STARTED) &&
+	    kept->client_hello &&
+	    (kept->side[TLS_SERVER].not_tls || (s->implicit_tls && p->greeted)))
+		kept->handshake = TLS_HS_FAILED;
 	s->tls = kept;
 	s->tls_closed_by = who;
 }

@@ -3,11 +3,9 @@
 
 For every <dir>/<name>.pcap (or .pcapng) that has <dir>/<name>.expected.json
 beside it, in samples/ (real captures) and samples/edge/ (the same captures
-transformed by samples/make-edge-cases.py), and with --trust (or E2E_TRUST=1)
-samples/trust/ too (samples/make-trust.sh: one capture per behaviour of issue
-11; many of its checks fail until the decoder handles them, so `make test`
-leaves it out meanwhile), run `BIN -r <pcap> -o json` and judge the output
-against:
+transformed by samples/make-edge-cases.py) and samples/trust/
+(samples/make-trust.sh: one capture per behaviour of issue 11), run
+`BIN -r <pcap> -o json` and judge the output against:
 
   * the expected file (truth: what the sample's author knew when making the
     capture with a real MTA, e.g. Postfix + swaks): number of sessions; per
@@ -90,10 +88,9 @@ tests/conformance.py imports the helpers of this file (pcap reader, secret
 extraction, contract checks, runner), so keep their names stable.
 
 At the end: passed/failed samples and the number of failed checks (one per
-error line) -- with --trust, how far the decoder still is from the trust
-captures' truth.
+error line).
 
-Usage: python3 tests/e2e_samples.py [--bin PATH] [--samples DIR]... [--trust] [--dump-expected]
+Usage: python3 tests/e2e_samples.py [--bin PATH] [--samples DIR]... [--dump-expected]
 """
 
 import argparse
@@ -923,23 +920,15 @@ def main():
     ap.add_argument("--bin", default=os.path.join(REPO, "build", "smtpscope"))
     ap.add_argument("--samples", action="append", metavar="DIR",
                     help="a folder of NAME.pcap + NAME.expected.json; repeatable "
-                         "(default: samples and samples/edge, those present)")
+                         "(default: samples, samples/edge and samples/trust, those present)")
     ap.add_argument("-v", "--verbose", action="store_true",
                     help="list every failed check, not the first 8 per sample")
-    ap.add_argument("--trust", action="store_true",
-                    help="also samples/trust (issue 11's behaviours; also with E2E_TRUST=1)")
     ap.add_argument("--dump-expected", action="store_true",
                     help="print what each sample expects; do not run the binary")
     args = ap.parse_args()
 
-    trust_dir = os.path.join(REPO, "samples", "trust")
-    with_trust = args.trust or os.environ.get("E2E_TRUST") == "1"
-    dirs = args.samples or [os.path.join(REPO, "samples"), os.path.join(REPO, "samples", "edge")] \
-        + ([trust_dir] if with_trust else [])
+    dirs = args.samples or [os.path.join(REPO, "samples", d) for d in ("", "edge", "trust")]
     samples = [s for d in dirs if os.path.isdir(d) for s in find_samples(d)]
-    if not args.samples and not with_trust and os.path.isdir(trust_dir):
-        print("e2e: samples/trust (%d captures) skipped: --trust or E2E_TRUST=1 checks it"
-              % len(find_samples(trust_dir)))
     if not samples:
         print("e2e: no samples yet")
         return 0

@@ -6,7 +6,7 @@ the clean run.
                             [--corpus DIR] [-k NAME] [--report-only] [--json-out FILE]
                             [--max-print N]
 
-Captures: samples/*.pcap, samples/edge/*.pcap and, when it exists, the shared corpus
+Captures: samples/*.pcap, samples/edge/*.pcap, samples/trust/*.pcap and, when it exists, the shared corpus
 (../shared/corpus or /work/shared/corpus; skipped with a message when absent). Each one is
 re-written as a plain little-endian microsecond pcap (the "clean" file: pcapng and nanosecond
 captures become comparable), run once, and then damaged in memory, one mutant at a time:
@@ -656,8 +656,8 @@ def run(binary, tmp, name, data, args):
 
 
 def captures(corpus):
-    paths = sorted(glob.glob(os.path.join(REPO, "samples", "*.pcap")) +
-                   glob.glob(os.path.join(REPO, "samples", "edge", "*.pcap")))
+    paths = sorted(p for d in ("", "edge", "trust")
+                   for p in glob.glob(os.path.join(REPO, "samples", d, "*.pcap")))
     if corpus:
         paths += sorted(glob.glob(os.path.join(corpus, "**", "*.pcap"), recursive=True) +
                         glob.glob(os.path.join(corpus, "**", "*.pcapng"), recursive=True))

@@ -7,7 +7,7 @@ fails rather than being ignored), list in the session's anomalies enum
 exactly the names of decode/smtp_anomalies.def, and reject a few deliberately
 broken records (so a schema or validator that accepts anything fails too).
 
-Then for every samples/*.pcap(ng) and samples/edge/*.pcap(ng):
+Then for every samples/*.pcap(ng), samples/edge/*.pcap(ng) and samples/trust/*.pcap(ng):
 
   -o json, and -o json --audit
       every line is valid against the schema (session, host, summary
@@ -346,7 +346,8 @@ def ecs_session_errors(doc, sess):
              ("destination.port", sess["server"]["port"]),
              ("event.kind", "event"), ("event.dataset", "smtpscope.session"),
              ("network.protocol", "smtp"), ("smtpscope.state", sess["state"]),
-             ("smtpscope.outcome", sess["outcome"]), ("tls.established", sess["starttls"]),
+             ("smtpscope.outcome", sess["outcome"]),
+             ("tls.established", bool(sess["tls"]) and sess["tls"]["handshake"] == "completed"),
              ("event.outcome", ECS_OUTCOME.get(sess["outcome"], "unknown")),
              ("event.reason", sess["verdict"])]
     if sess["messages"]:
@@ -493,7 +494,7 @@ def main():
     ap.add_argument("--schema", metavar="FILE",
                     help="read the schema from FILE instead of BIN --json-schema")
     ap.add_argument("--samples", action="append", metavar="DIR",
-                    help="a folder of captures; repeatable (default: samples, samples/edge)")
+                    help="a folder of captures; repeatable (default: samples, samples/edge, samples/trust)")
     args = ap.parse_args()
 
     if not os.access(args.bin, os.X_OK):
@@ -510,7 +511,7 @@ def main():
     if problems:
         print("FAIL schema: %s" % "; ".join(problems[:5]))
         return 1
-    dirs = args.samples or [os.path.join(REPO, "samples"), os.path.join(REPO, "samples", "edge")]
+    dirs = args.samples or [os.path.join(REPO, "samples", d) for d in ("", "edge", "trust")]
     pcaps = find_pcaps([d for d in dirs if os.path.isdir(d)])
     failed, sample = 0, None
     for name, path in pcaps:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """--threads N writes exactly what one thread writes.
 
-For every capture under samples/ and samples/edge/, the shared corpus (../shared/corpus, skipped
+For every capture under samples/, samples/edge/ and samples/trust/, the shared corpus (../shared/corpus, skipped
 when absent) and two captures made by bench/gen.py (many interleaved sessions, retransmissions,
 reordering, IPv6), one of them also with its clock jumping back and forth and both read with
 --idle 1 so that most sessions end in sweeps for idle flows,
@@ -93,8 +93,8 @@ def main():
     ap.add_argument("--bin", default="build/smtpscope")
     ap.add_argument("--quick", action="store_true", help="json only, fewer thread counts")
     args = ap.parse_args()
-    captures = sorted(glob.glob(os.path.join(ROOT, "samples", "*.pcap")) +
-                      glob.glob(os.path.join(ROOT, "samples", "edge", "*.pcap")))
+    captures = sorted(p for d in ("", "edge", "trust")
+                      for p in glob.glob(os.path.join(ROOT, "samples", d, "*.pcap")))
     corpus = sorted(p for p in glob.glob(os.path.join(CORPUS, "**", "*"), recursive=True)
                     if p.endswith((".pcap", ".pcapng", ".trace")))
     if not corpus:
