@@ -30,31 +30,33 @@ enum reply_kind {
 	K_354 = 1 << 4, /* start mail input (DATA only) */
 	K_2XX = 1 << 5, /* any other 2xx: 250, 251, 252, 211, 214, 253 ... */
 	K_3XX = 1 << 6, /* any other 3xx */
-	K_FAIL = 1 << 7 /* 4xx and 5xx: any command may fail, and 421 may come at any time */
+	K_FAIL = 1 << 7, /* 4xx and 5xx: any command may fail, and 421 may come at any time */
+	K_SYNTAX = 1 << 8 /* 500-504: a command not understood; never a greeting */
 };
 
-#define K_ANY 0xff
+#define K_ANY 0x1ff
+#define K_CMD_FAIL (K_FAIL | K_SYNTAX)
 
 /* The replies each command may get (RFC 5321 4.3.2; 3207, 4954, 3030, 1985). */
-static const uint8_t allowed[SMTP_VERB_COUNT] = {
-	[SMTP_CONNECT] = K_220 | K_FAIL,
-	[SMTP_HELO] = K_2XX | K_FAIL,
-	[SMTP_EHLO] = K_2XX | K_FAIL,
-	[SMTP_MAIL] = K_2XX | K_FAIL,
-	[SMTP_RCPT] = K_2XX | K_FAIL,
-	[SMTP_DATA] = K_354 | K_FAIL,
-	[SMTP_BDAT] = K_2XX | K_FAIL,
-	[SMTP_DOT] = K_2XX | K_FAIL,
-	[SMTP_RSET] = K_2XX | K_FAIL,
-	[SMTP_NOOP] = K_2XX | K_FAIL,
-	[SMTP_QUIT] = K_221 | K_FAIL,
-	[SMTP_STARTTLS] = K_220 | K_FAIL,
-	[SMTP_AUTH] = K_235 | K_334 | K_FAIL,
-	[SMTP_AUTH_DATA] = K_235 | K_334 | K_FAIL,
-	[SMTP_VRFY] = K_2XX | K_FAIL,
-	[SMTP_EXPN] = K_2XX | K_FAIL,
-	[SMTP_HELP] = K_2XX | K_FAIL,
-	[SMTP_ETRN] = K_2XX | K_FAIL,
+static const uint16_t allowed[SMTP_VERB_COUNT] = {
+	[SMTP_CONNECT] = K_220 | K_FAIL, /* 554 or 421 refuse the connection; 500-504 answer commands */
+	[SMTP_HELO] = K_2XX | K_CMD_FAIL,
+	[SMTP_EHLO] = K_2XX | K_CMD_FAIL,
+	[SMTP_MAIL] = K_2XX | K_CMD_FAIL,
+	[SMTP_RCPT] = K_2XX | K_CMD_FAIL,
+	[SMTP_DATA] = K_354 | K_CMD_FAIL,
+	[SMTP_BDAT] = K_2XX | K_CMD_FAIL,
+	[SMTP_DOT] = K_2XX | K_CMD_FAIL,
+	[SMTP_RSET] = K_2XX | K_CMD_FAIL,
+	[SMTP_NOOP] = K_2XX | K_CMD_FAIL,
+	[SMTP_QUIT] = K_221 | K_CMD_FAIL,
+	[SMTP_STARTTLS] = K_220 | K_CMD_FAIL,
+	[SMTP_AUTH] = K_235 | K_334 | K_CMD_FAIL,
+	[SMTP_AUTH_DATA] = K_235 | K_334 | K_CMD_FAIL,
+	[SMTP_VRFY] = K_2XX | K_CMD_FAIL,
+	[SMTP_EXPN] = K_2XX | K_CMD_FAIL,
+	[SMTP_HELP] = K_2XX | K_CMD_FAIL,
+	[SMTP_ETRN] = K_2XX | K_CMD_FAIL,
 	[SMTP_SERVER_CLOSE] = 0,
 	/* an unknown verb, or a "?" for a line a gap cut: not the replies only one verb gets */
 	[SMTP_OTHER] = K_ANY & ~(K_221 | K_235 | K_334 | K_354),
@@ -62,17 +64,19 @@ static const uint8_t allowed[SMTP_VERB_COUNT] = {
 
 static const struct {
 	int code;
-	uint8_t kind;
+	uint16_t kind;
 } unique_codes[] = {
 	{220, K_220}, {221, K_221}, {235, K_235}, {334, K_334}, {354, K_354},
 };
 
-static uint8_t
+static uint16_t
 reply_kind(int code)
 {
 	for (size_t i = 0; i < sizeof(unique_codes) / sizeof(unique_codes[0]); i++)
 		if (unique_codes[i].code == code)
 			return unique_codes[i].kind;
+	if (code >= 500 && code <= 504)
+		return K_SYNTAX;
 	return code / 100 == 2 ? K_2XX : code / 100 == 3 ? K_3XX : K_FAIL;
 }
 
@@ -210,7 +214,7 @@ pair_reply(struct smtp_session *s, int code, enum smtp_pairing *how)
 	p->loss_max = explained ? p->loss_max - i : 0;
 	session_pop_pending(s, &pd);
 	*how = ambiguous ? SMTP_PAIR_INFERRED : SMTP_PAIR_SEEN;
-	if (p->client_unsure && pd.idx >= p->unsure_from && !(reply_kind(code) & ~(K_2XX | K_FAIL))) {
+	if (p->client_unsure && pd.idx >= p->unsure_from && !(reply_kind(code) & ~(K_2XX | K_CMD_FAIL))) {
 		p->client_unsure--; /* a 250 may answer a command lost before this one */
 		*how = SMTP_PAIR_INFERRED;
 	}

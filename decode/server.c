@@ -174,7 +174,8 @@ apply_reply(struct smtp_session *s, struct smtp_command *c)
 	case SMTP_HELO:
 		if (ok) { /* only a successful HELO/EHLO resets the transaction (RFC 5321 4.1.4) */
 			s->helo = c->arg;
-			p->cur_msg = -1;
+			if (p->cur_msg >= 0 && s->msgs[p->cur_msg].mail_cmd < (int)(c - s->cmds))
+				p->cur_msg = -1; /* not one a MAIL sent after it opened (a late reply) */
 		}
 		break;
 	case SMTP_MAIL:
