@@ -513,6 +513,8 @@ settling_failure(const struct smtp_session *s, int i)
 		if (c->msg == i && c->has_reply && c->reply.code >= 400 && c->verb != SMTP_RCPT)
 			return c;
 	}
+	if (m->gap) /* a recipient the capture lost may have been accepted */
+		return NULL;
 	for (size_t r = 0; r < m->n_rcpt; r++) {
 		if (!SMTP_RCPT_REFUSED(m->rcpt[r].status))
 			return NULL;

@@ -242,6 +242,17 @@ pair_server_gap(struct smtp_session *s, size_t len)
 		p->loss_max = 0;
 }
 
+/* A gap after a reply it cut: the replies that followed in it, if any, were lost. */
+void
+pair_server_gap_more(struct smtp_session *s, size_t len)
+{
+	struct smtp_priv *p = s->priv;
+	size_t more = len / MIN_REPLY_BYTES;
+
+	if (p->pend_n)
+		p->loss_max = p->loss_max + more > LOSS_MAX ? LOSS_MAX : p->loss_max + more;
+}
+
 /*
  * A gap in the client's stream between or inside commands: up to one
  * command for every MIN_COMMAND_BYTES may be lost, and their replies will

@@ -431,6 +431,8 @@ server_gap(struct smtp_session *s, size_t len)
 		if (p->in_reply) { /* a "ddd-" line: the rest of its reply may be lost too */
 			p->reply_cut = true;
 			p->reply_cut_cmds = s->n_cmds;
+		} else {
+			pair_server_gap_more(s, len); /* and the replies after it */
 		}
 		return;
 	}

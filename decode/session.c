@@ -395,6 +395,10 @@ static void
 session_gap(struct smtp_session *s, enum rsm_dir dir, size_t len)
 {
 	session_flag(s, SMTP_ANOM_GAP);
+	if (s->priv->cur_msg >= 0)
+		s->msgs[s->priv->cur_msg].gap = true;
+	if (s->priv->body_msg >= 0)
+		s->msgs[s->priv->body_msg].gap = true;
 	if (s->priv->mode == CM_TLS)
 		starttls_gap(s, dir, len);
 	else if (dir == RSM_S2C)

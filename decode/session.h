@@ -122,6 +122,7 @@ void client_open_body(struct smtp_session *s, int msg);
 /* pair.c */
 struct pending pair_reply(struct smtp_session *s, int code, enum smtp_pairing *how);
 void pair_server_gap(struct smtp_session *s, size_t len);
+void pair_server_gap_more(struct smtp_session *s, size_t len);
 void pair_client_gap(struct smtp_session *s, size_t len);
 
 /* starttls.c */

@@ -130,6 +130,7 @@ struct smtp_message {
 	bool data_started;  /* a body (DATA after 354, or BDAT) began */
 	bool data_ended;    /* the final "." or BDAT LAST was sent */
 	bool accepted;      /* the server took responsibility: 2xx after the body */
+	bool gap;           /* bytes of either side were lost while it was open */
 	int final_code;     /* reply to "." or BDAT LAST; 0 if none */
 	int64_t size;       /* body bytes after dot-unstuffing; -1 if unknown */
 	enum smtp_outcome outcome;
