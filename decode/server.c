@@ -368,12 +368,14 @@ reply_line(struct smtp_session *s, const struct line *ln)
 							      : SMTP_ANOM_INVALID_REPLY);
 		return;
 	}
-	if (p->in_reply && p->reply_cut && (code != p->reply_code || s->n_cmds > p->reply_cut_cmds)) {
+	if (p->in_reply && p->reply_cut &&
+	    (code != p->reply_code || s->n_cmds > p->reply_cut_cmds ||
+	     (s->n_cmds && s->cmds[s->n_cmds - 1].ts > p->reply_seen_ts))) {
 		/*
 		 * A gap cut this multi-line reply, and the line after it starts another:
-		 * another code, or the client spoke since, which it does only once the
-		 * reply is whole (EHLO ends a pipelined group, RFC 2920 3.1). The end of
-		 * the reply was in the lost bytes.
+		 * another code, or the client spoke after the part seen, which it does
+		 * only once the reply is whole (EHLO ends a pipelined group, RFC 2920
+		 * 3.1). The end of the reply was in the lost bytes.
 		 */
 		p->in_reply = false;
 		reply_done(s);
@@ -406,6 +408,17 @@ cut_reply_usable(const char *l, size_t n)
 	return n >= 3 && (n == 3 || l[3] == ' ' || l[3] == '-') && reply_starts_code(l);
 }
 
+/* A gap inside the reply being gathered: the commands seen by the first such gap. */
+static void
+reply_cut_at(struct smtp_session *s)
+{
+	struct smtp_priv *p = s->priv;
+
+	if (!p->reply_cut)
+		p->reply_cut_cmds = s->n_cmds;
+	p->reply_cut = true;
+}
+
 /*
  * A gap in the server's stream. A line cut short that still shows its code
  * is finished as it stands (marked [...]): a final line completes its reply,
@@ -429,16 +442,14 @@ server_gap(struct smtp_session *s, size_t len)
 		reply_line(s, &ln);
 		line_reset(&p->sline);
 		if (p->in_reply) { /* a "ddd-" line: the rest of its reply may be lost too */
-			p->reply_cut = true;
-			p->reply_cut_cmds = s->n_cmds;
+			reply_cut_at(s);
 		} else {
 			pair_server_gap_more(s, len); /* and the replies after it */
 		}
 		return;
 	}
 	if (p->in_reply) { /* the rest of a multi-line reply: it still answers its command */
-		p->reply_cut = true;
-		p->reply_cut_cmds = s->n_cmds;
+		reply_cut_at(s);
 		line_reset(&p->sline);
 		line_append(&p->rtext, "\n[...]", 6);
 		return;
@@ -484,4 +495,5 @@ server_data(struct smtp_session *s, const uint8_t *data, size_t n)
 	}
 	if (n > 0 && p->mode == CM_TLS)
 		starttls_feed(s, RSM_S2C, data, n);
+	p->reply_seen_ts = p->ts; /* lines read later came after this */
 }

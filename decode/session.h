@@ -63,6 +63,7 @@ struct smtp_priv {
 	struct linebuf rtext;
 	bool reply_cut;	       /* a gap fell inside the reply being gathered */
 	size_t reply_cut_cmds; /* command entries when it did */
+	uint64_t reply_seen_ts; /* when the server's last bytes before these came */
 	bool skip_line[2]; /* after a gap: drop the rest of the cut line, by enum rsm_dir */
 	bool cut_counted;  /* the client line cut by that gap already has its "?" entry */
 	bool greeted;

@@ -1480,6 +1480,28 @@ test_port_scan_not_blamed_on_server(void **state)
 	assert_null(strstr(d.seen.verdict, "no greeting"));
 }
 
+/*
+ * A gap cuts the EHLO reply and takes its end with it; the client sent MAIL
+ * after the part seen, so the next "250" is MAIL's, not more of EHLO's.
+ */
+static void
+test_cut_multiline_reply_ends_when_client_goes_on(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "EHLO h\r\n");
+	S(&d, "250-mx\r\n250-PIPELINING\r\n250-SIZE ");
+	C(&d, "MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n");
+	driver_gap(&d, RSM_S2C, 30);
+	S(&d, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT 220|EHLO 250|MAIL 250|RCPT 250");
+	assert_string_equal(d.seen.extensions, "PIPELINING|SIZE  [...]");
+}
+
 int
 main(void)
 {
@@ -1504,6 +1526,7 @@ main(void)
 		cmocka_unit_test(test_http_connect_proxy),
 		cmocka_unit_test(test_http_connect_refused),
 		cmocka_unit_test(test_port_scan_not_blamed_on_server),
+		cmocka_unit_test(test_cut_multiline_reply_ends_when_client_goes_on),
 		cmocka_unit_test(test_seed_exchange_session),
 		cmocka_unit_test(test_seed_failures),
 		cmocka_unit_test(test_pipelining_pairs_in_order),
