@@ -330,6 +330,25 @@ on_auth(struct smtp_session *s, struct smtp_command *c, const char *arg, size_t 
 		auth_decode(s, arg + i, n - i);
 }
 
+/*
+ * HELO right after an EHLO the server refused as unknown (500, 502): the
+ * fallback RFC 5321 4.1.4 asks of a client facing an old server, not a fault.
+ */
+static void
+ehlo_fallback(struct smtp_session *s, const struct smtp_command *helo)
+{
+	size_t i = (size_t)(helo - s->cmds); /* the scratch entry is outside the array */
+	struct smtp_command *e = helo > s->cmds && i < s->n_cmds ? &s->cmds[i - 1] : NULL;
+
+	if (!e || e->verb != SMTP_EHLO || !e->has_reply ||
+	    (e->reply.code != 500 && e->reply.code != 502))
+		return;
+	e->fallback = true;
+	e->explanation = "The server does not know EHLO (an old or minimal SMTP server), so the "
+			 "client falls back to HELO, as RFC 5321 4.1.4 expects: nothing to fix, but "
+			 "no ESMTP extensions (no STARTTLS, no SIZE) in this session.";
+}
+
 /* The per-verb part of a command, run before it joins the pending queue. */
 static void
 on_command(struct smtp_session *s, struct smtp_command *c, const char *arg, size_t n)
@@ -338,6 +357,8 @@ on_command(struct smtp_session *s, struct smtp_command *c, const char *arg, size
 
 	switch (c->verb) {
 	case SMTP_HELO:
+		ehlo_fallback(s, c);
+		/* fall through */
 	case SMTP_EHLO:
 		p->helo_sent = c->arg; /* its reply resets the transaction if it is a success */
 		break;
@@ -652,8 +673,11 @@ client_end_body(struct smtp_session *s)
 	p->cur_msg = -1; /* the end of the data ends the transaction, whatever the reply */
 	int idx = session_add_command(s, SMTP_DOT, NULL, 0, NULL, 0);
 
-	if (idx >= 0)
+	if (idx >= 0) {
 		s->cmds[idx].msg = p->body_msg;
+		s->cmds[idx].assumed = p->body_assumed;
+	}
+	p->body_assumed = false;
 	session_push_pending(s, SMTP_DOT, idx);
 	p->mode = CM_COMMAND;
 	p->body_msg = -1;
@@ -790,6 +814,7 @@ assume_go_ahead(struct smtp_session *s)
 	switch (p->turn_verb) {
 	case SMTP_DATA:
 		client_open_body(s, p->turn_msg);
+		p->body_assumed = p->mode == CM_BODY;
 		break;
 	case SMTP_AUTH:
 	case SMTP_AUTH_DATA: /* only as many answers as the mechanism has (auth_answers) */

@@ -552,7 +552,11 @@ message_outcome(const struct smtp_session *s, int i)
 		return SMTP_OUT_DELIVERED;
 	if (m->data_started && !m->data_ended) /* cut off: seen to close, or the capture ended */
 		return unseen ? SMTP_OUT_UNKNOWN : SMTP_OUT_ABORTED;
-	if (f)
+	/*
+	 * A refused MAIL or end of data closes the transaction; after a refused DATA
+	 * or refused recipients the client may still go on, unless it was seen not to.
+	 */
+	if (f && (!unseen || f->verb == SMTP_MAIL || f->verb == SMTP_DOT || f->verb == SMTP_BDAT))
 		return f->reply.code >= 500 ? SMTP_OUT_REJECTED : SMTP_OUT_DEFERRED;
 	/* the final answer not in the capture; or the client left, if nothing is missing */
 	return m->data_ended || unseen ? SMTP_OUT_UNKNOWN : SMTP_OUT_ABANDONED;
@@ -864,7 +868,7 @@ static const struct smtp_command *
 first_failure(const struct smtp_session *s)
 {
 	for (size_t i = 0; i < s->n_cmds; i++)
-		if (s->cmds[i].has_reply && s->cmds[i].reply.code >= 400)
+		if (s->cmds[i].has_reply && s->cmds[i].reply.code >= 400 && !s->cmds[i].fallback)
 			return &s->cmds[i];
 	return NULL;
 }

@@ -180,8 +180,11 @@ pair_reply(struct smtp_session *s, int code, enum smtp_pairing *how)
 	struct pending pd;
 	size_t i = first_fit(s, code, 0);
 
-	if (i == p->pend_n && p->mode == CM_BODY && p->body_gap) {
-		client_end_body(s); /* the final "." was in the lost bytes */
+	if (i == p->pend_n && p->mode == CM_BODY) {
+		/* servers answer a body only after its "."; it was lost, or its gap shows later */
+		p->body_gap = true;
+		p->body_assumed = true;
+		client_end_body(s);
 		i = first_fit(s, code, 0);
 	}
 	if (i == p->pend_n && p->blocked) {
@@ -213,7 +216,8 @@ pair_reply(struct smtp_session *s, int code, enum smtp_pairing *how)
 	pass_over(s, i, explained && !greeting);
 	p->loss_max = explained ? p->loss_max - i : 0;
 	session_pop_pending(s, &pd);
-	*how = ambiguous ? SMTP_PAIR_INFERRED : SMTP_PAIR_SEEN;
+	*how = ambiguous || (pd.idx >= 0 && s->cmds[pd.idx].assumed) ? SMTP_PAIR_INFERRED
+								      : SMTP_PAIR_SEEN;
 	if (p->client_unsure && pd.idx >= p->unsure_from && !(reply_kind(code) & ~(K_2XX | K_CMD_FAIL))) {
 		p->client_unsure--; /* a 250 may answer a command lost before this one */
 		*how = SMTP_PAIR_INFERRED;

@@ -196,8 +196,10 @@ apply_reply(struct smtp_session *s, struct smtp_command *c)
 		}
 		break;
 	case SMTP_DATA:
-		if (code / 100 == 3)
+		if (code / 100 == 3) {
 			client_open_body(s, c->msg);
+			p->body_assumed = false; /* the 354 came after all */
+		}
 		if (c->msg < 0)
 			c->msg = p->body_msg;
 		break;

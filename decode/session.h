@@ -49,6 +49,7 @@ struct smtp_priv {
 	int turn_msg;
 	int body_msg; /* the transaction whose body is being read, or -1 */
 	bool body_gap; /* bytes of that body were lost */
+	bool body_assumed; /* it began without a 354 seen: the client went on regardless */
 	/* commands awaiting replies: a ring that grows up to max_pending */
 	struct pending *pend;
 	size_t pend_head, pend_n, pend_cap;

@@ -99,6 +99,8 @@ struct smtp_command {
 	bool last; /* BDAT: the LAST chunk */
 	bool lost; /* its reply fell into a capture gap */
 	bool skipped; /* the server's next reply could only answer a later command */
+	bool assumed; /* ".": its body began on a reply not seen, or its "." was not seen */
+	bool fallback; /* a refusal the client answered as expected (EHLO refused, then HELO) */
 	enum smtp_pairing paired;
 };
 

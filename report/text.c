@@ -79,8 +79,11 @@ command_line(FILE *f, const struct smtp_command *c, bool color)
 {
 	size_t w;
 
-	fprintf(f, "  %s%s%s ", col(color, marks[c->result].color), marks[c->result].mark,
-		col(color, C_RESET));
+	if (c->fallback) /* refused as the protocol expects, and handled: not a failure to fix */
+		fprintf(f, "  %s↩%s ", col(color, C_DIM), col(color, C_RESET));
+	else
+		fprintf(f, "  %s%s%s ", col(color, marks[c->result].color), marks[c->result].mark,
+			col(color, C_RESET));
 	w = rpt_text_wire(f, c->name[0] ? c->name : "(empty line)", CMD_WIDTH);
 	if (c->arg) {
 		putc(' ', f);

@@ -1502,6 +1502,27 @@ test_cut_multiline_reply_ends_when_client_goes_on(void **state)
 	assert_string_equal(d.seen.extensions, "PIPELINING|SIZE  [...]");
 }
 
+/* EHLO refused by an old server, then HELO: the fallback RFC 5321 4.1.4 expects. */
+static void
+test_ehlo_fallback_not_a_fault(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 old.example ESMTP Sendmail 8.9.3\r\n");
+	C(&d, "EHLO h\r\n");
+	S(&d, "500 5.5.1 Command unrecognized\r\n");
+	C(&d, "HELO h\r\n");
+	S(&d, "250 old.example Hello\r\n");
+	C(&d, "QUIT\r\n");
+	S(&d, "221 closing\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_non_null(strstr(d.seen.explanations, "falls back to HELO"));
+	assert_null(strstr(d.seen.verdict, "EHLO"));
+	assert_int_equal(d.seen.outcome, SMTP_OUT_NO_MAIL);
+}
+
 int
 main(void)
 {
@@ -1527,6 +1548,7 @@ main(void)
 		cmocka_unit_test(test_http_connect_refused),
 		cmocka_unit_test(test_port_scan_not_blamed_on_server),
 		cmocka_unit_test(test_cut_multiline_reply_ends_when_client_goes_on),
+		cmocka_unit_test(test_ehlo_fallback_not_a_fault),
 		cmocka_unit_test(test_seed_exchange_session),
 		cmocka_unit_test(test_seed_failures),
 		cmocka_unit_test(test_pipelining_pairs_in_order),
