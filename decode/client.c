@@ -447,6 +447,7 @@ command_line(struct smtp_session *s, const char *l, size_t n)
 	session_push_pending(s, v, idx);
 	if (session_verb_turns(v))
 		wait_for_reply(s, v, idx >= 0 ? s->cmds[idx].msg : p->cur_msg);
+	server_take_early(s);
 }
 
 /* A line answering a 334 (RFC 4954 4): base64, or "*" to cancel. */
@@ -468,6 +469,7 @@ auth_line(struct smtp_session *s, const char *l, size_t n)
 	p->auth_user_next = false;
 	session_push_pending(s, SMTP_AUTH_DATA, idx);
 	wait_for_reply(s, SMTP_AUTH_DATA, -1);
+	server_take_early(s);
 }
 
 /*
@@ -681,6 +683,7 @@ client_end_body(struct smtp_session *s)
 	session_push_pending(s, SMTP_DOT, idx);
 	p->mode = CM_COMMAND;
 	p->body_msg = -1;
+	server_take_early(s);
 }
 
 static size_t

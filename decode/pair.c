@@ -145,9 +145,22 @@ pair_lost_data(struct smtp_session *s)
 		p->orphan_354 = true;
 }
 
-/* A reply no waiting command can take: the greeting, the server closing, or a stray. */
-static struct pending
-unpaired(struct smtp_session *s, int code, enum smtp_pairing *how)
+/* A reply for no command at all: an entry "?" of its own. */
+struct pending
+pair_stray(struct smtp_session *s)
+{
+	session_flag(s, SMTP_ANOM_REPLY_WITHOUT_COMMAND);
+	return (struct pending){SMTP_OTHER, session_add_command(s, SMTP_OTHER, "?", 1, NULL, 0), -1};
+}
+
+/*
+ * A reply no waiting command can take: the greeting, the server closing, the
+ * answer to a command lost in a gap or to what was not SMTP, or a reply that
+ * came before its command (capture order across two interfaces, generated
+ * traffic): that one is kept for the next command (false: parked).
+ */
+static bool
+unpaired(struct smtp_session *s, int code, enum smtp_pairing *how, struct pending *out)
 {
 	struct smtp_priv *p = s->priv;
 	enum smtp_verb v = SMTP_OTHER;
@@ -157,27 +170,47 @@ unpaired(struct smtp_session *s, int code, enum smtp_pairing *how)
 		v = SMTP_CONNECT;
 	else if (code == 421)
 		v = SMTP_SERVER_CLOSE; /* RFC 5321 3.8: the server may close at any time */
-	if (v != SMTP_OTHER)
-		return (struct pending){(uint8_t)v, session_add_command(s, v, NULL, 0, NULL, 0), -1};
+	if (v != SMTP_OTHER) {
+		*out = (struct pending){(uint8_t)v, session_add_command(s, v, NULL, 0, NULL, 0), -1};
+		return true;
+	}
+	*how = SMTP_PAIR_INFERRED;
 	if (code == 354) /* a DATA the capture lost: its message follows */
 		pair_lost_data(s);
-	if (p->client_unsure) /* it answers a command lost in a gap of the client's side */
-		p->client_unsure--;
-	else if (p->mode != CM_NOT_SMTP) /* else it answers what the client sent instead */
-		session_flag(s, SMTP_ANOM_REPLY_WITHOUT_COMMAND);
-	*how = SMTP_PAIR_INFERRED;
-	return (struct pending){SMTP_OTHER, session_add_command(s, SMTP_OTHER, "?", 1, NULL, 0), -1};
+	/* a command lost in a client gap, a DATA lost, or what the client sent that is not SMTP */
+	if (p->client_unsure || code == 354 || p->mode == CM_NOT_SMTP) {
+		if (p->client_unsure)
+			p->client_unsure--;
+		*out = (struct pending){SMTP_OTHER, session_add_command(s, SMTP_OTHER, "?", 1, NULL, 0),
+					-1};
+		return true;
+	}
+	if (s->midstream && !p->client_spoke) { /* a command from before the capture */
+		*out = pair_stray(s);
+		return true;
+	}
+	return false;
+}
+
+/* A command was read: the oldest early reply is its own if it fits (else a stray). */
+bool
+pair_early(struct smtp_session *s, int code, struct pending *out)
+{
+	struct smtp_priv *p = s->priv;
+
+	if (!p->pend_n || !fits(s, pending_at(p, 0), code))
+		return false;
+	return session_pop_pending(s, out);
 }
 
 /*
  * The command a reply answers. *how says whether the capture settles the
  * pair (seen) or smtpscope chose among places the capture leaves open.
  */
-struct pending
-pair_reply(struct smtp_session *s, int code, enum smtp_pairing *how)
+bool
+pair_reply(struct smtp_session *s, int code, enum smtp_pairing *how, struct pending *out)
 {
 	struct smtp_priv *p = s->priv;
-	struct pending pd;
 	size_t i = first_fit(s, code, 0);
 
 	if (i == p->pend_n && p->mode == CM_BODY) {
@@ -201,7 +234,7 @@ pair_reply(struct smtp_session *s, int code, enum smtp_pairing *how)
 			before++;
 		pass_over(s, before, before <= p->loss_max);
 		p->loss_max = 0;
-		return unpaired(s, code, how);
+		return unpaired(s, code, how, out);
 	}
 	bool explained = i <= p->loss_max;			  /* a gap can hold i replies */
 	bool greeting = i == 1 && pending_at(p, 0)->verb == SMTP_CONNECT; /* none was sent */
@@ -215,16 +248,17 @@ pair_reply(struct smtp_session *s, int code, enum smtp_pairing *how)
 	 */
 	pass_over(s, i, explained && !greeting);
 	p->loss_max = explained ? p->loss_max - i : 0;
-	session_pop_pending(s, &pd);
-	*how = ambiguous || (pd.idx >= 0 && s->cmds[pd.idx].assumed) ? SMTP_PAIR_INFERRED
-								      : SMTP_PAIR_SEEN;
-	if (p->client_unsure && pd.idx >= p->unsure_from && !(reply_kind(code) & ~(K_2XX | K_CMD_FAIL))) {
+	session_pop_pending(s, out);
+	*how = ambiguous || (out->idx >= 0 && s->cmds[out->idx].assumed) ? SMTP_PAIR_INFERRED
+									  : SMTP_PAIR_SEEN;
+	if (p->client_unsure && out->idx >= p->unsure_from &&
+	    !(reply_kind(code) & ~(K_2XX | K_CMD_FAIL))) {
 		p->client_unsure--; /* a 250 may answer a command lost before this one */
 		*how = SMTP_PAIR_INFERRED;
 	}
 	if (!p->pend_n)
 		p->loss_max = 0;
-	return pd;
+	return true;
 }
 
 /*

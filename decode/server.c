@@ -261,28 +261,26 @@ pair_note(const struct smtp_command *c, char *buf, size_t bufsz)
  * moves the session on (a 354 still opens the message), on a stand-in entry.
  */
 static void
-reply_done(struct smtp_session *s)
+record_reply(struct smtp_session *s, struct pending pd, enum smtp_pairing how,
+	     const struct reply_seen *r)
 {
 	struct smtp_priv *p = s->priv;
 	char expl[EXPLANATION_MAX];
-	enum smtp_pairing how;
-	struct pending pd = pair_reply(s, p->reply_code, &how);
 	struct smtp_command scratch = {.verb = pd.verb, .msg = pd.msg, .rcpt = -1, .prev = -1};
 	struct smtp_command *c = pd.idx >= 0 ? &s->cmds[pd.idx] : &scratch;
-	const char *text = session_strdup(s, p->rtext.len ? p->rtext.buf : "", p->rtext.len);
 
 	p->any_reply = true;
 	p->dec->stats.replies++;
 	c->has_reply = true;
 	c->paired = how;
-	c->reply_ts = p->ts;
-	c->reply.code = p->reply_code;
-	c->reply.lines = p->reply_lines;
-	c->reply.text = text ? text : "";
-	smtp_parse_enhanced(c->reply.text, text ? p->rtext.len : 0, c->reply.enhanced);
+	c->reply_ts = r->ts;
+	c->reply.code = r->code;
+	c->reply.lines = r->lines;
+	c->reply.text = r->text;
+	smtp_parse_enhanced(c->reply.text, r->len, c->reply.enhanced);
 	c->result = smtp_result_of(c->reply.code);
 	c->explanation = explain_reply(p->dec, pd.verb, c->reply.code, c->reply.enhanced,
-				       c->reply.text, text ? p->rtext.len : 0, &c->matched_on);
+				       c->reply.text, r->len, &c->matched_on);
 	p->dec->stats.matched[c->matched_on]++;
 	if (pd.idx >= 0 && explain_context(s, c, expl, sizeof(expl)))
 		session_flag(s, SMTP_ANOM_SLOW_REPLY);
@@ -294,6 +292,58 @@ reply_done(struct smtp_session *s)
 	if (session_verb_turns(pd.verb)) {
 		p->blocked = false;
 		client_release(s, false);
+	}
+}
+
+static void
+reply_done(struct smtp_session *s)
+{
+	struct smtp_priv *p = s->priv;
+	const char *text = session_strdup(s, p->rtext.len ? p->rtext.buf : "", p->rtext.len);
+	struct reply_seen r = {p->reply_code, p->reply_lines, text ? text : "",
+			       text ? p->rtext.len : 0, p->ts};
+	enum smtp_pairing how;
+	struct pending pd;
+
+	if (pair_reply(s, r.code, &how, &pd)) {
+		record_reply(s, pd, how, &r);
+		return;
+	}
+	if (p->n_early == EARLY_MAX) { /* the oldest kept reply had no command: a stray */
+		struct reply_seen old = p->early[0];
+
+		memmove(p->early, p->early + 1, --p->n_early * sizeof(p->early[0]));
+		record_reply(s, pair_stray(s), SMTP_PAIR_INFERRED, &old);
+	}
+	p->early[p->n_early++] = r; /* before its command: kept until the client's next one */
+}
+
+void
+server_take_early(struct smtp_session *s)
+{
+	struct smtp_priv *p = s->priv;
+
+	while (p->n_early && p->pend_n) {
+		struct reply_seen r = p->early[0];
+		struct pending pd;
+
+		memmove(p->early, p->early + 1, --p->n_early * sizeof(p->early[0]));
+		if (!pair_early(s, r.code, &pd))
+			pd = pair_stray(s);
+		record_reply(s, pd, SMTP_PAIR_INFERRED, &r);
+	}
+}
+
+void
+server_flush_early(struct smtp_session *s)
+{
+	struct smtp_priv *p = s->priv;
+
+	while (p->n_early) {
+		struct reply_seen r = p->early[0];
+
+		memmove(p->early, p->early + 1, --p->n_early * sizeof(p->early[0]));
+		record_reply(s, pair_stray(s), SMTP_PAIR_INFERRED, &r);
 	}
 }
 

@@ -518,6 +518,7 @@ session_close(struct smtp_decoder *d, struct smtp_session *s, const struct rsm_e
 	settle_sides(s, c);
 	settle_capture(s, c);
 	settle_security(s);
+	server_flush_early(s);
 	settle_unanswered(s);
 	explain_verdict(s, verdict, sizeof(verdict));
 	s->verdict = session_strdup(s, verdict, strlen(verdict));

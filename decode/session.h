@@ -24,6 +24,17 @@ struct pending {
 	int32_t msg;
 };
 
+/* A whole reply as read, before (or without) the command it answers. */
+struct reply_seen {
+	int code;
+	uint32_t lines;
+	const char *text; /* in the session's arena */
+	size_t len;
+	uint64_t ts;
+};
+
+#define EARLY_MAX 4 /* replies kept for a command not seen yet */
+
 enum client_mode {
 	CM_COMMAND, /* lines are commands (or AUTH answers) */
 	CM_BODY,    /* DATA: message until the lone "." */
@@ -88,6 +99,9 @@ struct smtp_priv {
 	enum proxy_state proxy;
 	bool client_spoke;    /* a client line was read */
 	int proxy_status;     /* the proxy's HTTP status code */
+	/* pair.c: replies that came before any command they can answer (capture order) */
+	struct reply_seen early[EARLY_MAX];
+	uint8_t n_early;
 };
 
 struct explain_memo;
@@ -122,7 +136,9 @@ void client_release(struct smtp_session *s, bool forced);
 void client_open_body(struct smtp_session *s, int msg);
 
 /* pair.c */
-struct pending pair_reply(struct smtp_session *s, int code, enum smtp_pairing *how);
+bool pair_reply(struct smtp_session *s, int code, enum smtp_pairing *how, struct pending *out);
+bool pair_early(struct smtp_session *s, int code, struct pending *out);
+struct pending pair_stray(struct smtp_session *s);
 void pair_server_gap(struct smtp_session *s, size_t len);
 void pair_server_gap_more(struct smtp_session *s, size_t len);
 void pair_client_gap(struct smtp_session *s, size_t len);
@@ -136,6 +152,10 @@ void starttls_settle(struct smtp_session *s, const struct rsm_conn *c);
 /* server.c */
 void server_data(struct smtp_session *s, const uint8_t *p, size_t n);
 void server_gap(struct smtp_session *s, size_t len);
+/* A command was read: replies that came before it may be its own (early). */
+void server_take_early(struct smtp_session *s);
+/* The end: replies still waiting for their command had none. */
+void server_flush_early(struct smtp_session *s);
 
 /* explain.c */
 const char *explain_silence(const struct smtp_session *s, const struct smtp_command *c);

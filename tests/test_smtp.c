@@ -1523,6 +1523,36 @@ test_ehlo_fallback_not_a_fault(void **state)
 	assert_int_equal(d.seen.outcome, SMTP_OUT_NO_MAIL);
 }
 
+/*
+ * The greeting and the EHLO reply in one segment, ahead of the client's EHLO
+ * in the capture (generated traffic, two capture points): the 250 waits for
+ * the EHLO, and nothing shifts after it.
+ */
+static void
+test_reply_before_its_command(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n250 mx\r\n");
+	C(&d, "EHLO h\r\n");
+	C(&d, "MAIL FROM:<a@b>\r\n");
+	S(&d, "250 2.1.0 Ok\r\n");
+	C(&d, "RCPT TO:<c@d>\r\n");
+	S(&d, "250 2.1.5 Ok\r\n");
+	C(&d, "DATA\r\n");
+	S(&d, "354 go\r\n");
+	C(&d, "Subject: s\r\n\r\nx\r\n.\r\n");
+	S(&d, "250 Ok: queued as E1\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript,
+			    "CONNECT 220|EHLO 250|MAIL 250|RCPT 250|DATA 354|. 250");
+	assert_string_equal(d.seen.pairing, "sissss"); /* EHLO's pair is inferred */
+	assert_false(HAS_ANOMALY(&d.seen, SMTP_ANOM_REPLY_WITHOUT_COMMAND));
+	assert_string_equal(d.seen.messages, "a@b>c@d 17 accepted subject=s queue=E1");
+}
+
 int
 main(void)
 {
@@ -1549,6 +1579,7 @@ main(void)
 		cmocka_unit_test(test_port_scan_not_blamed_on_server),
 		cmocka_unit_test(test_cut_multiline_reply_ends_when_client_goes_on),
 		cmocka_unit_test(test_ehlo_fallback_not_a_fault),
+		cmocka_unit_test(test_reply_before_its_command),
 		cmocka_unit_test(test_seed_exchange_session),
 		cmocka_unit_test(test_seed_failures),
 		cmocka_unit_test(test_pipelining_pairs_in_order),
