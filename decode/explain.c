@@ -546,7 +546,12 @@ message_outcome(const struct smtp_session *s, int i)
 	bool unseen = s->gaps[RSM_C2S] || s->gaps[RSM_S2C] || s->state == SMTP_ST_UNFINISHED ||
 		      s->priv->mode == CM_TLS;
 
+	const struct smtp_command *mail = m->mail_cmd >= 0 ? &s->cmds[m->mail_cmd] : NULL;
+
 	if (rests_on_inference(s, i))
+		return SMTP_OUT_UNKNOWN;
+	/* a MAIL whose reply was lost while a transaction was open: which one went on? */
+	if (mail && mail->lost && mail->prev >= 0)
 		return SMTP_OUT_UNKNOWN;
 	if (m->accepted)
 		return SMTP_OUT_DELIVERED;
@@ -739,7 +744,7 @@ overall(const int *count, size_t n_msgs)
 		SMTP_OUT_ABANDONED,
 	};
 
-	if (count[SMTP_OUT_DELIVERED] == (int)n_msgs)
+	if (n_msgs && count[SMTP_OUT_DELIVERED] == (int)n_msgs)
 		return SMTP_OUT_DELIVERED;
 	if (count[SMTP_OUT_DELIVERED])
 		return SMTP_OUT_PARTIAL;
@@ -762,6 +767,21 @@ superseded(const struct smtp_session *s, size_t i)
 
 	return i + 1 < s->n_msgs && mail && mail->has_reply && mail->reply.code >= 400 &&
 	       !m->data_started;
+}
+
+/*
+ * A MAIL refused while a transaction was open ("503 nested MAIL command"):
+ * it opened nothing and the open transaction went on (RFC 5321 4.1.4), so
+ * it is no message of its own.
+ */
+static const struct smtp_command *
+nested_refusal(const struct smtp_session *s, size_t i)
+{
+	const struct smtp_message *m = &s->msgs[i];
+	const struct smtp_command *mail = m->mail_cmd >= 0 ? &s->cmds[m->mail_cmd] : NULL;
+
+	return mail && mail->prev >= 0 && mail->has_reply && mail->reply.code >= 400 &&
+	       !m->data_started ? mail : NULL;
 }
 
 /* Every queue id of the delivered messages, as servers give them for their logs. */
@@ -821,7 +841,7 @@ message_verdict(struct smtp_session *s, struct sb *b)
 {
 	int count[SMTP_OUT_COUNT] = {0}, retried = 0;
 	const char *sep = ": ";
-	const struct smtp_command *fail = NULL, *retry = NULL;
+	const struct smtp_command *fail = NULL, *retry = NULL, *nested = NULL;
 	char snip[160];
 	enum smtp_outcome o;
 	size_t counted = 0;
@@ -829,6 +849,10 @@ message_verdict(struct smtp_session *s, struct sb *b)
 	for (size_t i = 0; i < s->n_msgs; i++) {
 		o = message_outcome(s, (int)i);
 		s->msgs[i].outcome = o;
+		if (nested_refusal(s, i)) {
+			nested = nested ? nested : nested_refusal(s, i);
+			continue;
+		}
 		if (superseded(s, i)) {
 			if (!retried++)
 				retry = &s->cmds[s->msgs[i].mail_cmd];
@@ -859,6 +883,11 @@ message_verdict(struct smtp_session *s, struct sb *b)
 		reply_snippet(retry, snip, sizeof(snip));
 		sb_printf(b, " Before that, MAIL FROM was refused (%s) and tried again%s.", snip,
 			  retried > 1 ? " more than once" : "");
+	}
+	if (nested) {
+		reply_snippet(nested, snip, sizeof(snip));
+		sb_printf(b, " A second MAIL FROM inside the open transaction was refused (%s); the "
+			     "transaction went on.", snip);
 	}
 	recipient_notes(s, b);
 	return o;

@@ -211,8 +211,14 @@ bool
 pair_reply(struct smtp_session *s, int code, enum smtp_pairing *how, struct pending *out)
 {
 	struct smtp_priv *p = s->priv;
-	size_t i = first_fit(s, code, 0);
+	size_t i;
 
+	if (p->gap_pending && !p->gap_first_cont && p->pend_n && p->loss_max) {
+		pass_over(s, 1, true); /* the gap held one whole reply at least: the oldest's */
+		p->loss_max--;
+	}
+	p->gap_pending = false;
+	i = first_fit(s, code, 0);
 	if (i == p->pend_n && p->mode == CM_BODY) {
 		/* servers answer a body only after its "."; it was lost, or its gap shows later */
 		p->body_gap = true;
@@ -263,21 +269,23 @@ pair_reply(struct smtp_session *s, int code, enum smtp_pairing *how, struct pend
 
 /*
  * A gap in the server's stream between replies (or before a reply's code):
- * it held at least one reply, which answered the oldest waiting command, and
- * at most one for every MIN_REPLY_BYTES lost.
+ * it held at most one reply for every MIN_REPLY_BYTES lost. How many at least
+ * shows with the next reply (pair_reply): none if that reply began in the gap
+ * (its first line seen continues it, "ddd-"), else one, the oldest waiting
+ * command's.
  */
 void
 pair_server_gap(struct smtp_session *s, size_t len)
 {
 	struct smtp_priv *p = s->priv;
-	size_t more = len / MIN_REPLY_BYTES;
+	size_t most = len / MIN_REPLY_BYTES;
 
-	if (p->pend_n)
-		pass_over(s, 1, true);
-	more = more > 0 ? more - 1 : 0;
-	p->loss_max = p->loss_max + more > LOSS_MAX ? LOSS_MAX : p->loss_max + more;
 	if (!p->pend_n)
-		p->loss_max = 0;
+		return;
+	p->gap_pending = true;
+	p->gap_first_cont = false;
+	most = most ? most : 1;
+	p->loss_max = p->loss_max + most > LOSS_MAX ? LOSS_MAX : p->loss_max + most;
 }
 
 /* A gap after a reply it cut: the replies that followed in it, if any, were lost. */

@@ -437,6 +437,7 @@ reply_line(struct smtp_session *s, const struct line *ln)
 		p->in_reply = true;
 		p->reply_code = code;
 		p->reply_lines = 0;
+		p->gap_first_cont = p->gap_pending && !last; /* a reply begun in the gap */
 		line_reset(&p->rtext);
 	} else if (code != p->reply_code) {
 		session_flag(s, SMTP_ANOM_MULTILINE_CODE_MISMATCH);

@@ -94,6 +94,8 @@ struct smtp_priv {
 	size_t client_unsure; /* commands lost in client gaps whose replies may still come */
 	int unsure_from;      /* the first command entry after the last client gap */
 	bool client_gapped;   /* commands may have been lost */
+	bool gap_pending;     /* a server gap since the last reply */
+	bool gap_first_cont;  /* ... and the reply after it began in it (a "ddd-" line first) */
 	bool orphan_354;      /* a 354 came for a DATA not seen (yet) */
 	struct tls_conn *tls; /* starttls.c, once TLS began */
 	enum proxy_state proxy;

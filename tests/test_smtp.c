@@ -676,6 +676,9 @@ test_nested_mail_refused(void **state)
 	assert_string_equal(d.seen.messages, "alice@example.com>bob@example.com 3 accepted "
 					     "queue=4CDEB4BA92F9|bob@example.com> -1 not-accepted");
 	assert_string_equal(d.seen.helo, "(null)");
+	/* the nested refusal opened nothing: one message, delivered, the refusal said */
+	assert_int_equal(d.seen.outcome, SMTP_OUT_DELIVERED);
+	assert_non_null(strstr(d.seen.verdict, "inside the open transaction was refused"));
 }
 
 /* No HELO/EHLO accepted: helo is the last one sent (DESIGN.md). */
