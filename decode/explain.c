@@ -849,8 +849,9 @@ message_verdict(struct smtp_session *s, struct sb *b)
 	for (size_t i = 0; i < s->n_msgs; i++) {
 		o = message_outcome(s, (int)i);
 		s->msgs[i].outcome = o;
-		if (nested_refusal(s, i)) {
+		if (nested_refusal(s, i)) { /* no transaction: "none" */
 			nested = nested ? nested : nested_refusal(s, i);
+			s->msgs[i].outcome = SMTP_OUT_NONE;
 			continue;
 		}
 		if (superseded(s, i)) {

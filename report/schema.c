@@ -241,7 +241,9 @@ static const struct field message[] = {
 	{"subject", REQ, STRING_OR_NULL},
 	{"message_id", REQ, STRING_OR_NULL},
 	{"queue_id", REQ, STRING_OR_NULL},
-	{"outcome", REQ, {.type = T_STRING, .values = N_OUTCOME}},
+	{"outcome", REQ, {.type = T_STRING, .values = N_OUTCOME,
+			  .desc = "unknown when the capture does not settle it; none: a MAIL refused "
+				  "inside an open transaction, which opened none of its own"}},
 	{"recipients", REQ, {.type = T_ARRAY, .items = &(const struct sch){
 				     .type = T_OBJECT, .props = recipient}}},
 	END,
