@@ -534,6 +534,18 @@ rests_on_inference(const struct smtp_session *s, int i)
 }
 
 /*
+ * A MAIL whose reply was lost while a transaction was open: which of the two
+ * went on, and whose recipients followed, the capture does not say.
+ */
+static bool
+mail_unsettled(const struct smtp_session *s, int i)
+{
+	int c = s->msgs[i].mail_cmd;
+
+	return c >= 0 && s->cmds[c].lost && s->cmds[c].prev >= 0;
+}
+
+/*
  * A transaction's fate, only from what the capture settles: anything that
  * rests on a reply placed by inference, a gap, or a capture that ended
  * first is unknown.
@@ -546,12 +558,9 @@ message_outcome(const struct smtp_session *s, int i)
 	bool unseen = s->gaps[RSM_C2S] || s->gaps[RSM_S2C] || s->state == SMTP_ST_UNFINISHED ||
 		      s->priv->mode == CM_TLS;
 
-	const struct smtp_command *mail = m->mail_cmd >= 0 ? &s->cmds[m->mail_cmd] : NULL;
-
 	if (rests_on_inference(s, i))
 		return SMTP_OUT_UNKNOWN;
-	/* a MAIL whose reply was lost while a transaction was open: which one went on? */
-	if (mail && mail->lost && mail->prev >= 0)
+	if (mail_unsettled(s, i))
 		return SMTP_OUT_UNKNOWN;
 	if (m->accepted)
 		return SMTP_OUT_DELIVERED;
@@ -780,8 +789,8 @@ nested_refusal(const struct smtp_session *s, size_t i)
 	const struct smtp_message *m = &s->msgs[i];
 	const struct smtp_command *mail = m->mail_cmd >= 0 ? &s->cmds[m->mail_cmd] : NULL;
 
-	return mail && mail->prev >= 0 && mail->has_reply && mail->reply.code >= 400 &&
-	       !m->data_started ? mail : NULL;
+	return mail && mail->prev >= 0 && s->msgs[mail->prev].mail_accepted && mail->has_reply &&
+	       mail->reply.code >= 400 && !m->data_started ? mail : NULL;
 }
 
 /* Every queue id of the delivered messages, as servers give them for their logs. */
@@ -849,9 +858,10 @@ message_verdict(struct smtp_session *s, struct sb *b)
 	for (size_t i = 0; i < s->n_msgs; i++) {
 		o = message_outcome(s, (int)i);
 		s->msgs[i].outcome = o;
-		if (nested_refusal(s, i)) { /* no transaction: "none" */
+		for (size_t r = 0; mail_unsettled(s, (int)i) && r < s->msgs[i].n_rcpt; r++)
+			s->msgs[i].rcpt[r].status = SMTP_RCPT_PENDING; /* whose they are is unsure */
+		if (nested_refusal(s, i)) { /* its MAIL was refused, but it is no message */
 			nested = nested ? nested : nested_refusal(s, i);
-			s->msgs[i].outcome = SMTP_OUT_NONE;
 			continue;
 		}
 		if (superseded(s, i)) {

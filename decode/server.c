@@ -180,7 +180,7 @@ apply_reply(struct smtp_session *s, struct smtp_command *c)
 		break;
 	case SMTP_MAIL:
 		if (c->msg >= 0)
-			s->msgs[c->msg].mail_accepted = ok;
+			s->msgs[c->msg].mail_accepted = ok && c->paired == SMTP_PAIR_SEEN;
 		if (!ok)
 			refused_mail(s, c);
 		break;
@@ -477,8 +477,9 @@ reply_cut_at(struct smtp_session *s)
  * is finished as it stands (marked [...]): a final line completes its reply,
  * which then answers the right command. Inside a multi-line reply the rest
  * still answers the same command. Between replies, the gap held at least the
- * oldest waiting command's reply and perhaps more (pair.c weighs them); a
- * client held back waiting for a reply goes on as if it came.
+ * oldest waiting command's reply and perhaps more (pair.c weighs them). A
+ * client held back waiting for a reply stays held: the reply may still come
+ * (a 503 to DATA after all), and a reply it cannot be releases it (pair.c).
  */
 void
 server_gap(struct smtp_session *s, size_t len)
@@ -513,8 +514,6 @@ server_gap(struct smtp_session *s, size_t len)
 	 */
 	line_reset(&p->sline);
 	pair_server_gap(s, len);
-	if (p->blocked)
-		client_release(s, true);
 }
 
 void

@@ -242,8 +242,7 @@ static const struct field message[] = {
 	{"message_id", REQ, STRING_OR_NULL},
 	{"queue_id", REQ, STRING_OR_NULL},
 	{"outcome", REQ, {.type = T_STRING, .values = N_OUTCOME,
-			  .desc = "unknown when the capture does not settle it; none: a MAIL refused "
-				  "inside an open transaction, which opened none of its own"}},
+			  .desc = "unknown when the capture does not settle it"}},
 	{"recipients", REQ, {.type = T_ARRAY, .items = &(const struct sch){
 				     .type = T_OBJECT, .props = recipient}}},
 	END,

@@ -128,9 +128,7 @@ message_line(FILE *f, const struct smtp_message *m, size_t i)
 		rpt_text_wire(f, m->subject, 60);
 		putc('"', f);
 	}
-	fprintf(f, ": %s\n", m->outcome == SMTP_OUT_NONE ? "no transaction (MAIL refused inside "
-							    "the open one)"
-							  : smtp_outcome_name(m->outcome));
+	fprintf(f, ": %s\n", smtp_outcome_name(m->outcome));
 }
 
 static void

@@ -590,8 +590,10 @@ def address(r):
 
 def check_messages(rep, cap, mut, clean, ms):
     """inv3: the mutant's messages agree with the clean ones or say unknown."""
-    for c, m, how in match(clean.get("messages") or [], ms.get("messages") or [],
-                           (identity, queued, sender)):
+    want, got = clean.get("messages") or [], ms.get("messages") or []
+    # the same senders in the same order: the same transactions, whatever their contents say
+    same = [sender(m) for m in want] == [sender(m) for m in got]
+    for c, m, how in match(want, got, (sender,) if same else (identity, queued, sender)):
         rep.pairs["inv3"] += 1
         label = "<%s>%s" % (m.get("mail_from"), how)
         if c is None:
