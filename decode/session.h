@@ -2,8 +2,9 @@
  * session.h - the decoder's per-session state (private to decode/).
  *
  * session.c owns the life of a session (open, gaps, close, verdict),
- * client.c reads what the client sends, server.c reads the replies and
- * pairs them with the commands waiting in the pending queue.
+ * client.c reads what the client sends, server.c reads the replies, pair.c
+ * says which waiting command each answers, starttls.c follows the TLS
+ * handshake through tls/.
  */
 #ifndef SMTPSCOPE_DECODE_SESSION_H
 #define SMTPSCOPE_DECODE_SESSION_H

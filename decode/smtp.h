@@ -2,10 +2,12 @@
  * smtp.h - byte streams in, explained SMTP sessions out.
  *
  * decode/ frames lines in both directions, pairs every client command with
- * the server's reply (in order, so PIPELINING pairs right), follows the mail
- * transactions (MAIL, RCPT, DATA or BDAT), AUTH and STARTTLS, and explains
- * every reply from a knowledge table (explain.c). When a connection ends, the
- * finished session is handed to a callback, then freed.
+ * the server's reply (pair.c: only a reply the command can get, in order, so
+ * PIPELINING pairs right; a pair the capture does not settle is marked
+ * inferred), follows the mail transactions (MAIL, RCPT, DATA or BDAT), AUTH
+ * and STARTTLS (the handshake through tls/), and explains every reply from a
+ * knowledge table (explain.c). When a connection ends, the finished session
+ * is handed to a callback, then freed.
  *
  * Every buffer is capped (struct smtp_config); hitting a cap sets an anomaly
  * on the session and is counted, never silent.
