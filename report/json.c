@@ -61,6 +61,17 @@ reply(struct out *f, const struct smtp_command *c)
 	out_chr(f, '}');
 }
 
+/* {"client":N,"server":N} */
+static void
+sides(struct out *f, uint64_t client, uint64_t server)
+{
+	out_lit(f, "{\"client\":");
+	out_u64(f, client);
+	out_lit(f, ",\"server\":");
+	out_u64(f, server);
+	out_chr(f, '}');
+}
+
 static void
 string_or_null(struct out *f, const char *v)
 {
@@ -106,15 +117,11 @@ tls(struct out *f, const struct smtp_session *s)
 	} else {
 		out_lit(f, "null");
 	}
-	out_lit(f, ",\"decrypted\":false,\"failed_records\":0,\"records\":{\"client\":");
-	out_u64(f, t->side[TLS_CLIENT].records);
-	out_lit(f, ",\"server\":");
-	out_u64(f, t->side[TLS_SERVER].records);
-	out_lit(f, "},\"unparsed\":{\"client\":");
-	out_u64(f, t->side[TLS_CLIENT].unparsed_bytes);
-	out_lit(f, ",\"server\":");
-	out_u64(f, t->side[TLS_SERVER].unparsed_bytes);
-	out_lit(f, "}}");
+	out_lit(f, ",\"decrypted\":false,\"failed_records\":0,\"records\":");
+	sides(f, t->side[TLS_CLIENT].records, t->side[TLS_SERVER].records);
+	out_lit(f, ",\"unparsed\":");
+	sides(f, t->side[TLS_CLIENT].unparsed_bytes, t->side[TLS_SERVER].unparsed_bytes);
+	out_chr(f, '}');
 }
 
 /* What the capture could not see (DESIGN.md, "Additions for trust"). */
@@ -353,17 +360,9 @@ session(struct out *f, const struct smtp_session *s)
 	}
 	out_chr(f, ']');
 	key(f, "gaps", &first);
-	out_lit(f, "{\"client\":");
-	out_u64(f, s->gaps[RSM_C2S]);
-	out_lit(f, ",\"server\":");
-	out_u64(f, s->gaps[RSM_S2C]);
-	out_chr(f, '}');
+	sides(f, s->gaps[RSM_C2S], s->gaps[RSM_S2C]);
 	key(f, "unparsed", &first);
-	out_lit(f, "{\"client\":");
-	out_u64(f, s->unparsed[RSM_C2S]);
-	out_lit(f, ",\"server\":");
-	out_u64(f, s->unparsed[RSM_S2C]);
-	out_chr(f, '}');
+	sides(f, s->unparsed[RSM_C2S], s->unparsed[RSM_S2C]);
 	key(f, "capture", &first);
 	capture(f, s);
 	key(f, "anomalies", &first);
