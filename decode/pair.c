@@ -185,7 +185,8 @@ unpaired(struct smtp_session *s, int code, enum smtp_pairing *how, struct pendin
 					-1};
 		return true;
 	}
-	if (s->midstream && !p->client_spoke) { /* a command from before the capture */
+	/* a command from before the capture; or, after a gap, a piece of a reply it cut */
+	if ((s->midstream && !p->client_spoke) || p->gap_since_pair) {
 		*out = pair_stray(s);
 		return true;
 	}
@@ -254,6 +255,7 @@ pair_reply(struct smtp_session *s, int code, enum smtp_pairing *how, struct pend
 	 */
 	pass_over(s, i, explained && !greeting);
 	p->loss_max = explained ? p->loss_max - i : 0;
+	p->gap_since_pair = false;
 	session_pop_pending(s, out);
 	*how = ambiguous || (out->idx >= 0 && s->cmds[out->idx].assumed) ? SMTP_PAIR_INFERRED
 									  : SMTP_PAIR_SEEN;

@@ -487,10 +487,12 @@ server_gap(struct smtp_session *s, size_t len)
 	struct smtp_priv *p = s->priv;
 
 	p->skip_line[RSM_S2C] = true;
+	p->gap_since_pair = true;
 	if (p->sline.len && cut_reply_usable(p->sline.buf, p->sline.len)) {
 		struct line ln = {0};
 
-		line_append(&p->sline, " [...]", 6);
+		/* "ddd" and no more: whether it ended its reply was lost too; say it did not */
+		line_append(&p->sline, p->sline.len == 3 ? "-[...]" : " [...]", 6);
 		ln.p = p->sline.buf;
 		ln.n = p->sline.len;
 		reply_line(s, &ln);

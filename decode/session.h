@@ -96,6 +96,7 @@ struct smtp_priv {
 	int unsure_from;      /* the first command entry after the last client gap */
 	bool client_gapped;   /* commands may have been lost */
 	bool gap_pending;     /* a server gap since the last reply */
+	bool gap_since_pair;  /* a server gap since a reply last paired with a command */
 	bool gap_first_cont;  /* ... and the reply after it began in it (a "ddd-" line first) */
 	bool orphan_354;      /* a 354 came for a DATA not seen (yet) */
 	struct tls_conn *tls; /* starttls.c, once TLS began */

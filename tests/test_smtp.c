@@ -1556,6 +1556,31 @@ test_reply_before_its_command(void **state)
 	assert_string_equal(d.seen.messages, "a@b>c@d 17 accepted subject=s queue=E1");
 }
 
+/*
+ * A gap takes the byte after "250" of the EHLO reply's first line: whether
+ * it was "-" or " " is lost, so the reply is not taken as ended, and the
+ * lines after the gap still belong to it (nothing shifts onto MAIL).
+ */
+static void
+test_gap_after_bare_code(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "EHLO h\r\n");
+	S(&d, "250");
+	driver_gap(&d, RSM_S2C, 1);
+	S(&d, "mx\r\n250-PIPELINING\r\n250 8BITMIME\r\n");
+	C(&d, "MAIL FROM:<a@b>\r\n");
+	S(&d, "250 2.1.0 Ok\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT 220|EHLO 250|MAIL 250");
+	assert_string_equal(d.seen.pairing, "sss");
+	assert_string_equal(d.seen.extensions, "PIPELINING|8BITMIME");
+}
+
 int
 main(void)
 {
@@ -1583,6 +1608,7 @@ main(void)
 		cmocka_unit_test(test_cut_multiline_reply_ends_when_client_goes_on),
 		cmocka_unit_test(test_ehlo_fallback_not_a_fault),
 		cmocka_unit_test(test_reply_before_its_command),
+		cmocka_unit_test(test_gap_after_bare_code),
 		cmocka_unit_test(test_seed_exchange_session),
 		cmocka_unit_test(test_seed_failures),
 		cmocka_unit_test(test_pipelining_pairs_in_order),
