@@ -522,6 +522,12 @@ client_gap(struct smtp_session *s, size_t len)
 		if (len == left) /* the gap ended with the chunk: the next line is whole */
 			return;
 	}
+	if (p->mode == CM_COMMAND && len == 1 && p->cline.len &&
+	    p->cline.buf[p->cline.len - 1] == '\r') {
+		/* only the LF after a CR was lost: the line is whole, the next starts after it */
+		client_run(s, (const uint8_t *)"\n", 1);
+		return;
+	}
 	p->skip_line[RSM_C2S] = p->mode == CM_COMMAND;
 	p->cut_counted = false;
 	if (p->mode == CM_COMMAND && p->cline.len && !p->auth_expect)

@@ -488,6 +488,12 @@ server_gap(struct smtp_session *s, size_t len)
 
 	p->skip_line[RSM_S2C] = true;
 	p->gap_since_pair = true;
+	if (len == 1 && p->sline.len && p->sline.buf[p->sline.len - 1] == '\r') {
+		/* only the LF after a CR was lost: the line is whole, the next starts after it */
+		p->skip_line[RSM_S2C] = false;
+		server_data(s, (const uint8_t *)"\n", 1);
+		return;
+	}
 	if (p->sline.len && cut_reply_usable(p->sline.buf, p->sline.len)) {
 		struct line ln = {0};
 

@@ -1581,6 +1581,27 @@ test_gap_after_bare_code(void **state)
 	assert_string_equal(d.seen.extensions, "PIPELINING|8BITMIME");
 }
 
+/* Only the LF after a CR lost, on either side: the line is whole and the next one is read. */
+static void
+test_lost_lf_keeps_next_line(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "EHLO h\r");
+	driver_gap(&d, RSM_C2S, 1);
+	C(&d, "MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n");
+	S(&d, "250 mx\r\n250 2.1.0 Ok\r");
+	driver_gap(&d, RSM_S2C, 1);
+	S(&d, "5");
+	S(&d, "50 5.1.1 unknown\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT 220|EHLO 250|MAIL 250|RCPT 550");
+	assert_string_equal(d.seen.pairing, "ssss");
+}
+
 int
 main(void)
 {
@@ -1609,6 +1630,7 @@ main(void)
 		cmocka_unit_test(test_ehlo_fallback_not_a_fault),
 		cmocka_unit_test(test_reply_before_its_command),
 		cmocka_unit_test(test_gap_after_bare_code),
+		cmocka_unit_test(test_lost_lf_keeps_next_line),
 		cmocka_unit_test(test_seed_exchange_session),
 		cmocka_unit_test(test_seed_failures),
 		cmocka_unit_test(test_pipelining_pairs_in_order),
