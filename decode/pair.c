@@ -101,16 +101,60 @@ fits(const struct smtp_session *s, const struct pending *pd, int code)
 	return smtp_reply_allowed(pd->verb, code);
 }
 
-/* The first waiting command this code can answer, or pend_n. */
+#define VB(v) (1u << (v))
+#define ANY_VERB 0xffffffffu
+
+/*
+ * Whose address an enhanced code speaks of (RFC 3463 3.2, X.1.*): a
+ * recipient's, or the sender's. After a gap, it tells a MAIL's reply from a
+ * RCPT's where the code alone cannot. Postfix, Exim and Exchange say 2.1.0
+ * to MAIL and 2.1.5 to RCPT.
+ */
+static const struct {
+	int cls;	/* 2, or 0 for a failure (4 or 5) */
+	const char *sd; /* subject.detail */
+	uint32_t verbs;
+} address_codes[] = {
+	{2, "1.0", VB(SMTP_MAIL)},
+	{2, "1.5", VB(SMTP_RCPT) | VB(SMTP_VRFY)},
+	{0, "1.1", VB(SMTP_RCPT) | VB(SMTP_VRFY) | VB(SMTP_EXPN)},
+	{0, "1.2", VB(SMTP_RCPT) | VB(SMTP_VRFY) | VB(SMTP_EXPN)},
+	{0, "1.3", VB(SMTP_RCPT) | VB(SMTP_VRFY) | VB(SMTP_EXPN)},
+	{0, "1.6", VB(SMTP_RCPT) | VB(SMTP_VRFY) | VB(SMTP_EXPN)},
+	{0, "1.7", VB(SMTP_MAIL)},
+	{0, "1.8", VB(SMTP_MAIL)},
+};
+
+static uint32_t
+address_hint(int code, const char *enh)
+{
+	int cls = code / 100 == 2 ? 2 : 0;
+
+	if (!enh || !enh[0] || enh[0] - '0' != code / 100)
+		return ANY_VERB;
+	for (size_t i = 0; i < sizeof(address_codes) / sizeof(address_codes[0]); i++)
+		if (address_codes[i].cls == cls && strcmp(enh + 2, address_codes[i].sd) == 0)
+			return address_codes[i].verbs;
+	return ANY_VERB;
+}
+
+/* The first waiting command from `from` this code can answer, among verbs, or pend_n. */
 static size_t
-first_fit(const struct smtp_session *s, int code, size_t from)
+first_fit_of(const struct smtp_session *s, int code, size_t from, uint32_t verbs)
 {
 	const struct smtp_priv *p = s->priv;
 	size_t i = from;
 
-	while (i < p->pend_n && !fits(s, pending_at(p, i), code))
+	while (i < p->pend_n && !(fits(s, pending_at(p, i), code) &&
+				  (verbs & VB(pending_at(p, i)->verb))))
 		i++;
 	return i;
+}
+
+static size_t
+first_fit(const struct smtp_session *s, int code, size_t from)
+{
+	return first_fit_of(s, code, from, ANY_VERB);
 }
 
 /* Commands passed over: their replies were lost in a gap, or never sent. */
@@ -204,17 +248,30 @@ pair_early(struct smtp_session *s, int code, struct pending *out)
 	return session_pop_pending(s, out);
 }
 
+/* The oldest command is the only one the address in the code can be about (a MAIL's 2.1.0). */
+static bool
+only_one_of(const struct smtp_session *s, int code, uint32_t hint)
+{
+	return hint != ANY_VERB && first_fit_of(s, code, 0, hint) == 0 &&
+	       first_fit_of(s, code, 1, hint) > s->priv->loss_max;
+}
+
 /*
  * The command a reply answers. *how says whether the capture settles the
  * pair (seen) or smtpscope chose among places the capture leaves open.
  */
 bool
-pair_reply(struct smtp_session *s, int code, enum smtp_pairing *how, struct pending *out)
+pair_reply(struct smtp_session *s, int code, const char *enh, enum smtp_pairing *how,
+	   struct pending *out)
 {
 	struct smtp_priv *p = s->priv;
+	bool chose = false; /* a command passed over that this reply could have answered */
+	uint32_t hint = address_hint(code, enh);
 	size_t i;
 
-	if (p->gap_pending && !p->gap_first_cont && p->pend_n && p->loss_max) {
+	if (p->gap_pending && !p->gap_first_cont && p->pend_n && p->loss_max &&
+	    !only_one_of(s, code, hint)) {
+		chose = fits(s, pending_at(p, 0), code) && (hint & VB(pending_at(p, 0)->verb));
 		pass_over(s, 1, true); /* the gap held one whole reply at least: the oldest's */
 		p->loss_max--;
 	}
@@ -243,9 +300,15 @@ pair_reply(struct smtp_session *s, int code, enum smtp_pairing *how, struct pend
 		p->loss_max = 0;
 		return unpaired(s, code, how, out);
 	}
+	if (hint != ANY_VERB) { /* the address the code speaks of picks among the places open */
+		size_t j = first_fit_of(s, code, i, hint);
+
+		if (j < p->pend_n && j <= p->loss_max)
+			i = j;
+	}
 	bool explained = i <= p->loss_max;			  /* a gap can hold i replies */
 	bool greeting = i == 1 && pending_at(p, 0)->verb == SMTP_CONNECT; /* none was sent */
-	size_t next = first_fit(s, code, i + 1);
+	size_t next = first_fit_of(s, code, i + 1, hint);
 	bool ambiguous = next < p->pend_n && next <= p->loss_max;
 
 	/*
@@ -257,15 +320,26 @@ pair_reply(struct smtp_session *s, int code, enum smtp_pairing *how, struct pend
 	p->loss_max = explained ? p->loss_max - i : 0;
 	p->gap_since_pair = false;
 	session_pop_pending(s, out);
-	*how = ambiguous || (out->idx >= 0 && s->cmds[out->idx].assumed) ? SMTP_PAIR_INFERRED
-									  : SMTP_PAIR_SEEN;
+	/*
+	 * Once a pair was chosen among several, the ones after it rest on that
+	 * choice (a reply too many or too few shifts them all), until a code only
+	 * one command can get, or every command sent has its reply.
+	 */
+	if (ambiguous || chose)
+		p->drift = true;
+	else if (reply_kind(code) & (K_220 | K_221 | K_235 | K_334 | K_354))
+		p->drift = false;
+	*how = p->drift || (out->idx >= 0 && s->cmds[out->idx].assumed) ? SMTP_PAIR_INFERRED
+									 : SMTP_PAIR_SEEN;
 	if (p->client_unsure && out->idx >= p->unsure_from &&
 	    !(reply_kind(code) & ~(K_2XX | K_CMD_FAIL))) {
 		p->client_unsure--; /* a 250 may answer a command lost before this one */
 		*how = SMTP_PAIR_INFERRED;
 	}
-	if (!p->pend_n)
+	if (!p->pend_n && !p->blocked && !p->hold_len) {
 		p->loss_max = 0;
+		p->drift = false;
+	}
 	return true;
 }
 

@@ -304,8 +304,10 @@ reply_done(struct smtp_session *s)
 			       text ? p->rtext.len : 0, p->ts};
 	enum smtp_pairing how;
 	struct pending pd;
+	char enh[12];
 
-	if (pair_reply(s, r.code, &how, &pd)) {
+	smtp_parse_enhanced(r.text, r.len, enh);
+	if (pair_reply(s, r.code, enh, &how, &pd)) {
 		record_reply(s, pd, how, &r);
 		return;
 	}

@@ -97,6 +97,7 @@ struct smtp_priv {
 	bool client_gapped;   /* commands may have been lost */
 	bool gap_pending;     /* a server gap since the last reply */
 	bool gap_since_pair;  /* a server gap since a reply last paired with a command */
+	bool drift;           /* pairs rest on an earlier choice among several places */
 	bool gap_first_cont;  /* ... and the reply after it began in it (a "ddd-" line first) */
 	bool orphan_354;      /* a 354 came for a DATA not seen (yet) */
 	struct tls_conn *tls; /* starttls.c, once TLS began */
@@ -140,7 +141,8 @@ void client_release(struct smtp_session *s, bool forced);
 void client_open_body(struct smtp_session *s, int msg);
 
 /* pair.c */
-bool pair_reply(struct smtp_session *s, int code, enum smtp_pairing *how, struct pending *out);
+bool pair_reply(struct smtp_session *s, int code, const char *enh, enum smtp_pairing *how,
+		struct pending *out);
 bool pair_early(struct smtp_session *s, int code, struct pending *out);
 struct pending pair_stray(struct smtp_session *s);
 void pair_server_gap(struct smtp_session *s, size_t len);

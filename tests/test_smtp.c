@@ -1602,6 +1602,53 @@ test_lost_lf_keeps_next_line(void **state)
 	assert_string_equal(d.seen.pairing, "ssss");
 }
 
+/*
+ * After a gap, 250 fits MAIL and RCPT alike; the enhanced code says whose
+ * address it is about (RFC 3463: 2.1.5 a recipient's), which settles it.
+ */
+static void
+test_enhanced_code_settles_pair_after_gap(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "EHLO h\r\n");
+	S(&d, "250 mx\r\n");
+	C(&d, "MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n");
+	driver_gap(&d, RSM_S2C, 14);
+	S(&d, "250 2.1.5 Ok\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT 220|EHLO 250|MAIL -|RCPT 250");
+	assert_string_equal(d.seen.pairing, "ss-s");
+}
+
+/* After a choice among several places, the pairs that follow are inferred too. */
+static void
+test_drift_after_a_choice(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "EHLO h\r\n");
+	S(&d, "250 mx\r\n");
+	C(&d, "NOOP\r\nNOOP\r\nNOOP\r\n");
+	driver_gap(&d, RSM_S2C, 8);
+	S(&d, "250 Ok\r\n250 Ok\r\n");
+	C(&d, "DATA\r\n");
+	S(&d, "354 go\r\n");
+	C(&d, "x\r\n.\r\n");
+	S(&d, "250 Ok: queued as D1\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	/* the first NOOP's reply counts as lost, the two 250s are placed by choice, the 354 settles */
+	assert_string_equal(d.seen.transcript, "CONNECT 220|EHLO 250|NOOP -|NOOP 250|NOOP 250|"
+					       "DATA 354|. 250");
+	assert_string_equal(d.seen.pairing, "ss-iiss");
+}
+
 int
 main(void)
 {
@@ -1631,6 +1678,8 @@ main(void)
 		cmocka_unit_test(test_reply_before_its_command),
 		cmocka_unit_test(test_gap_after_bare_code),
 		cmocka_unit_test(test_lost_lf_keeps_next_line),
+		cmocka_unit_test(test_enhanced_code_settles_pair_after_gap),
+		cmocka_unit_test(test_drift_after_a_choice),
 		cmocka_unit_test(test_seed_exchange_session),
 		cmocka_unit_test(test_seed_failures),
 		cmocka_unit_test(test_pipelining_pairs_in_order),
