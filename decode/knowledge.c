@@ -58,7 +58,7 @@ const struct kb kb[] = {
 	 * Postfix's answer to a client that sends HTTP (or another of its
 	 * smtpd_forbidden_commands, default "CONNECT GET POST") instead of SMTP.
 	 */
-	TXT(2, 0, "i can break rules",
+	TXT(2, V(OTHER), "i can break rules",
 	    "The server (Postfix) hangs up on a client that sent an HTTP request or another "
 	    "command it forbids (smtpd_forbidden_commands): a web client, a proxy or a scanner, "
 	    "not a mail sender.",

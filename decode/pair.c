@@ -266,8 +266,18 @@ pair_reply(struct smtp_session *s, int code, const char *enh, enum smtp_pairing 
 {
 	struct smtp_priv *p = s->priv;
 	bool chose = false; /* a command passed over that this reply could have answered */
-	uint32_t hint = address_hint(code, enh);
+	uint32_t hint;
 	size_t i;
+
+	/* nearly always: nothing lost to weigh, and the oldest command can get this reply */
+	if (!p->loss_max && !p->gap_pending && !p->drift && !p->client_unsure && p->pend_n &&
+	    smtp_reply_allowed(pending_at(p, 0)->verb, code) &&
+	    !(pending_at(p, 0)->idx >= 0 && s->cmds[pending_at(p, 0)->idx].assumed)) {
+		p->gap_since_pair = false;
+		*how = SMTP_PAIR_SEEN;
+		return session_pop_pending(s, out);
+	}
+	hint = p->loss_max || p->gap_pending ? address_hint(code, enh) : ANY_VERB;
 
 	if (p->gap_pending && !p->gap_first_cont && p->pend_n && p->loss_max &&
 	    !only_one_of(s, code, hint)) {
@@ -308,8 +318,9 @@ pair_reply(struct smtp_session *s, int code, const char *enh, enum smtp_pairing 
 	}
 	bool explained = i <= p->loss_max;			  /* a gap can hold i replies */
 	bool greeting = i == 1 && pending_at(p, 0)->verb == SMTP_CONNECT; /* none was sent */
-	size_t next = first_fit_of(s, code, i + 1, hint);
-	bool ambiguous = next < p->pend_n && next <= p->loss_max;
+	/* another place the gap leaves open (none to look for without a gap) */
+	bool ambiguous = p->loss_max > i && first_fit_of(s, code, i + 1, hint) <= p->loss_max &&
+			 first_fit_of(s, code, i + 1, hint) < p->pend_n;
 
 	/*
 	 * Passed over with no gap to hold their replies: not answered (an AUTH a

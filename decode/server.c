@@ -131,9 +131,12 @@ apply_end_of_message(struct smtp_session *s, struct smtp_command *c)
 	m->accepted = c->reply.code / 100 == 2;
 	if (m->accepted)
 		m->queue_id = find_queue_id(s, c->reply.text);
-	if (m->queue_id) {
-		snprintf(note, sizeof(note), " Its queue id %.100s finds it in the server's logs.",
-			 m->queue_id);
+	if (m->queue_id) { /* no snprintf: this runs for every message */
+		size_t n = strnlen(m->queue_id, 100);
+
+		memcpy(note, " Its queue id ", 14);
+		memcpy(note + 14, m->queue_id, n);
+		memcpy(note + 14 + n, " finds it in the server's logs.", 32);
 		add_notes(s, c, note);
 	}
 }
@@ -304,9 +307,10 @@ reply_done(struct smtp_session *s)
 			       text ? p->rtext.len : 0, p->ts};
 	enum smtp_pairing how;
 	struct pending pd;
-	char enh[12];
+	char enh[12] = "";
 
-	smtp_parse_enhanced(r.text, r.len, enh);
+	if (p->loss_max || p->gap_pending) /* only a gap makes pair.c weigh the code's address */
+		smtp_parse_enhanced(r.text, r.len, enh);
 	if (pair_reply(s, r.code, enh, &how, &pd)) {
 		record_reply(s, pd, how, &r);
 		return;

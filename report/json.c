@@ -168,11 +168,13 @@ command(struct out *f, const struct smtp_command *c)
 	out_json(f, c->explanation ? c->explanation : "");
 	key(f, "matched_on", &first);
 	name(f, smtp_match_name(c->matched_on));
-	key(f, "paired", &first);
-	if (c->has_reply)
-		name(f, smtp_pairing_name(c->paired));
+	/* one literal each: this runs for every command */
+	if (!c->has_reply)
+		out_lit(f, ",\"paired\":null");
+	else if (c->paired == SMTP_PAIR_INFERRED)
+		out_lit(f, ",\"paired\":\"inferred\"");
 	else
-		out_lit(f, "null");
+		out_lit(f, ",\"paired\":\"seen\"");
 	if (c->has_reply) {
 		key(f, "reply_time", &first);
 		out_seconds(f, c->reply_ts >= c->ts ? c->reply_ts - c->ts : 0);
