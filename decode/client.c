@@ -437,6 +437,7 @@ command_line(struct smtp_session *s, const char *l, size_t n)
 
 	if (!s->midstream && !p->greeted && !p->any_reply)
 		session_flag(s, SMTP_ANOM_CLIENT_SPOKE_FIRST);
+	server_early_strays(s, v);
 	int idx = session_add_command(s, v, name, vlen < sizeof(name) ? vlen : sizeof(name), arg,
 				      arg ? shown_arg(s, v, arg, alen) : 0);
 	struct smtp_command scratch = {.verb = v, .msg = -1, .rcpt = -1};
@@ -457,6 +458,8 @@ auth_line(struct smtp_session *s, const char *l, size_t n)
 	struct smtp_priv *p = s->priv;
 	bool cancel = n == 1 && l[0] == '*';
 	bool show = cancel || p->dec->cfg.show_secrets;
+
+	server_early_strays(s, SMTP_AUTH_DATA);
 	int idx = session_add_command(s, SMTP_AUTH_DATA, NULL, 0, show ? l : "***", show ? n : 3);
 
 	p->auth_expect = false;
@@ -679,6 +682,7 @@ client_end_body(struct smtp_session *s)
 		session_flag(s, SMTP_ANOM_BARE_LF);
 	m->data_ended = true;
 	p->cur_msg = -1; /* the end of the data ends the transaction, whatever the reply */
+	server_early_strays(s, SMTP_DOT);
 	int idx = session_add_command(s, SMTP_DOT, NULL, 0, NULL, 0);
 
 	if (idx >= 0) {

@@ -138,6 +138,10 @@ apply_end_of_message(struct smtp_session *s, struct smtp_command *c)
 		memcpy(note + 14, m->queue_id, n);
 		memcpy(note + 14 + n, " finds it in the server's logs.", 32);
 		add_notes(s, c, note);
+	} else if (m->accepted && strcmp(c->reply.enhanced, "2.6.0") == 0 &&
+		   c->reply.text[0] && strchr(c->reply.text, '<')) {
+		add_notes(s, c, " Exchange names no queue id: its message tracking log finds the "
+				"message by the Message-ID in the reply.");
 	}
 }
 
@@ -322,6 +326,19 @@ reply_done(struct smtp_session *s)
 		record_reply(s, pair_stray(s), SMTP_PAIR_INFERRED, &old);
 	}
 	p->early[p->n_early++] = r; /* before its command: kept until the client's next one */
+}
+
+void
+server_early_strays(struct smtp_session *s, enum smtp_verb v)
+{
+	struct smtp_priv *p = s->priv;
+
+	while (p->n_early && !smtp_reply_allowed(v, p->early[0].code)) {
+		struct reply_seen r = p->early[0];
+
+		memmove(p->early, p->early + 1, --p->n_early * sizeof(p->early[0]));
+		record_reply(s, pair_stray(s), SMTP_PAIR_INFERRED, &r);
+	}
 }
 
 void

@@ -158,6 +158,8 @@ void starttls_settle(struct smtp_session *s, const struct rsm_conn *c);
 /* server.c */
 void server_data(struct smtp_session *s, const uint8_t *p, size_t n);
 void server_gap(struct smtp_session *s, size_t len);
+/* A command v is about to be recorded: early replies it cannot get had none (in order). */
+void server_early_strays(struct smtp_session *s, enum smtp_verb v);
 /* A command was read: replies that came before it may be its own (early). */
 void server_take_early(struct smtp_session *s);
 /* The end: replies still waiting for their command had none. */
