@@ -628,6 +628,14 @@ take_command(struct smtp_session *s, const uint8_t *data, size_t n)
 		}
 		session_flag(s, SMTP_ANOM_PLAINTEXT_AFTER_STARTTLS);
 	}
+	if (!p->client_spoke && !p->cline.len && data[0] < 0x20 && data[0] != '\t' &&
+	    data[0] != '\r' && data[0] != '\n' && data[0] != 0x16) {
+		/* binary from the first byte: another protocol's client (a VPN, a scanner) */
+		session_flag(s, SMTP_ANOM_NOT_SMTP);
+		p->mode = CM_NOT_SMTP;
+		s->unparsed[RSM_C2S] += n;
+		return n;
+	}
 	if (!p->client_spoke && !p->cline.len && data[0] == 0x16 && (n < 2 || data[1] == 0x03)) {
 		/* TLS at once: a client set for implicit TLS (port 465, RFC 8314 3.3) */
 		session_flag(s, SMTP_ANOM_TLS_WITHOUT_STARTTLS);

@@ -14,6 +14,7 @@
 
 #include "knowledge.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -659,6 +660,12 @@ not_smtp_verdict(const struct smtp_session *s, struct sb *b)
 	if (s->anomalies & (1ull << SMTP_ANOM_HTTP_REQUEST)) {
 		sb_puts(b, "Not SMTP: the client sent an HTTP request to this SMTP port (a web "
 			   "browser, a misconfigured proxy or a scanner), not mail.");
+		return SMTP_OUT_NO_MAIL;
+	}
+	if (p->mode == CM_NOT_SMTP) {
+		sb_printf(b, "Not SMTP: the client sent binary data, not SMTP commands (%" PRIu64
+			     " bytes): another protocol's client (a VPN, a scanner) on this port.",
+			  s->unparsed[RSM_C2S]);
 		return SMTP_OUT_NO_MAIL;
 	}
 	if (s->implicit_tls && (greeted || (s->tls && s->tls->side[TLS_SERVER].not_tls))) {

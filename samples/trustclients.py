@@ -101,6 +101,9 @@ def bdat_message():
 
 
 BDAT_TEXT = bdat_message()
+# OpenVPN's first packet over TCP: a 2-byte length, opcode 7 (P_CONTROL_HARD_RESET_CLIENT_V2)
+# with key id 0 (0x38), an 8-byte session id, an empty ack array, packet id 0.
+OPENVPN_RESET = "\x00\x0e\x38" + "\x5a\xc3\x11\x9e\x04\x7b\xd2\x60" + "\x00" + "\x00\x00\x00\x00"
 PLAIN = "AGFsaWNlAG5vdC1hLXJlYWwtcGFzc3dvcmQ="   # base64 "\0alice\0not-a-real-password"
 EHLO = ("C", "EHLO client.example")
 
@@ -303,6 +306,27 @@ SCENARIOS = {
                                 ("S", PF_GREET), EHLO, ("S", PF_EHLO)]
                       + delivery("proxy", queued("7F8A9B0C1D")) + [("C", "QUIT"), ("S", BYE)],
                       "end": "server"}]},
+    "binary-to-port25": {
+        "what": "another protocol's client on port 25: the server greets, the client sends an "
+                "OpenVPN-style P_CONTROL_HARD_RESET_CLIENT_V2 packet (binary, 16 bytes, no line "
+                "end); the server closes",
+        "holds": "the greeting; the binary bytes are not read as commands; the verdict says Not "
+                 "SMTP",
+        "sessions": [{"steps": [("S", PF_GREET),
+                                ("CRAW", OPENVPN_RESET, True)],
+                      "end": "server", "unanswered_ok": True,
+                      "checks": {"commands_prefix": 1, "verdict_contains": ["Not SMTP"],
+                                 "verdict_excludes": ["tarpitting"]}}]},
+    "ssh-on-port25": {
+        "what": "another service on port 25: it sends an SSH banner, the mail client sends EHLO, "
+                "the service answers like OpenSSH (Invalid SSH identification string.) and closes",
+        "holds": "no greeting, EHLO without a reply; the verdict says Not SMTP, not tarpitting",
+        "sessions": [{"steps": [("SRAW", "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n", True),
+                                EHLO,
+                                ("SRAW", "Invalid SSH identification string.\r\n", True)],
+                      "end": "server", "unanswered_ok": True,
+                      "checks": {"verdict_contains": ["Not SMTP"],
+                                 "verdict_excludes": ["tarpitting", "overloaded"]}}]},
     "port-scan": {
         "what": "a port scan: connect() and at once close() with SO_LINGER 0 (SYN, SYN-ACK, ACK, "
                 "RST); the server delays its greeting by 1 s and never sends it",

@@ -1649,6 +1649,40 @@ test_drift_after_a_choice(void **state)
 	assert_string_equal(d.seen.pairing, "ss-iiss");
 }
 
+/* Binary from the client's first byte (OpenVPN on an SMTP port): named, not commands. */
+static void
+test_binary_client_not_smtp(void **state)
+{
+	static const uint8_t reset[] = {0x00, 0x0e, 0x38, 0x5a, 0xc3, 0x11, 0x9e, 0x04,
+					0x7b, 0xd2, 0x60, 0x00, 0x00, 0x00, 0x00, 0x00};
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	driver_send(&d, RSM_C2S, reset, sizeof(reset));
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT 220");
+	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_NOT_SMTP));
+	assert_non_null(strstr(d.seen.verdict, "Not SMTP: the client sent binary data"));
+}
+
+/* Another service on the port (an SSH banner): not SMTP, not a slow server. */
+static void
+test_other_service_not_smtp(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	S(&d, "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n");
+	C(&d, "EHLO h\r\n");
+	S(&d, "Invalid SSH identification string.\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_non_null(strstr(d.seen.verdict, "Not SMTP"));
+	assert_null(strstr(d.seen.verdict, "tarpitting"));
+}
+
 int
 main(void)
 {
@@ -1680,6 +1714,8 @@ main(void)
 		cmocka_unit_test(test_lost_lf_keeps_next_line),
 		cmocka_unit_test(test_enhanced_code_settles_pair_after_gap),
 		cmocka_unit_test(test_drift_after_a_choice),
+		cmocka_unit_test(test_binary_client_not_smtp),
+		cmocka_unit_test(test_other_service_not_smtp),
 		cmocka_unit_test(test_seed_exchange_session),
 		cmocka_unit_test(test_seed_failures),
 		cmocka_unit_test(test_pipelining_pairs_in_order),
