@@ -994,6 +994,11 @@ tls_verdict(const struct smtp_session *s, struct sb *b)
 static void
 capture_notes(const struct smtp_session *s, struct sb *b)
 {
+	const struct smtp_command *c0 = s->n_cmds ? &s->cmds[0] : NULL;
+
+	if (c0 && c0->verb == SMTP_CONNECT && c0->skipped)
+		sb_puts(b, " The server sent no greeting (220) before its first reply: it breaks RFC "
+			   "5321 3.1, or something in between (a proxy, a filter) ate it.");
 	if (s->capture.snaplen > 0)
 		sb_printf(b, " The capture kept only %d bytes of each packet (its snap length), so "
 			     "parts of this session are missing: capture again with -s 0.",

@@ -454,7 +454,8 @@ settle_capture(struct smtp_session *s, const struct rsm_conn *c)
 		s->capture.one_side = RSM_C2S;
 	if (s->anomalies & (1ull << SMTP_ANOM_ONLY_SERVER_SIDE))
 		s->capture.one_side = RSM_S2C;
-	s->capture.after_greeting = s->n_cmds && (s->midstream || c0->skipped) &&
+	/* a greeting passed over with no gap was never sent: the capture saw it all */
+	s->capture.after_greeting = s->n_cmds && (s->midstream || c0->lost) &&
 				    !(c0->verb == SMTP_CONNECT && c0->has_reply);
 	s->capture.ends_mid_session = s->state == SMTP_ST_UNFINISHED;
 }

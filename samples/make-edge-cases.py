@@ -35,7 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SEED = 25            # every shuffle uses random.Random(SEED + k): fixed output
 SNAPLEN = 128
 ETH_IPV4, ETH_IPV6, ETH_8021Q, ETH_8021AD = 0x0800, 0x86DD, 0x8100, 0x88A8
-FIN, SYN, RST, PSH = 0x01, 0x02, 0x04, 0x08
+FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
 ROUTER = "192.0.2.1"  # TEST-NET-1: the router that answers with ICMP
 
 # ----------------------------------------------------------------------------
@@ -638,6 +638,53 @@ def midstream():
     s["commands"] = [orphan] + cmds[2:]
     return encode(pkts), e, "`midstream: true`; the EHLO reply as cmd \"?\" 250, then " \
         "MAIL, RCPT, DATA, \".\", QUIT as the twin; the message as the twin"
+
+
+def server_payloads(pkts, server_port):
+    """Indexes of the server's packets that carry payload, in order."""
+    return [i for i, p in enumerate(pkts) if not is_client(p, server_port) and p.payload]
+
+
+@variant
+def no_greeting():
+    exp, pkts = load_twin("pipelining")
+    port = exp["sessions"][0]["server_port"]
+    g = server_payloads(pkts, port)[0]
+    n = len(pkts[g].payload)
+    # the greeting never sent: the server's later bytes (and the client's ACKs of them) move up
+    out = [p if i < g else
+           replace(p, seq=(p.seq - n) % 2**32) if not is_client(p, port) else
+           replace(p, ack=(p.ack - n) % 2**32) if p.flags & ACK else p
+           for i, p in enumerate(pkts) if i != g]
+    what = ("the server's greeting removed and its later sequence numbers (and the client's "
+            "ACKs) moved up by its length: a server that never greeted")
+    e = derive("pipelining", exp, "no-greeting", what, clean=False)
+    s = e["sessions"][0]
+    c0 = s["commands"][0]
+    assert c0["cmd"] == "CONNECT"
+    c0.update(code=None, enhanced=None, result="no_reply", reply_text=None)
+    c0.pop("reply_lines", None)
+    s["gaps"] = {"client": 0, "server": 0}
+    s["compare_size"] = True
+    return encode(out), e, "CONNECT with no reply; EHLO gets its 250 (a 250 cannot be a " \
+        "greeting) and every later pair as the twin; gaps 0"
+
+
+@variant
+def joined_replies():
+    exp, pkts = load_twin("pipelining")
+    port = exp["sessions"][0]["server_port"]
+    g, h = server_payloads(pkts, port)[:2]
+    a, b = pkts[g], pkts[h]
+    assert (a.seq + len(a.payload)) % 2**32 == b.seq
+    # one segment with the greeting and the EHLO reply, sent when the greeting was: ahead of
+    # the client's EHLO in the capture, as generated traffic or two capture points show it
+    joined = replace(a, payload=a.payload + b.payload, flags=b.flags)
+    out = [joined if i == g else p for i, p in enumerate(pkts) if i != h]
+    what = ("the server's greeting and EHLO reply joined in one segment at the greeting's "
+            "time, ahead of the client's EHLO")
+    e = derive("pipelining", exp, "joined-replies", what, clean=True)
+    return encode(out), e, "every pair as the twin (the EHLO reply waits for the EHLO); gaps 0"
 
 
 @variant
