@@ -278,6 +278,7 @@ record_reply(struct smtp_session *s, struct pending pd, enum smtp_pairing how,
 
 	p->any_reply = true;
 	p->dec->stats.replies++;
+	p->dec->stats.pairs_inferred += how == SMTP_PAIR_INFERRED;
 	c->has_reply = true;
 	c->paired = how;
 	c->reply_ts = r->ts;

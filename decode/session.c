@@ -535,6 +535,10 @@ session_close(struct smtp_decoder *d, struct smtp_session *s, const struct rsm_e
 	for (size_t i = 0; i < s->n_msgs; i++)
 		d->stats.messages_accepted += s->msgs[i].accepted;
 	d->stats.outcomes[s->outcome]++;
+	d->stats.cut_by_snaplen += s->capture.snaplen != 0;
+	d->stats.one_side += s->capture.one_side >= 0;
+	d->stats.after_greeting += s->capture.after_greeting;
+	d->stats.ends_mid_session += s->capture.ends_mid_session;
 	d->stats.ended++;
 	d->done(d->arg, s);
 	if (d->cfg.keep_sessions)

@@ -226,6 +226,9 @@ struct smtp_stats {
 	uint64_t anomalies[SMTP_ANOM_COUNT];
 	uint64_t messages, messages_accepted;
 	uint64_t outcomes[SMTP_OUT_COUNT]; /* sessions by outcome */
+	uint64_t pairs_inferred;	   /* replies whose command smtpscope chose */
+	/* sessions the capture saw only in part (struct smtp_session's capture) */
+	uint64_t cut_by_snaplen, one_side, after_greeting, ends_mid_session;
 };
 
 typedef void smtp_session_fn(void *arg, const struct smtp_session *s);

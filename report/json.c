@@ -450,6 +450,11 @@ json_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c)
 	}
 	fprintf(f, "},\"delivered_sessions\":%" PRIu64 ",\"truncated_input\":%s", c->delivered,
 		cs->input_truncated ? "true" : "false");
+	fprintf(f, ",\"pairs_inferred\":%" PRIu64 ",\"capture\":{\"cut_by_snaplen\":%" PRIu64
+		   ",\"one_side\":%" PRIu64 ",\"after_greeting\":%" PRIu64
+		   ",\"ends_mid_session\":%" PRIu64 "}",
+		ds->pairs_inferred, ds->cut_by_snaplen, ds->one_side, ds->after_greeting,
+		ds->ends_mid_session);
 	if (c->audit)
 		fprintf(f, ",\"unaudited_sessions\":%" PRIu64, rpt_audit_unaudited(c->audit));
 	if (c->extract) {

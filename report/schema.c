@@ -260,6 +260,14 @@ static const struct field capture[] = {
 	END,
 };
 
+static const struct field capture_summary[] = {
+	{"cut_by_snaplen", REQ, COUNT},
+	{"one_side", REQ, COUNT},
+	{"after_greeting", REQ, COUNT},
+	{"ends_mid_session", REQ, COUNT},
+	END,
+};
+
 static const struct field gaps[] = {
 	{"client", REQ, COUNT},
 	{"server", REQ, COUNT},
@@ -338,6 +346,10 @@ static const struct field summary[] = {
 	{"ip_fragments_dropped", REQ, COUNT},
 	{"overlap_conflicts", REQ, COUNT},
 	{"explanations", REQ, {.type = T_OBJECT, .counters = N_MATCH, .all_counters = true}},
+	{"pairs_inferred", REQ, {.type = T_INTEGER, .min = "0",
+				 .desc = "replies whose command smtpscope chose (commands[].paired)"}},
+	{"capture", REQ, {.type = T_OBJECT, .props = capture_summary,
+			  .desc = "sessions the capture saw only in part"}},
 	{"outcomes", REQ, {.type = T_OBJECT, .counters = N_OUTCOME_SEEN,
 			   .desc = "sessions by outcome; outcomes not seen are left out"}},
 	{"anomalies", REQ, {.type = T_OBJECT, .counters = N_ANOMALY,

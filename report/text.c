@@ -226,6 +226,13 @@ text_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c, bo
 		smtp_match_name(SMTP_MATCH_CODE_IN_CONTEXT),
 		ds->matched[SMTP_MATCH_CODE_IN_CONTEXT], smtp_match_name(SMTP_MATCH_FIRST_DIGIT),
 		ds->matched[SMTP_MATCH_FIRST_DIGIT]);
+	if (ds->cut_by_snaplen + ds->one_side + ds->after_greeting + ds->ends_mid_session +
+	    ds->pairs_inferred)
+		fprintf(f, "  seen in part: %" PRIu64 " sessions cut by the snap length (capture with -s "
+			   "0), %" PRIu64 " one direction only, %" PRIu64 " begun after the greeting, %"
+			   PRIu64 " still open at the end; %" PRIu64 " replies paired by inference\n",
+			ds->cut_by_snaplen, ds->one_side, ds->after_greeting, ds->ends_mid_session,
+			ds->pairs_inferred);
 	if (cs->input_truncated)
 		fputs("  the capture file is truncated: the last record was cut short\n", f);
 	if (c->extract) {
