@@ -91,8 +91,8 @@ command_line(FILE *f, const struct smtp_command *c, bool color)
 	}
 	for (; w < CMD_WIDTH; w++)
 		putc(' ', f);
-	if (c->has_reply) {
-		fprintf(f, " %d ", c->reply.code);
+	if (c->has_reply) { /* "≈": the capture leaves the reply's place open (paired by inference) */
+		fprintf(f, "%s%d ", c->paired == SMTP_PAIR_INFERRED ? "≈" : " ", c->reply.code);
 		rpt_text_wire(f, c->reply.text, REPLY_WIDTH);
 		if (c->reply.lines > 1)
 			fprintf(f, " (+%u lines)", c->reply.lines - 1);
