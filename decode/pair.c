@@ -9,9 +9,13 @@
  * the commands it passes over are settled as "reply not seen", and where the
  * capture leaves more than one place possible the pair is marked inferred.
  *
- * The evidence used: the codes, the gaps in the server's stream and their
- * length (at most one reply per 4 bytes lost: "250\n"), the gaps in the
- * client's stream (at most one command per 6 bytes: "DATA\r\n").
+ * The evidence used: the codes; the gaps in the server's stream and their
+ * length (at most one reply per 4 bytes lost: "250\n"); the gaps in the
+ * client's stream (at most one command per 6 bytes: "DATA\r\n"); the
+ * enhanced code's address after a gap (X.1.0 the sender's, X.1.5 a
+ * recipient's); capture order (a reply no command can take yet waits for the
+ * next one). Once a pair was chosen among several, the pairs after it are
+ * inferred too, until a code only one command gets settles the place again.
  */
 #include "session.h"
 
@@ -103,6 +107,7 @@ fits(const struct smtp_session *s, const struct pending *pd, int code)
 
 #define VB(v) (1u << (v))
 #define ANY_VERB 0xffffffffu
+_Static_assert(SMTP_VERB_COUNT <= 32, "VB(): a verb is one bit of a uint32_t");
 
 /*
  * Whose address an enhanced code speaks of (RFC 3463 3.2, X.1.*): a
