@@ -107,6 +107,33 @@ static const bool listed[][SMTP_RCPT_STATUS_COUNT] = {
 	[REFUSED] = {[SMTP_RCPT_DEFERRED] = true, [SMTP_RCPT_REJECTED] = true},
 };
 
+/*
+ * ECS tls.*: established only when the handshake was seen to complete, not
+ * when STARTTLS was merely accepted; version as ECS splits it (protocol
+ * "tls", version "1.3"), the cipher's IANA name, the SNI.
+ */
+static void
+tls(FILE *f, const struct smtp_session *s)
+{
+	const struct tls_facts *t = s->tls;
+
+	fprintf(f, "{\"established\":%s", t && t->handshake == TLS_HS_COMPLETED ? "true" : "false");
+	if (t && strncmp(t->version, "TLSv", 4) == 0) {
+		fputs(",\"version_protocol\":\"tls\",\"version\":", f);
+		rpt_json_string(f, t->version + 4);
+	}
+	if (t && t->cipher[0]) {
+		fputs(",\"cipher\":", f);
+		rpt_json_string(f, t->cipher);
+	}
+	if (t && t->sni[0]) {
+		fputs(",\"client\":{\"server_name\":", f);
+		rpt_json_string(f, t->sni);
+		putc('}', f);
+	}
+	putc('}', f);
+}
+
 static void
 addresses(FILE *f, const struct smtp_message *m, enum rcpt_list which)
 {
@@ -315,9 +342,7 @@ ecs_session(FILE *f, const struct smtp_session *s)
 	key(f, "related", &first);
 	related(f, s);
 	key(f, "tls", &first);
-	/* established: the handshake was seen to complete, not only STARTTLS accepted */
-	fprintf(f, "{\"established\":%s}",
-		s->tls && s->tls->handshake == TLS_HS_COMPLETED ? "true" : "false");
+	tls(f, s);
 	if (s->has_auth && s->auth.user) {
 		key(f, "user", &first);
 		fputs("{\"name\":", f);

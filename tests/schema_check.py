@@ -350,6 +350,9 @@ def ecs_session_errors(doc, sess):
              ("tls.established", bool(sess["tls"]) and sess["tls"]["handshake"] == "completed"),
              ("event.outcome", ECS_OUTCOME.get(sess["outcome"], "unknown")),
              ("event.reason", sess["verdict"])]
+    if sess["tls"] and sess["tls"]["version"]:
+        pairs += [("tls.version", sess["tls"]["version"].replace("TLSv", "")),
+                  ("tls.cipher", sess["tls"]["cipher"])]
     if sess["messages"]:
         m = sess["messages"][0]
         pairs += [("email.from.address", m["mail_from"]), ("email.subject", m["subject"]),
