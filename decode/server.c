@@ -303,6 +303,8 @@ record_reply(struct smtp_session *s, struct pending pd, enum smtp_pairing how,
 	}
 }
 
+static void stray_early(struct smtp_session *s);
+
 static void
 reply_done(struct smtp_session *s)
 {
@@ -320,13 +322,35 @@ reply_done(struct smtp_session *s)
 		record_reply(s, pd, how, &r);
 		return;
 	}
-	if (p->n_early == EARLY_MAX) { /* the oldest kept reply had no command: a stray */
-		struct reply_seen old = p->early[0];
-
-		memmove(p->early, p->early + 1, --p->n_early * sizeof(p->early[0]));
-		record_reply(s, pair_stray(s), SMTP_PAIR_INFERRED, &old);
+	if (p->n_early == EARLY_MAX) /* the oldest kept reply had no command: a stray */
+		stray_early(s);
+	if (!p->early)
+		p->early = malloc(EARLY_MAX * sizeof(*p->early)); /* rare: kept off the session */
+	if (!p->early) {
+		session_flag(s, SMTP_ANOM_MEMORY_CAP);
+		record_reply(s, pair_stray(s), SMTP_PAIR_INFERRED, &r);
+		return;
 	}
 	p->early[p->n_early++] = r; /* before its command: kept until the client's next one */
+}
+
+/* The oldest reply kept for a command not seen yet. */
+static struct reply_seen
+early_pop(struct smtp_priv *p)
+{
+	struct reply_seen r = p->early[0];
+
+	memmove(p->early, p->early + 1, --p->n_early * sizeof(p->early[0]));
+	return r;
+}
+
+/* ... had no command after all: an entry of its own. */
+static void
+stray_early(struct smtp_session *s)
+{
+	struct reply_seen r = early_pop(s->priv);
+
+	record_reply(s, pair_stray(s), SMTP_PAIR_INFERRED, &r);
 }
 
 void
@@ -334,12 +358,8 @@ server_early_strays(struct smtp_session *s, enum smtp_verb v)
 {
 	struct smtp_priv *p = s->priv;
 
-	while (p->n_early && !smtp_reply_allowed(v, p->early[0].code)) {
-		struct reply_seen r = p->early[0];
-
-		memmove(p->early, p->early + 1, --p->n_early * sizeof(p->early[0]));
-		record_reply(s, pair_stray(s), SMTP_PAIR_INFERRED, &r);
-	}
+	while (p->n_early && !smtp_reply_allowed(v, p->early[0].code))
+		stray_early(s);
 }
 
 void
@@ -348,10 +368,9 @@ server_take_early(struct smtp_session *s)
 	struct smtp_priv *p = s->priv;
 
 	while (p->n_early && p->pend_n) {
-		struct reply_seen r = p->early[0];
+		struct reply_seen r = early_pop(p);
 		struct pending pd;
 
-		memmove(p->early, p->early + 1, --p->n_early * sizeof(p->early[0]));
 		if (!pair_early(s, r.code, &pd))
 			pd = pair_stray(s);
 		record_reply(s, pd, SMTP_PAIR_INFERRED, &r);
@@ -361,14 +380,8 @@ server_take_early(struct smtp_session *s)
 void
 server_flush_early(struct smtp_session *s)
 {
-	struct smtp_priv *p = s->priv;
-
-	while (p->n_early) {
-		struct reply_seen r = p->early[0];
-
-		memmove(p->early, p->early + 1, --p->n_early * sizeof(p->early[0]));
-		record_reply(s, pair_stray(s), SMTP_PAIR_INFERRED, &r);
-	}
+	while (s->priv->n_early)
+		stray_early(s);
 }
 
 bool

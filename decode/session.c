@@ -369,9 +369,11 @@ free_decoding_state(struct smtp_priv *p)
 	free(p->pend);
 	free(p->hold);
 	tls_free(p->tls);
+	free(p->early);
 	p->pend = NULL;
 	p->hold = NULL;
 	p->tls = NULL;
+	p->early = NULL;
 }
 
 void

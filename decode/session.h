@@ -105,7 +105,7 @@ struct smtp_priv {
 	bool client_spoke;    /* a client line was read */
 	int proxy_status;     /* the proxy's HTTP status code */
 	/* pair.c: replies that came before any command they can answer (capture order) */
-	struct reply_seen early[EARLY_MAX];
+	struct reply_seen *early; /* room for EARLY_MAX, allocated when first needed */
 	uint8_t n_early;
 };
 
