@@ -48,64 +48,67 @@ enum client_mode {
 enum proxy_state { PROXY_NONE, PROXY_REQUEST, PROXY_SENT, PROXY_RESPONSE, PROXY_DONE };
 
 struct smtp_priv {
+	/* 8-byte members first, then 4, then 1: a session is kept per open flow */
 	struct smtp_decoder *dec;
 	struct arena arena;
 	struct linebuf cline, sline;
-	enum client_mode mode;
 	struct body body;
 	uint64_t chunk_left;
-	bool chunk_last;
-	int cur_msg;  /* the open transaction, or -1 */
-	int cur_cmd;  /* the command entry being read, or -1 */
-	uint8_t turn_verb; /* the command the client is waiting on (when blocked) */
-	int turn_msg;
-	int body_msg; /* the transaction whose body is being read, or -1 */
-	bool body_gap; /* bytes of that body were lost */
-	bool body_assumed; /* it began without a 354 seen: the client went on regardless */
 	/* commands awaiting replies: a ring that grows up to max_pending */
 	struct pending *pend;
 	size_t pend_head, pend_n, pend_cap;
 	/* client bytes held while a reply decides what they are */
-	bool blocked;
 	uint8_t *hold;
 	size_t hold_len, hold_cap;
 	/* the reply being gathered */
-	bool in_reply;
+	struct linebuf rtext;
+	uint64_t reply_seen_ts; /* when the server's last bytes before these came */
+	const char *helo_sent;
+	size_t cap_cmds, cap_msgs;
+	uint64_t ts;	      /* capture time of the event being handled */
+	struct tls_conn *tls; /* starttls.c, once TLS began */
+	/* pair.c: replies that came before any command they can answer (capture order) */
+	struct reply_seen *early; /* room for EARLY_MAX, allocated when first needed */
+
+	enum client_mode mode;
+	int cur_msg;  /* the open transaction, or -1 */
+	int cur_cmd;  /* the command entry being read, or -1 */
+	int turn_msg;
+	int body_msg; /* the transaction whose body is being read, or -1 */
 	int reply_code;
 	uint32_t reply_lines;
-	struct linebuf rtext;
-	bool reply_cut;	       /* a gap fell inside the reply being gathered */
-	size_t reply_cut_cmds; /* command entries when it did */
-	uint64_t reply_seen_ts; /* when the server's last bytes before these came */
-	bool skip_line[2]; /* after a gap: drop the rest of the cut line, by enum rsm_dir */
-	bool cut_counted;  /* the client line cut by that gap already has its "?" entry */
+	uint32_t reply_cut_cmds; /* command entries when a gap fell inside the reply */
+	/* pair.c: what gaps may have hidden */
+	uint32_t loss_max;      /* replies lost in server gaps beyond the ones settled */
+	uint32_t client_unsure; /* commands lost in client gaps whose replies may still come */
+	int unsure_from;	/* the first command entry after the last client gap */
+	enum proxy_state proxy;
+	int proxy_status; /* the proxy's HTTP status code */
+
+	bool chunk_last;
+	uint8_t turn_verb;  /* the command the client is waiting on (when blocked) */
+	bool body_gap;	    /* bytes of that body were lost */
+	bool body_assumed;  /* it began without a 354 seen: the client went on regardless */
+	bool blocked;	    /* the client waits for a reply: its bytes are held */
+	bool in_reply;
+	bool reply_cut;	    /* a gap fell inside the reply being gathered */
+	bool skip_line[2];  /* after a gap: drop the rest of the cut line, by enum rsm_dir */
+	bool cut_counted;   /* the client line cut by that gap already has its "?" entry */
 	bool greeted;
 	bool any_reply;
-	bool tls_check; /* after 220 to STARTTLS: is the next thing TLS? */
+	bool tls_check;	     /* after 220 to STARTTLS: is the next thing TLS? */
 	bool auth_expect;    /* the next client line answers a 334 */
 	bool auth_user_next; /* ... and carries the LOGIN user name */
 	bool auth_assumed;   /* ... only because the 334 was not seen */
 	uint8_t auth_lines;  /* answers sent in the current AUTH exchange */
 	uint8_t auth_initial; /* 1: the AUTH command carried the first answer */
-	const char *helo_sent;
-	size_t cap_cmds, cap_msgs;
-	uint64_t ts; /* capture time of the event being handled */
-	/* pair.c: what gaps may have hidden */
-	size_t loss_max;      /* replies lost in server gaps beyond the ones settled */
-	size_t client_unsure; /* commands lost in client gaps whose replies may still come */
-	int unsure_from;      /* the first command entry after the last client gap */
 	bool client_gapped;   /* commands may have been lost */
 	bool gap_pending;     /* a server gap since the last reply */
-	bool gap_since_pair;  /* a server gap since a reply last paired with a command */
-	bool drift;           /* pairs rest on an earlier choice among several places */
 	bool gap_first_cont;  /* ... and the reply after it began in it (a "ddd-" line first) */
+	bool gap_since_pair;  /* a server gap since a reply last paired with a command */
+	bool drift;	      /* pairs rest on an earlier choice among several places */
 	bool orphan_354;      /* a 354 came for a DATA not seen (yet) */
-	struct tls_conn *tls; /* starttls.c, once TLS began */
-	enum proxy_state proxy;
 	bool client_spoke;    /* a client line was read */
-	int proxy_status;     /* the proxy's HTTP status code */
-	/* pair.c: replies that came before any command they can answer (capture order) */
-	struct reply_seen *early; /* room for EARLY_MAX, allocated when first needed */
 	uint8_t n_early;
 };
 

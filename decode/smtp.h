@@ -84,26 +84,26 @@ struct smtp_reply {
 	uint32_t lines;
 };
 
-struct smtp_command {
+struct smtp_command { /* members by size: one is kept per command */
 	enum smtp_verb verb;
-	const char *name; /* upper-case verb, or what the client sent */
-	const char *arg;  /* NULL if none; masked inside AUTH unless asked */
+	enum smtp_pairing paired; /* how the reply's place was settled */
+	const char *name;	  /* upper-case verb, or what the client sent */
+	const char *arg;	  /* NULL if none; masked inside AUTH unless asked */
 	uint64_t ts;
-	bool has_reply;
 	uint64_t reply_ts;
 	struct smtp_reply reply;
 	enum smtp_result result;
 	enum smtp_match matched_on;
 	const char *explanation;
-	int msg;   /* index of the transaction it belongs to, or -1 */
-	int rcpt;  /* RCPT: index of the recipient in that transaction, or -1 */
-	int prev;  /* MAIL: the transaction open when it was sent, or -1 */
-	bool last; /* BDAT: the LAST chunk */
-	bool lost; /* its reply fell into a capture gap */
-	bool skipped; /* the server's next reply could only answer a later command */
-	bool assumed; /* ".": its body began on a reply not seen, or its "." was not seen */
-	bool fallback; /* a refusal the client answered as expected (EHLO refused, then HELO) */
-	enum smtp_pairing paired;
+	int msg;	/* index of the transaction it belongs to, or -1 */
+	int rcpt;	/* RCPT: index of the recipient in that transaction, or -1 */
+	int prev;	/* MAIL: the transaction open when it was sent, or -1 */
+	bool has_reply;
+	bool last;	/* BDAT: the LAST chunk */
+	bool lost;	/* its reply fell into a capture gap */
+	bool skipped;	/* the server's next reply could only answer a later command */
+	bool assumed;	/* ".": its body began on a reply not seen, or its "." was not seen */
+	bool fallback;	/* a refusal the client answered as expected (EHLO refused, then HELO) */
 };
 
 /* PENDING: no reply seen (lost, cut off, or never sent); DEFERRED: 4xx; REJECTED: 5xx. */
@@ -147,7 +147,10 @@ struct smtp_session {
 	struct cap_addr client, server;
 	uint16_t client_port, server_port;
 	enum smtp_state state;
+	enum tls_closer tls_closed_by; /* who ended the connection, as far as was seen */
 	bool midstream;
+	bool implicit_tls;	       /* the client spoke TLS at once, without STARTTLS */
+	uint8_t first_closer;	       /* 1 + the direction of the first FIN or RST; 0: none */
 	const char *helo;
 	bool esmtp;
 	const char **extensions;
@@ -169,19 +172,16 @@ struct smtp_session {
 	struct cap_addr icmp_from;
 	/* TLS after STARTTLS, or from the first byte (tls/): NULL when none began */
 	const struct tls_facts *tls;
-	enum tls_closer tls_closed_by; /* who ended the connection, as far as was seen */
-	bool implicit_tls;	       /* the client spoke TLS at once, without STARTTLS */
-	uint64_t unparsed[2];	       /* bytes not SMTP and not TLS, by enum rsm_dir */
-	uint8_t first_closer;	       /* 1 + the direction of the first FIN or RST; 0: none */
+	uint64_t unparsed[2]; /* bytes not SMTP and not TLS, by enum rsm_dir */
 	/* What the capture could not see (DESIGN.md "capture"). */
 	struct {
 		int snaplen;	       /* the snap length, when it cut this session's packets; else 0 */
-		int one_side;	       /* -1, or the only direction captured (enum rsm_dir) */
+		int8_t one_side;       /* -1, or the only direction captured (enum rsm_dir) */
 		bool after_greeting;   /* the capture began after the greeting */
 		bool ends_mid_session; /* the capture ended with the connection still open */
 	} capture;
-	const char *verdict;
 	enum smtp_outcome outcome;
+	const char *verdict;
 	struct smtp_priv *priv; /* decoder state, not for readers */
 	void *user;             /* the caller's; the decoder never touches it */
 };
