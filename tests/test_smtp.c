@@ -10,6 +10,15 @@
 #include "data/tls/tls_samples.h"
 #pragma GCC diagnostic pop
 
+/* The greeting and an accepted EHLO (or HELO): where many tests start. */
+static void
+greet(struct driver *d, bool ehlo)
+{
+	S(d, "220 mx ESMTP\r\n");
+	C(d, ehlo ? "EHLO h\r\n" : "HELO h\r\n");
+	S(d, "250 mx\r\n");
+}
+
 /* The seed's successful Exchange session (seeds/001), pipelined nowhere. */
 static void
 seed_session(struct driver *d)
@@ -1032,9 +1041,7 @@ test_pairing_by_code_across_gap(void **state)
 
 	(void)state;
 	driver_open(&d, NULL, false);
-	S(&d, "220 mx ESMTP\r\n");
-	C(&d, "EHLO h\r\n");
-	S(&d, "250 mx\r\n");
+	greet(&d, true);
 	C(&d, "MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nRCPT TO:<e@f>\r\nDATA\r\n");
 	S(&d, "250 2.1.0 Ok\r\n");
 	driver_gap(&d, RSM_S2C, 40);
@@ -1058,9 +1065,7 @@ test_pairing_inferred_when_gap_leaves_a_choice(void **state)
 
 	(void)state;
 	driver_open(&d, NULL, false);
-	S(&d, "220 mx ESMTP\r\n");
-	C(&d, "EHLO h\r\n");
-	S(&d, "250 mx\r\n");
+	greet(&d, true);
 	C(&d, "MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nRCPT TO:<e@f>\r\nRCPT TO:<g@h>\r\n");
 	S(&d, "250 2.1.0 Ok\r\n");
 	driver_gap(&d, RSM_S2C, 28);
@@ -1102,9 +1107,7 @@ test_unsolicited_421(void **state)
 
 	(void)state;
 	driver_open(&d, NULL, false);
-	S(&d, "220 mx ESMTP\r\n");
-	C(&d, "HELO h\r\n");
-	S(&d, "250 mx\r\n");
+	greet(&d, false);
 	S(&d, "421 4.4.2 mx Error: timeout exceeded\r\n");
 	driver_close(&d, RSM_END_CLOSED);
 	assert_string_equal(d.seen.transcript, "CONNECT 220|HELO 250|SERVER-CLOSE 421");
@@ -1162,9 +1165,7 @@ test_refused_helo_keeps_envelope(void **state)
 
 	(void)state;
 	driver_open(&d, NULL, false);
-	S(&d, "220 mx ESMTP\r\n");
-	C(&d, "HELO h\r\n");
-	S(&d, "250 mx\r\n");
+	greet(&d, false);
 	C(&d, "MAIL FROM:<a@b>\r\n");
 	S(&d, "250 Ok\r\n");
 	C(&d, "RCPT TO:<c@d>\r\n");
@@ -1188,9 +1189,7 @@ test_data_without_mail_is_no_message(void **state)
 
 	(void)state;
 	driver_open(&d, NULL, false);
-	S(&d, "220 mx ESMTP\r\n");
-	C(&d, "HELO h\r\n");
-	S(&d, "250 mx\r\n");
+	greet(&d, false);
 	C(&d, "DATA\r\n");
 	S(&d, "503 5.5.1 Error: need RCPT command\r\n");
 	C(&d, "QUIT\r\n");
@@ -1208,9 +1207,7 @@ test_mail_retry_counts_final_fate(void **state)
 
 	(void)state;
 	driver_open(&d, NULL, false);
-	S(&d, "220 mx ESMTP\r\n");
-	C(&d, "HELO h\r\n");
-	S(&d, "250 mx\r\n");
+	greet(&d, false);
 	C(&d, "MAIL FROM:<a@bad>\r\n");
 	S(&d, "553 5.1.8 <a@bad>: Sender address rejected: Domain not found\r\n");
 	C(&d, "MAIL FROM:<a@good>\r\n");
@@ -1236,9 +1233,7 @@ test_deferred_recipients(void **state)
 
 	(void)state;
 	driver_open(&d, NULL, false);
-	S(&d, "220 mx ESMTP\r\n");
-	C(&d, "HELO h\r\n");
-	S(&d, "250 mx\r\n");
+	greet(&d, false);
 	C(&d, "MAIL FROM:<a@b>\r\n");
 	S(&d, "250 Ok\r\n");
 	C(&d, "RCPT TO:<c@d>\r\n");
@@ -1302,9 +1297,7 @@ test_capture_ends_in_data(void **state)
 
 	(void)state;
 	driver_open(&d, NULL, false);
-	S(&d, "220 mx ESMTP\r\n");
-	C(&d, "HELO h\r\n");
-	S(&d, "250 mx\r\n");
+	greet(&d, false);
 	C(&d, "MAIL FROM:<a@b>\r\n");
 	S(&d, "250 Ok\r\n");
 	C(&d, "RCPT TO:<c@d>\r\n");
@@ -1435,9 +1428,7 @@ test_http_connect_proxy(void **state)
 	driver_open(&d, NULL, false);
 	C(&d, "CONNECT mx.example:25 HTTP/1.0\r\n\r\n");
 	S(&d, "HTTP/1.0 200 Connection established\r\nVia: proxy\r\n\r\n");
-	S(&d, "220 mx ESMTP\r\n");
-	C(&d, "HELO h\r\n");
-	S(&d, "250 mx\r\n");
+	greet(&d, false);
 	C(&d, "MAIL FROM:<a@b>\r\n");
 	S(&d, "250 Ok\r\n");
 	C(&d, "RCPT TO:<c@d>\r\n");
@@ -1613,9 +1604,7 @@ test_enhanced_code_settles_pair_after_gap(void **state)
 
 	(void)state;
 	driver_open(&d, NULL, false);
-	S(&d, "220 mx ESMTP\r\n");
-	C(&d, "EHLO h\r\n");
-	S(&d, "250 mx\r\n");
+	greet(&d, true);
 	C(&d, "MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n");
 	driver_gap(&d, RSM_S2C, 14);
 	S(&d, "250 2.1.5 Ok\r\n");
@@ -1632,9 +1621,7 @@ test_drift_after_a_choice(void **state)
 
 	(void)state;
 	driver_open(&d, NULL, false);
-	S(&d, "220 mx ESMTP\r\n");
-	C(&d, "EHLO h\r\n");
-	S(&d, "250 mx\r\n");
+	greet(&d, true);
 	C(&d, "NOOP\r\nNOOP\r\nNOOP\r\n");
 	driver_gap(&d, RSM_S2C, 8);
 	S(&d, "250 Ok\r\n250 Ok\r\n");
