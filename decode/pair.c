@@ -266,11 +266,12 @@ only_one_of(const struct smtp_session *s, int code, uint32_t hint)
  * pair (seen) or smtpscope chose among places the capture leaves open.
  */
 bool
-pair_reply(struct smtp_session *s, int code, const char *enh, enum smtp_pairing *how,
-	   struct pending *out)
+pair_reply(struct smtp_session *s, int code, const char *text, size_t len,
+	   enum smtp_pairing *how, struct pending *out)
 {
 	struct smtp_priv *p = s->priv;
 	bool chose = false; /* a command passed over that this reply could have answered */
+	char enh[12];
 	uint32_t hint;
 	size_t i;
 
@@ -282,7 +283,8 @@ pair_reply(struct smtp_session *s, int code, const char *enh, enum smtp_pairing 
 		*how = SMTP_PAIR_SEEN;
 		return session_pop_pending(s, out);
 	}
-	hint = p->loss_max || p->gap_pending ? address_hint(code, enh) : ANY_VERB;
+	smtp_parse_enhanced(text, len, enh);
+	hint = address_hint(code, enh);
 
 	if (p->gap_pending && !p->gap_first_cont && p->pend_n && p->loss_max &&
 	    !only_one_of(s, code, hint)) {
@@ -315,10 +317,15 @@ pair_reply(struct smtp_session *s, int code, const char *enh, enum smtp_pairing 
 		p->loss_max = 0;
 		return unpaired(s, code, how, out);
 	}
-	if (hint != ANY_VERB) { /* the address the code speaks of picks among the places open */
+	if (hint != ANY_VERB) {
+		/*
+		 * The address the code speaks of picks among the places open: within what
+		 * a gap can hold, or, with nothing lost, past commands the server did not
+		 * answer (a greeting and an EHLO reply never sent, then 250 2.1.0).
+		 */
 		size_t j = first_fit_of(s, code, i, hint);
 
-		if (j < p->pend_n && j <= p->loss_max)
+		if (j < p->pend_n && (j <= p->loss_max || (!p->loss_max && i > 0)))
 			i = j;
 	}
 	bool explained = i <= p->loss_max;			  /* a gap can hold i replies */
@@ -380,15 +387,18 @@ pair_server_gap(struct smtp_session *s, size_t len)
 	p->loss_max = p->loss_max + most > LOSS_MAX ? LOSS_MAX : p->loss_max + most;
 }
 
-/* A gap after a reply it cut: the replies that followed in it, if any, were lost. */
+/*
+ * A gap after a reply it cut: the replies that followed in it, if any, were
+ * lost; with no command waiting, they answer commands the capture shows
+ * later (the two directions are not always in order in a capture).
+ */
 void
 pair_server_gap_more(struct smtp_session *s, size_t len)
 {
 	struct smtp_priv *p = s->priv;
 	size_t more = len / MIN_REPLY_BYTES;
 
-	if (p->pend_n)
-		p->loss_max = p->loss_max + more > LOSS_MAX ? LOSS_MAX : p->loss_max + more;
+	p->loss_max = p->loss_max + more > LOSS_MAX ? LOSS_MAX : (uint32_t)(p->loss_max + more);
 }
 
 /*

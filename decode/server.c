@@ -314,11 +314,8 @@ reply_done(struct smtp_session *s)
 			       text ? p->rtext.len : 0, p->ts};
 	enum smtp_pairing how;
 	struct pending pd;
-	char enh[12] = "";
 
-	if (p->loss_max || p->gap_pending) /* only a gap makes pair.c weigh the code's address */
-		smtp_parse_enhanced(r.text, r.len, enh);
-	if (pair_reply(s, r.code, enh, &how, &pd)) {
+	if (pair_reply(s, r.code, r.text, r.len, &how, &pd)) {
 		record_reply(s, pd, how, &r);
 		return;
 	}

@@ -144,8 +144,8 @@ void client_release(struct smtp_session *s, bool forced);
 void client_open_body(struct smtp_session *s, int msg);
 
 /* pair.c */
-bool pair_reply(struct smtp_session *s, int code, const char *enh, enum smtp_pairing *how,
-		struct pending *out);
+bool pair_reply(struct smtp_session *s, int code, const char *text, size_t len,
+		enum smtp_pairing *how, struct pending *out);
 bool pair_early(struct smtp_session *s, int code, struct pending *out);
 struct pending pair_stray(struct smtp_session *s);
 void pair_server_gap(struct smtp_session *s, size_t len);
