@@ -546,6 +546,12 @@ def identity(m):
             tuple(sorted((m.get("rcpt_to") or []) + (m.get("rcpt_rejected") or []))))
 
 
+def settled(m):
+    """The identity and the outcome: tried first, so that two messages with the same
+    envelope (a refused MAIL beside an open transaction) pair with their own kind."""
+    return identity(m) + (m.get("outcome"),)
+
+
 def sender(m):
     return m.get("mail_from")
 
@@ -593,7 +599,7 @@ def check_messages(rep, cap, mut, clean, ms):
     want, got = clean.get("messages") or [], ms.get("messages") or []
     # the same senders in the same order: the same transactions, whatever their contents say
     same = [sender(m) for m in want] == [sender(m) for m in got]
-    for c, m, how in match(want, got, (sender,) if same else (identity, queued, sender)):
+    for c, m, how in match(want, got, (sender,) if same else (settled, identity, queued, sender)):
         rep.pairs["inv3"] += 1
         label = "<%s>%s" % (m.get("mail_from"), how)
         if c is None:
