@@ -66,22 +66,26 @@ static const uint16_t allowed[SMTP_VERB_COUNT] = {
 	[SMTP_OTHER] = K_ANY & ~(K_221 | K_235 | K_334 | K_354),
 };
 
-static const struct {
-	int code;
-	uint16_t kind;
-} unique_codes[] = {
-	{220, K_220}, {221, K_221}, {235, K_235}, {334, K_334}, {354, K_354},
-};
-
+/* A switch, not a table walk: this runs for every reply. */
 static uint16_t
 reply_kind(int code)
 {
-	for (size_t i = 0; i < sizeof(unique_codes) / sizeof(unique_codes[0]); i++)
-		if (unique_codes[i].code == code)
-			return unique_codes[i].kind;
-	if (code >= 500 && code <= 504)
+	switch (code) {
+	case 220:
+		return K_220;
+	case 221:
+		return K_221;
+	case 235:
+		return K_235;
+	case 334:
+		return K_334;
+	case 354:
+		return K_354;
+	case 500: case 501: case 502: case 503: case 504:
 		return K_SYNTAX;
-	return code / 100 == 2 ? K_2XX : code / 100 == 3 ? K_3XX : K_FAIL;
+	default:
+		return code / 100 == 2 ? K_2XX : code / 100 == 3 ? K_3XX : K_FAIL;
+	}
 }
 
 bool
@@ -276,12 +280,17 @@ pair_reply(struct smtp_session *s, int code, const char *text, size_t len,
 	size_t i;
 
 	/* nearly always: nothing lost to weigh, and the oldest command can get this reply */
-	if (!p->loss_max && !p->gap_pending && !p->drift && !p->client_unsure && p->pend_n &&
-	    smtp_reply_allowed(pending_at(p, 0)->verb, code) &&
-	    !(pending_at(p, 0)->idx >= 0 && s->cmds[pending_at(p, 0)->idx].assumed)) {
-		p->gap_since_pair = false;
-		*how = SMTP_PAIR_SEEN;
-		return session_pop_pending(s, out);
+	if (!p->loss_max && !p->gap_pending && !p->drift && !p->client_unsure && p->pend_n) {
+		const struct pending *h = &p->pend[p->pend_head];
+
+		if ((allowed[h->verb] & reply_kind(code)) && !(h->idx >= 0 && s->cmds[h->idx].assumed)) {
+			p->gap_since_pair = false;
+			*how = SMTP_PAIR_SEEN;
+			*out = *h;
+			p->pend_head = (p->pend_head + 1) % p->pend_cap;
+			p->pend_n--;
+			return true;
+		}
 	}
 	smtp_parse_enhanced(text, len, enh);
 	hint = address_hint(code, enh);
