@@ -942,6 +942,62 @@ no_mail_verdict(const struct smtp_session *s, struct sb *b)
 	return SMTP_OUT_NO_MAIL;
 }
 
+/*
+ * What a TLS alert sent during the handshake means for a mail session, and
+ * who can fix it (RFC 8446 6.2, RFC 5246 7.2.2; what OpenSSL sends when).
+ */
+static const struct {
+	uint8_t description;
+	const char *meaning;
+} tls_alert_kb[] = {
+	{40, " No protocol version, cipher or key exchange in common: one side's TLS settings are "
+	     "too strict or too old. Who can fix it: the administrator of either server; the "
+	     "sender can retry without TLS only if its policy allows."},
+	{70, " The TLS versions the two sides accept do not overlap (one only TLS 1.0/1.1, the "
+	     "other only 1.2 or later). Who can fix it: the administrator of the older side."},
+	{71, " The server wants stronger parameters than the client offered. Who can fix it: the "
+	     "sending side's administrator."},
+	{48, " The client does not trust the certificate's issuer: a self-signed certificate or a "
+	     "private CA. Who can fix it: the receiving server's administrator (a certificate from "
+	     "a public CA), or the sender's (its trust store)."},
+	{42, " The certificate was refused as bad (corrupt or with an invalid signature). Who can "
+	     "fix it: the administrator of the side whose certificate it is."},
+	{43, " The certificate is of a kind the peer does not support. Who can fix it: the "
+	     "administrator of the side whose certificate it is."},
+	{44, " The certificate was revoked by its CA. Who can fix it: its owner, with a new "
+	     "certificate."},
+	{45, " The certificate has expired. Who can fix it: the administrator of the side whose "
+	     "certificate it is (renew it)."},
+	{46, " The certificate could not be accepted (often: the name does not match, or the chain "
+	     "is incomplete). Who can fix it: the administrator of the side whose certificate it is."},
+	{116, " The server asks for a client certificate and the client sent none. Who can fix it: "
+	      "the sending side's administrator, or the server's if it should not require one."},
+	{112, " The server does not know the name the client asked for (SNI). Who can fix it: the "
+	      "receiving server's administrator."},
+	{47, " A handshake message had a field out of range: a TLS bug or a broken middlebox. Who "
+	     "can fix it: the administrator of the side that sent it."},
+	{50, " A handshake message could not be decoded: a TLS bug or a middlebox that alters "
+	     "traffic. Who can fix it: the administrators of both sides."},
+	{51, " A signature or key exchange did not verify: wrong keys or a middlebox. Who can fix "
+	     "it: the administrators of both sides."},
+	{10, " A message came out of order: a TLS bug, or plain text where TLS was expected. Who "
+	     "can fix it: the administrator of the side that sent it."},
+	{80, " An internal error on the side that sent the alert. Who can fix it: that side's "
+	     "administrator."},
+	{86, " A downgrade was refused (TLS_FALLBACK_SCSV). Who can fix it: the client's "
+	     "administrator."},
+	{90, " The user or program cancelled the handshake."},
+};
+
+static const char *
+tls_alert_meaning(uint8_t description)
+{
+	for (size_t i = 0; i < sizeof(tls_alert_kb) / sizeof(tls_alert_kb[0]); i++)
+		if (tls_alert_kb[i].description == description)
+			return tls_alert_kb[i].meaning;
+	return "";
+}
+
 static const char *const closer_names[] = {
 	[TLS_CLOSED_BY_CLIENT] = "the client", [TLS_CLOSED_BY_SERVER] = "the server",
 	[TLS_CLOSED_UNSEEN] = "one side",
@@ -977,6 +1033,7 @@ tls_verdict(const struct smtp_session *s, struct sb *b)
 		sb_printf(b, "%s%s, but the TLS handshake failed: %s sent the alert %s (%s).", sep,
 			  how, tls_dir_name(t->alert.sent_by), tls_alert_name(t->alert.description),
 			  tls_alert_level_name(t->alert.level));
+		sb_puts(b, tls_alert_meaning(t->alert.description));
 		return SMTP_OUT_NO_MAIL;
 	}
 	if (t->handshake == TLS_HS_FAILED) {

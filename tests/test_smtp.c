@@ -1360,7 +1360,8 @@ test_starttls_handshake_failed(void **state)
 	d.conn.first_closer = 1 + RSM_S2C;
 	driver_close(&d, RSM_END_CLOSED);
 	assert_non_null(strstr(d.seen.verdict, "the TLS handshake failed: server sent the alert "
-					       "handshake_failure (fatal)"));
+					       "handshake_failure (fatal). No protocol version, cipher "
+					       "or key exchange in common"));
 	assert_null(strstr(d.seen.verdict, "encrypted"));
 	assert_int_equal(d.seen.outcome, SMTP_OUT_NO_MAIL);
 }
