@@ -265,6 +265,52 @@ only_one_of(const struct smtp_session *s, int code, uint32_t hint)
 	       first_fit_of(s, code, 1, hint) > s->priv->loss_max;
 }
 
+/* Nearly always: nothing lost to weigh, and the oldest command can get this reply. */
+static bool
+pair_oldest(struct smtp_session *s, int code, enum smtp_pairing *how, struct pending *out)
+{
+	struct smtp_priv *p = s->priv;
+	const struct pending *h;
+
+	if (p->loss_max || p->gap_pending || p->drift || p->client_unsure || !p->pend_n)
+		return false;
+	h = &p->pend[p->pend_head];
+	if (!(allowed[h->verb] & reply_kind(code)) || (h->idx >= 0 && s->cmds[h->idx].assumed))
+		return false;
+	p->gap_since_pair = false;
+	*how = SMTP_PAIR_SEEN;
+	*out = *h;
+	p->pend_head = (p->pend_head + 1) % p->pend_cap;
+	p->pend_n--;
+	return true;
+}
+
+/*
+ * The first waiting command that can take this reply; if none, what the
+ * reply shows of the client: a body whose "." was not seen is over, a client
+ * held back for another reply went on without it.
+ */
+static size_t
+first_fit_or_release(struct smtp_session *s, int code)
+{
+	struct smtp_priv *p = s->priv;
+	size_t i = first_fit(s, code, 0);
+
+	if (i == p->pend_n && p->mode == CM_BODY) {
+		/* servers answer a body only after its "."; it was lost, or its gap shows later */
+		p->body_gap = true;
+		p->body_assumed = true;
+		client_end_body(s);
+		i = first_fit(s, code, 0);
+	}
+	if (i == p->pend_n && p->blocked) {
+		/* not the reply the client waits for: it went on without one (an AUTH never answered) */
+		client_release(s, true);
+		i = first_fit(s, code, 0);
+	}
+	return i;
+}
+
 /*
  * The command a reply answers. *how says whether the capture settles the
  * pair (seen) or smtpscope chose among places the capture leaves open.
@@ -279,19 +325,8 @@ pair_reply(struct smtp_session *s, int code, const char *text, size_t len,
 	uint32_t hint;
 	size_t i;
 
-	/* nearly always: nothing lost to weigh, and the oldest command can get this reply */
-	if (!p->loss_max && !p->gap_pending && !p->drift && !p->client_unsure && p->pend_n) {
-		const struct pending *h = &p->pend[p->pend_head];
-
-		if ((allowed[h->verb] & reply_kind(code)) && !(h->idx >= 0 && s->cmds[h->idx].assumed)) {
-			p->gap_since_pair = false;
-			*how = SMTP_PAIR_SEEN;
-			*out = *h;
-			p->pend_head = (p->pend_head + 1) % p->pend_cap;
-			p->pend_n--;
-			return true;
-		}
-	}
+	if (pair_oldest(s, code, how, out))
+		return true;
 	smtp_parse_enhanced(text, len, enh);
 	hint = address_hint(code, enh);
 
@@ -302,19 +337,7 @@ pair_reply(struct smtp_session *s, int code, const char *text, size_t len,
 		p->loss_max--;
 	}
 	p->gap_pending = false;
-	i = first_fit(s, code, 0);
-	if (i == p->pend_n && p->mode == CM_BODY) {
-		/* servers answer a body only after its "."; it was lost, or its gap shows later */
-		p->body_gap = true;
-		p->body_assumed = true;
-		client_end_body(s);
-		i = first_fit(s, code, 0);
-	}
-	if (i == p->pend_n && p->blocked) {
-		/* not the reply the client waits for: it went on without one (an AUTH never answered) */
-		client_release(s, true);
-		i = first_fit(s, code, 0);
-	}
+	i = first_fit_or_release(s, code);
 	if (i == p->pend_n) {
 		/* it answers a command lost in a client gap: those sent before it are done */
 		size_t before = 0;
