@@ -64,6 +64,33 @@ arena_strndup(struct arena *a, const char *s, size_t n)
 	return p;
 }
 
+char *
+arena_wiredup(struct arena *a, const char *s, size_t n)
+{
+	size_t extra = 0;
+
+	for (size_t i = 0; i < n; i++)
+		extra += s[i] == '\0' || (unsigned char)s[i] == 0xc0;
+	if (!extra)
+		return arena_strndup(a, s, n);
+	char *p = arena_alloc(a, n + extra + 1), *w = p;
+
+	if (!p)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == 0 || c == 0xc0) {
+			*w++ = (char)0xc0;
+			*w++ = (char)(c ? 0x81 : 0x80);
+		} else {
+			*w++ = (char)c;
+		}
+	}
+	*w = '\0';
+	return p;
+}
+
 void
 arena_free(struct arena *a)
 {

@@ -23,6 +23,13 @@ struct arena {
 void arena_init(struct arena *a, size_t max);
 /* A NUL-terminated copy of s[0..n), or NULL past the cap. */
 char *arena_strndup(struct arena *a, const char *s, size_t n);
+/*
+ * The same for text from the wire, which may hold NUL: a NUL is stored as
+ * the two bytes C0 80 and a byte C0 as C0 81 (C0 starts no valid UTF-8, so
+ * no valid text changes), and the copy stays a C string that loses nothing.
+ * smtp.h says how the writers read it back.
+ */
+char *arena_wiredup(struct arena *a, const char *s, size_t n);
 void *arena_alloc(struct arena *a, size_t n);
 void arena_free(struct arena *a);
 

@@ -39,7 +39,7 @@ trimmed_copy(struct arena *a, const char *p, size_t n)
 	}
 	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r'))
 		n--;
-	return arena_strndup(a, p, n);
+	return arena_wiredup(a, p, n);
 }
 
 /* A complete logical header: keep the ones the report shows. */

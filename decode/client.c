@@ -124,7 +124,7 @@ auth_user_from(struct smtp_session *s, const char *mech, const char *d, size_t n
 		return;
 	}
 	if (len && !s->auth.user)
-		s->auth.user = session_strdup(s, u, len);
+		s->auth.user = session_wiredup(s, u, len);
 }
 
 static void
@@ -163,7 +163,7 @@ path_address(struct smtp_session *s, const char *arg, size_t n, const char *keyw
 		if (colon)
 			start = (size_t)(colon - arg) + 1;
 	}
-	return session_strdup(s, arg + start, end - start);
+	return session_wiredup(s, arg + start, end - start);
 }
 
 static int

@@ -309,9 +309,9 @@ static void
 reply_done(struct smtp_session *s)
 {
 	struct smtp_priv *p = s->priv;
-	const char *text = session_strdup(s, p->rtext.len ? p->rtext.buf : "", p->rtext.len);
+	const char *text = session_wiredup(s, p->rtext.len ? p->rtext.buf : "", p->rtext.len);
 	struct reply_seen r = {p->reply_code, p->reply_lines, text ? text : "",
-			       text ? p->rtext.len : 0, p->ts};
+			       text ? strlen(text) : 0, p->ts};
 	enum smtp_pairing how;
 	struct pending pd;
 

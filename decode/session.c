@@ -211,6 +211,16 @@ session_strdup(struct smtp_session *s, const char *p, size_t n)
 	return c;
 }
 
+const char *
+session_wiredup(struct smtp_session *s, const char *p, size_t n)
+{
+	const char *c = arena_wiredup(&s->priv->arena, p, n);
+
+	if (!c)
+		session_flag(s, SMTP_ANOM_MEMORY_CAP);
+	return c;
+}
+
 /* Grow an array of `size`-byte items to hold one more, within max items. */
 bool
 session_grow(void **arr, size_t *cap, size_t have, size_t size, size_t max)
@@ -247,10 +257,10 @@ session_add_command(struct smtp_session *s, enum smtp_verb v, const char *name, 
 	c = &s->cmds[s->n_cmds];
 	memset(c, 0, sizeof(*c));
 	c->verb = v;
-	c->name = v == SMTP_OTHER ? session_strdup(s, name, nlen) : verb_names[v];
+	c->name = v == SMTP_OTHER ? session_wiredup(s, name, nlen) : verb_names[v];
 	if (!c->name)
 		c->name = "";
-	c->arg = arg ? session_strdup(s, arg, alen) : NULL;
+	c->arg = arg ? session_wiredup(s, arg, alen) : NULL;
 	c->ts = p->ts;
 	c->result = SMTP_NO_REPLY;
 	c->matched_on = SMTP_MATCH_CODE_IN_CONTEXT;

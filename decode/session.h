@@ -134,6 +134,8 @@ int session_new_message(struct smtp_session *s);
 void session_push_pending(struct smtp_session *s, enum smtp_verb v, int idx);
 bool session_pop_pending(struct smtp_session *s, struct pending *out);
 const char *session_strdup(struct smtp_session *s, const char *p, size_t n);
+/* Text from the wire: NUL kept, as arena_wiredup() stores it. */
+const char *session_wiredup(struct smtp_session *s, const char *p, size_t n);
 
 /* client.c */
 void client_gap(struct smtp_session *s, size_t len);

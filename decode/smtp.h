@@ -77,6 +77,13 @@ enum smtp_state {
 	SMTP_ST_UNFINISHED
 };
 
+/*
+ * Strings that hold wire text (command names and arguments, reply text,
+ * addresses, header values, the AUTH user) are C strings that lose nothing:
+ * a NUL from the wire is stored as the two bytes C0 80 and a wire byte C0 as
+ * C0 81 (C0 starts no valid UTF-8). Other bytes are kept as they came, valid
+ * UTF-8 or not. report/ writes C0 80 as \u0000 or \x00 (report.h).
+ */
 struct smtp_reply {
 	int code;
 	char enhanced[12]; /* "5.1.1", or "" when the reply has none */

@@ -4,11 +4,18 @@
  * sorted and filtered on its own. A header line comes first; the totals go
  * to stderr as text, never into the table.
  *
- * Cells hold wire bytes, so three rules keep the file safe to open:
- *  - it is valid UTF-8: a byte that starts no valid sequence is written as
- *    the code point of the same value (as rpt_json_string does);
- *  - control bytes other than TAB, CR, LF become their Unicode "control
- *    pictures" (ESC -> U+241B), so `cat` cannot replay a remote escape;
+ * Cells hold wire bytes, so these rules keep the file safe to open, and the
+ * bytes recoverable (the same rules as text output, with the backslash
+ * escaped too):
+ *  - it is valid UTF-8, and valid UTF-8 from the wire is kept as it is;
+ *  - a byte that is a control (NUL, ESC, DEL; not TAB, CR, LF), part of a C1
+ *    control (U+0080-U+009F: U+009B is a terminal's CSI) or starts no valid
+ *    sequence is written \xNN, so `cat` cannot replay a remote escape;
+ *  - a bidi or zero-width character (U+202E...) is written \uNNNN, so a
+ *    cell cannot read otherwise than it is;
+ *  - a backslash is written \\, so undoing the three escapes gives the wire
+ *    bytes back (but for the two marks below);
+ *  - the lines of a multi-line reply are joined with " / ";
  *  - a cell of wire text starting with = + - @ TAB or CR gets a leading
  *    apostrophe, so a spreadsheet shows it instead of running it as a
  *    formula (OWASP "CSV injection"). Our own words never start so.
@@ -48,25 +55,28 @@ static size_t
 put_char(FILE *f, const unsigned char *s, unsigned flags)
 {
 	size_t n;
+	unsigned cp;
+	int b;
 
 	if (*s == '"') {
 		fputs("\"\"", f);
+	} else if (*s == '\\') {
+		fputs("\\\\", f);
 	} else if (*s == '\n' && (flags & JOIN)) {
 		fputs(" / ", f);
 	} else if ((*s >= 0x20 && *s < 0x7f) || *s == '\t' || *s == '\r' || *s == '\n') {
 		putc(*s, f);
-	} else if (*s < 0x20) { /* U+2400 + byte */
-		putc(0xe2, f);
-		putc(0x90, f);
-		putc(0x80 + *s, f);
-	} else if (*s == 0x7f) { /* U+2421 SYMBOL FOR DELETE */
-		fputs("\xe2\x90\xa1", f);
-	} else if ((n = rpt_utf8_len(s)) != 0) {
+	} else if ((b = rpt_wire_escape(s, &n)) >= 0) { /* NUL, or the byte C0 */
+		fprintf(f, "\\x%02x", (unsigned)b);
+		return n;
+	} else if ((n = rpt_utf8_len(s)) != 0 && (cp = rpt_invisible(s, n)) != 0) {
+		fprintf(f, "\\u%04x", cp);
+		return n;
+	} else if (n != 0 && !(n == 2 && s[0] == 0xc2 && s[1] < 0xa0)) {
 		fwrite(s, 1, n, f);
 		return n;
-	} else { /* the byte as a code point: U+0080..U+00FF */
-		putc(0xc0 | *s >> 6, f);
-		putc(0x80 | (*s & 0x3f), f);
+	} else { /* a control byte, a C1 control's first byte, or invalid UTF-8 */
+		fprintf(f, "\\x%02x", *s);
 	}
 	return 1;
 }

@@ -35,6 +35,41 @@ rpt_utf8_len(const unsigned char *s)
 }
 
 /*
+ * The code point of a valid sequence of n bytes at s, when it is one a
+ * reader cannot see but which changes what is shown: a bidi control (U+061C,
+ * U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) or a zero-width character
+ * (U+200B-U+200D, U+2060-U+2064, U+FEFF). Otherwise 0.
+ */
+unsigned
+rpt_invisible(const unsigned char *s, size_t n)
+{
+	unsigned cp;
+
+	if (n == 2 && s[0] == 0xd8 && s[1] == 0x9c)
+		return 0x61c;
+	if (n != 3 || (s[0] != 0xe2 && s[0] != 0xef))
+		return 0;
+	cp = (unsigned)(s[0] & 0x0f) << 12 | (unsigned)(s[1] & 0x3f) << 6 | (s[2] & 0x3fu);
+	if ((cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) ||
+	    (cp >= 0x2060 && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff)
+		return cp;
+	return 0;
+}
+
+/*
+ * A byte of wire text that is not there as itself (smtp.h): C0 80 stands for
+ * NUL and C0 81 for the byte C0. Returns the byte and sets *n to 2, or -1.
+ */
+int
+rpt_wire_escape(const unsigned char *s, size_t *n)
+{
+	if (s[0] != 0xc0 || (s[1] != 0x80 && s[1] != 0x81))
+		return -1;
+	*n = 2;
+	return s[1] == 0x80 ? 0 : 0xc0;
+}
+
+/*
  * A JSON string on a stdio stream, for the writers that do not build a whole
  * record in a buffer: the same escaping as out_json() (out.c), which it uses.
  */

@@ -42,18 +42,32 @@ fill_plain(void)
 		plain[c] = c != '"' && c != '\\';
 }
 
+static void
+u_escape(struct out *o, unsigned cp)
+{
+	static const char hex[] = "0123456789abcdef";
+	char u[6] = {'\\', 'u', hex[cp >> 12 & 15], hex[cp >> 8 & 15], hex[cp >> 4 & 15],
+		     hex[cp & 15]};
+
+	out_mem(o, u, 6);
+}
+
 /*
- * The one JSON string escaping of the project (rpt_json_string() calls it):
- * wire text is not always UTF-8, so a byte that starts no valid sequence is
- * written as the code point of the same value (Latin-1); the output is always
- * valid JSON and nothing is dropped.
+ * The one JSON string escaping of the project (rpt_json_string() calls it).
+ * Valid UTF-8 is kept; controls (C0, DEL, C1), NUL included, are \u00NN;
+ * bidi and zero-width characters are \uNNNN (the same text, but inert on a
+ * terminal). Wire text is not always UTF-8: a byte that starts no valid
+ * sequence is written as the lone surrogate U+DC00 + byte (\udc80-\udcff,
+ * Python's "surrogateescape", PEP 383), which no valid text can produce, so
+ * the wire bytes come back exactly:
+ * json.loads(line)[...].encode("utf-8", "surrogateescape").
  */
 void
 out_json(struct out *o, const char *str)
 {
-	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)str;
 	size_t n;
+	int b;
 
 	if (!s) {
 		out_mem(o, "null", 4);
@@ -79,12 +93,19 @@ out_json(struct out *o, const char *str)
 			out_chr(o, *s == '\n' ? 'n' : *s == '\r' ? 'r' : 't');
 			s++;
 		} else if (*s >= 0x80 && (n = rpt_utf8_len(s)) != 0) {
-			out_mem(o, s, n);
-			s += n;
-		} else {
-			char u[6] = {'\\', 'u', '0', '0', hex[*s >> 4], hex[*s & 15]};
+			unsigned cp = (n == 2 && s[0] == 0xc2 && s[1] < 0xa0) ? s[1] /* C1 */
+								 : rpt_invisible(s, n);
 
-			out_mem(o, u, 6);
+			if (cp)
+				u_escape(o, cp);
+			else
+				out_mem(o, s, n);
+			s += n;
+		} else if ((b = rpt_wire_escape(s, &n)) >= 0) { /* NUL, or the byte C0 */
+			u_escape(o, b ? 0xdc00u | (unsigned)b : 0);
+			s += n;
+		} else { /* a control byte, or a byte that starts no valid UTF-8 */
+			u_escape(o, *s < 0x80 ? *s : 0xdc00u | *s);
 			s++;
 		}
 	}

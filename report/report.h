@@ -6,6 +6,23 @@
  * Common Schema names, or CSV rows) and a summary at the end.
  * Bytes from the wire are escaped on the way out: nothing a remote host sent
  * can reach the terminal as a control sequence, and JSON stays valid.
+ *
+ * Wire text comes from decode/ as C strings that keep NUL (smtp.h: NUL is
+ * stored as C0 80, a wire byte C0 as C0 81). One mapping per format, and in
+ * JSON and CSV the wire bytes can be recovered from it:
+ *  - JSON (and ECS): valid UTF-8 as it is; NUL and other controls (C0, DEL,
+ *    C1) as \u00NN; bidi and zero-width characters as \uNNNN (the same
+ *    text); a byte that starts no valid UTF-8 as the lone surrogate
+ *    \udc80-\udcff (U+DC00 + byte, PEP 383 "surrogateescape"), which valid
+ *    text cannot produce: in Python,
+ *    json.loads(line)[...].encode("utf-8", "surrogateescape") is the wire.
+ *  - CSV: valid UTF-8 as it is; NUL, controls other than TAB CR LF, each
+ *    byte of a C1 control and bytes that start no valid UTF-8 as \xNN; bidi
+ *    and zero-width characters as \uNNNN; a backslash as \\ (csv.c lists
+ *    the two marks it adds: " / " between reply lines, a formula guard).
+ *  - text: as CSV, but a backslash stays as it is: for a person to read.
+ * Bidi and zero-width: U+061C, U+200B-U+200F, U+202A-U+202E, U+2060-U+2064,
+ * U+2066-U+2069, U+FEFF (format.c: rpt_invisible()).
  */
 #ifndef SMTPSCOPE_REPORT_H
 #define SMTPSCOPE_REPORT_H

@@ -25,6 +25,10 @@ struct rpt {
 };
 
 size_t rpt_utf8_len(const unsigned char *s);
+/* Bidi and zero-width code points (format.c): escaped in text and CSV. */
+unsigned rpt_invisible(const unsigned char *s, size_t n);
+/* decode/'s two-byte forms of NUL and C0 (smtp.h): the byte, or -1. */
+int rpt_wire_escape(const unsigned char *s, size_t *n);
 /* Wire text for a terminal: one line, at most max bytes, escapes for the rest. */
 size_t rpt_text_wire(FILE *f, const char *s, size_t max);
 void json_session(FILE *f, const struct smtp_session *s);

@@ -45,7 +45,9 @@ c1_control(const unsigned char *s)
 
 /*
  * Wire text for a terminal: at most max bytes of one line, control bytes
- * and invalid UTF-8 as \xNN, so a remote host cannot send escape sequences.
+ * (NUL and C1 among them) and invalid UTF-8 as \xNN, bidi and zero-width
+ * characters as \uNNNN, so a remote host can neither send escape sequences
+ * nor make the line read otherwise than it is.
  * Returns the bytes written (for padding).
  */
 size_t
@@ -53,12 +55,22 @@ rpt_text_wire(FILE *f, const char *s, size_t max)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
 	size_t w = 0, n;
+	unsigned cp;
+	int b;
 
 	while (*p && *p != '\n' && w < max) {
 		if (*p >= 0x20 && *p < 0x7f) {
 			putc(*p++, f);
 			w++;
-		} else if ((n = rpt_utf8_len(p)) != 0 && !c1_control(p)) {
+		} else if ((b = rpt_wire_escape(p, &n)) >= 0) { /* NUL, or the byte C0 */
+			fprintf(f, "\\x%02x", (unsigned)b);
+			p += n;
+			w += 4;
+		} else if ((n = rpt_utf8_len(p)) != 0 && (cp = rpt_invisible(p, n)) != 0) {
+			fprintf(f, "\\u%04x", cp);
+			p += n;
+			w += 6;
+		} else if (n != 0 && !c1_control(p)) {
 			fwrite(p, 1, n, f);
 			p += n;
 			w++;

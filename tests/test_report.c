@@ -31,13 +31,20 @@ test_json_string_escapes(void **state)
 	j = json_of("a\"b\\c\n\t\x01\x7f");
 	assert_string_equal(j, "\"a\\\"b\\\\c\\n\\t\\u0001\\u007f\"");
 	free(j);
-	/* valid UTF-8 kept; a stray Latin-1 byte becomes its code point */
+	/*
+	 * valid UTF-8 kept; a stray Latin-1 byte becomes U+DC00 + byte (PEP 383),
+	 * which valid text cannot produce: "\u00e9" would read as the é before it
+	 */
 	j = json_of("caf\xc3\xa9 caf\xe9 \xf0\x9f\x93\xa7");
-	assert_string_equal(j, "\"caf\xc3\xa9 caf\\u00e9 \xf0\x9f\x93\xa7\"");
+	assert_string_equal(j, "\"caf\xc3\xa9 caf\\udce9 \xf0\x9f\x93\xa7\"");
 	free(j);
 	/* a truncated sequence at the end, an overlong form, a surrogate */
 	j = json_of("x\xe2\x82 \xc0\xaf \xed\xa0\x80");
-	assert_string_equal(j, "\"x\\u00e2\\u0082 \\u00c0\\u00af \\u00ed\\u00a0\\u0080\"");
+	assert_string_equal(j, "\"x\\udce2\\udc82 \\udcc0\\udcaf \\udced\\udca0\\udc80\"");
+	free(j);
+	/* C1 controls, bidi and zero-width characters: the same text, escaped */
+	j = json_of("a\xc2\x9b" "b\xe2\x80\xae" "c\xe2\x80\x8b" "d\xc2\xa0");
+	assert_string_equal(j, "\"a\\u009bb\\u202ec\\u200bd\xc2\xa0\"");
 	free(j);
 	j = json_of(NULL);
 	assert_string_equal(j, "null");
@@ -118,7 +125,8 @@ test_iso_time_and_addr(void **state)
  * totals, the summary is written too (quiet: CSV keeps its totals to itself).
  */
 static char *
-render_turns(enum rpt_format fmt, const char *const *turns, const struct rpt_totals *totals)
+render_turns_n(enum rpt_format fmt, const char *const *turns, const size_t *lens,
+	       const struct rpt_totals *totals)
 {
 	struct rpt_config rc = {.format = fmt, .color = false, .quiet = true};
 	char *buf = NULL;
@@ -142,7 +150,7 @@ render_turns(enum rpt_format fmt, const char *const *turns, const struct rpt_tot
 
 		ev = (struct rsm_event){.type = RSM_EV_DATA, .dir = dir, .conn = &conn,
 					.ts = ts += 1000, .data = (const uint8_t *)turns[i],
-					.len = strlen(turns[i])};
+					.len = lens ? lens[i] : strlen(turns[i])};
 		conn.packets[dir]++;
 		smtp_on_stream(dec, &ev);
 	}
@@ -156,6 +164,12 @@ render_turns(enum rpt_format fmt, const char *const *turns, const struct rpt_tot
 	rpt_free(r);
 	fclose(rc.out);
 	return buf;
+}
+
+static char *
+render_turns(enum rpt_format fmt, const char *const *turns, const struct rpt_totals *totals)
+{
+	return render_turns_n(fmt, turns, NULL, totals);
 }
 
 static char *
@@ -260,8 +274,8 @@ test_csv_quoting(void **state)
 	(void)state;
 	out = render_turns(RPT_CSV, turns, NULL);
 	assert_memory_equal(out, CSV_HEADER, strlen(CSV_HEADER));
-	/* reply lines joined; quotes doubled; é as UTF-8; ESC as its control picture */
-	assert_non_null(strstr(out, ",\"mx, \"\"big\"\" / caf\xc3\xa9 \xe2\x90\x9b[2J\","));
+	/* reply lines joined; quotes doubled; a Latin-1 é and ESC as \xNN */
+	assert_non_null(strstr(out, ",\"mx, \"\"big\"\" / caf\\xe9 \\x1b[2J\","));
 	/* a formula start gets an apostrophe; a CR inside a cell is quoted */
 	assert_non_null(strstr(out, ",closed,\"'=CMD|X,\"\"Y\"\"\rZ\",,"));
 	assert_non_null(strstr(out, ",500,,permanent_failure,code_in_context,'-no,"));
@@ -302,6 +316,102 @@ test_csv_one_row_per_command(void **state)
 	rpt_free(r);
 	fclose(rc.out);
 	assert_string_equal(out, CSV_HEADER);
+	free(out);
+}
+
+
+/* Turns of a fixed length: they hold NUL bytes. */
+#define TURN(lit) lit
+#define LEN(lit) (sizeof(lit) - 1)
+
+static char *
+render_nul(enum rpt_format fmt)
+{
+	static const char g[] = "220 mx\r\n";
+	static const char c[] = "HELO a\0b\r\nMAIL FROM:<x\0y@z>\r\nX\xc0\x80Y\r\n";
+	static const char r[] = "250 ok\0after\r\n250 2.1.0 Ok\r\n500 no\xc0\r\n";
+	const char *const turns[] = {TURN(g), TURN(c), TURN(r), NULL};
+	const size_t lens[] = {LEN(g), LEN(c), LEN(r), 0};
+
+	return render_turns_n(fmt, turns, lens, NULL);
+}
+
+/*
+ * A NUL from the wire ends no field: what follows it is there, the NUL
+ * escaped; and a wire byte C0 (which decode/ uses to keep NUL) stays apart
+ * from it, so the bytes come back as they were.
+ */
+static void
+test_nul_kept_in_every_format(void **state)
+{
+	static const struct {
+		enum rpt_format fmt;
+		const char *want[4];
+	} cases[] = {
+		{RPT_TEXT, {"HELO a\\x00b", "250 ok\\x00after", "X\\xc0\\x80Y", "500 no\\xc0"}},
+		{RPT_JSON,
+		 {"\"arg\":\"a\\u0000b\"", "\"text\":\"ok\\u0000after\"", "\"mail_from\":\"x\\u0000y@z\"",
+		  "\"cmd\":\"X\\udcc0\\udc80Y\""}},
+		{RPT_CSV, {",HELO,a\\x00b,", ",ok\\x00after,", ",X\\xc0\\x80Y,", ",no\\xc0,"}},
+		{RPT_ECS, {"ok\\u0000after", "x\\u0000y@z", "no\\udcc0", "a\\u0000b"}},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *out = render_nul(cases[i].fmt);
+
+		for (size_t k = 0; k < 4; k++)
+			if (!strstr(out, cases[i].want[k]))
+				fail_msg("format %d: missing %s in %s", (int)cases[i].fmt,
+					 cases[i].want[k], out);
+		free(out);
+	}
+}
+
+/* U+202E (bidi override), U+200B (zero width) and U+009B (CSI) from the wire. */
+static void
+test_bidi_and_c1_escaped(void **state)
+{
+	static const char *const turns[] = {
+		"220 mx\r\n",
+		"EHLO c\r\nMAIL FROM:<a\xe2\x80\xae" "b@c>\r\nRCPT TO:<d@e>\r\nDATA\r\n",
+		"250 mx\r\n250 Ok\r\n250 Ok\r\n354 go\r\n",
+		"Subject: pay \xe2\x80\xae" "fdp.exe\xe2\x80\x8b\r\n\r\nx\r\n.\r\n",
+		"550 5.7.1 no \xc2\x9b" "31m way\r\n", NULL,
+	};
+	char *out;
+
+	(void)state;
+	out = render_turns(RPT_TEXT, turns, NULL);
+	assert_non_null(strstr(out, "FROM:<a\\u202eb@c>"));
+	assert_null(strstr(out, "\xe2\x80\xae"));
+	assert_null(strstr(out, "\xe2\x80\x8b"));
+	free(out);
+
+	out = render_turns(RPT_CSV, turns, NULL);
+	assert_non_null(strstr(out, ",MAIL,FROM:<a\\u202eb@c>,"));
+	assert_non_null(strstr(out, " no \\xc2\\x9b31m way,"));
+	assert_null(strstr(out, "\xe2\x80\xae"));
+	assert_null(strstr(out, "\xc2\x9b"));
+	free(out);
+
+	out = render_turns(RPT_JSON, turns, NULL);
+	assert_non_null(strstr(out, "\"subject\":\"pay \\u202efdp.exe\\u200b\""));
+	assert_non_null(strstr(out, "no \\u009b31m way"));
+	assert_null(strstr(out, "\xe2\x80\xae"));
+	free(out);
+}
+
+/* A backslash in a CSV cell is doubled, so \xNN in a cell is always an escape. */
+static void
+test_csv_backslash(void **state)
+{
+	static const char *const turns[] = {"220 mx\r\n", "HELO a\\x00\r\n", "250 ok\r\n", NULL};
+	char *out;
+
+	(void)state;
+	out = render_turns(RPT_CSV, turns, NULL);
+	assert_non_null(strstr(out, ",HELO,a\\\\x00,"));
 	free(out);
 }
 
@@ -500,6 +610,9 @@ main(void)
 		cmocka_unit_test(test_audit_counts_and_flags),
 		cmocka_unit_test(test_csv_quoting),
 		cmocka_unit_test(test_csv_one_row_per_command),
+		cmocka_unit_test(test_nul_kept_in_every_format),
+		cmocka_unit_test(test_bidi_and_c1_escaped),
+		cmocka_unit_test(test_csv_backslash),
 		cmocka_unit_test(test_ecs_document),
 		cmocka_unit_test(test_ecs_failure),
 		cmocka_unit_test(test_schema_is_balanced),
