@@ -69,10 +69,10 @@ arena_wiredup(struct arena *a, const char *s, size_t n)
 {
 	size_t extra = 0;
 
+	if (!memchr(s, '\0', n) && !memchr(s, 0xc0, n)) /* nearly always: vectorised scans */
+		return arena_strndup(a, s, n);
 	for (size_t i = 0; i < n; i++)
 		extra += s[i] == '\0' || (unsigned char)s[i] == 0xc0;
-	if (!extra)
-		return arena_strndup(a, s, n);
 	char *p = arena_alloc(a, n + extra + 1), *w = p;
 
 	if (!p)
