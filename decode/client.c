@@ -42,6 +42,49 @@ smtp_verb_lookup(const char *word, size_t len)
 }
 
 static void client_run(struct smtp_session *s, const uint8_t *p, size_t n);
+
+/* What separates a command's words: servers split on any blank, not SP only (Postfix, Exim). */
+static bool
+is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r';
+}
+
+static size_t
+word_len(const char *l, size_t n)
+{
+	size_t w = 0;
+
+	while (w < n && !is_blank(l[w]))
+		w++;
+	return w;
+}
+
+static size_t
+skip_blanks(const char *l, size_t n, size_t i)
+{
+	while (i < n && is_blank(l[i]))
+		i++;
+	return i;
+}
+
+/* RFC 4422 3.1: a SASL mechanism is 1 to 20 of A-Z 0-9 - _ (any case on the wire); else 0. */
+static size_t
+sasl_mech_len(const char *arg, size_t n)
+{
+	size_t w = word_len(arg, n);
+
+	if (w > 20)
+		return 0;
+	for (size_t i = 0; i < w; i++) {
+		char c = arg[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_'))
+			return 0;
+	}
+	return w;
+}
 static void last_chunk_done(struct smtp_session *s);
 
 static int
@@ -303,10 +346,11 @@ on_bdat(struct smtp_session *s, struct smtp_command *c, const char *arg, size_t 
 		last_chunk_done(s);
 }
 
+/* "AUTH mechanism [initial-response]" (RFC 4954 4); a mechanism that is no SASL name is "***". */
 static void
 on_auth(struct smtp_session *s, struct smtp_command *c, const char *arg, size_t n)
 {
-	size_t i = 0, m = 0;
+	size_t m = sasl_mech_len(arg, n), i = skip_blanks(arg, n, word_len(arg, n));
 
 	(void)c;
 	s->has_auth = true;
@@ -314,16 +358,11 @@ on_auth(struct smtp_session *s, struct smtp_command *c, const char *arg, size_t 
 	s->auth.user = NULL;
 	s->priv->auth_lines = 0;
 	s->priv->auth_initial = 0;
-	while (i < n && arg[i] != ' ' && m + 1 < sizeof(s->auth.mechanism)) {
-		char ch = arg[i++];
-
-		s->auth.mechanism[m++] = (ch >= 'a' && ch <= 'z') ? (char)(ch - 32) : ch;
-	}
+	for (size_t k = 0; k < m; k++)
+		s->auth.mechanism[k] = (arg[k] >= 'a' && arg[k] <= 'z') ? (char)(arg[k] - 32) : arg[k];
 	s->auth.mechanism[m] = '\0';
-	while (i < n && arg[i] != ' ')
-		i++;
-	while (i < n && arg[i] == ' ')
-		i++;
+	if (!m)
+		memcpy(s->auth.mechanism, "***", 4);
 	if (i < n)
 		s->priv->auth_initial = 1;
 	if (i < n && !(n - i == 1 && arg[i] == '='))
@@ -393,15 +432,16 @@ on_command(struct smtp_session *s, struct smtp_command *c, const char *arg, size
 	}
 }
 
-/* The argument as the report may show it: AUTH secrets masked unless asked. */
-static size_t
-shown_arg(const struct smtp_session *s, enum smtp_verb v, const char *arg, size_t n)
+/* The argument as the report may show it: AUTH its mechanism only, unless asked. */
+static const char *
+shown_arg(const struct smtp_session *s, enum smtp_verb v, const char *arg, size_t *n)
 {
-	if (v != SMTP_AUTH || s->priv->dec->cfg.show_secrets)
-		return n;
-	const char *sp = memchr(arg, ' ', n);
+	if (!arg || v != SMTP_AUTH || s->priv->dec->cfg.show_secrets)
+		return arg;
+	size_t m = sasl_mech_len(arg, *n);
 
-	return sp ? (size_t)(sp - arg) : n; /* the mechanism only */
+	*n = m ? m : 3;
+	return m ? arg : "***";
 }
 
 /* The client waits for this command's reply; bytes that come meanwhile are held. */
@@ -420,26 +460,22 @@ command_line(struct smtp_session *s, const char *l, size_t n)
 {
 	struct smtp_priv *p = s->priv;
 	char name[VERB_MAX];
-	size_t vlen = 0, a;
-	enum smtp_verb v;
+	size_t vlen = word_len(l, n), a = skip_blanks(l, n, vlen);
+	enum smtp_verb v = smtp_verb_lookup(l, vlen);
 
-	while (vlen < n && l[vlen] != ' ')
-		vlen++;
-	v = smtp_verb_lookup(l, vlen);
 	for (size_t i = 0; i < vlen && i < sizeof(name); i++)
 		name[i] = (l[i] >= 'a' && l[i] <= 'z') ? (char)(l[i] - 32) : l[i];
-	for (a = vlen; a < n && l[a] == ' '; a++)
-		;
-	while (n > a && (l[n - 1] == ' ' || l[n - 1] == '\t'))
+	while (n > a && is_blank(l[n - 1]))
 		n--;
 	const char *arg = a < n ? l + a : NULL;
-	size_t alen = a < n ? n - a : 0;
+	size_t alen = a < n ? n - a : 0, shown_len = alen;
+	const char *shown = shown_arg(s, v, arg, &shown_len);
 
 	if (!s->midstream && !p->greeted && !p->any_reply)
 		session_flag(s, SMTP_ANOM_CLIENT_SPOKE_FIRST);
 	server_early_strays(s, v);
-	int idx = session_add_command(s, v, name, vlen < sizeof(name) ? vlen : sizeof(name), arg,
-				      arg ? shown_arg(s, v, arg, alen) : 0);
+	int idx = session_add_command(s, v, name, vlen < sizeof(name) ? vlen : sizeof(name), shown,
+				      shown_len);
 	struct smtp_command scratch = {.verb = v, .msg = -1, .rcpt = -1};
 
 	p->cur_cmd = idx;
@@ -485,13 +521,11 @@ static void
 cut_command(struct smtp_session *s, const char *seen, size_t n)
 {
 	struct smtp_priv *p = s->priv;
-	size_t w = 0;
+	size_t w = word_len(seen, n < VERB_MAX ? n : VERB_MAX);
 
 	if (p->cut_counted)
 		return;
 	p->cut_counted = true;
-	while (w < n && w < VERB_MAX && seen[w] != ' ')
-		w++;
 	if (p->cline.len && p->cline.buf[p->cline.len - 1] == '\r')
 		p->cline.len--; /* cut between CR and LF */
 	if (n && smtp_verb_lookup(seen, w) != SMTP_OTHER && line_append(&p->cline, " [...]", 6)) {
@@ -546,7 +580,7 @@ command_starts(const uint8_t *d, size_t n)
 {
 	size_t w = 0;
 
-	while (w < n && w < VERB_MAX && d[w] != ' ' && d[w] != '\r' && d[w] != '\n')
+	while (w < n && w < VERB_MAX && !is_blank((char)d[w]) && d[w] != '\n')
 		w++;
 	return w < n && smtp_verb_lookup((const char *)d, w) != SMTP_OTHER;
 }
@@ -605,11 +639,7 @@ http_line(struct smtp_session *s, const char *l, size_t n)
 static bool
 line_is_command(const char *l, size_t n)
 {
-	size_t w = 0;
-
-	while (w < n && w < VERB_MAX && l[w] != ' ')
-		w++;
-	return smtp_verb_lookup(l, w) != SMTP_OTHER;
+	return smtp_verb_lookup(l, word_len(l, n < VERB_MAX ? n : VERB_MAX)) != SMTP_OTHER;
 }
 
 static size_t

@@ -4,6 +4,8 @@
  * delivers them.
  */
 #include "testutil.h"
+
+#include <strings.h>
 /* real TLS exchanges; test_tls.c uses them all, this file some */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-const-variable"
@@ -1011,6 +1013,59 @@ test_auth_plain_after_334(void **state)
 	assert_null(strstr(d.seen.args, "AGJv"));
 }
 
+/* Is the credential anywhere in what the session kept, in any case ("AGJV" after upper-casing)? */
+static bool
+seen_leaks(const struct seen *w, const char *secret)
+{
+	const char *fields[] = {w->transcript, w->args, w->auth, w->explanations, w->verdict};
+
+	for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++)
+		for (const char *p = fields[f]; *p; p++)
+			if (strncasecmp(p, secret, strlen(secret)) == 0)
+				return true;
+	return false;
+}
+
+/* Issue 13: AUTH masking by grammar: a TAB or several blanks separate the words too. */
+static void
+test_auth_masked_whatever_the_blanks(void **state)
+{
+	static const char *const lines[] = {
+		"AUTH PLAIN\tAGJvYgBodW50ZXIy\r\n",   "AUTH\tPLAIN AGJvYgBodW50ZXIy\r\n",
+		"AUTH\tPLAIN\tAGJvYgBodW50ZXIy\r\n",  "AUTH  PLAIN \t AGJvYgBodW50ZXIy\r\n",
+		"auth \tplain\t\tAGJvYgBodW50ZXIy\r\n",
+	};
+	struct driver d;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		driver_open(&d, NULL, false);
+		S(&d, "220 mx ESMTP\r\n");
+		C(&d, lines[i]); /* "\0bob\0hunter2" */
+		S(&d, "235 2.7.0 Authentication successful\r\n");
+		driver_close(&d, RSM_END_CLOSED);
+		assert_string_equal(d.seen.transcript, "CONNECT 220|AUTH 235");
+		assert_int_equal(strcasecmp(d.seen.args, "|PLAIN"), 0); /* as sent: "plain" */
+		assert_string_equal(d.seen.auth, "PLAIN bob 1");
+		assert_false(seen_leaks(&d.seen, "AGJvYgBodW50ZXIy"));
+		assert_false(seen_leaks(&d.seen, "hunter2"));
+	}
+}
+
+/* A mechanism that is not a SASL name (RFC 4422 3.1) may be the credential itself. */
+static void
+test_auth_odd_mechanism_masked(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	play(&d, "S220 mx\r\n|CAUTH AGJvYgBodW50ZXIy+/w=\r\n|S504 5.5.4 Unrecognized\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT 220|AUTH 504");
+	assert_false(seen_leaks(&d.seen, "AGJvYgBodW50ZXIy"));
+}
+
 /* Reply codes outside any table are judged by their first digit. */
 static void
 test_unknown_code_first_digit(void **state)
@@ -1743,6 +1798,8 @@ main(void)
 		cmocka_unit_test(test_gap_past_bdat_chunk),
 		cmocka_unit_test(test_reply_cut_before_code),
 		cmocka_unit_test(test_auth_plain_after_334),
+		cmocka_unit_test(test_auth_masked_whatever_the_blanks),
+		cmocka_unit_test(test_auth_odd_mechanism_masked),
 		cmocka_unit_test(test_nested_mail_refused),
 		cmocka_unit_test(test_helo_falls_back_to_last_sent),
 		cmocka_unit_test(test_rfc_line_limit_flagged),
