@@ -444,6 +444,30 @@ shown_arg(const struct smtp_session *s, enum smtp_verb v, const char *arg, size_
 	return m ? arg : "***";
 }
 
+/* A lone word of base64 (RFC 4648 alphabet): what an AUTH answer looks like. */
+static bool
+looks_base64(const char *l, size_t n)
+{
+	if (n < 4)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (b64_value((uint8_t)l[i]) < 0 && l[i] != '=')
+			return false;
+	return true;
+}
+
+/*
+ * A line no verb names where an AUTH answer may come with nothing to announce
+ * it: a session seen mid-stream or after a client gap (the 334 or the AUTH
+ * was missed), or after an AUTH (a 334 not seen, an answer pipelined past a
+ * refusal, a mechanism with more rounds than we count).
+ */
+static bool
+possible_credential(const struct smtp_session *s, const char *l, size_t n)
+{
+	return (s->midstream || s->has_auth || s->priv->client_gapped) && looks_base64(l, n);
+}
+
 /* The client waits for this command's reply; bytes that come meanwhile are held. */
 static void
 wait_for_reply(struct smtp_session *s, enum smtp_verb v, int msg)
@@ -467,6 +491,13 @@ command_line(struct smtp_session *s, const char *l, size_t n)
 		name[i] = (l[i] >= 'a' && l[i] <= 'z') ? (char)(l[i] - 32) : l[i];
 	while (n > a && is_blank(l[n - 1]))
 		n--;
+	if (v == SMTP_OTHER && possible_credential(s, l, n)) {
+		session_flag(s, SMTP_ANOM_POSSIBLE_CREDENTIAL);
+		if (!p->dec->cfg.show_secrets) {
+			memcpy(name, "***", 3);
+			vlen = 3;
+		}
+	}
 	const char *arg = a < n ? l + a : NULL;
 	size_t alen = a < n ? n - a : 0, shown_len = alen;
 	const char *shown = shown_arg(s, v, arg, &shown_len);

@@ -1066,6 +1066,56 @@ test_auth_odd_mechanism_masked(void **state)
 	assert_false(seen_leaks(&d.seen, "AGJvYgBodW50ZXIy"));
 }
 
+/*
+ * Issue 13: a credential line the decoder cannot place (no AUTH or no 334
+ * seen for it) is kept as an entry, so replies still pair, but never shown.
+ */
+static void
+test_unplaced_credential_masked(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	/* the capture began between the 334 and the password */
+	driver_open(&d, NULL, true);
+	play(&d, "CczNjcjN0\r\n|S535 5.7.8 Error: authentication failed\r\n|CQUIT\r\n|S221 Bye\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "*** 535|QUIT 221");
+	assert_false(seen_leaks(&d.seen, "czNjcjN0"));
+	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_POSSIBLE_CREDENTIAL));
+
+	/* a pipelined answer to an AUTH the server refused: no 334 ever came */
+	driver_open(&d, NULL, false);
+	play(&d, "S220 mx\r\n|CAUTH PLAIN\r\nAGJvYgBodW50ZXIy\r\n|S504 5.5.4 No\r\n|"
+		 "S502 5.5.2 Error: command not recognized\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT 220|AUTH 504|*** 502");
+	assert_false(seen_leaks(&d.seen, "AGJvYgBodW50ZXIy"));
+
+	/* without AUTH, in a session seen whole, an unknown command is shown as sent */
+	driver_open(&d, NULL, false);
+	play(&d, "S220 mx\r\n|CXYZZY\r\n|S502 5.5.2 Error: command not recognized\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT 220|XYZZY 502");
+	assert_false(HAS_ANOMALY(&d.seen, SMTP_ANOM_POSSIBLE_CREDENTIAL));
+}
+
+/* --show-secrets shows the unplaced line as sent. */
+static void
+test_unplaced_credential_shown_when_asked(void **state)
+{
+	struct smtp_config cfg;
+	struct driver d;
+
+	(void)state;
+	smtp_default_config(&cfg);
+	cfg.show_secrets = true;
+	driver_open(&d, &cfg, true);
+	play(&d, "CczNjcjN0\r\n|S535 5.7.8 Error: authentication failed\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CZNJCJN0 535");
+}
+
 /* Reply codes outside any table are judged by their first digit. */
 static void
 test_unknown_code_first_digit(void **state)
@@ -1800,6 +1850,8 @@ main(void)
 		cmocka_unit_test(test_auth_plain_after_334),
 		cmocka_unit_test(test_auth_masked_whatever_the_blanks),
 		cmocka_unit_test(test_auth_odd_mechanism_masked),
+		cmocka_unit_test(test_unplaced_credential_masked),
+		cmocka_unit_test(test_unplaced_credential_shown_when_asked),
 		cmocka_unit_test(test_nested_mail_refused),
 		cmocka_unit_test(test_helo_falls_back_to_last_sent),
 		cmocka_unit_test(test_rfc_line_limit_flagged),
