@@ -525,6 +525,7 @@ auth_line(struct smtp_session *s, const char *l, size_t n)
 	struct smtp_priv *p = s->priv;
 	bool cancel = n == 1 && l[0] == '*';
 	bool show = cancel || p->dec->cfg.show_secrets;
+	bool first = p->auth_lines == 0 && !p->auth_initial;
 
 	server_early_strays(s, SMTP_AUTH_DATA);
 	int idx = session_add_command(s, SMTP_AUTH_DATA, NULL, 0, show ? l : "***", show ? n : 3);
@@ -532,11 +533,12 @@ auth_line(struct smtp_session *s, const char *l, size_t n)
 	p->auth_expect = false;
 	if (p->auth_lines < UINT8_MAX)
 		p->auth_lines++;
-	/* LOGIN says which answer is the user name; the others carry it in their one answer */
-	if (!cancel && (p->auth_user_next || (strcmp(s->auth.mechanism, "LOGIN") != 0 &&
-					      !s->auth.user)))
+	/*
+	 * The user name is in the first answer (LOGIN's too, whatever its prompts
+	 * say: they are free text, RFC 4954 4); an empty one leaves it unknown.
+	 */
+	if (!cancel && first)
 		auth_decode(s, l, n);
-	p->auth_user_next = false;
 	session_push_pending(s, SMTP_AUTH_DATA, idx);
 	wait_for_reply(s, SMTP_AUTH_DATA, -1);
 	server_take_early(s);

@@ -1116,6 +1116,42 @@ test_unplaced_credential_shown_when_asked(void **state)
 	assert_string_equal(d.seen.transcript, "CZNJCJN0 535");
 }
 
+/*
+ * Issue 13: AUTH LOGIN's user name is its first answer, whatever the 334
+ * prompts say (swapped, empty, non-standard); the second is the password.
+ */
+static void
+test_auth_login_user_is_first_answer(void **state)
+{
+	static const char *const scripts[] = {
+		/* prompts swapped: "Password:" first */
+		"S334 UGFzc3dvcmQ6\r\n|CYWxpY2U=\r\n|S334 VXNlcm5hbWU6\r\n|CczNjcjN0\r\n",
+		/* empty prompts */
+		"S334 \r\n|CYWxpY2U=\r\n|S334 \r\n|CczNjcjN0\r\n",
+		/* an empty user name, then a non-standard prompt */
+		"S334 VXNlcm5hbWU6\r\n|C\r\n|S334 UGFzc3dvcmQgcGxlYXNl\r\n|CczNjcjN0\r\n",
+		/* an empty user name, both prompts "Username:" */
+		"S334 VXNlcm5hbWU6\r\n|C\r\n|S334 VXNlcm5hbWU6\r\n|CczNjcjN0\r\n",
+	};
+	static const char *const auth[] = {"LOGIN alice 0", "LOGIN alice 0", "LOGIN (null) 0",
+					   "LOGIN (null) 0"};
+	struct driver d;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(scripts) / sizeof(scripts[0]); i++) {
+		driver_open(&d, NULL, false);
+		play(&d, "S220 mx\r\n|CAUTH LOGIN\r\n");
+		play(&d, scripts[i]);
+		S(&d, "535 5.7.8 Error: authentication failed\r\n");
+		driver_close(&d, RSM_END_CLOSED);
+		assert_string_equal(d.seen.transcript, "CONNECT 220|AUTH 334|AUTH-DATA 334|"
+						       "AUTH-DATA 535");
+		assert_string_equal(d.seen.auth, auth[i]);
+		assert_false(seen_leaks(&d.seen, "s3cr3t"));
+		assert_false(seen_leaks(&d.seen, "czNjcjN0"));
+	}
+}
+
 /* Reply codes outside any table are judged by their first digit. */
 static void
 test_unknown_code_first_digit(void **state)
@@ -1852,6 +1888,7 @@ main(void)
 		cmocka_unit_test(test_auth_odd_mechanism_masked),
 		cmocka_unit_test(test_unplaced_credential_masked),
 		cmocka_unit_test(test_unplaced_credential_shown_when_asked),
+		cmocka_unit_test(test_auth_login_user_is_first_answer),
 		cmocka_unit_test(test_nested_mail_refused),
 		cmocka_unit_test(test_helo_falls_back_to_last_sent),
 		cmocka_unit_test(test_rfc_line_limit_flagged),
