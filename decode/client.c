@@ -465,6 +465,8 @@ looks_base64(const char *l, size_t n)
 static bool
 possible_credential(const struct smtp_session *s, const char *l, size_t n)
 {
+	while (n && is_blank(l[n - 1]))
+		n--;
 	return (s->midstream || s->has_auth || s->priv->client_gapped) && looks_base64(l, n);
 }
 
@@ -489,7 +491,7 @@ command_line(struct smtp_session *s, const char *l, size_t n)
 
 	for (size_t i = 0; i < vlen && i < sizeof(name); i++)
 		name[i] = (l[i] >= 'a' && l[i] <= 'z') ? (char)(l[i] - 32) : l[i];
-	while (n > a && is_blank(l[n - 1]))
+	while (n > a && (l[n - 1] == ' ' || l[n - 1] == '\t'))
 		n--;
 	if (v == SMTP_OTHER && possible_credential(s, l, n)) {
 		session_flag(s, SMTP_ANOM_POSSIBLE_CREDENTIAL);

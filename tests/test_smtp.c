@@ -1084,6 +1084,13 @@ test_unplaced_credential_masked(void **state)
 	assert_false(seen_leaks(&d.seen, "czNjcjN0"));
 	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_POSSIBLE_CREDENTIAL));
 
+	/* the same with a stray CR before the line end */
+	driver_open(&d, NULL, true);
+	play(&d, "CczNjcjN0\r\r\n|S535 5.7.8 Error: authentication failed\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "*** 535");
+	assert_false(seen_leaks(&d.seen, "czNjcjN0"));
+
 	/* a pipelined answer to an AUTH the server refused: no 334 ever came */
 	driver_open(&d, NULL, false);
 	play(&d, "S220 mx\r\n|CAUTH PLAIN\r\nAGJvYgBodW50ZXIy\r\n|S504 5.5.4 No\r\n|"
