@@ -42,6 +42,7 @@ smtp_verb_lookup(const char *word, size_t len)
 }
 
 static void client_run(struct smtp_session *s, const uint8_t *p, size_t n);
+static void last_chunk_done(struct smtp_session *s);
 
 /* What separates a command's words: servers split on any blank, not SP only (Postfix, Exim). */
 static bool
@@ -85,7 +86,6 @@ sasl_mech_len(const char *arg, size_t n)
 	}
 	return w;
 }
-static void last_chunk_done(struct smtp_session *s);
 
 static int
 b64_value(uint8_t c)
