@@ -44,6 +44,49 @@ smtp_verb_lookup(const char *word, size_t len)
 static void client_run(struct smtp_session *s, const uint8_t *p, size_t n);
 static void last_chunk_done(struct smtp_session *s);
 
+/* What separates a command's words: servers split on any blank, not SP only (Postfix, Exim). */
+static bool
+is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r';
+}
+
+static size_t
+word_len(const char *l, size_t n)
+{
+	size_t w = 0;
+
+	while (w < n && !is_blank(l[w]))
+		w++;
+	return w;
+}
+
+static size_t
+skip_blanks(const char *l, size_t n, size_t i)
+{
+	while (i < n && is_blank(l[i]))
+		i++;
+	return i;
+}
+
+/* RFC 4422 3.1: a SASL mechanism is 1 to 20 of A-Z 0-9 - _ (any case on the wire); else 0. */
+static size_t
+sasl_mech_len(const char *arg, size_t n)
+{
+	size_t w = word_len(arg, n);
+
+	if (w > 20)
+		return 0;
+	for (size_t i = 0; i < w; i++) {
+		char c = arg[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_'))
+			return 0;
+	}
+	return w;
+}
+
 static int
 b64_value(uint8_t c)
 {
@@ -303,10 +346,11 @@ on_bdat(struct smtp_session *s, struct smtp_command *c, const char *arg, size_t 
 		last_chunk_done(s);
 }
 
+/* "AUTH mechanism [initial-response]" (RFC 4954 4); a mechanism that is no SASL name is "***". */
 static void
 on_auth(struct smtp_session *s, struct smtp_command *c, const char *arg, size_t n)
 {
-	size_t i = 0, m = 0;
+	size_t m = sasl_mech_len(arg, n), i = skip_blanks(arg, n, word_len(arg, n));
 
 	(void)c;
 	s->has_auth = true;
@@ -314,16 +358,11 @@ on_auth(struct smtp_session *s, struct smtp_command *c, const char *arg, size_t 
 	s->auth.user = NULL;
 	s->priv->auth_lines = 0;
 	s->priv->auth_initial = 0;
-	while (i < n && arg[i] != ' ' && m + 1 < sizeof(s->auth.mechanism)) {
-		char ch = arg[i++];
-
-		s->auth.mechanism[m++] = (ch >= 'a' && ch <= 'z') ? (char)(ch - 32) : ch;
-	}
+	for (size_t k = 0; k < m; k++)
+		s->auth.mechanism[k] = (arg[k] >= 'a' && arg[k] <= 'z') ? (char)(arg[k] - 32) : arg[k];
 	s->auth.mechanism[m] = '\0';
-	while (i < n && arg[i] != ' ')
-		i++;
-	while (i < n && arg[i] == ' ')
-		i++;
+	if (!m)
+		memcpy(s->auth.mechanism, "***", 4);
 	if (i < n)
 		s->priv->auth_initial = 1;
 	if (i < n && !(n - i == 1 && arg[i] == '='))
@@ -393,15 +432,42 @@ on_command(struct smtp_session *s, struct smtp_command *c, const char *arg, size
 	}
 }
 
-/* The argument as the report may show it: AUTH secrets masked unless asked. */
-static size_t
-shown_arg(const struct smtp_session *s, enum smtp_verb v, const char *arg, size_t n)
+/* The argument as the report may show it: AUTH its mechanism only, unless asked. */
+static const char *
+shown_arg(const struct smtp_session *s, enum smtp_verb v, const char *arg, size_t *n)
 {
-	if (v != SMTP_AUTH || s->priv->dec->cfg.show_secrets)
-		return n;
-	const char *sp = memchr(arg, ' ', n);
+	if (!arg || v != SMTP_AUTH || s->priv->dec->cfg.show_secrets)
+		return arg;
+	size_t m = sasl_mech_len(arg, *n);
 
-	return sp ? (size_t)(sp - arg) : n; /* the mechanism only */
+	*n = m ? m : 3;
+	return m ? arg : "***";
+}
+
+/* A lone word of base64 (RFC 4648 alphabet): what an AUTH answer looks like. */
+static bool
+looks_base64(const char *l, size_t n)
+{
+	if (n < 4)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (b64_value((uint8_t)l[i]) < 0 && l[i] != '=')
+			return false;
+	return true;
+}
+
+/*
+ * A line no verb names where an AUTH answer may come with nothing to announce
+ * it: a session seen mid-stream or after a client gap (the 334 or the AUTH
+ * was missed), or after an AUTH (a 334 not seen, an answer pipelined past a
+ * refusal, a mechanism with more rounds than we count).
+ */
+static bool
+possible_credential(const struct smtp_session *s, const char *l, size_t n)
+{
+	while (n && is_blank(l[n - 1]))
+		n--;
+	return (s->midstream || s->has_auth || s->priv->client_gapped) && looks_base64(l, n);
 }
 
 /* The client waits for this command's reply; bytes that come meanwhile are held. */
@@ -420,26 +486,29 @@ command_line(struct smtp_session *s, const char *l, size_t n)
 {
 	struct smtp_priv *p = s->priv;
 	char name[VERB_MAX];
-	size_t vlen = 0, a;
-	enum smtp_verb v;
+	size_t vlen = word_len(l, n), a = skip_blanks(l, n, vlen);
+	enum smtp_verb v = smtp_verb_lookup(l, vlen);
 
-	while (vlen < n && l[vlen] != ' ')
-		vlen++;
-	v = smtp_verb_lookup(l, vlen);
 	for (size_t i = 0; i < vlen && i < sizeof(name); i++)
 		name[i] = (l[i] >= 'a' && l[i] <= 'z') ? (char)(l[i] - 32) : l[i];
-	for (a = vlen; a < n && l[a] == ' '; a++)
-		;
 	while (n > a && (l[n - 1] == ' ' || l[n - 1] == '\t'))
 		n--;
+	if (v == SMTP_OTHER && possible_credential(s, l, n)) {
+		session_flag(s, SMTP_ANOM_POSSIBLE_CREDENTIAL);
+		if (!p->dec->cfg.show_secrets) {
+			memcpy(name, "***", 3);
+			vlen = 3;
+		}
+	}
 	const char *arg = a < n ? l + a : NULL;
-	size_t alen = a < n ? n - a : 0;
+	size_t alen = a < n ? n - a : 0, shown_len = alen;
+	const char *shown = shown_arg(s, v, arg, &shown_len);
 
 	if (!s->midstream && !p->greeted && !p->any_reply)
 		session_flag(s, SMTP_ANOM_CLIENT_SPOKE_FIRST);
 	server_early_strays(s, v);
-	int idx = session_add_command(s, v, name, vlen < sizeof(name) ? vlen : sizeof(name), arg,
-				      arg ? shown_arg(s, v, arg, alen) : 0);
+	int idx = session_add_command(s, v, name, vlen < sizeof(name) ? vlen : sizeof(name), shown,
+				      shown_len);
 	struct smtp_command scratch = {.verb = v, .msg = -1, .rcpt = -1};
 
 	p->cur_cmd = idx;
@@ -458,6 +527,7 @@ auth_line(struct smtp_session *s, const char *l, size_t n)
 	struct smtp_priv *p = s->priv;
 	bool cancel = n == 1 && l[0] == '*';
 	bool show = cancel || p->dec->cfg.show_secrets;
+	bool first = p->auth_lines == 0 && !p->auth_initial;
 
 	server_early_strays(s, SMTP_AUTH_DATA);
 	int idx = session_add_command(s, SMTP_AUTH_DATA, NULL, 0, show ? l : "***", show ? n : 3);
@@ -465,11 +535,12 @@ auth_line(struct smtp_session *s, const char *l, size_t n)
 	p->auth_expect = false;
 	if (p->auth_lines < UINT8_MAX)
 		p->auth_lines++;
-	/* LOGIN says which answer is the user name; the others carry it in their one answer */
-	if (!cancel && (p->auth_user_next || (strcmp(s->auth.mechanism, "LOGIN") != 0 &&
-					      !s->auth.user)))
+	/*
+	 * The user name is in the first answer (LOGIN's too, whatever its prompts
+	 * say: they are free text, RFC 4954 4); an empty one leaves it unknown.
+	 */
+	if (!cancel && first)
 		auth_decode(s, l, n);
-	p->auth_user_next = false;
 	session_push_pending(s, SMTP_AUTH_DATA, idx);
 	wait_for_reply(s, SMTP_AUTH_DATA, -1);
 	server_take_early(s);
@@ -485,13 +556,11 @@ static void
 cut_command(struct smtp_session *s, const char *seen, size_t n)
 {
 	struct smtp_priv *p = s->priv;
-	size_t w = 0;
+	size_t w = word_len(seen, n < VERB_MAX ? n : VERB_MAX);
 
 	if (p->cut_counted)
 		return;
 	p->cut_counted = true;
-	while (w < n && w < VERB_MAX && seen[w] != ' ')
-		w++;
 	if (p->cline.len && p->cline.buf[p->cline.len - 1] == '\r')
 		p->cline.len--; /* cut between CR and LF */
 	if (n && smtp_verb_lookup(seen, w) != SMTP_OTHER && line_append(&p->cline, " [...]", 6)) {
@@ -546,7 +615,7 @@ command_starts(const uint8_t *d, size_t n)
 {
 	size_t w = 0;
 
-	while (w < n && w < VERB_MAX && d[w] != ' ' && d[w] != '\r' && d[w] != '\n')
+	while (w < n && w < VERB_MAX && !is_blank((char)d[w]) && d[w] != '\n')
 		w++;
 	return w < n && smtp_verb_lookup((const char *)d, w) != SMTP_OTHER;
 }
@@ -605,11 +674,7 @@ http_line(struct smtp_session *s, const char *l, size_t n)
 static bool
 line_is_command(const char *l, size_t n)
 {
-	size_t w = 0;
-
-	while (w < n && w < VERB_MAX && l[w] != ' ')
-		w++;
-	return smtp_verb_lookup(l, w) != SMTP_OTHER;
+	return smtp_verb_lookup(l, word_len(l, n < VERB_MAX ? n : VERB_MAX)) != SMTP_OTHER;
 }
 
 static size_t

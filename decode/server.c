@@ -89,26 +89,14 @@ record_extensions(struct smtp_session *s, const char *text)
 		session_flag(s, SMTP_ANOM_TOO_MANY_EXTENSIONS);
 }
 
-/* A 334 challenge of AUTH LOGIN that asks for the user name ("Username:"). */
-static bool
-asks_user_name(const struct smtp_session *s, const char *text)
-{
-	if (strcmp(s->auth.mechanism, "LOGIN") != 0)
-		return false;
-	/* base64 of "Username:" and "User Name" (the forms RFC 4954-era servers send) */
-	return strncmp(text, "VXNlcm5hbWU6", 12) == 0 || strncmp(text, "VXNlciBOYW1l", 12) == 0 ||
-	       (!s->auth.user && strncmp(text, "UGFzc3dvcmQ6", 12) != 0);
-}
-
 static void
-apply_auth_reply(struct smtp_session *s, int code, const char *text)
+apply_auth_reply(struct smtp_session *s, int code)
 {
 	struct smtp_priv *p = s->priv;
 
 	if (code == 334) {
 		p->auth_expect = true;
 		p->auth_assumed = false;
-		p->auth_user_next = asks_user_name(s, text);
 	} else if (code / 100 == 2) {
 		s->auth.success = 1;
 	} else if (code / 100 >= 4) {
@@ -225,7 +213,7 @@ apply_reply(struct smtp_session *s, struct smtp_command *c)
 		break;
 	case SMTP_AUTH:
 	case SMTP_AUTH_DATA:
-		apply_auth_reply(s, code, c->reply.text);
+		apply_auth_reply(s, code);
 		break;
 	default:
 		break;

@@ -98,7 +98,6 @@ struct smtp_priv {
 	bool any_reply;
 	bool tls_check;	     /* after 220 to STARTTLS: is the next thing TLS? */
 	bool auth_expect;    /* the next client line answers a 334 */
-	bool auth_user_next; /* ... and carries the LOGIN user name */
 	bool auth_assumed;   /* ... only because the 334 was not seen */
 	uint8_t auth_lines;  /* answers sent in the current AUTH exchange */
 	uint8_t auth_initial; /* 1: the AUTH command carried the first answer */

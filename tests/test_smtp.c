@@ -4,6 +4,8 @@
  * delivers them.
  */
 #include "testutil.h"
+
+#include <strings.h>
 /* real TLS exchanges; test_tls.c uses them all, this file some */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-const-variable"
@@ -1011,6 +1013,152 @@ test_auth_plain_after_334(void **state)
 	assert_null(strstr(d.seen.args, "AGJv"));
 }
 
+/* Is the credential anywhere in what the session kept, in any case ("AGJV" after upper-casing)? */
+static bool
+seen_leaks(const struct seen *w, const char *secret)
+{
+	const char *fields[] = {w->transcript, w->args, w->auth, w->explanations, w->verdict};
+
+	for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++)
+		for (const char *p = fields[f]; *p; p++)
+			if (strncasecmp(p, secret, strlen(secret)) == 0)
+				return true;
+	return false;
+}
+
+/* Issue 13: AUTH masking by grammar: a TAB or several blanks separate the words too. */
+static void
+test_auth_masked_whatever_the_blanks(void **state)
+{
+	static const char *const lines[] = {
+		"AUTH PLAIN\tAGJvYgBodW50ZXIy\r\n",   "AUTH\tPLAIN AGJvYgBodW50ZXIy\r\n",
+		"AUTH\tPLAIN\tAGJvYgBodW50ZXIy\r\n",  "AUTH  PLAIN \t AGJvYgBodW50ZXIy\r\n",
+		"auth \tplain\t\tAGJvYgBodW50ZXIy\r\n",
+	};
+	struct driver d;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		driver_open(&d, NULL, false);
+		S(&d, "220 mx ESMTP\r\n");
+		C(&d, lines[i]); /* "\0bob\0hunter2" */
+		S(&d, "235 2.7.0 Authentication successful\r\n");
+		driver_close(&d, RSM_END_CLOSED);
+		assert_string_equal(d.seen.transcript, "CONNECT 220|AUTH 235");
+		assert_int_equal(strcasecmp(d.seen.args, "|PLAIN"), 0); /* as sent: "plain" */
+		assert_string_equal(d.seen.auth, "PLAIN bob 1");
+		assert_false(seen_leaks(&d.seen, "AGJvYgBodW50ZXIy"));
+		assert_false(seen_leaks(&d.seen, "hunter2"));
+	}
+}
+
+/* A mechanism that is not a SASL name (RFC 4422 3.1) may be the credential itself. */
+static void
+test_auth_odd_mechanism_masked(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	driver_open(&d, NULL, false);
+	play(&d, "S220 mx\r\n|CAUTH AGJvYgBodW50ZXIy+/w=\r\n|S504 5.5.4 Unrecognized\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT 220|AUTH 504");
+	assert_false(seen_leaks(&d.seen, "AGJvYgBodW50ZXIy"));
+}
+
+/*
+ * Issue 13: a credential line the decoder cannot place (no AUTH or no 334
+ * seen for it) is kept as an entry, so replies still pair, but never shown.
+ */
+static void
+test_unplaced_credential_masked(void **state)
+{
+	struct driver d;
+
+	(void)state;
+	/* the capture began between the 334 and the password */
+	driver_open(&d, NULL, true);
+	play(&d, "CczNjcjN0\r\n|S535 5.7.8 Error: authentication failed\r\n|CQUIT\r\n|S221 Bye\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "*** 535|QUIT 221");
+	assert_false(seen_leaks(&d.seen, "czNjcjN0"));
+	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_POSSIBLE_CREDENTIAL));
+
+	/* the same with a stray CR before the line end */
+	driver_open(&d, NULL, true);
+	play(&d, "CczNjcjN0\r\r\n|S535 5.7.8 Error: authentication failed\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "*** 535");
+	assert_false(seen_leaks(&d.seen, "czNjcjN0"));
+
+	/* a pipelined answer to an AUTH the server refused: no 334 ever came */
+	driver_open(&d, NULL, false);
+	play(&d, "S220 mx\r\n|CAUTH PLAIN\r\nAGJvYgBodW50ZXIy\r\n|S504 5.5.4 No\r\n|"
+		 "S502 5.5.2 Error: command not recognized\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT 220|AUTH 504|*** 502");
+	assert_false(seen_leaks(&d.seen, "AGJvYgBodW50ZXIy"));
+
+	/* without AUTH, in a session seen whole, an unknown command is shown as sent */
+	driver_open(&d, NULL, false);
+	play(&d, "S220 mx\r\n|CXYZZY\r\n|S502 5.5.2 Error: command not recognized\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CONNECT 220|XYZZY 502");
+	assert_false(HAS_ANOMALY(&d.seen, SMTP_ANOM_POSSIBLE_CREDENTIAL));
+}
+
+/* --show-secrets shows the unplaced line as sent. */
+static void
+test_unplaced_credential_shown_when_asked(void **state)
+{
+	struct smtp_config cfg;
+	struct driver d;
+
+	(void)state;
+	smtp_default_config(&cfg);
+	cfg.show_secrets = true;
+	driver_open(&d, &cfg, true);
+	play(&d, "CczNjcjN0\r\n|S535 5.7.8 Error: authentication failed\r\n");
+	driver_close(&d, RSM_END_CLOSED);
+	assert_string_equal(d.seen.transcript, "CZNJCJN0 535");
+}
+
+/*
+ * Issue 13: AUTH LOGIN's user name is its first answer, whatever the 334
+ * prompts say (swapped, empty, non-standard); the second is the password.
+ */
+static void
+test_auth_login_user_is_first_answer(void **state)
+{
+	static const char *const scripts[] = {
+		/* prompts swapped: "Password:" first */
+		"S334 UGFzc3dvcmQ6\r\n|CYWxpY2U=\r\n|S334 VXNlcm5hbWU6\r\n|CczNjcjN0\r\n",
+		/* empty prompts */
+		"S334 \r\n|CYWxpY2U=\r\n|S334 \r\n|CczNjcjN0\r\n",
+		/* an empty user name, then a non-standard prompt */
+		"S334 VXNlcm5hbWU6\r\n|C\r\n|S334 UGFzc3dvcmQgcGxlYXNl\r\n|CczNjcjN0\r\n",
+		/* an empty user name, both prompts "Username:" */
+		"S334 VXNlcm5hbWU6\r\n|C\r\n|S334 VXNlcm5hbWU6\r\n|CczNjcjN0\r\n",
+	};
+	static const char *const auth[] = {"LOGIN alice 0", "LOGIN alice 0", "LOGIN (null) 0",
+					   "LOGIN (null) 0"};
+	struct driver d;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(scripts) / sizeof(scripts[0]); i++) {
+		driver_open(&d, NULL, false);
+		play(&d, "S220 mx\r\n|CAUTH LOGIN\r\n");
+		play(&d, scripts[i]);
+		S(&d, "535 5.7.8 Error: authentication failed\r\n");
+		driver_close(&d, RSM_END_CLOSED);
+		assert_string_equal(d.seen.transcript, "CONNECT 220|AUTH 334|AUTH-DATA 334|"
+						       "AUTH-DATA 535");
+		assert_string_equal(d.seen.auth, auth[i]);
+		assert_false(seen_leaks(&d.seen, "s3cr3t"));
+		assert_false(seen_leaks(&d.seen, "czNjcjN0"));
+	}
+}
+
 /* Reply codes outside any table are judged by their first digit. */
 static void
 test_unknown_code_first_digit(void **state)
@@ -1744,6 +1892,11 @@ main(void)
 		cmocka_unit_test(test_gap_past_bdat_chunk),
 		cmocka_unit_test(test_reply_cut_before_code),
 		cmocka_unit_test(test_auth_plain_after_334),
+		cmocka_unit_test(test_auth_masked_whatever_the_blanks),
+		cmocka_unit_test(test_auth_odd_mechanism_masked),
+		cmocka_unit_test(test_unplaced_credential_masked),
+		cmocka_unit_test(test_unplaced_credential_shown_when_asked),
+		cmocka_unit_test(test_auth_login_user_is_first_answer),
 		cmocka_unit_test(test_nested_mail_refused),
 		cmocka_unit_test(test_helo_falls_back_to_last_sent),
 		cmocka_unit_test(test_rfc_line_limit_flagged),
