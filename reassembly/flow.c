@@ -106,18 +106,11 @@ list_append(struct flow_list *l, struct rsm_flow *f)
 	l->tail = f;
 }
 
+/* Keyed (siphash.c): a fixed hash let one /64 of IPv6 sources fill one bucket. */
 static uint32_t
-key_hash(const struct rsm_key *k)
+key_hash(const struct rsm_table *t, const struct rsm_key *k)
 {
-	uint64_t w[5], h = 0x9e3779b97f4a7c15ull;
-
-	memcpy(w, k, sizeof(w));
-	for (int i = 0; i < 5; i++) {
-		h ^= w[i];
-		h *= 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
-	}
-	return (uint32_t)h;
+	return (uint32_t)rsm_siphash(&t->cfg.hash_key, k, sizeof(*k));
 }
 
 static int
@@ -561,7 +554,7 @@ rsm_feed_at(struct rsm_table *t, const struct cap_segment *s, uint64_t now_us, u
 	t->now = now_us;
 	t->event = event;
 	make_key(&k, s, &src_first);
-	uint32_t hash = key_hash(&k);
+	uint32_t hash = key_hash(t, &k);
 	struct rsm_flow *f = find(t, &k, hash);
 
 	if (s->icmp_type) {
@@ -654,6 +647,10 @@ rsm_new(const struct rsm_config *cfg, rsm_event_fn *fn, void *arg)
 	t->cfg = *cfg;
 	if (t->cfg.max_flows == 0)
 		t->cfg.max_flows = 1;
+	if (!rsm_hash_key_set(&t->cfg.hash_key) && rsm_hash_key_random(&t->cfg.hash_key) < 0) {
+		free(t);
+		return NULL;
+	}
 	t->fn = fn;
 	t->arg = arg;
 	t->active.by = t->linger.by = AGE;
