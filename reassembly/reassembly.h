@@ -105,6 +105,8 @@ struct rsm_stats {
 	uint64_t queued_peak;
 	uint64_t ignored;       /* segments of no flow (late ACKs, stray RSTs) */
 	uint64_t overlap_conflicts; /* overlaps whose bytes differed (first copy kept) */
+	uint64_t ignored_resets; /* RSTs outside the receive window (RFC 5961 3): the flow goes on */
+	uint64_t ignored_fins;   /* FINs outside the receive window: the flow goes on */
 };
 
 struct rsm_table;

@@ -35,6 +35,11 @@ struct rsm_half {
 	struct rsm_seg *ooo_tail;
 	uint32_t ooo_n;
 	uint64_t ooo_bytes;
+	/* what this side's sender advertised: its receive window, for the RST and FIN check */
+	bool syn_seen;   /* its SYN: the window-scale option is known */
+	bool window_seen;
+	uint8_t wscale;  /* 1 + the shift its SYN offered; 0: none */
+	uint16_t window; /* the last window field it sent (unscaled) */
 };
 
 /* Where a half delivers: the caller's callback and the flow it speaks of. */
