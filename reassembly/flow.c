@@ -401,6 +401,8 @@ in_window(const struct rsm_flow *f, enum rsm_dir dir, int64_t off)
 
 	if (!h->based || !f->half[!dir].window_seen)
 		return true;
+	if (h->fin && h->next >= h->fin_off)
+		hi++; /* the FIN takes a sequence number: a RST after it comes one later */
 	if (h->acked_valid) {
 		lo = h->acked < lo ? h->acked : lo;
 		hi = h->acked > hi ? h->acked : hi;

@@ -500,6 +500,26 @@ test_rst_in_window_ends(void **state)
 	rsm_free(n.t);
 }
 
+/* After its FIN, a side's RST comes one sequence number later: at a zero window too. */
+static void
+test_rst_after_fin_zero_window(void **state)
+{
+	struct net n;
+	struct cap_segment s;
+
+	(void)state;
+	net_init(&n, 1000, 5000, 0);
+	handshake(&n);
+	s = make_seg(&n, 40000, true, ACK, 1, 1, NULL);
+	s.window = 0; /* the client can take nothing more */
+	rsm_feed(n.t, &s);
+	SEG(&n, false, ACK | FIN, 1, 1, "221 bye\r\n");
+	SEG(&n, false, RST, 10, 0, NULL); /* after the FIN: 1 + 8 bytes + 1 */
+	assert_string_equal(n.log.s, "O|s:221 bye\r\n|Xreset");
+	assert_int_equal(rsm_stats(n.t)->ignored_resets, 0);
+	rsm_free(n.t);
+}
+
 /* A SYN answered by a RST that does not acknowledge it is no refusal (RFC 793 3.4). */
 static void
 test_refusal_needs_the_ack(void **state)
@@ -599,6 +619,7 @@ main(void)
 		cmocka_unit_test(test_snap_cut_then_retransmitted_no_conflict),
 		cmocka_unit_test(test_rst_out_of_window_ignored),
 		cmocka_unit_test(test_rst_in_window_ends),
+		cmocka_unit_test(test_rst_after_fin_zero_window),
 		cmocka_unit_test(test_refusal_needs_the_ack),
 		cmocka_unit_test(test_fin_out_of_window_ignored),
 		cmocka_unit_test(test_siphash_reference_vector),
