@@ -73,6 +73,7 @@ check-tree: bins $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp
 	python3 tests/escape_check.py --bin $(B)/smtpscope
 	python3 tests/rewrite_check.py --bin $(B)/smtpscope
 	python3 tests/threads_check.py --bin $(B)/smtpscope --quick
+	python3 tests/hash_flood.py --bin $(B)/smtpscope --dir $(B)/hash-flood
 	@# Every invariant (issue 11) fails the build: pairing (inv1), pairs before the damage
 	@# (inv2), message outcomes (inv3), verdicts on unseen replies (inv4), crashes. Every
 	@# violation is in $(B)/mutate.json; about 40 s under ASan on 2 cores.
@@ -137,7 +138,7 @@ deps-test:
 mutate: all
 	python3 tests/mutate.py --bin build/smtpscope --all --json-out build/mutate.json
 
-# Hostile inputs (1M SYNs, a 100 MB line, an out-of-order flood): peak RSS must stay under 200 MB.
+# Hostile inputs (1M SYNs, a 100 MB line, an out-of-order flood, a chosen-collision flood): peak RSS must stay under 200 MB.
 stress: all
 	python3 bench/stress.py --bin build/smtpscope --dir build/stress
 

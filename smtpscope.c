@@ -603,6 +603,13 @@ setup(struct run *r, const struct options *o, const uint16_t *ports, size_t npor
 				.audit_sort = o->audit_sort, .quiet = o->quiet, .extract = r->extract};
 
 	pc.color = o->color < 0 ? isatty(STDOUT_FILENO) : o->color;
+	/* one key per run for every hash table fed by packet data (siphash.c) */
+	if (rsm_hash_key_random(&rc.hash_key) < 0) {
+		fprintf(stderr, "smtpscope: no random key for the hash tables (getrandom, /dev/urandom): %s\n",
+			strerror(errno));
+		return false;
+	}
+	pc.hash_key = rc.hash_key;
 	rc.server_ports = ports;
 	rc.n_server_ports = nports;
 	sc.show_secrets = o->show_secrets;

@@ -9,6 +9,9 @@ flow tables, two rings, and the sessions ended between two merges):
   syn-flood   1,000,000 SYNs from distinct clients to port 25, never answered
   long-line   one session whose client sends "EHLO " and 100 MB without a line end
   ooo-flood   2,000 sessions, each with a hole at the start and 50 KB queued behind it
+  hash-flood  20,000 IPv6 SYNs from one /64, chosen to share one bucket under the flow
+              table's old unkeyed hash (issue 13); hash-random is 20,000 random ones from
+              the same /64 (tests/hash_flood.py compares their times)
 
 usage: python3 bench/stress.py [--bin build/smtpscope] [--dir build/stress] [--limit-mb 200]
                                [--threads-limit-mb 256]
@@ -89,8 +92,60 @@ def write_ooo_flood(path, flows=2000, segs=50, size=1000):
                               ACK, body, ts=1700000000 + i / 1000))
 
 
+SERVER6 = bytes.fromhex("20010db8000000000000000000000025")
+PREFIX6 = bytes.fromhex("20010db800010002")  # one /64, above SERVER6: the client is endpoint 1
+ETH6 = b"\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\x86\xdd"
+M64 = (1 << 64) - 1
+
+
+def frame6(src, sport, dst, dport, seq, flags, ts):
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, 0, 0x50, flags, 65535, 0, 0)
+    ip = struct.pack("!IHBB16s16s", 0x60000000, len(tcp), 6, 64, src, dst)
+    pkt = ETH6 + ip + tcp
+    sec = int(ts)
+    return struct.pack("<IIII", sec, int((ts - sec) * 1e6), len(pkt), len(pkt)) + pkt
+
+
+def old_flow_hash_state(words):
+    """The flow table's hash before issue 13 (reassembly/flow.c key_hash), over some words."""
+    h = 0x9E3779B97F4A7C15
+    for w in words:
+        h = ((h ^ w) * 0xFF51AFD7ED558CCD) & M64
+        h ^= h >> 32
+    return h
+
+
+def colliding_iid(sport):
+    """The interface id that gives (client sport, SERVER6 port 25) the same old hash as all others.
+
+    The key was five 64-bit words, each xored in then mixed: family and ports, then the
+    lower address (SERVER6), then the higher (PREFIX6 + iid). The last word is xored into a
+    state the attacker can compute, so picking it cancels whatever the ports did."""
+    w0 = 6 | 25 << 32 | sport << 48  # family, 3 pad bytes, port[0] (server), port[1], little endian
+    le = lambda b: int.from_bytes(b, "little")
+    h3 = old_flow_hash_state([w0, le(SERVER6[:8]), le(SERVER6[8:]), le(PREFIX6)])
+    return (h3 ^ 0x5A5A5A5A5A5A5A5A).to_bytes(8, "little")
+
+
+def write_hash_flood(path, n=20000, colliding=True):
+    import random
+    rng = random.Random(13)
+    with open(path, "wb") as f:
+        f.write(pcap_header())
+        for i in range(n):
+            sport = 1024 + i
+            iid = colliding_iid(sport) if colliding else rng.getrandbits(64).to_bytes(8, "little")
+            f.write(frame6(PREFIX6 + iid, sport, SERVER6, 25, i * 7919, SYN,
+                           1700000000 + i / 10000))
+
+
+def write_hash_random(path, n=20000):
+    write_hash_flood(path, n, colliding=False)
+
+
 CASES = [("syn-flood", write_syn_flood), ("long-line", write_long_line),
-         ("ooo-flood", write_ooo_flood)]
+         ("ooo-flood", write_ooo_flood), ("hash-flood", write_hash_flood),
+         ("hash-random", write_hash_random)]
 
 
 def last_line(path):

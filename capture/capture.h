@@ -41,6 +41,7 @@ struct cap_segment {
 	uint16_t sport, dport;
 	uint32_t seq, ack;
 	uint16_t window;
+	uint8_t wscale; /* SYN: 1 + the window-scale option's shift (RFC 7323 2.2); 0: none */
 	uint8_t flags;
 	const uint8_t *payload;
 	uint32_t len;     /* payload bytes present in the capture */

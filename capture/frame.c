@@ -343,6 +343,32 @@ frame_ip(int dlt, const uint8_t *frame, size_t caplen, size_t wirelen, struct ip
 	}
 }
 
+/* A SYN's window-scale option (RFC 7323 2.2: kind 3, length 3, shift; 14 at most). */
+static uint8_t
+syn_wscale(struct rd opts)
+{
+	while (opts.left > 0 && !opts.short_read) {
+		uint8_t kind = rd_u8(&opts);
+
+		if (kind == 0) /* end of options */
+			break;
+		if (kind == 1) /* no-op */
+			continue;
+		uint8_t len = rd_u8(&opts);
+
+		if (len < 2 || opts.short_read)
+			break;
+		if (kind == 3 && len == 3) {
+			uint8_t shift = rd_u8(&opts);
+
+			return opts.short_read ? 0 : (uint8_t)(1 + (shift > 14 ? 14 : shift));
+		}
+		if (!rd_skip(&opts, (size_t)len - 2))
+			break;
+	}
+	return 0;
+}
+
 static enum cap_verdict
 parse_tcp(struct rd *r, uint32_t ip_missing, struct cap_segment *seg)
 {
@@ -361,6 +387,12 @@ parse_tcp(struct rd *r, uint32_t ip_missing, struct cap_segment *seg)
 
 	if (hlen < 20)
 		return CAP_MALFORMED;
+	if ((seg->flags & CAP_TH_SYN) && r->left >= hlen - 20) {
+		struct rd opts = *r;
+
+		rd_limit(&opts, hlen - 20);
+		seg->wscale = syn_wscale(opts);
+	}
 	if (!rd_skip(r, hlen - 20))
 		return ip_missing ? CAP_TRUNCATED : CAP_MALFORMED;
 	seg->payload = r->p;

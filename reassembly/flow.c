@@ -106,18 +106,11 @@ list_append(struct flow_list *l, struct rsm_flow *f)
 	l->tail = f;
 }
 
+/* Keyed (siphash.c): a fixed hash let one /64 of IPv6 sources fill one bucket. */
 static uint32_t
-key_hash(const struct rsm_key *k)
+key_hash(const struct rsm_table *t, const struct rsm_key *k)
 {
-	uint64_t w[5], h = 0x9e3779b97f4a7c15ull;
-
-	memcpy(w, k, sizeof(w));
-	for (int i = 0; i < 5; i++) {
-		h ^= w[i];
-		h *= 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
-	}
-	return (uint32_t)h;
+	return (uint32_t)rsm_siphash(&t->cfg.hash_key, k, sizeof(*k));
 }
 
 static int
@@ -375,11 +368,70 @@ on_syn(struct rsm_flow *f, enum rsm_dir dir, const struct cap_segment *s)
 		stream_base(&f->half[RSM_C2S], s->ack);
 }
 
+/*
+ * The receive window the peer of dir last advertised, in bytes. Scaled only
+ * when both SYNs offered the option (RFC 7323 2.2); without the handshake
+ * the shift is unknown, so the widest (14) is assumed: a real RST or FIN is
+ * never taken for a forged one, at the price of a weaker check.
+ */
+static uint64_t
+peer_window(const struct rsm_flow *f, enum rsm_dir dir)
+{
+	const struct rsm_half *me = &f->half[dir], *peer = &f->half[!dir];
+	unsigned shift = 14;
+
+	if (me->syn_seen && peer->syn_seen)
+		shift = me->wscale && peer->wscale ? peer->wscale - 1u : 0;
+	return (uint64_t)peer->window << shift;
+}
+
+/*
+ * RFC 5961 3.2, seen from the wire: a RST (or FIN) of dir counts only when
+ * its sequence number is the next one expected, or within the window the
+ * peer advertised past it. Expected is what the peer acknowledged or what
+ * was delivered, whichever is lower (the capture may have missed either);
+ * the window runs from the higher. Nothing to check against (the sender's
+ * sequence or the peer's window never seen): accepted.
+ */
+static bool
+in_window(const struct rsm_flow *f, enum rsm_dir dir, int64_t off)
+{
+	const struct rsm_half *h = &f->half[dir];
+	uint64_t lo = h->next, hi = h->next;
+
+	if (!h->based || !f->half[!dir].window_seen)
+		return true;
+	if (h->fin && h->next >= h->fin_off)
+		hi++; /* the FIN takes a sequence number: a RST after it comes one later */
+	if (h->acked_valid) {
+		lo = h->acked < lo ? h->acked : lo;
+		hi = h->acked > hi ? h->acked : hi;
+	}
+	return off >= 0 && (uint64_t)off >= lo && (uint64_t)off <= hi + peer_window(f, dir);
+}
+
+/*
+ * A RST counts when it is in the window; a SYN answered by a RST is a
+ * refusal when the RST acknowledges that SYN (RFC 793 3.4, SYN-SENT: only
+ * the ACK field makes it acceptable).
+ */
+static bool
+rst_acceptable(const struct rsm_flow *f, enum rsm_dir dir, const struct cap_segment *s)
+{
+	const struct rsm_half *c = &f->half[RSM_C2S];
+
+	if (f->state == FS_SYN_SENT && dir == RSM_S2C && !f->conn.synack_seen)
+		return (s->flags & CAP_TH_ACK) && (!c->based || stream_offset(c, s->ack) == 0);
+	return in_window(f, dir, stream_offset(&f->half[dir], s->seq));
+}
+
 static void
 on_rst(struct rsm_table *t, struct rsm_flow *f, enum rsm_dir dir)
 {
 	bool refused = f->state == FS_SYN_SENT && dir == RSM_S2C && !f->conn.synack_seen;
 
+	if (!f->conn.first_closer)
+		f->conn.first_closer = (uint8_t)(1 + dir);
 	end_flow(t, f, refused ? RSM_END_REFUSED : RSM_END_RESET);
 }
 
@@ -411,8 +463,20 @@ on_segment(struct rsm_table *t, struct rsm_flow *f, enum rsm_dir dir, const stru
 	struct rsm_half *h = &f->half[dir], *peer = &f->half[!dir];
 	struct rsm_sink k;
 
-	if (s->flags & CAP_TH_SYN)
+	/* Out of the window: ignored whole, its ACK too (a forged ACK would widen the window). */
+	if ((s->flags & CAP_TH_RST) && !rst_acceptable(f, dir, s)) {
+		t->stats.ignored_resets++;
+		return;
+	}
+	if (s->flags & CAP_TH_SYN) {
+		h->syn_seen = true;
+		h->wscale = s->wscale;
 		on_syn(f, dir, s);
+	}
+	if (!(s->flags & CAP_TH_RST)) { /* a RST's window says nothing */
+		h->window = s->window;
+		h->window_seen = true;
+	}
 	/*
 	 * The ACK first: it says what the sender had received before it sent
 	 * this segment, so a hole it reveals in the other direction comes before
@@ -422,8 +486,6 @@ on_segment(struct rsm_table *t, struct rsm_flow *f, enum rsm_dir dir, const stru
 		sink_init(&k, t, f, (enum rsm_dir)!dir);
 		stream_ack(peer, &k, stream_offset(peer, s->ack));
 	}
-	if ((s->flags & (CAP_TH_RST | CAP_TH_FIN)) && !f->conn.first_closer)
-		f->conn.first_closer = (uint8_t)(1 + dir);
 	if (s->flags & CAP_TH_RST) { /* after its ACK, which still tells what arrived */
 		on_rst(t, f, dir);
 		return;
@@ -435,7 +497,15 @@ on_segment(struct rsm_table *t, struct rsm_flow *f, enum rsm_dir dir, const stru
 
 		if (!h->based)
 			stream_base(h, seq);
-		stream_fin(h, stream_offset(h, seq) + s->len + s->missing);
+		int64_t fin_off = stream_offset(h, seq) + s->len + s->missing;
+
+		if (!in_window(f, dir, fin_off)) {
+			t->stats.ignored_fins++;
+		} else {
+			if (!f->conn.first_closer)
+				f->conn.first_closer = (uint8_t)(1 + dir);
+			stream_fin(h, fin_off);
+		}
 	}
 	maybe_close(t, f);
 }
@@ -561,7 +631,7 @@ rsm_feed_at(struct rsm_table *t, const struct cap_segment *s, uint64_t now_us, u
 	t->now = now_us;
 	t->event = event;
 	make_key(&k, s, &src_first);
-	uint32_t hash = key_hash(&k);
+	uint32_t hash = key_hash(t, &k);
 	struct rsm_flow *f = find(t, &k, hash);
 
 	if (s->icmp_type) {
@@ -654,6 +724,10 @@ rsm_new(const struct rsm_config *cfg, rsm_event_fn *fn, void *arg)
 	t->cfg = *cfg;
 	if (t->cfg.max_flows == 0)
 		t->cfg.max_flows = 1;
+	if (!rsm_hash_key_set(&t->cfg.hash_key) && rsm_hash_key_random(&t->cfg.hash_key) < 0) {
+		free(t);
+		return NULL;
+	}
 	t->fn = fn;
 	t->arg = arg;
 	t->active.by = t->linger.by = AGE;

@@ -68,6 +68,21 @@ struct rsm_event {
 
 typedef void rsm_event_fn(void *arg, const struct rsm_event *ev);
 
+/*
+ * The key of every hash table fed by packet data (flows, shard slots, audit
+ * hosts): 128 random bits per run, so that no sender can choose entries that
+ * share a bucket. rsm_siphash() is SipHash-2-4 (siphash.c).
+ */
+struct rsm_hash_key {
+	uint64_t k[2];
+};
+
+uint64_t rsm_siphash(const struct rsm_hash_key *key, const void *data, size_t len);
+/* 0, or -1 with errno set when neither getrandom(2) nor /dev/urandom gave 16 bytes. */
+int rsm_hash_key_random(struct rsm_hash_key *key);
+/* false for the all-zero key: not drawn yet. */
+bool rsm_hash_key_set(const struct rsm_hash_key *key);
+
 struct rsm_config {
 	uint32_t max_flows;          /* concurrent flows; the oldest is evicted past it */
 	uint32_t max_ooo_segments;   /* queued out-of-order segments per direction */
@@ -76,6 +91,7 @@ struct rsm_config {
 	uint32_t idle_timeout;       /* seconds of capture time */
 	const uint16_t *server_ports; /* orient flows without a handshake */
 	size_t n_server_ports;
+	struct rsm_hash_key hash_key; /* all zero: rsm_new() draws one */
 };
 
 struct rsm_stats {
@@ -89,6 +105,8 @@ struct rsm_stats {
 	uint64_t queued_peak;
 	uint64_t ignored;       /* segments of no flow (late ACKs, stray RSTs) */
 	uint64_t overlap_conflicts; /* overlaps whose bytes differed (first copy kept) */
+	uint64_t ignored_resets; /* RSTs outside the receive window (RFC 5961 3): the flow goes on */
+	uint64_t ignored_fins;   /* FINs outside the receive window: the flow goes on */
 };
 
 struct rsm_table;

@@ -24,6 +24,7 @@ struct rsm_half {
 	bool based;      /* offset 0 is known */
 	bool fin;
 	bool acked_valid;
+	bool syn_seen;   /* this side's SYN: the window-scale option is known */
 	uint32_t ref_seq; /* a sequence number and its offset, to unwrap */
 	uint64_t ref_off;
 	uint64_t next;    /* next offset to deliver */
@@ -34,6 +35,10 @@ struct rsm_half {
 	struct rsm_seg *ooo; /* out-of-order queue, sorted by offset */
 	struct rsm_seg *ooo_tail;
 	uint32_t ooo_n;
+	/* what this side advertised, for the RST and FIN check (in padding: no bigger flows) */
+	uint16_t window; /* the last window field it sent (unscaled) */
+	uint8_t wscale;  /* 1 + the shift its SYN offered; 0: none */
+	bool window_seen;
 	uint64_t ooo_bytes;
 };
 

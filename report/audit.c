@@ -52,16 +52,19 @@ struct rpt_audit {
 	size_t cap, count;
 	uint64_t unaudited;
 	enum rpt_audit_sort sort;
+	struct rsm_hash_key key;
 };
 
+/* Keyed (siphash.c): hosts are chosen by whoever sends packets. */
 static uint64_t
-host_hash(const struct cap_addr *a, enum role role)
+host_hash(const struct rsm_hash_key *key, const struct cap_addr *a, enum role role)
 {
-	uint64_t h = 1469598103934665603ull ^ (uint64_t)role;
+	uint8_t buf[18];
 
-	for (int i = 0; i < 16; i++)
-		h = (h ^ a->bytes[i]) * 1099511628211ull;
-	return h;
+	memcpy(buf, a->bytes, 16);
+	buf[16] = a->family;
+	buf[17] = (uint8_t)role;
+	return rsm_siphash(key, buf, sizeof(buf));
 }
 
 static bool
@@ -71,9 +74,10 @@ same_ip(const struct cap_addr *a, const struct cap_addr *b)
 }
 
 static struct host *
-slot_for(struct host *slots, size_t cap, const struct cap_addr *ip, enum role role)
+slot_for(const struct rsm_hash_key *key, struct host *slots, size_t cap, const struct cap_addr *ip,
+	 enum role role)
 {
-	size_t i = host_hash(ip, role) & (cap - 1);
+	size_t i = host_hash(key, ip, role) & (cap - 1);
 
 	while (slots[i].used && !(slots[i].role == role && same_ip(&slots[i].ip, ip)))
 		i = (i + 1) & (cap - 1);
@@ -90,7 +94,7 @@ grow(struct rpt_audit *a)
 		return false;
 	for (size_t i = 0; i < a->cap; i++)
 		if (a->slots[i].used)
-			*slot_for(n, cap, &a->slots[i].ip, a->slots[i].role) = a->slots[i];
+			*slot_for(&a->key, n, cap, &a->slots[i].ip, a->slots[i].role) = a->slots[i];
 	free(a->slots);
 	a->slots = n;
 	a->cap = cap;
@@ -100,7 +104,7 @@ grow(struct rpt_audit *a)
 static struct host *
 find_host(struct rpt_audit *a, const struct cap_addr *ip, enum role role, uint64_t ts)
 {
-	struct host *h = a->cap ? slot_for(a->slots, a->cap, ip, role) : NULL;
+	struct host *h = a->cap ? slot_for(&a->key, a->slots, a->cap, ip, role) : NULL;
 
 	/* Full (rpt_audit_session() made room when it could): only hosts already known. */
 	if (!h || (!h->used && a->count * 2 >= a->cap))
@@ -117,9 +121,10 @@ find_host(struct rpt_audit *a, const struct cap_addr *ip, enum role role, uint64
 }
 
 static struct cap_addr *
-peer_slot(struct cap_addr *set, unsigned cap, const struct cap_addr *peer)
+peer_slot(const struct rsm_hash_key *key, struct cap_addr *set, unsigned cap,
+	  const struct cap_addr *peer)
 {
-	size_t i = host_hash(peer, ROLE_CLIENT) & (cap - 1);
+	size_t i = host_hash(key, peer, ROLE_CLIENT) & (cap - 1);
 
 	while (set[i].family && !same_ip(&set[i], peer))
 		i = (i + 1) & (cap - 1);
@@ -128,9 +133,9 @@ peer_slot(struct cap_addr *set, unsigned cap, const struct cap_addr *peer)
 
 /* Distinct peers of a host; the set doubles up to MAX_PEERS, then says "at least". */
 static void
-add_peer(struct host *h, const struct cap_addr *peer)
+add_peer(const struct rsm_hash_key *key, struct host *h, const struct cap_addr *peer)
 {
-	if (h->cap_peers && peer_slot(h->peers, h->cap_peers, peer)->family)
+	if (h->cap_peers && peer_slot(key, h->peers, h->cap_peers, peer)->family)
 		return;
 	if ((h->n_peers + 1) * 2 > h->cap_peers) {
 		unsigned cap = h->cap_peers ? h->cap_peers * 2 : 8;
@@ -142,12 +147,12 @@ add_peer(struct host *h, const struct cap_addr *peer)
 		}
 		for (unsigned i = 0; i < h->cap_peers; i++)
 			if (h->peers[i].family)
-				*peer_slot(set, cap, &h->peers[i]) = h->peers[i];
+				*peer_slot(key, set, cap, &h->peers[i]) = h->peers[i];
 		free(h->peers);
 		h->peers = set;
 		h->cap_peers = cap;
 	}
-	*peer_slot(h->peers, h->cap_peers, peer) = *peer;
+	*peer_slot(key, h->peers, h->cap_peers, peer) = *peer;
 	h->n_peers++;
 }
 
@@ -228,8 +233,8 @@ rpt_audit_session(struct rpt_audit *a, const struct smtp_session *s)
 	}
 	count_session(c, s);
 	count_session(v, s);
-	add_peer(c, &s->server);
-	add_peer(v, &s->client);
+	add_peer(&a->key, c, &s->server);
+	add_peer(&a->key, v, &s->client);
 	add_name(c, s->helo);
 	if (s->n_cmds && s->cmds[0].verb == SMTP_CONNECT && s->cmds[0].has_reply && !v->n_names) {
 		const char *t = s->cmds[0].reply.text, *nl = strchr(t, '\n');
@@ -428,12 +433,19 @@ rpt_audit_print(struct rpt_audit *a, FILE *f, bool json)
 }
 
 struct rpt_audit *
-rpt_audit_new(enum rpt_audit_sort sort)
+rpt_audit_new(enum rpt_audit_sort sort, const struct rsm_hash_key *key)
 {
 	struct rpt_audit *a = calloc(1, sizeof(*a));
 
-	if (a)
-		a->sort = sort;
+	if (!a)
+		return NULL;
+	a->sort = sort;
+	if (key && rsm_hash_key_set(key))
+		a->key = *key;
+	else if (rsm_hash_key_random(&a->key) < 0) {
+		free(a);
+		return NULL;
+	}
 	return a;
 }
 

@@ -422,8 +422,10 @@ json_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c)
 		fprintf(f, "%s\"%s\":%" PRIu64, v == CAP_NOT_TCP ? "" : ",",
 			cap_verdict_name((enum cap_verdict)v), cs->verdicts[v]);
 	fprintf(f, "},\"icmp_unreachable\":%" PRIu64 ",\"ip_reassembled\":%" PRIu64
-		   ",\"ip_fragments_dropped\":%" PRIu64 ",\"overlap_conflicts\":%" PRIu64,
-		cs->verdicts[CAP_UNREACH], cs->reassembled, cs->frags_dropped, rs->overlap_conflicts);
+		   ",\"ip_fragments_dropped\":%" PRIu64 ",\"overlap_conflicts\":%" PRIu64
+		   ",\"ignored_resets\":%" PRIu64 ",\"ignored_fins\":%" PRIu64,
+		cs->verdicts[CAP_UNREACH], cs->reassembled, cs->frags_dropped, rs->overlap_conflicts,
+		rs->ignored_resets, rs->ignored_fins);
 	fputs(",\"explanations\":{", f);
 	for (int m = 0; m < SMTP_MATCH_COUNT; m++)
 		fprintf(f, "%s\"%s\":%" PRIu64, m ? "," : "", smtp_match_name((enum smtp_match)m),

@@ -17,7 +17,7 @@ rpt_new(const struct rpt_config *cfg)
 		return NULL;
 	r->cfg = *cfg;
 	r->counts.extract = cfg->extract;
-	if (cfg->audit && !(r->audit = rpt_audit_new(cfg->audit_sort))) {
+	if (cfg->audit && !(r->audit = rpt_audit_new(cfg->audit_sort, &cfg->hash_key))) {
 		free(r);
 		return NULL;
 	}

@@ -50,6 +50,7 @@ struct rpt_config {
 	bool quiet; /* no summary at the end of a text run */
 	struct rpt_extract *extract; /* --extract: index each session's messages (borrowed) */
 	enum rpt_audit_sort audit_sort;
+	struct rsm_hash_key hash_key; /* for the audit's host table; unset: drawn */
 	FILE *out;
 };
 
@@ -90,7 +91,8 @@ void rpt_extract_close(struct rpt_extract *x);
 
 /* The host audit (audit.c), usable on its own. */
 struct rpt_audit;
-struct rpt_audit *rpt_audit_new(enum rpt_audit_sort sort);
+/* key: the run's hash key; NULL or unset: one is drawn. */
+struct rpt_audit *rpt_audit_new(enum rpt_audit_sort sort, const struct rsm_hash_key *key);
 void rpt_audit_session(struct rpt_audit *a, const struct smtp_session *s);
 void rpt_audit_print(struct rpt_audit *a, FILE *f, bool json);
 void rpt_audit_free(struct rpt_audit *a);

@@ -245,6 +245,11 @@ text_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c, bo
 			   PRIu64 " still open at the end; %" PRIu64 " replies paired by inference\n",
 			ds->cut_by_snaplen, ds->one_side, ds->after_greeting, ds->ends_mid_session,
 			ds->pairs_inferred);
+	if (rs->ignored_resets + rs->ignored_fins)
+		fprintf(f, "  outside the receive window, so ignored (forged or stale): %" PRIu64
+			   " RST%s, %" PRIu64 " FIN%s\n",
+			rs->ignored_resets, rs->ignored_resets == 1 ? "" : "s", rs->ignored_fins,
+			rs->ignored_fins == 1 ? "" : "s");
 	if (cs->input_truncated)
 		fputs("  the capture file is truncated: the last record was cut short\n", f);
 	if (c->extract) {

@@ -701,6 +701,25 @@ def icmp_unreachable():
         "one session, state `refused`, CONNECT with code null; anomaly `icmp_unreachable`"
 
 
+@variant
+def forged_resets():
+    exp, pkts = load_twin("multi-message")
+    first = find_payload(pkts, b"mail FROM", client=True)
+    c, v = pkts[first], pkts[first - 1]  # the client's MAIL, the server's reply before it
+    forged = [replace(c, ts=c.ts - 3, flags=RST, seq=(c.seq + 0x80000000) & 0xFFFFFFFF, ack=0,
+                      win=0, opts=b"", payload=b""),
+              replace(v, ts=c.ts - 2, flags=RST | ACK, seq=(v.seq - 0x100000) & 0xFFFFFFFF,
+                      win=0, opts=b"", payload=b""),
+              replace(c, ts=c.ts - 1, flags=FIN | ACK, seq=(c.seq - 0x100000) & 0xFFFFFFFF,
+                      opts=b"", payload=b"")]
+    what = ("before the client's first MAIL, a RST from each side and a FIN from the client, "
+            "their sequence numbers far outside the receive window (a blind forgery)")
+    return encode(pkts[:first] + forged + pkts[first:]), \
+        derive("multi-message", exp, "forged-resets", what), \
+        "same as the twin: both messages, the session closed by its own FINs " \
+        "(RFC 5961 3: out-of-window RST and FIN ignored, counted in ignored_resets/ignored_fins)"
+
+
 # ----------------------------------------------------------------------------
 # driver
 # ----------------------------------------------------------------------------

@@ -395,30 +395,33 @@ publish_all(struct shard *sh)
 	}
 }
 
-static uint64_t
-mix(uint64_t x)
+static void
+put_endpoint(uint8_t *p, const struct cap_addr *a, uint16_t port)
 {
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	return x ^ (x >> 33);
+	memcpy(p, a->bytes, 16);
+	p[16] = (uint8_t)(port >> 8);
+	p[17] = (uint8_t)port;
 }
 
-static uint64_t
-endpoint_hash(const struct cap_addr *a, uint16_t port)
-{
-	uint64_t w[2];
-
-	memcpy(w, a->bytes, sizeof(w));
-	return mix(w[0] ^ mix(w[1] ^ ((uint64_t)port << 8) ^ a->family));
-}
-
-/* Both directions of a connection (and ICMP about it) go to the same worker. */
+/*
+ * Both directions of a connection (and ICMP about it) go to the same worker:
+ * the endpoints are hashed in a canonical order, keyed (siphash.c), so that
+ * no sender can choose flows that all land on one worker. The slot depends on
+ * the run's key; the output does not (the reader restores the order).
+ */
 static struct worker *
 owner(struct shard *sh, const struct cap_segment *s)
 {
-	uint64_t h = mix(endpoint_hash(&s->src, s->sport) + endpoint_hash(&s->dst, s->dport));
+	uint8_t a[18], b[18], buf[37];
+
+	put_endpoint(a, &s->src, s->sport);
+	put_endpoint(b, &s->dst, s->dport);
+	bool ab = memcmp(a, b, sizeof(a)) <= 0;
+
+	memcpy(buf, ab ? a : b, 18);
+	memcpy(buf + 18, ab ? b : a, 18);
+	buf[36] = s->src.family;
+	uint64_t h = rsm_siphash(&sh->cfg.rsm.hash_key, buf, sizeof(buf));
 
 	return &sh->w[sh->slot[(h >> 32) % SLOTS]];
 }
@@ -681,6 +684,10 @@ shard_new(const struct shard_config *cfg)
 	if (!sh)
 		return NULL;
 	sh->cfg = *cfg;
+	if (!rsm_hash_key_set(&sh->cfg.rsm.hash_key) && rsm_hash_key_random(&sh->cfg.rsm.hash_key) < 0) {
+		free(sh);
+		return NULL;
+	}
 	sh->n = cfg->workers < 1 ? 1 : cfg->workers > SHARD_MAX_WORKERS ? SHARD_MAX_WORKERS : cfg->workers;
 	for (unsigned i = 0, k = reader_slots(sh->n); i < SLOTS; i++)
 		sh->slot[i] = (uint8_t)(i < k ? 0 : 1 + (i - k) % (sh->n - 1));

@@ -90,6 +90,7 @@ make_seg(struct net *n, uint16_t cport, bool from_client, uint8_t flags, uint32_
 	s.seq = (from_client ? n->cseq : n->sseq) + rel_seq;
 	s.ack = (from_client ? n->sseq : n->cseq) + rel_ack;
 	s.flags = flags;
+	s.window = 65535;
 	s.payload = (const uint8_t *)data;
 	s.len = data ? (uint32_t)strlen(data) : 0;
 	return s;
@@ -458,6 +459,142 @@ test_snaplen_cut_is_gap(void **state)
 	rsm_free(n.t);
 }
 
+/*
+ * RFC 5961 3: a RST far from the next sequence number (a blind forgery) is
+ * ignored and counted, and the message after it still arrives; a RST at the
+ * next sequence number ends the flow.
+ */
+static void
+test_rst_out_of_window_ignored(void **state)
+{
+	struct net n;
+
+	(void)state;
+	net_init(&n, 1000, 5000, 0);
+	handshake(&n);
+	SEG(&n, false, ACK, 1, 1, "220 hi\r\n");
+	SEG(&n, true, RST, 1 + 0x40000000u, 0, NULL);	    /* from the client's side, far ahead */
+	SEG(&n, false, RST | ACK, 9 - 0x1000000u, 1, NULL); /* from the server's, far behind */
+	SEG(&n, true, ACK, 1, 9, "QUIT\r\n");
+	assert_int_equal(rsm_stats(n.t)->ignored_resets, 2);
+	assert_int_equal(n.log.closes, 0);
+	SEG(&n, true, RST, 7, 0, NULL); /* the next sequence number exactly */
+	assert_string_equal(n.log.s, "O|s:220 hi\r\n|c:QUIT\r\n|Xreset");
+	assert_int_equal(rsm_stats(n.t)->ignored_resets, 2);
+	rsm_free(n.t);
+}
+
+/* Inside the window the peer advertised (65535 bytes past the next): accepted. */
+static void
+test_rst_in_window_ends(void **state)
+{
+	struct net n;
+
+	(void)state;
+	net_init(&n, 1000, 5000, 0);
+	handshake(&n);
+	SEG(&n, false, ACK, 1, 1, "220 hi\r\n");
+	SEG(&n, false, RST, 9 + 60000, 0, NULL);
+	assert_string_equal(n.log.s, "O|s:220 hi\r\n|Xreset");
+	assert_int_equal(rsm_stats(n.t)->ignored_resets, 0);
+	rsm_free(n.t);
+}
+
+/* After its FIN, a side's RST comes one sequence number later: at a zero window too. */
+static void
+test_rst_after_fin_zero_window(void **state)
+{
+	struct net n;
+	struct cap_segment s;
+
+	(void)state;
+	net_init(&n, 1000, 5000, 0);
+	handshake(&n);
+	s = make_seg(&n, 40000, true, ACK, 1, 1, NULL);
+	s.window = 0; /* the client can take nothing more */
+	rsm_feed(n.t, &s);
+	SEG(&n, false, ACK | FIN, 1, 1, "221 bye\r\n");
+	SEG(&n, false, RST, 10, 0, NULL); /* after the FIN: 1 + 8 bytes + 1 */
+	assert_string_equal(n.log.s, "O|s:221 bye\r\n|Xreset");
+	assert_int_equal(rsm_stats(n.t)->ignored_resets, 0);
+	rsm_free(n.t);
+}
+
+/* A SYN answered by a RST that does not acknowledge it is no refusal (RFC 793 3.4). */
+static void
+test_refusal_needs_the_ack(void **state)
+{
+	struct net n;
+
+	(void)state;
+	net_init(&n, 1000, 5000, 0);
+	SEG(&n, true, SYN, 0, 0, NULL);
+	SEG(&n, false, RST | ACK, 0, 77, NULL); /* acknowledges nothing the client sent */
+	SEG(&n, false, RST, 0, 0, NULL);	/* no ACK at all */
+	assert_int_equal(n.log.closes, 0);
+	assert_int_equal(rsm_stats(n.t)->ignored_resets, 2);
+	SEG(&n, false, RST | ACK, 0, 1, NULL);
+	assert_string_equal(n.log.s, "O|Xrefused");
+	rsm_free(n.t);
+}
+
+/* Forged FINs behind the next sequence number would close both halves at once: ignored. */
+static void
+test_fin_out_of_window_ignored(void **state)
+{
+	struct net n;
+
+	(void)state;
+	net_init(&n, 1000, 5000, 0);
+	handshake(&n);
+	SEG(&n, false, ACK, 1, 1, "220 hi\r\n");
+	SEG(&n, true, ACK, 1, 9, "EHLO x\r\n");
+	SEG(&n, true, FIN | ACK, 1 - 0x100000u, 9, NULL);
+	SEG(&n, false, FIN | ACK, 9 + 0x20000000u, 9, NULL);
+	assert_int_equal(rsm_stats(n.t)->ignored_fins, 2);
+	SEG(&n, false, ACK, 9, 9, "250 ok\r\n");
+	rsm_flush(n.t);
+	assert_string_equal(n.log.s, "O|s:220 hi\r\n|c:EHLO x\r\n|s:250 ok\r\n|Xunfinished");
+	rsm_free(n.t);
+}
+
+/*
+ * SipHash-2-4 against the paper's Appendix A: key 00 01 .. 0f, message
+ * 00 01 .. 0e (15 bytes), output a129ca6149be45e5; plus the empty message
+ * (726fdb47dd0e0e31, from the reference implementation's vectors).
+ */
+static void
+test_siphash_reference_vector(void **state)
+{
+	(void)state;
+	uint8_t kb[16], msg[15];
+	struct rsm_hash_key k = {{0, 0}};
+
+	for (int i = 0; i < 16; i++)
+		kb[i] = (uint8_t)i;
+	for (int i = 0; i < 15; i++)
+		msg[i] = (uint8_t)i;
+	for (int i = 7; i >= 0; i--) {
+		k.k[0] = k.k[0] << 8 | kb[i];
+		k.k[1] = k.k[1] << 8 | kb[8 + i];
+	}
+	assert_true(rsm_siphash(&k, msg, sizeof(msg)) == 0xa129ca6149be45e5ull);
+	assert_true(rsm_siphash(&k, msg, 0) == 0x726fdb47dd0e0e31ull);
+}
+
+/* A key per run: two draws differ, and neither is the unset key. */
+static void
+test_hash_key_random(void **state)
+{
+	(void)state;
+	struct rsm_hash_key a, b;
+
+	assert_int_equal(rsm_hash_key_random(&a), 0);
+	assert_int_equal(rsm_hash_key_random(&b), 0);
+	assert_true(rsm_hash_key_set(&a) && rsm_hash_key_set(&b));
+	assert_true(a.k[0] != b.k[0] || a.k[1] != b.k[1]);
+}
+
 int
 main(void)
 {
@@ -480,6 +617,13 @@ main(void)
 		cmocka_unit_test(test_fin_after_lost_tail),
 		cmocka_unit_test(test_rst_ack_reveals_gap),
 		cmocka_unit_test(test_snap_cut_then_retransmitted_no_conflict),
+		cmocka_unit_test(test_rst_out_of_window_ignored),
+		cmocka_unit_test(test_rst_in_window_ends),
+		cmocka_unit_test(test_rst_after_fin_zero_window),
+		cmocka_unit_test(test_refusal_needs_the_ack),
+		cmocka_unit_test(test_fin_out_of_window_ignored),
+		cmocka_unit_test(test_siphash_reference_vector),
+		cmocka_unit_test(test_hash_key_random),
 	};
 
 	return cmocka_run_group_tests_name("reassembly", tests, NULL, NULL);

@@ -559,7 +559,7 @@ audit_session(struct rpt_audit *a, uint8_t c, uint8_t v, const char *client, con
 static void
 test_audit_counts_and_flags(void **state)
 {
-	struct rpt_audit *a = rpt_audit_new(RPT_SORT_SESSIONS);
+	struct rpt_audit *a = rpt_audit_new(RPT_SORT_SESSIONS, NULL);
 	char *out = NULL;
 	size_t n = 0;
 	FILE *f = open_memstream(&out, &n);
