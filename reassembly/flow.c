@@ -106,11 +106,22 @@ list_append(struct flow_list *l, struct rsm_flow *f)
 	l->tail = f;
 }
 
-/* Keyed (siphash.c): a fixed hash let one /64 of IPv6 sources fill one bucket. */
+/*
+ * Keyed (siphash.c): a fixed hash let one /64 of IPv6 sources fill one
+ * bucket. An IPv4 key is hashed as its 16 meaningful bytes, not 40: this
+ * runs for every packet.
+ */
 static uint32_t
 key_hash(const struct rsm_table *t, const struct rsm_key *k)
 {
-	return (uint32_t)rsm_siphash(&t->cfg.hash_key, k, sizeof(*k));
+	uint8_t v4[16];
+
+	if (k->family != 4)
+		return (uint32_t)rsm_siphash(&t->cfg.hash_key, k, sizeof(*k));
+	memcpy(v4, k, 8); /* family, pad, ports */
+	memcpy(v4 + 8, k->addr[0], 4);
+	memcpy(v4 + 12, k->addr[1], 4);
+	return (uint32_t)rsm_siphash(&t->cfg.hash_key, v4, sizeof(v4));
 }
 
 static int

@@ -71,13 +71,15 @@ typedef void rsm_event_fn(void *arg, const struct rsm_event *ev);
 /*
  * The key of every hash table fed by packet data (flows, shard slots, audit
  * hosts): 128 random bits per run, so that no sender can choose entries that
- * share a bucket. rsm_siphash() is SipHash-2-4 (siphash.c).
+ * share a bucket. rsm_siphash() is SipHash-1-3, rsm_siphash24() SipHash-2-4
+ * (siphash.c).
  */
 struct rsm_hash_key {
 	uint64_t k[2];
 };
 
 uint64_t rsm_siphash(const struct rsm_hash_key *key, const void *data, size_t len);
+uint64_t rsm_siphash24(const struct rsm_hash_key *key, const void *data, size_t len);
 /* 0, or -1 with errno set when neither getrandom(2) nor /dev/urandom gave 16 bytes. */
 int rsm_hash_key_random(struct rsm_hash_key *key);
 /* false for the all-zero key: not drawn yet. */
