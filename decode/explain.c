@@ -90,11 +90,21 @@ struct reply_text {
  * while "bare <LF>" still is.
  */
 static bool
-quotes_a_name(const char *s, char close)
+opens_a_name(const char *s, size_t i, char close, size_t *plain_to)
 {
-	for (size_t i = 0; s[i] && s[i] != close && s[i] != '\n'; i++)
-		if (s[i] == '@' || s[i] == '.')
+	size_t j;
+
+	/*
+	 * An earlier opening's scan went past here and found no name before the
+	 * same end: this one quotes none either. Each byte is scanned once, so a
+	 * reply full of '<' costs no more than its length.
+	 */
+	if (i < *plain_to)
+		return false;
+	for (j = i + 1; s[j] && s[j] != close && s[j] != '\n'; j++)
+		if (s[j] == '@' || s[j] == '.')
 			return true;
+	*plain_to = j;
 	return false;
 }
 
@@ -102,7 +112,7 @@ static const char *
 lowered(struct reply_text *t)
 {
 	const char *s = t->text ? t->text : "";
-	size_t o = 0;
+	size_t o = 0, plain_to[2] = {0, 0}; /* by '<', '[': where a scan found no name */
 	char close = 0;
 
 	if (t->lowered)
@@ -120,7 +130,8 @@ lowered(struct reply_text *t)
 			close = 0;
 		} else if (close) {
 			c = c == close ? (close = 0, ' ') : ' ';
-		} else if ((c == '<' || c == '[') && quotes_a_name(s + i + 1, c == '<' ? '>' : ']')) {
+		} else if ((c == '<' || c == '[') &&
+			   opens_a_name(s, i, c == '<' ? '>' : ']', &plain_to[c == '['])) {
 			close = c == '<' ? '>' : ']';
 			c = ' ';
 		}
