@@ -502,10 +502,9 @@ reply_snippet(const struct smtp_command *c, char *out, size_t n)
 static const struct smtp_command *
 deciding_reply(const struct smtp_session *s, int msg)
 {
-	for (size_t i = 0; i < s->n_cmds; i++)
-		if (s->cmds[i].msg == msg && s->cmds[i].has_reply && s->cmds[i].reply.code >= 400)
-			return &s->cmds[i];
-	return NULL;
+	int k = s->msgs[msg].first_failure;
+
+	return k >= 0 ? &s->cmds[k] : NULL;
 }
 
 /*
@@ -519,12 +518,8 @@ settling_failure(const struct smtp_session *s, int i)
 	const struct smtp_message *m = &s->msgs[i];
 	const struct smtp_command *last = NULL;
 
-	for (size_t k = 0; k < s->n_cmds; k++) {
-		const struct smtp_command *c = &s->cmds[k];
-
-		if (c->msg == i && c->has_reply && c->reply.code >= 400 && c->verb != SMTP_RCPT)
-			return c;
-	}
+	if (m->closing_failure >= 0)
+		return &s->cmds[m->closing_failure];
 	if (m->gap) /* a recipient the capture lost may have been accepted */
 		return NULL;
 	for (size_t r = 0; r < m->n_rcpt; r++) {
@@ -533,16 +528,6 @@ settling_failure(const struct smtp_session *s, int i)
 		last = m->rcpt[r].cmd >= 0 ? &s->cmds[m->rcpt[r].cmd] : last;
 	}
 	return last;
-}
-
-/* Did smtpscope have to choose where any reply of this transaction goes? */
-static bool
-rests_on_inference(const struct smtp_session *s, int i)
-{
-	for (size_t k = 0; k < s->n_cmds; k++)
-		if (s->cmds[k].msg == i && s->cmds[k].paired == SMTP_PAIR_INFERRED)
-			return true;
-	return false;
 }
 
 /*
@@ -570,9 +555,7 @@ message_outcome(const struct smtp_session *s, int i)
 	bool unseen = s->gaps[RSM_C2S] || s->gaps[RSM_S2C] || s->state == SMTP_ST_UNFINISHED ||
 		      s->priv->mode == CM_TLS;
 
-	if (rests_on_inference(s, i))
-		return SMTP_OUT_UNKNOWN;
-	if (mail_unsettled(s, i))
+	if (m->inferred || mail_unsettled(s, i)) /* smtpscope chose where a reply goes */
 		return SMTP_OUT_UNKNOWN;
 	if (m->accepted)
 		return SMTP_OUT_DELIVERED;

@@ -236,6 +236,22 @@ add_notes(struct smtp_session *s, struct smtp_command *c, const char *notes)
 	c->explanation = e;
 }
 
+/* What a reply tells of its transaction, kept as it comes: the verdict needs no walk. */
+static void
+note_message_reply(struct smtp_session *s, int idx)
+{
+	const struct smtp_command *c = &s->cmds[idx];
+	struct smtp_message *m = &s->msgs[c->msg];
+
+	m->inferred |= c->paired == SMTP_PAIR_INFERRED;
+	if (c->reply.code < 400)
+		return;
+	if (m->first_failure < 0)
+		m->first_failure = idx;
+	if (m->closing_failure < 0 && c->verb != SMTP_RCPT)
+		m->closing_failure = idx;
+}
+
 /* Why a pair is not settled by the capture, after the explanation. */
 static void
 pair_note(const struct smtp_command *c, char *buf, size_t bufsz)
@@ -285,6 +301,8 @@ record_reply(struct smtp_session *s, struct pending pd, enum smtp_pairing how,
 	if (pd.idx >= 0 && expl[0]) /* notes of this session: a copy of its own */
 		add_notes(s, c, expl);
 	apply_reply(s, c);
+	if (pd.idx >= 0 && c->msg >= 0) /* its msg is settled now: DATA's may come with the 354 */
+		note_message_reply(s, pd.idx);
 	if (session_verb_turns(pd.verb)) {
 		p->blocked = false;
 		client_release(s, false);

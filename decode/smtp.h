@@ -142,6 +142,9 @@ struct smtp_message {
 	bool data_ended;    /* the final "." or BDAT LAST was sent */
 	bool accepted;      /* the server took responsibility: 2xx after the body */
 	bool gap;           /* bytes of either side were lost while it was open */
+	bool inferred;      /* a reply of it was paired by inference */
+	int first_failure;  /* the first of its command entries refused (4xx/5xx), or -1 */
+	int closing_failure; /* ... not a RCPT: a refused MAIL, DATA, end of data; or -1 */
 	int final_code;     /* reply to "." or BDAT LAST; 0 if none */
 	int64_t size;       /* body bytes after dot-unstuffing; -1 if unknown */
 	enum smtp_outcome outcome;
