@@ -25,6 +25,13 @@
 #define MIN_COMMAND_BYTES 6 /* "NOOP\r\n" */
 #define LOSS_MAX 4096	    /* replies or commands a run of gaps may have hidden */
 
+/* a + b, at most LOSS_MAX: how many replies or commands gaps may have hidden */
+static uint32_t
+capped_add(uint32_t a, size_t b)
+{
+	return b > LOSS_MAX - a ? LOSS_MAX : (uint32_t)(a + b);
+}
+
 /* What a code is, for pairing: the codes one command alone may get, then the rest. */
 enum reply_kind {
 	K_220 = 1 << 0, /* greeting, or ready for TLS (RFC 3207 4) */
@@ -198,12 +205,19 @@ pair_lost_data(struct smtp_session *s)
 		p->orphan_354 = true;
 }
 
+/* An entry "?" for a reply whose command is not in the capture. */
+static struct pending
+unnamed_entry(struct smtp_session *s)
+{
+	return (struct pending){SMTP_OTHER, session_add_command(s, SMTP_OTHER, "?", 1, NULL, 0), -1};
+}
+
 /* A reply for no command at all: an entry "?" of its own. */
 struct pending
 pair_stray(struct smtp_session *s)
 {
 	session_flag(s, SMTP_ANOM_REPLY_WITHOUT_COMMAND);
-	return (struct pending){SMTP_OTHER, session_add_command(s, SMTP_OTHER, "?", 1, NULL, 0), -1};
+	return unnamed_entry(s);
 }
 
 /*
@@ -234,8 +248,7 @@ unpaired(struct smtp_session *s, int code, enum smtp_pairing *how, struct pendin
 	if (p->client_unsure || code == 354 || p->mode == CM_NOT_SMTP) {
 		if (p->client_unsure)
 			p->client_unsure--;
-		*out = (struct pending){SMTP_OTHER, session_add_command(s, SMTP_OTHER, "?", 1, NULL, 0),
-					-1};
+		*out = unnamed_entry(s);
 		return true;
 	}
 	/* a command from before the capture; or, after a gap, a piece of a reply it cut */
@@ -279,10 +292,7 @@ pair_oldest(struct smtp_session *s, int code, enum smtp_pairing *how, struct pen
 		return false;
 	p->gap_since_pair = false;
 	*how = SMTP_PAIR_SEEN;
-	*out = *h;
-	p->pend_head = (p->pend_head + 1) % p->pend_cap;
-	p->pend_n--;
-	return true;
+	return session_pop_pending(s, out);
 }
 
 /*
@@ -363,8 +373,8 @@ pair_reply(struct smtp_session *s, int code, const char *text, size_t len,
 	bool explained = i <= p->loss_max;			  /* a gap can hold i replies */
 	bool greeting = i == 1 && pending_at(p, 0)->verb == SMTP_CONNECT; /* none was sent */
 	/* another place the gap leaves open (none to look for without a gap) */
-	bool ambiguous = p->loss_max > i && first_fit_of(s, code, i + 1, hint) <= p->loss_max &&
-			 first_fit_of(s, code, i + 1, hint) < p->pend_n;
+	size_t other = p->loss_max > i ? first_fit_of(s, code, i + 1, hint) : p->pend_n;
+	bool ambiguous = other < p->pend_n && other <= p->loss_max;
 
 	/*
 	 * Passed over with no gap to hold their replies: not answered (an AUTH a
@@ -415,8 +425,7 @@ pair_server_gap(struct smtp_session *s, size_t len)
 		return;
 	p->gap_pending = true;
 	p->gap_first_cont = false;
-	most = most ? most : 1;
-	p->loss_max = p->loss_max + most > LOSS_MAX ? LOSS_MAX : p->loss_max + most;
+	p->loss_max = capped_add(p->loss_max, most ? most : 1);
 }
 
 /*
@@ -430,7 +439,7 @@ pair_server_gap_more(struct smtp_session *s, size_t len)
 	struct smtp_priv *p = s->priv;
 	size_t more = len / MIN_REPLY_BYTES;
 
-	p->loss_max = p->loss_max + more > LOSS_MAX ? LOSS_MAX : (uint32_t)(p->loss_max + more);
+	p->loss_max = capped_add(p->loss_max, more);
 }
 
 /*
@@ -445,7 +454,7 @@ pair_client_gap(struct smtp_session *s, size_t len)
 	struct smtp_priv *p = s->priv;
 	size_t lost = len / MIN_COMMAND_BYTES + 1;
 
-	p->client_unsure = p->client_unsure + lost > LOSS_MAX ? LOSS_MAX : p->client_unsure + lost;
+	p->client_unsure = capped_add(p->client_unsure, lost);
 	p->unsure_from = (int)s->n_cmds;
 	p->client_gapped = true;
 	if (p->orphan_354) { /* the body began in the lost bytes */
