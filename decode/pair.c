@@ -326,19 +326,17 @@ first_fit_or_release(struct smtp_session *s, int code)
  * pair (seen) or smtpscope chose among places the capture leaves open.
  */
 bool
-pair_reply(struct smtp_session *s, int code, const char *text, size_t len,
-	   enum smtp_pairing *how, struct pending *out)
+pair_reply(struct smtp_session *s, int code, const char *enhanced, enum smtp_pairing *how,
+	   struct pending *out)
 {
 	struct smtp_priv *p = s->priv;
 	bool chose = false; /* a command passed over that this reply could have answered */
-	char enh[12];
 	uint32_t hint;
 	size_t i;
 
 	if (pair_oldest(s, code, how, out))
 		return true;
-	smtp_parse_enhanced(text, len, enh);
-	hint = address_hint(code, enh);
+	hint = address_hint(code, enhanced);
 
 	if (p->gap_pending && !p->gap_first_cont && p->pend_n && p->loss_max &&
 	    !only_one_of(s, code, hint)) {

@@ -5,7 +5,6 @@
  */
 #include "session.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -289,7 +288,7 @@ record_reply(struct smtp_session *s, struct pending pd, enum smtp_pairing how,
 	c->reply.code = r->code;
 	c->reply.lines = r->lines;
 	c->reply.text = r->text;
-	smtp_parse_enhanced(c->reply.text, r->len, c->reply.enhanced);
+	memcpy(c->reply.enhanced, r->enhanced, sizeof(c->reply.enhanced));
 	c->result = smtp_result_of(c->reply.code);
 	c->explanation = explain_reply(p->dec, pd.verb, c->reply.code, c->reply.enhanced,
 				       c->reply.text, r->len, &c->matched_on);
@@ -317,11 +316,12 @@ reply_done(struct smtp_session *s)
 	struct smtp_priv *p = s->priv;
 	const char *text = session_wiredup(s, p->rtext.len ? p->rtext.buf : "", p->rtext.len);
 	struct reply_seen r = {p->reply_code, p->reply_lines, text ? text : "",
-			       text ? strlen(text) : 0, p->ts};
+			       text ? strlen(text) : 0, p->ts, ""};
 	enum smtp_pairing how;
 	struct pending pd;
 
-	if (pair_reply(s, r.code, r.text, r.len, &how, &pd)) {
+	smtp_parse_enhanced(r.text, r.len, r.enhanced);
+	if (pair_reply(s, r.code, r.enhanced, &how, &pd)) {
 		record_reply(s, pd, how, &r);
 		return;
 	}
@@ -530,8 +530,11 @@ server_gap(struct smtp_session *s, size_t len)
 	p->gap_since_pair = true;
 	if (len == 1 && p->sline.len && p->sline.buf[p->sline.len - 1] == '\r') {
 		/* only the LF after a CR was lost: the line is whole, the next starts after it */
+		uint64_t seen = p->reply_seen_ts; /* the line came with the bytes before the gap */
+
 		p->skip_line[RSM_S2C] = false;
 		server_data(s, (const uint8_t *)"\n", 1);
+		p->reply_seen_ts = seen;
 		return;
 	}
 	if (p->sline.len && cut_reply_usable(p->sline.buf, p->sline.len)) {
@@ -556,10 +559,7 @@ server_gap(struct smtp_session *s, size_t len)
 		line_append(&p->rtext, "\n[...]", 6);
 		return;
 	}
-	/*
-	 * Between replies, or a reply cut before its code: the waiting commands'
-	 * replies may all be in the lost bytes (a cut reply answered the first).
-	 */
+	/* between replies, or a reply cut before its code: pair.c weighs what it may hold */
 	line_reset(&p->sline);
 	pair_server_gap(s, len);
 }

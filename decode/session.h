@@ -32,6 +32,7 @@ struct reply_seen {
 	const char *text; /* in the session's arena */
 	size_t len;
 	uint64_t ts;
+	char enhanced[12]; /* parsed once: pair.c and the entry both need it */
 };
 
 #define EARLY_MAX 4 /* replies kept for a command not seen yet */
@@ -145,8 +146,8 @@ void client_release(struct smtp_session *s, bool forced);
 void client_open_body(struct smtp_session *s, int msg);
 
 /* pair.c */
-bool pair_reply(struct smtp_session *s, int code, const char *text, size_t len,
-		enum smtp_pairing *how, struct pending *out);
+bool pair_reply(struct smtp_session *s, int code, const char *enhanced, enum smtp_pairing *how,
+		struct pending *out);
 bool pair_early(struct smtp_session *s, int code, struct pending *out);
 struct pending pair_stray(struct smtp_session *s);
 void pair_server_gap(struct smtp_session *s, size_t len);
