@@ -626,10 +626,8 @@ http_request_line(const char *l, size_t n, bool *connect)
 {
 	static const char *const methods[] = {"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS",
 					      "PATCH", "TRACE", "CONNECT"};
-	size_t w = 0;
+	size_t w = word_len(l, n);
 
-	while (w < n && l[w] != ' ')
-		w++;
 	if (n < w + 10 || memcmp(l + n - 9, " HTTP/1.", 8) != 0 || l[n - 1] < '0' || l[n - 1] > '9')
 		return false;
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
@@ -677,6 +675,37 @@ line_is_command(const char *l, size_t n)
 	return smtp_verb_lookup(l, word_len(l, n < VERB_MAX ? n : VERB_MAX)) != SMTP_OTHER;
 }
 
+/* TLS from these bytes on: they and the rest of the client's go to tls/. */
+static size_t
+tls_from_here(struct smtp_session *s, const uint8_t *data, size_t n)
+{
+	starttls_begin(s);
+	starttls_feed(s, RSM_C2S, data, n);
+	return n;
+}
+
+/* The client's first bytes are not SMTP: TLS at once, or binary of another protocol. */
+static bool
+other_protocol(struct smtp_session *s, const uint8_t *data, size_t n)
+{
+	uint8_t c = data[0];
+
+	if (c == 0x16 && (n < 2 || data[1] == 0x03)) {
+		/* TLS at once: a client set for implicit TLS (port 465, RFC 8314 3.3) */
+		session_flag(s, SMTP_ANOM_TLS_WITHOUT_STARTTLS);
+		s->implicit_tls = true;
+		tls_from_here(s, data, n);
+		return true;
+	}
+	if (c >= 0x20 || c == '\t' || c == '\r' || c == '\n')
+		return false;
+	/* binary from the first byte: another protocol's client (a VPN, a scanner) */
+	session_flag(s, SMTP_ANOM_NOT_SMTP);
+	s->priv->mode = CM_NOT_SMTP;
+	s->unparsed[RSM_C2S] += n;
+	return true;
+}
+
 static size_t
 take_command(struct smtp_session *s, const uint8_t *data, size_t n)
 {
@@ -686,29 +715,12 @@ take_command(struct smtp_session *s, const uint8_t *data, size_t n)
 
 	if (p->tls_check) { /* the first bytes after 220 to STARTTLS */
 		p->tls_check = false;
-		if (data[0] == 0x16) { /* a TLS handshake record (RFC 8446 5.1) */
-			starttls_begin(s);
-			starttls_feed(s, RSM_C2S, data, n);
-			return n;
-		}
+		if (data[0] == 0x16) /* a TLS handshake record (RFC 8446 5.1) */
+			return tls_from_here(s, data, n);
 		session_flag(s, SMTP_ANOM_PLAINTEXT_AFTER_STARTTLS);
 	}
-	if (!p->client_spoke && !p->cline.len && data[0] < 0x20 && data[0] != '\t' &&
-	    data[0] != '\r' && data[0] != '\n' && data[0] != 0x16) {
-		/* binary from the first byte: another protocol's client (a VPN, a scanner) */
-		session_flag(s, SMTP_ANOM_NOT_SMTP);
-		p->mode = CM_NOT_SMTP;
-		s->unparsed[RSM_C2S] += n;
+	if (!p->client_spoke && !p->cline.len && other_protocol(s, data, n))
 		return n;
-	}
-	if (!p->client_spoke && !p->cline.len && data[0] == 0x16 && (n < 2 || data[1] == 0x03)) {
-		/* TLS at once: a client set for implicit TLS (port 465, RFC 8314 3.3) */
-		session_flag(s, SMTP_ANOM_TLS_WITHOUT_STARTTLS);
-		s->implicit_tls = true;
-		starttls_begin(s);
-		starttls_feed(s, RSM_C2S, data, n);
-		return n;
-	}
 	if (p->skip_line[RSM_C2S] && command_starts(data, n))
 		p->skip_line[RSM_C2S] = false; /* the gap ended between lines */
 	if (p->skip_line[RSM_C2S]) { /* the rest of a line cut by a gap */
