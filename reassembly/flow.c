@@ -408,17 +408,24 @@ static bool
 in_window(const struct rsm_flow *f, enum rsm_dir dir, int64_t off)
 {
 	const struct rsm_half *h = &f->half[dir];
-	uint64_t lo = h->next, hi = h->next;
+	uint64_t lo = h->next, hi = h->next, win;
 
 	if (!h->based || !f->half[!dir].window_seen)
 		return true;
+	win = peer_window(f, dir);
 	if (h->fin && h->next >= h->fin_off)
 		hi++; /* the FIN takes a sequence number: a RST after it comes one later */
 	if (h->acked_valid) {
 		lo = h->acked < lo ? h->acked : lo;
-		hi = h->acked > hi ? h->acked : hi;
+		/*
+		 * An ACK past what was seen stands for data the capture lost, but a
+		 * forged one must not open the window wide: it moves the edge by one
+		 * window at most.
+		 */
+		if (h->acked > hi)
+			hi = h->acked - hi > win ? hi + win : h->acked;
 	}
-	return off >= 0 && (uint64_t)off >= lo && (uint64_t)off <= hi + peer_window(f, dir);
+	return off >= 0 && (uint64_t)off >= lo && (uint64_t)off <= hi + win;
 }
 
 /*

@@ -484,6 +484,29 @@ test_rst_out_of_window_ignored(void **state)
 	rsm_free(n.t);
 }
 
+/*
+ * A forged ACK far past what the client sent must not widen the client's
+ * window: a RST at that forged edge is still a blind one, ignored and counted.
+ */
+static void
+test_forged_ack_keeps_window(void **state)
+{
+	struct net n;
+
+	(void)state;
+	net_init(&n, 1000, 5000, 0);
+	handshake(&n);
+	SEG(&n, false, ACK, 1, 1, "220 hi\r\n");
+	SEG(&n, false, ACK, 9, 1 + 0x40000000u, NULL); /* the server "acknowledges" 1 GiB */
+	SEG(&n, true, RST, 1 + 0x40000000u, 0, NULL);
+	assert_int_equal(rsm_stats(n.t)->ignored_resets, 1);
+	assert_int_equal(n.log.closes, 0);
+	SEG(&n, true, ACK, 1, 9, "QUIT\r\n");
+	assert_string_equal(n.log.s, "O|s:220 hi\r\n|c:QUIT\r\n");
+	rsm_flush(n.t);
+	rsm_free(n.t);
+}
+
 /* Inside the window the peer advertised (65535 bytes past the next): accepted. */
 static void
 test_rst_in_window_ends(void **state)
@@ -625,6 +648,7 @@ main(void)
 		cmocka_unit_test(test_rst_ack_reveals_gap),
 		cmocka_unit_test(test_snap_cut_then_retransmitted_no_conflict),
 		cmocka_unit_test(test_rst_out_of_window_ignored),
+		cmocka_unit_test(test_forged_ack_keeps_window),
 		cmocka_unit_test(test_rst_in_window_ends),
 		cmocka_unit_test(test_rst_after_fin_zero_window),
 		cmocka_unit_test(test_refusal_needs_the_ack),
