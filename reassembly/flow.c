@@ -742,7 +742,7 @@ rsm_new(const struct rsm_config *cfg, rsm_event_fn *fn, void *arg)
 	t->cfg = *cfg;
 	if (t->cfg.max_flows == 0)
 		t->cfg.max_flows = 1;
-	if (!rsm_hash_key_set(&t->cfg.hash_key) && rsm_hash_key_random(&t->cfg.hash_key) < 0) {
+	if (rsm_hash_key_ensure(&t->cfg.hash_key) < 0) {
 		free(t);
 		return NULL;
 	}

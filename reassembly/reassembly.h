@@ -84,6 +84,8 @@ uint64_t rsm_siphash24(const struct rsm_hash_key *key, const void *data, size_t 
 int rsm_hash_key_random(struct rsm_hash_key *key);
 /* false for the all-zero key: not drawn yet. */
 bool rsm_hash_key_set(const struct rsm_hash_key *key);
+/* A key left unset (all zero) is drawn now: 0, or -1 as rsm_hash_key_random(). */
+int rsm_hash_key_ensure(struct rsm_hash_key *key);
 
 struct rsm_config {
 	uint32_t max_flows;          /* concurrent flows; the oldest is evicted past it */

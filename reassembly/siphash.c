@@ -161,3 +161,9 @@ rsm_hash_key_set(const struct rsm_hash_key *key)
 {
 	return key->k[0] || key->k[1];
 }
+
+int
+rsm_hash_key_ensure(struct rsm_hash_key *key)
+{
+	return rsm_hash_key_set(key) ? 0 : rsm_hash_key_random(key);
+}

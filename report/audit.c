@@ -440,9 +440,9 @@ rpt_audit_new(enum rpt_audit_sort sort, const struct rsm_hash_key *key)
 	if (!a)
 		return NULL;
 	a->sort = sort;
-	if (key && rsm_hash_key_set(key))
+	if (key)
 		a->key = *key;
-	else if (rsm_hash_key_random(&a->key) < 0) {
+	if (rsm_hash_key_ensure(&a->key) < 0) {
 		free(a);
 		return NULL;
 	}

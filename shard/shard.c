@@ -684,7 +684,7 @@ shard_new(const struct shard_config *cfg)
 	if (!sh)
 		return NULL;
 	sh->cfg = *cfg;
-	if (!rsm_hash_key_set(&sh->cfg.rsm.hash_key) && rsm_hash_key_random(&sh->cfg.rsm.hash_key) < 0) {
+	if (rsm_hash_key_ensure(&sh->cfg.rsm.hash_key) < 0) {
 		free(sh);
 		return NULL;
 	}
