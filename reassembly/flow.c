@@ -428,6 +428,21 @@ in_window(const struct rsm_flow *f, enum rsm_dir dir, int64_t off)
 	return off >= 0 && (uint64_t)off >= lo && (uint64_t)off <= hi + win;
 }
 
+/* A RST from the server before any SYN-ACK: the answer to the SYN. */
+static bool
+rst_answers_syn(const struct rsm_flow *f, enum rsm_dir dir)
+{
+	return f->state == FS_SYN_SENT && dir == RSM_S2C && !f->conn.synack_seen;
+}
+
+/* The side that closed first (RST or FIN), kept for the session's end. */
+static void
+note_closer(struct rsm_flow *f, enum rsm_dir dir)
+{
+	if (!f->conn.first_closer)
+		f->conn.first_closer = (uint8_t)(1 + dir);
+}
+
 /*
  * A RST counts when it is in the window; a SYN answered by a RST is a
  * refusal when the RST acknowledges that SYN (RFC 793 3.4, SYN-SENT: only
@@ -438,7 +453,7 @@ rst_acceptable(const struct rsm_flow *f, enum rsm_dir dir, const struct cap_segm
 {
 	const struct rsm_half *c = &f->half[RSM_C2S];
 
-	if (f->state == FS_SYN_SENT && dir == RSM_S2C && !f->conn.synack_seen)
+	if (rst_answers_syn(f, dir))
 		return (s->flags & CAP_TH_ACK) && (!c->based || stream_offset(c, s->ack) == 0);
 	return in_window(f, dir, stream_offset(&f->half[dir], s->seq));
 }
@@ -446,10 +461,9 @@ rst_acceptable(const struct rsm_flow *f, enum rsm_dir dir, const struct cap_segm
 static void
 on_rst(struct rsm_table *t, struct rsm_flow *f, enum rsm_dir dir)
 {
-	bool refused = f->state == FS_SYN_SENT && dir == RSM_S2C && !f->conn.synack_seen;
+	bool refused = rst_answers_syn(f, dir);
 
-	if (!f->conn.first_closer)
-		f->conn.first_closer = (uint8_t)(1 + dir);
+	note_closer(f, dir);
 	end_flow(t, f, refused ? RSM_END_REFUSED : RSM_END_RESET);
 }
 
@@ -520,8 +534,7 @@ on_segment(struct rsm_table *t, struct rsm_flow *f, enum rsm_dir dir, const stru
 		if (!in_window(f, dir, fin_off)) {
 			t->stats.ignored_fins++;
 		} else {
-			if (!f->conn.first_closer)
-				f->conn.first_closer = (uint8_t)(1 + dir);
+			note_closer(f, dir);
 			stream_fin(h, fin_off);
 		}
 	}
