@@ -187,8 +187,7 @@ path_address(struct smtp_session *s, const char *arg, size_t n, const char *keyw
 
 	if (n >= k && strncasecmp(arg, keyword, k) == 0)
 		i = k;
-	while (i < n && arg[i] == ' ')
-		i++;
+	i = skip_blanks(arg, n, i);
 	if (i < n && arg[i] == '<') {
 		const char *close = memchr(arg + i, '>', n - i);
 
@@ -196,8 +195,7 @@ path_address(struct smtp_session *s, const char *arg, size_t n, const char *keyw
 		end = close ? (size_t)(close - arg) : n;
 	} else {
 		start = i;
-		for (end = i; end < n && arg[end] != ' '; end++)
-			;
+		end = i + word_len(arg + i, n - i);
 	}
 	/* A source route "<@a,@b:user@c>" (RFC 5321 4.1.2): the mailbox is after ':'. */
 	if (start < end && arg[start] == '@') {
@@ -317,8 +315,7 @@ parse_bdat(const char *arg, size_t n, uint64_t *size, bool *last)
 			return false;
 		*size = *size * 10 + (uint64_t)(arg[i] - '0');
 	}
-	while (i < n && arg[i] == ' ')
-		i++;
+	i = skip_blanks(arg, n, i);
 	*last = n - i == 4 && strncasecmp(arg + i, "LAST", 4) == 0;
 	return i == n || *last;
 }
@@ -491,6 +488,7 @@ command_line(struct smtp_session *s, const char *l, size_t n)
 
 	for (size_t i = 0; i < vlen && i < sizeof(name); i++)
 		name[i] = (l[i] >= 'a' && l[i] <= 'z') ? (char)(l[i] - 32) : l[i];
+	/* SP and TAB only: a stray CR stays, the argument is malformed (Postfix refuses "LAST\r") */
 	while (n > a && (l[n - 1] == ' ' || l[n - 1] == '\t'))
 		n--;
 	if (v == SMTP_OTHER && possible_credential(s, l, n)) {
@@ -546,6 +544,13 @@ auth_line(struct smtp_session *s, const char *l, size_t n)
 	server_take_early(s);
 }
 
+/* Does a whole line begin with a known verb ("DATA", "MAIL FROM:...")? */
+static bool
+line_is_command(const char *l, size_t n)
+{
+	return smtp_verb_lookup(l, word_len(l, n < VERB_MAX ? n : VERB_MAX)) != SMTP_OTHER;
+}
+
 /*
  * A command line cut by a gap still had a reply coming. If what was seen of
  * it names a verb, it is recorded as that command (its argument marked
@@ -553,17 +558,17 @@ auth_line(struct smtp_session *s, const char *l, size_t n)
  * it pair with the right commands. Once per cut line.
  */
 static void
-cut_command(struct smtp_session *s, const char *seen, size_t n)
+cut_command(struct smtp_session *s)
 {
 	struct smtp_priv *p = s->priv;
-	size_t w = word_len(seen, n < VERB_MAX ? n : VERB_MAX);
+	bool verb = p->cline.len && line_is_command(p->cline.buf, p->cline.len);
 
 	if (p->cut_counted)
 		return;
 	p->cut_counted = true;
 	if (p->cline.len && p->cline.buf[p->cline.len - 1] == '\r')
 		p->cline.len--; /* cut between CR and LF */
-	if (n && smtp_verb_lookup(seen, w) != SMTP_OTHER && line_append(&p->cline, " [...]", 6)) {
+	if (verb && line_append(&p->cline, " [...]", 6)) {
 		command_line(s, p->cline.buf, p->cline.len);
 		return;
 	}
@@ -603,7 +608,7 @@ client_gap(struct smtp_session *s, size_t len)
 	p->skip_line[RSM_C2S] = p->mode == CM_COMMAND;
 	p->cut_counted = false;
 	if (p->mode == CM_COMMAND && p->cline.len && !p->auth_expect)
-		cut_command(s, p->cline.buf, p->cline.len);
+		cut_command(s);
 	if (p->mode == CM_COMMAND)
 		pair_client_gap(s, len);
 	line_reset(&p->cline);
@@ -668,13 +673,6 @@ http_line(struct smtp_session *s, const char *l, size_t n)
 	return true;
 }
 
-/* Does a whole line begin with a known verb ("DATA", "MAIL FROM:...")? */
-static bool
-line_is_command(const char *l, size_t n)
-{
-	return smtp_verb_lookup(l, word_len(l, n < VERB_MAX ? n : VERB_MAX)) != SMTP_OTHER;
-}
-
 /* TLS from these bytes on: they and the rest of the client's go to tls/. */
 static size_t
 tls_from_here(struct smtp_session *s, const uint8_t *data, size_t n)
@@ -726,7 +724,7 @@ take_command(struct smtp_session *s, const uint8_t *data, size_t n)
 	if (p->skip_line[RSM_C2S]) { /* the rest of a line cut by a gap */
 		size_t skip = line_skip(data, n, &done);
 
-		cut_command(s, NULL, 0);
+		cut_command(s);
 		p->skip_line[RSM_C2S] = !done;
 		return skip;
 	}
