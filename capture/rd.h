@@ -1,5 +1,5 @@
 /*
- * rd.h - the one way capture/ reads packet bytes (private to capture/).
+ * rd.h - the one way packet bytes are read (capture/ and tls/hello.c).
  *
  * Every read is checked against what is left. A short read returns 0 and sets
  * short_read, so a parser reads a whole header and checks once (tcpdump's
@@ -78,6 +78,20 @@ static inline uint8_t
 rd_peek_u8(const struct rd *r)
 {
 	return r->left ? r->p[0] : 0;
+}
+
+/* A sub-reader over the next n bytes (a length-prefixed vector); empty and short if fewer. */
+static inline struct rd
+rd_sub(struct rd *r, size_t n)
+{
+	struct rd sub = {NULL, 0, false};
+
+	sub.p = rd_span(r, n);
+	if (!sub.p)
+		sub.short_read = true;
+	else
+		sub.left = n;
+	return sub;
 }
 
 /* Narrow the window to n bytes (an IP total length, say); never widens it. */

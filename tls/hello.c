@@ -5,10 +5,12 @@
  * and application_layer_protocol_negotiation (RFC 7301 §3.1). ServerHello
  * (RFC 8446 §4.1.3): legacy_version, cipher_suite, supported_versions (§4.2.1)
  * and, up to TLS 1.2 where it is in clear, the ALPN the server chose. Every
- * read goes through struct hrd: a short read returns 0 and sets short_read, so
- * each structure is checked once (capture/rd.h's scheme, kept private here).
+ * read goes through capture/rd.h: a short read returns 0 and sets short_read,
+ * so each structure is checked once.
  */
 #include "hello.h"
+
+#include "../capture/rd.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -16,58 +18,6 @@
 #define EXT_SERVER_NAME 0
 #define EXT_ALPN 16
 #define EXT_SUPPORTED_VERSIONS 43
-
-struct hrd {
-	const uint8_t *p;
-	size_t left;
-	bool short_read;
-};
-
-static const uint8_t *
-hrd_span(struct hrd *r, size_t n)
-{
-	const uint8_t *s = r->p;
-
-	if (n > r->left) {
-		r->short_read = true;
-		r->p += r->left;
-		r->left = 0;
-		return NULL;
-	}
-	r->p += n;
-	r->left -= n;
-	return s;
-}
-
-static uint8_t
-hrd_u8(struct hrd *r)
-{
-	const uint8_t *s = hrd_span(r, 1);
-
-	return s ? s[0] : 0;
-}
-
-static uint16_t
-hrd_be16(struct hrd *r)
-{
-	const uint8_t *s = hrd_span(r, 2);
-
-	return s ? (uint16_t)(s[0] << 8 | s[1]) : 0;
-}
-
-/* A sub-reader over the next n bytes (a length-prefixed vector); empty and short if fewer. */
-static struct hrd
-hrd_sub(struct hrd *r, size_t n)
-{
-	struct hrd sub = {NULL, 0, false};
-
-	sub.p = hrd_span(r, n);
-	if (!sub.p)
-		sub.short_read = true;
-	else
-		sub.left = n;
-	return sub;
-}
 
 /* Append s[0..n) to dst (size cap) with bytes outside printable ASCII as \xHH. */
 static void
@@ -97,14 +47,14 @@ append_escaped(char *dst, size_t cap, const uint8_t *s, size_t n, bool *truncate
 
 /* server_name: ServerNameList; the first host_name entry is kept. */
 static void
-read_sni(struct tls_facts *f, struct hrd *ext)
+read_sni(struct tls_facts *f, struct rd *ext)
 {
-	struct hrd list = hrd_sub(ext, hrd_be16(ext));
+	struct rd list = rd_sub(ext, rd_be16(ext));
 
 	while (list.left > 0 && !list.short_read) {
-		uint8_t type = hrd_u8(&list);
-		uint16_t len = hrd_be16(&list);
-		const uint8_t *name = hrd_span(&list, len);
+		uint8_t type = rd_u8(&list);
+		uint16_t len = rd_be16(&list);
+		const uint8_t *name = rd_span(&list, len);
 
 		if (!name)
 			return;
@@ -119,14 +69,14 @@ read_sni(struct tls_facts *f, struct hrd *ext)
 
 /* ProtocolNameList into dst, comma separated. */
 static void
-read_alpn(char *dst, size_t cap, bool *truncated, struct hrd *ext)
+read_alpn(char *dst, size_t cap, bool *truncated, struct rd *ext)
 {
-	struct hrd list = hrd_sub(ext, hrd_be16(ext));
+	struct rd list = rd_sub(ext, rd_be16(ext));
 
 	dst[0] = '\0';
 	while (list.left > 0 && !list.short_read) {
-		uint8_t len = hrd_u8(&list);
-		const uint8_t *name = hrd_span(&list, len);
+		uint8_t len = rd_u8(&list);
+		const uint8_t *name = rd_span(&list, len);
 
 		if (!name)
 			return;
@@ -139,22 +89,22 @@ read_alpn(char *dst, size_t cap, bool *truncated, struct hrd *ext)
 bool
 tls_read_client_hello(struct tls_facts *f, const uint8_t *p, size_t n)
 {
-	struct hrd r = {p, n, false};
+	struct rd r = {p, n, false};
 
 	f->client_hello = true;
-	hrd_span(&r, 2 + 32);		  /* legacy_version, random */
-	hrd_span(&r, hrd_u8(&r));	  /* legacy_session_id */
-	hrd_span(&r, hrd_be16(&r));	  /* cipher_suites */
-	hrd_span(&r, hrd_u8(&r));	  /* legacy_compression_methods */
+	rd_span(&r, 2 + 32);		  /* legacy_version, random */
+	rd_span(&r, rd_u8(&r));	  /* legacy_session_id */
+	rd_span(&r, rd_be16(&r));	  /* cipher_suites */
+	rd_span(&r, rd_u8(&r));	  /* legacy_compression_methods */
 	if (r.short_read)
 		return false;
 	if (r.left == 0)
 		return true; /* no extensions (allowed before TLS 1.3) */
-	struct hrd exts = hrd_sub(&r, hrd_be16(&r));
+	struct rd exts = rd_sub(&r, rd_be16(&r));
 
 	while (exts.left > 0 && !exts.short_read) {
-		uint16_t type = hrd_be16(&exts);
-		struct hrd ext = hrd_sub(&exts, hrd_be16(&exts));
+		uint16_t type = rd_be16(&exts);
+		struct rd ext = rd_sub(&exts, rd_be16(&exts));
 
 		if (ext.short_read)
 			break;
@@ -184,30 +134,30 @@ set_code_name(char *dst, size_t cap, const char *name, uint16_t code)
 bool
 tls_read_server_hello(struct tls_facts *f, const uint8_t *p, size_t n)
 {
-	struct hrd r = {p, n, false};
-	uint16_t version = hrd_be16(&r), selected = 0;
-	const uint8_t *random = hrd_span(&r, 32);
+	struct rd r = {p, n, false};
+	uint16_t version = rd_be16(&r), selected = 0;
+	const uint8_t *random = rd_span(&r, 32);
 
 	if (random && memcmp(random, hrr_random, sizeof(hrr_random)) == 0) {
 		f->hello_retry_request = true;
 		return true;
 	}
-	hrd_span(&r, hrd_u8(&r)); /* legacy_session_id_echo */
-	uint16_t cipher = hrd_be16(&r);
+	rd_span(&r, rd_u8(&r)); /* legacy_session_id_echo */
+	uint16_t cipher = rd_be16(&r);
 
-	hrd_u8(&r); /* legacy_compression_method */
+	rd_u8(&r); /* legacy_compression_method */
 	if (r.short_read)
 		return false;
-	struct hrd exts = hrd_sub(&r, r.left ? hrd_be16(&r) : 0);
+	struct rd exts = rd_sub(&r, r.left ? rd_be16(&r) : 0);
 
 	while (exts.left > 0 && !exts.short_read) {
-		uint16_t type = hrd_be16(&exts);
-		struct hrd ext = hrd_sub(&exts, hrd_be16(&exts));
+		uint16_t type = rd_be16(&exts);
+		struct rd ext = rd_sub(&exts, rd_be16(&exts));
 
 		if (ext.short_read)
 			break;
 		if (type == EXT_SUPPORTED_VERSIONS && ext.left == 2)
-			selected = hrd_be16(&ext);
+			selected = rd_be16(&ext);
 		else if (type == EXT_ALPN)
 			read_alpn(f->alpn, sizeof(f->alpn), &f->alpn_truncated, &ext);
 	}
