@@ -72,7 +72,7 @@ put_char(FILE *f, const unsigned char *s, unsigned flags)
 	} else if ((n = rpt_utf8_len(s)) != 0 && (cp = rpt_invisible(s, n)) != 0) {
 		fprintf(f, "\\u%04x", cp);
 		return n;
-	} else if (n != 0 && !(n == 2 && s[0] == 0xc2 && s[1] < 0xa0)) {
+	} else if (n != 0 && !rpt_c1_control(s, n)) {
 		fwrite(s, 1, n, f);
 		return n;
 	} else { /* a control byte, a C1 control's first byte, or invalid UTF-8 */

@@ -40,6 +40,12 @@ rpt_utf8_len(const unsigned char *s)
  * U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) or a zero-width character
  * (U+200B-U+200D, U+2060-U+2064, U+FEFF). Otherwise 0.
  */
+bool
+rpt_c1_control(const unsigned char *s, size_t n)
+{
+	return n == 2 && s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f;
+}
+
 unsigned
 rpt_invisible(const unsigned char *s, size_t n)
 {

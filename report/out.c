@@ -93,8 +93,7 @@ out_json(struct out *o, const char *str)
 			out_chr(o, *s == '\n' ? 'n' : *s == '\r' ? 'r' : 't');
 			s++;
 		} else if (*s >= 0x80 && (n = rpt_utf8_len(s)) != 0) {
-			unsigned cp = (n == 2 && s[0] == 0xc2 && s[1] < 0xa0) ? s[1] /* C1 */
-								 : rpt_invisible(s, n);
+			unsigned cp = rpt_c1_control(s, n) ? s[1] : rpt_invisible(s, n);
 
 			if (cp)
 				u_escape(o, cp);

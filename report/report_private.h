@@ -25,6 +25,8 @@ struct rpt {
 };
 
 size_t rpt_utf8_len(const unsigned char *s);
+/* U+0080 to U+009F, a character of n bytes: valid UTF-8, but C1 controls (CSI) to a terminal. */
+bool rpt_c1_control(const unsigned char *s, size_t n);
 /* Bidi and zero-width code points (format.c): escaped in text and CSV. */
 unsigned rpt_invisible(const unsigned char *s, size_t n);
 /* decode/'s two-byte forms of NUL and C0 (smtp.h): the byte, or -1. */

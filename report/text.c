@@ -36,13 +36,6 @@ col(bool color, const char *c)
 	return color ? c : "";
 }
 
-/* U+0080 to U+009F: valid UTF-8, but C1 controls (CSI among them) to a terminal. */
-static bool
-c1_control(const unsigned char *s)
-{
-	return s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f;
-}
-
 /*
  * Wire text for a terminal: at most max bytes of one line, control bytes
  * (NUL and C1 among them) and invalid UTF-8 as \xNN, bidi and zero-width
@@ -70,7 +63,7 @@ rpt_text_wire(FILE *f, const char *s, size_t max)
 			fprintf(f, "\\u%04x", cp);
 			p += n;
 			w += 6;
-		} else if (n != 0 && !c1_control(p)) {
+		} else if (n != 0 && !rpt_c1_control(p, n)) {
 			fwrite(p, 1, n, f);
 			p += n;
 			w++;
