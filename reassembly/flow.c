@@ -111,17 +111,17 @@ list_append(struct flow_list *l, struct rsm_flow *f)
  * bucket. An IPv4 key is hashed as its 16 meaningful bytes, not 40: this
  * runs for every packet.
  */
-static uint32_t
-key_hash(const struct rsm_table *t, const struct rsm_key *k)
+static uint64_t
+key_hash(const struct rsm_hash_key *key, const struct rsm_key *k)
 {
 	uint8_t v4[16];
 
 	if (k->family != 4)
-		return (uint32_t)rsm_siphash(&t->cfg.hash_key, k, sizeof(*k));
+		return rsm_siphash(key, k, sizeof(*k));
 	memcpy(v4, k, 8); /* family, pad, ports */
 	memcpy(v4 + 8, k->addr[0], 4);
 	memcpy(v4 + 12, k->addr[1], 4);
-	return (uint32_t)rsm_siphash(&t->cfg.hash_key, v4, sizeof(v4));
+	return rsm_siphash(key, v4, sizeof(v4));
 }
 
 static int
@@ -145,6 +145,16 @@ make_key(struct rsm_key *k, const struct cap_segment *s, bool *src_first)
 	memcpy(k->addr[1], b->bytes, 16);
 	k->port[0] = *src_first ? s->sport : s->dport;
 	k->port[1] = *src_first ? s->dport : s->sport;
+}
+
+uint64_t
+rsm_flow_hash(const struct rsm_hash_key *key, const struct cap_segment *s)
+{
+	struct rsm_key k;
+	bool src_first;
+
+	make_key(&k, s, &src_first);
+	return key_hash(key, &k);
 }
 
 static struct rsm_flow *
@@ -662,7 +672,7 @@ rsm_feed_at(struct rsm_table *t, const struct cap_segment *s, uint64_t now_us, u
 	t->now = now_us;
 	t->event = event;
 	make_key(&k, s, &src_first);
-	uint32_t hash = key_hash(t, &k);
+	uint32_t hash = (uint32_t)key_hash(&t->cfg.hash_key, &k);
 	struct rsm_flow *f = find(t, &k, hash);
 
 	if (s->icmp_type) {

@@ -84,6 +84,11 @@ uint64_t rsm_siphash24(const struct rsm_hash_key *key, const void *data, size_t 
 int rsm_hash_key_random(struct rsm_hash_key *key);
 /* false for the all-zero key: not drawn yet. */
 bool rsm_hash_key_set(const struct rsm_hash_key *key);
+/*
+ * The keyed hash of a segment's connection, the same for both directions
+ * (the table takes its low 32 bits for the bucket).
+ */
+uint64_t rsm_flow_hash(const struct rsm_hash_key *key, const struct cap_segment *s);
 /* A key left unset (all zero) is drawn now: 0, or -1 as rsm_hash_key_random(). */
 int rsm_hash_key_ensure(struct rsm_hash_key *key);
 

@@ -395,14 +395,6 @@ publish_all(struct shard *sh)
 	}
 }
 
-static void
-put_endpoint(uint8_t *p, const struct cap_addr *a, uint16_t port)
-{
-	memcpy(p, a->bytes, 16);
-	p[16] = (uint8_t)(port >> 8);
-	p[17] = (uint8_t)port;
-}
-
 /*
  * Both directions of a connection (and ICMP about it) go to the same worker:
  * the endpoints are hashed in a canonical order, keyed (siphash.c), so that
@@ -412,17 +404,9 @@ put_endpoint(uint8_t *p, const struct cap_addr *a, uint16_t port)
 static struct worker *
 owner(struct shard *sh, const struct cap_segment *s)
 {
-	uint8_t a[18], b[18], buf[37];
+	uint64_t h = rsm_flow_hash(&sh->cfg.rsm.hash_key, s);
 
-	put_endpoint(a, &s->src, s->sport);
-	put_endpoint(b, &s->dst, s->dport);
-	bool ab = memcmp(a, b, sizeof(a)) <= 0;
-
-	memcpy(buf, ab ? a : b, 18);
-	memcpy(buf + 18, ab ? b : a, 18);
-	buf[36] = s->src.family;
-	uint64_t h = rsm_siphash(&sh->cfg.rsm.hash_key, buf, sizeof(buf));
-
+	/* the high half: the workers' tables take the low half for their buckets */
 	return &sh->w[sh->slot[(h >> 32) % SLOTS]];
 }
 
