@@ -41,6 +41,10 @@ smtp_verb_lookup(const char *word, size_t len)
 	return SMTP_OTHER;
 }
 
+/* What the report shows for a secret (an AUTH answer, a credential typed as a command). */
+static const char MASK[] = "***";
+#define MASK_LEN (sizeof(MASK) - 1)
+
 static void client_run(struct smtp_session *s, const uint8_t *p, size_t n);
 static void last_chunk_done(struct smtp_session *s);
 
@@ -359,7 +363,7 @@ on_auth(struct smtp_session *s, struct smtp_command *c, const char *arg, size_t 
 		s->auth.mechanism[k] = (arg[k] >= 'a' && arg[k] <= 'z') ? (char)(arg[k] - 32) : arg[k];
 	s->auth.mechanism[m] = '\0';
 	if (!m)
-		memcpy(s->auth.mechanism, "***", 4);
+		memcpy(s->auth.mechanism, MASK, sizeof(MASK));
 	if (i < n)
 		s->priv->auth_initial = 1;
 	if (i < n && !(n - i == 1 && arg[i] == '='))
@@ -437,8 +441,8 @@ shown_arg(const struct smtp_session *s, enum smtp_verb v, const char *arg, size_
 		return arg;
 	size_t m = sasl_mech_len(arg, *n);
 
-	*n = m ? m : 3;
-	return m ? arg : "***";
+	*n = m ? m : MASK_LEN;
+	return m ? arg : MASK;
 }
 
 /* A lone word of base64 (RFC 4648 alphabet): what an AUTH answer looks like. */
@@ -494,8 +498,8 @@ command_line(struct smtp_session *s, const char *l, size_t n)
 	if (v == SMTP_OTHER && possible_credential(s, l, n)) {
 		session_flag(s, SMTP_ANOM_POSSIBLE_CREDENTIAL);
 		if (!p->dec->cfg.show_secrets) {
-			memcpy(name, "***", 3);
-			vlen = 3;
+			memcpy(name, MASK, MASK_LEN);
+			vlen = MASK_LEN;
 		}
 	}
 	const char *arg = a < n ? l + a : NULL;
@@ -528,7 +532,7 @@ auth_line(struct smtp_session *s, const char *l, size_t n)
 	bool first = p->auth_lines == 0 && !p->auth_initial;
 
 	server_early_strays(s, SMTP_AUTH_DATA);
-	int idx = session_add_command(s, SMTP_AUTH_DATA, NULL, 0, show ? l : "***", show ? n : 3);
+	int idx = session_add_command(s, SMTP_AUTH_DATA, NULL, 0, show ? l : MASK, show ? n : MASK_LEN);
 
 	p->auth_expect = false;
 	if (p->auth_lines < UINT8_MAX)
