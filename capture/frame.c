@@ -387,14 +387,12 @@ parse_tcp(struct rd *r, uint32_t ip_missing, struct cap_segment *seg)
 
 	if (hlen < 20)
 		return CAP_MALFORMED;
-	if ((seg->flags & CAP_TH_SYN) && r->left >= hlen - 20) {
-		struct rd opts = *r;
+	struct rd opts = rd_sub(r, hlen - 20);
 
-		rd_limit(&opts, hlen - 20);
-		seg->wscale = syn_wscale(opts);
-	}
-	if (!rd_skip(r, hlen - 20))
+	if (opts.short_read)
 		return ip_missing ? CAP_TRUNCATED : CAP_MALFORMED;
+	if (seg->flags & CAP_TH_SYN)
+		seg->wscale = syn_wscale(opts);
 	seg->payload = r->p;
 	seg->len = (uint32_t)r->left;
 	seg->missing = ip_missing;
