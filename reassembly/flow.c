@@ -132,8 +132,12 @@ endpoint_cmp(const struct cap_addr *a, uint16_t ap, const struct cap_addr *b, ui
 	return c ? c : (int)ap - (int)bp;
 }
 
-/* Canonical key; *src_first tells whether the segment's source is endpoint 0. */
-static void
+/*
+ * Canonical key; *src_first tells whether the segment's source is endpoint 0.
+ * Inline: it runs per packet, and with two callers the compiler stopped
+ * inlining it (1.7 M more instructions on bench's mix-100).
+ */
+static inline void
 make_key(struct rsm_key *k, const struct cap_segment *s, bool *src_first)
 {
 	memset(k, 0, sizeof(*k));
