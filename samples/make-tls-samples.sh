@@ -16,7 +16,8 @@
 #                 AES256-SHA: the server's fatal handshake_failure alert
 #   tls12_verify  TLS 1.2, s_client -verify_return_error against the self-signed certificate:
 #                 the client's fatal alert (in clear, before its ChangeCipherSpec)
-#   tls13_verify  the same in TLS 1.3: the client's alert is encrypted
+#   tls13_verify  the same in TLS 1.3: the client has not switched to its handshake keys yet,
+#                 so its unknown_ca alert is in clear too
 #
 # Needs root (tcpdump on lo), openssl, tcpdump, python3. Every wait is bounded by `timeout`.
 # Touches nothing outside a mktemp directory and tests/data/tls/.
