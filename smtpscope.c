@@ -464,6 +464,9 @@ explain_offline(const struct options *o)
 	const char *line = o->explain, *text;
 	enum smtp_verb verb = SMTP_OTHER;
 	char enh[12], out[1024];
+	const char *who[4];
+	struct smtp_finding f;
+	size_t n;
 	int code;
 	bool last;
 
@@ -479,10 +482,20 @@ explain_offline(const struct options *o)
 			   : smtp_verb_lookup(o->explain_after, strlen(o->explain_after));
 	}
 	smtp_parse_enhanced(text, strlen(text), enh);
-	enum smtp_match m = smtp_explain(verb, code, enh, text, out, sizeof(out));
-
-	printf("%d %s\n  %s\n  (%s; matched on %s)\n", code, text, out,
-	       smtp_result_name(smtp_result_of(code)), smtp_match_name(m));
+	smtp_explain(verb, code, enh, text, out, sizeof(out), &f);
+	printf("%d %s\n  %s\n", code, text, out);
+	printf("  reason: %s", smtp_reason_name(f.reason));
+	if (smtp_failure_class(code, f.lasting))
+		printf("; class: %s", smtp_failure_class(code, f.lasting));
+	if ((n = smtp_reason_fixers(f.reason, who)) > 0 && code >= 400)
+		for (size_t i = 0; i < n; i++)
+			printf("%s%s", i ? " or " : "; fixed by: ", who[i]);
+	if (smtp_origin_name(f.origin))
+		printf("; from: %s", smtp_origin_name(f.origin));
+	if (smtp_origin_page(f.origin))
+		printf("; page: %s", smtp_origin_page(f.origin));
+	printf("\n  (%s; matched on %s)\n", smtp_result_name(smtp_result_of(code)),
+	       smtp_match_name(f.matched));
 	return 0;
 }
 

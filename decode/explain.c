@@ -108,6 +108,43 @@ opens_a_name(const char *s, size_t i, char close, size_t *plain_to)
 	return false;
 }
 
+/*
+ * Capitals folded in UTF-8 as well as ASCII, for the reason words of other
+ * languages: Latin-1 (C3 80-9E but the multiplication sign), Latin
+ * Extended-A (pairs U+0100-017E), Cyrillic (D0 80-AF). Returns the lower-case
+ * second byte (and first, via *b0), or 0 when the pair is not a capital.
+ */
+static unsigned
+fold_utf8(unsigned char b0, unsigned char b1, unsigned char *lo0)
+{
+	unsigned cp;
+
+	*lo0 = b0;
+	if (b1 < 0x80 || b1 > 0xbf)
+		return 0;
+	if (b0 == 0xc3)
+		return b1 <= 0x9e && b1 != 0x97 ? b1 + 0x20u : 0;
+	if (b0 == 0xd0) {
+		if (b1 >= 0x90 && b1 <= 0x9f)
+			return b1 + 0x20u;
+		if (b1 >= 0xa0 && b1 <= 0xaf)
+			return (*lo0 = 0xd1, b1 - 0x20u);
+		if (b1 <= 0x8f)
+			return (*lo0 = 0xd1, b1 + 0x10u);
+		return 0;
+	}
+	if (b0 != 0xc4 && b0 != 0xc5)
+		return 0;
+	cp = ((b0 & 0x1fu) << 6) | (b1 & 0x3fu);
+	if (((cp <= 0x137 || (cp >= 0x14a && cp <= 0x177)) && cp % 2 == 0) ||
+	    (((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17e)) && cp % 2 == 1)) {
+		cp++;
+		*lo0 = (unsigned char)(0xc0 | (cp >> 6));
+		return 0x80 | (cp & 0x3f);
+	}
+	return 0;
+}
+
 static const char *
 lowered(struct reply_text *t)
 {
@@ -118,8 +155,9 @@ lowered(struct reply_text *t)
 	if (t->lowered)
 		return t->lower;
 	t->lowered = true;
-	for (size_t i = 0; s[i] && o + 1 < sizeof(t->lower); i++) {
+	for (size_t i = 0; s[i] && o + 2 < sizeof(t->lower); i++) {
 		char c = s[i], e[12];
+		unsigned char lo0, lo1;
 
 		if (c == '\n') {
 			/* a code is at most "#5.123.123" and the byte after it: no need to measure the rest */
@@ -134,6 +172,12 @@ lowered(struct reply_text *t)
 			   opens_a_name(s, i, c == '<' ? '>' : ']', &plain_to[c == '['])) {
 			close = c == '<' ? '>' : ']';
 			c = ' ';
+		} else if ((unsigned char)c >= 0xc3 && s[i + 1] &&
+			   (lo1 = (unsigned char)fold_utf8((unsigned char)c, (unsigned char)s[i + 1],
+							    &lo0)) != 0) {
+			t->lower[o++] = (char)lo0;
+			c = (char)lo1;
+			i++;
 		}
 		t->lower[o++] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
 	}
@@ -188,14 +232,38 @@ entry_fits(const struct kb *e, int cls)
 
 static bool index_built;
 
+/*
+ * A reason's rank: where its first word stands in kb_words. The words are in
+ * the order causes are told before their effects ("rate limited because SPF
+ * did not pass" is an SPF failure), so a reason word that ranks above a
+ * known text's reason names the cause that text leaves out.
+ */
+static size_t reason_rank[SMTP_R_COUNT];
+
+static size_t strong_words; /* kb_words[strong_words] ends the strong ones */
+
+static void
+build_ranks(void)
+{
+	for (strong_words = 0; strong_words < kb_words_count; strong_words++)
+		if (!kb_words[strong_words].key)
+			break;
+	for (size_t r = 0; r < SMTP_R_COUNT; r++)
+		reason_rank[r] = strong_words;
+	for (size_t i = strong_words; i-- > 0;)
+		if (!kb_words[i].early)
+			reason_rank[kb_words[i].reason] = i;
+}
+
 static void
 build_index(void)
 {
 	static const struct kb *all[2 * KB_MAX];
 	size_t used = 0;
 
-	if (kb_count > KB_MAX)
+	if (kb_count > KB_MAX || kb_words_count > KB_MAX)
 		return;
+	build_ranks();
 	for (int level = 0; level < SMTP_MATCH_COUNT; level++) {
 		for (int cls = 2; cls <= 5; cls++) {
 			by_class[level][cls] = all + used;
@@ -218,15 +286,14 @@ index_levels(void)
 	return index_built;
 }
 
+/* The first entry from levels [from, to) that matches. */
 static const struct kb *
-kb_lookup(enum smtp_verb verb, int code, const char *enh, struct reply_text *t)
+kb_find(enum smtp_verb verb, int code, const char *enh, struct reply_text *t, int from, int to)
 {
 	bool use_enh = enhanced_usable(code, enh);
 	int cls = code / 100;
 
-	if (cls < 2 || cls > 5 || !index_levels())
-		return NULL;
-	for (int level = 0; level < SMTP_MATCH_COUNT; level++) {
+	for (int level = from; level < to; level++) {
 		if (!use_enh && (level == SMTP_MATCH_ENHANCED || level == SMTP_MATCH_ENHANCED_CLASS))
 			continue;
 		/* Texts name failures and acceptances; the rest of a 2xx/3xx text says little. */
@@ -237,6 +304,126 @@ kb_lookup(enum smtp_verb verb, int code, const char *enh, struct reply_text *t)
 				return by_class[level][cls][i];
 	}
 	return NULL;
+}
+
+static const struct kb_word *
+word_find(enum smtp_verb verb, int code, struct reply_text *t)
+{
+	const char *low = lowered(t);
+
+	for (size_t i = 0; i < kb_words_count; i++) {
+		const struct kb_word *w = &kb_words[i];
+
+		if (!w->key || (w->verbs && !(w->verbs & (1u << verb))) ||
+		    (w->cls && w->cls != code / 100))
+			continue;
+		if (strstr(low, w->key))
+			return w;
+	}
+	return NULL;
+}
+
+/* Lists count only for reasons about the client's standing. */
+static bool
+about_standing(unsigned reason)
+{
+	return reason == SMTP_R_blocklisted || reason == SMTP_R_ip_reputation ||
+	       reason == SMTP_R_receiver_misconfigured || reason == SMTP_R_content_spam ||
+	       reason == SMTP_R_policy;
+}
+
+static uint8_t
+origin_find(struct reply_text *t, unsigned reason)
+{
+	const char *low = lowered(t);
+
+	for (size_t i = 0; i < kb_origins_count && i < 255; i++) {
+		if (kb_origins[i].kind == ORIGIN_LIST && !about_standing(reason))
+			continue;
+		if (strstr(low, kb_origins[i].key))
+			return (uint8_t)(i + 1);
+	}
+	return 0;
+}
+
+static bool
+lasting_find(struct reply_text *t)
+{
+	const char *low = lowered(t);
+
+	for (size_t i = 0; i < kb_lasting_count; i++)
+		if (strstr(low, kb_lasting[i]))
+			return true;
+	return false;
+}
+
+/* What one lookup found. */
+struct lookup {
+	const struct kb *e;	  /* the entry that explains; NULL when a reason word does */
+	const struct kb_word *w;  /* the reason word, when no known text matched */
+	const struct kb *by_code; /* the codes' own entry, when it disagrees with the text */
+	uint8_t reason, origin;
+	bool lasting;
+};
+
+/*
+ * The known server text first; then the reason words; then the codes. A text
+ * that names only a generic reason ("access denied") leaves the word to a
+ * code that says more (5.1.1). When the text decides and the codes alone
+ * would say something else specific, that is kept to be said.
+ */
+static bool
+lookup(enum smtp_verb verb, int code, const char *enh, struct reply_text *t, struct lookup *l)
+{
+	int cls = code / 100;
+	const struct kb *by_code;
+	bool weak;
+
+	memset(l, 0, sizeof(*l));
+	if (cls < 2 || cls > 5 || !index_levels())
+		return false;
+	by_code = kb_find(verb, code, enh, t, SMTP_MATCH_ENHANCED, SMTP_MATCH_COUNT);
+	l->e = kb_find(verb, code, enh, t, SMTP_MATCH_TEXT, SMTP_MATCH_TEXT + 1);
+	if (cls >= 4)
+		l->w = word_find(verb, code, t);
+	weak = l->w && (size_t)(l->w - kb_words) > strong_words;
+	/*
+	 * A known text stands unless the text also names a cause that ranks
+	 * above its reason, in words that are not part of the known text's
+	 * own phrase ("sender address rejected: user unknown" is not about a
+	 * recipient).
+	 */
+	if (l->e && l->w &&
+	    (weak || l->w->reason == l->e->reason ||
+	     (size_t)(l->w - kb_words) >= reason_rank[l->e->reason] || strstr(l->e->key, l->w->key)))
+		l->w = NULL;
+	else if (l->w)
+		l->e = NULL;
+	/* the words agree with the codes: the codes' entry says it more precisely */
+	if (l->w && by_code && by_code->reason == l->w->reason) {
+		l->e = by_code;
+		l->w = NULL;
+	}
+	l->reason = l->e ? l->e->reason : l->w ? l->w->reason : by_code ? by_code->reason : 0;
+	/* a hint (a weak word) yields to any code that names a reason */
+	if (l->w && weak && by_code && !kb_reasons[by_code->reason].generic) {
+		l->e = by_code;
+		l->w = NULL;
+		l->reason = by_code->reason;
+	} else if (l->e || l->w) {
+		if (cls >= 4 && by_code && by_code->reason != l->reason &&
+		    !kb_reasons[by_code->reason].generic)
+			l->by_code = by_code;
+	} else {
+		l->e = by_code;
+	}
+	if (!l->e && !l->w)
+		return false;
+	if (cls >= 4) {
+		l->origin = origin_find(t, l->reason);
+		l->lasting = cls == 4 && lasting_find(t);
+	}
+	return true;
 }
 
 static size_t
@@ -253,66 +440,167 @@ append(char *buf, size_t bufsz, size_t used, const char *s)
 	return used + n;
 }
 
+/* "5.1.1", "5.1.x", "550" or "5xx": what an entry of the codes was keyed on. */
 static void
-format_advice(const struct kb *e, int code, char *buf, size_t bufsz)
+code_words(const struct kb *e, int cls, char *out, size_t outsz)
 {
-	size_t used = append(buf, bufsz, 0, e->what);
+	switch (e->level) {
+	case SMTP_MATCH_ENHANCED:
+		snprintf(out, outsz, "enhanced code %d.%s", cls, e->key);
+		break;
+	case SMTP_MATCH_ENHANCED_CLASS:
+		snprintf(out, outsz, "enhanced code %d.%s.x", cls, e->key);
+		break;
+	case SMTP_MATCH_CODE_IN_CONTEXT:
+		snprintf(out, outsz, "code %u", (unsigned)e->code);
+		break;
+	default:
+		snprintf(out, outsz, "code %dxx", cls);
+	}
+}
+
+static const char *const retry_words[3][2] = {
+	/* [retry][lasting] for a 4xx */
+	[R_CLASS] = {" Temporary: a later retry may succeed (mail servers retry by themselves).",
+		     NULL},
+	[R_SOON] = {" Temporary by design: the sender's normal retry should get through.", NULL},
+	[R_AFTER_FIX] = {" Temporary: the server defers rather than refuses, so the sending server "
+			 "keeps retrying; it gets through once the cause is fixed.",
+			 NULL},
+};
+
+static void
+format_advice(const struct lookup *l, int code, char *buf, size_t bufsz)
+{
+	const struct kb_reason *r = &kb_reasons[l->reason];
+	const char *what = l->e ? l->e->what : r->meaning;
+	size_t used = append(buf, bufsz, 0, what);
 	int named = 0;
+	char codes[40];
 
 	if (code / 100 < 4)
 		return;
+	if (l->origin) {
+		const struct kb_origin *o = &kb_origins[l->origin - 1];
+
+		if (o->kind == ORIGIN_LIST) {
+			used = append(buf, bufsz, used, " The list named: ");
+			used = append(buf, bufsz, used, o->name);
+			used = append(buf, bufsz, used, ".");
+		} else if (!strstr(what, o->name)) {
+			used = append(buf, bufsz, used, " The wording is ");
+			used = append(buf, bufsz, used, o->name);
+			used = append(buf, bufsz, used, "'s.");
+		}
+	}
+	if (l->by_code) {
+		code_words(l->by_code, code / 100, codes, sizeof(codes));
+		used = append(buf, bufsz, used, " The ");
+		used = append(buf, bufsz, used, codes);
+		used = append(buf, bufsz, used, " alone would mean ");
+		used = append(buf, bufsz, used, kb_reasons[l->by_code->reason].label);
+		used = append(buf, bufsz, used, "; the text says otherwise and is followed.");
+	}
 	for (int i = 0; i < 4; i++) {
-		if (!(e->who & (1 << i)))
+		if (!(r->who & (1 << i)))
 			continue;
 		used = append(buf, bufsz, used, named++ ? " or " : " Who can fix it: ");
 		used = append(buf, bufsz, used, who_names[i]);
 	}
-	if (named)
-		used = append(buf, bufsz, used, ".");
-	if (e->retry == R_SOON)
-		append(buf, bufsz, used, " Temporary by design: the sender's normal retry should get "
-					 "through.");
-	else if (e->retry == R_AFTER_FIX || code / 100 == 5)
-		append(buf, bufsz, used, code / 100 == 4
-						 ? " Temporary code, but retrying will keep failing "
-						   "until the cause is fixed."
-						 : " Permanent: retrying unchanged will fail again.");
+	used = append(buf, bufsz, used, named ? "." : " Nobody needs to act.");
+	if (code / 100 == 5)
+		used = append(buf, bufsz, used, " Permanent: retrying unchanged will fail again.");
+	else if (l->lasting)
+		used = append(buf, bufsz, used, " The code is temporary, but the text says the block "
+						"lasts: retrying will keep failing until the cause "
+						"is fixed.");
 	else
-		append(buf, bufsz, used, " Temporary: a later retry may succeed (mail servers "
-					 "retry by themselves).");
+		used = append(buf, bufsz, used, retry_words[r->retry][0]);
+	if (l->origin && kb_origins[l->origin - 1].page) {
+		used = append(buf, bufsz, used, " More: ");
+		append(buf, bufsz, used, kb_origins[l->origin - 1].page);
+	}
 }
 
 /*
- * The explanation of a reply, shared: an entry's text with its advice depends
- * only on the entry and the reply's class, so each is formatted once and kept
- * for the life of the process. Decoder threads (--threads) may format the same
- * one at once: the first to store it wins, the others free theirs.
+ * The explanation of a reply, shared: it depends only on what the lookup
+ * found and the reply's class, never on the reply's own words, so each is
+ * formatted once and kept for the life of the process in a table of fixed
+ * size. Decoder threads (--threads) share it under a lock, taken only when a
+ * decoder's own memo (below) misses. When the table is full, the
+ * explanation is formatted without the table's help into the caller's memo
+ * string... no: the plain entry's text is returned, counted.
  */
-static const char *
-explain_uncached(enum smtp_verb verb, int code, const char *enhanced, const char *text,
-		 enum smtp_match *matched)
+#define SHARED_SLOTS 4096
+
+static struct {
+	uint64_t key;
+	const char *text;
+} shared[SHARED_SLOTS];
+static size_t shared_used;
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic uint64_t shared_full;
+
+static uint64_t
+lookup_key(const struct lookup *l, int code)
 {
-	static _Atomic(const char *) cache[KB_MAX][6];
-	struct reply_text t = {.text = text};
-	const struct kb *e = kb_lookup(verb, code, enhanced ? enhanced : "", &t);
+	uint64_t id = l->e ? (uint64_t)(l->e - kb) : KB_MAX + (uint64_t)(l->w - kb_words);
+	uint64_t by = l->by_code ? (uint64_t)(l->by_code - kb) + 1 : 0;
+
+	return 1 | id << 1 | (uint64_t)(code / 100) << 12 | (uint64_t)l->origin << 16 |
+	       (uint64_t)l->lasting << 24 | by << 25;
+}
+
+static const char *
+shared_explanation(const struct lookup *l, int code)
+{
+	uint64_t key = lookup_key(l, code), h = key * 0x9e3779b97f4a7c15ull;
+	size_t i = (size_t)(h >> 52) % SHARED_SLOTS;
+	const char *have = NULL;
 	char buf[1024];
 
-	*matched = e ? (enum smtp_match)e->level : SMTP_MATCH_FIRST_DIGIT;
-	if (!e)
-		return "Reply code outside 2xx-5xx.";
-	_Atomic(const char *) *slot = &cache[e - kb][code / 100];
-	const char *have = atomic_load_explicit(slot, memory_order_acquire), *none = NULL;
-	char *mine;
+	pthread_mutex_lock(&shared_lock);
+	for (size_t n = 0; n < SHARED_SLOTS; n++, i = (i + 1) % SHARED_SLOTS) {
+		if (shared[i].key == key) {
+			have = shared[i].text;
+			break;
+		}
+		if (!shared[i].key) {
+			if (shared_used >= SHARED_SLOTS / 2)
+				break; /* half full: keep probes short, stop adding */
+			format_advice(l, code, buf, sizeof(buf));
+			if ((have = strdup(buf))) {
+				shared[i].key = key;
+				shared[i].text = have;
+				shared_used++;
+			}
+			break;
+		}
+	}
+	pthread_mutex_unlock(&shared_lock);
+	if (!have) {
+		atomic_fetch_add(&shared_full, 1);
+		have = l->e ? l->e->what : kb_reasons[l->reason].meaning;
+	}
+	return have;
+}
 
-	if (have)
-		return have;
-	format_advice(e, code, buf, sizeof(buf));
-	if (!(mine = strdup(buf)))
-		return e->what;
-	if (atomic_compare_exchange_strong(slot, &none, mine))
-		return mine;
-	free(mine);
-	return none; /* another thread's, now in the slot */
+static const char *
+explain_uncached(enum smtp_verb verb, int code, const char *enhanced, const char *text,
+		 struct smtp_finding *f)
+{
+	struct reply_text t = {.text = text};
+	struct lookup l;
+
+	memset(f, 0, sizeof(*f));
+	f->matched = SMTP_MATCH_FIRST_DIGIT;
+	if (!lookup(verb, code, enhanced ? enhanced : "", &t, &l))
+		return "Reply code outside 2xx-5xx.";
+	f->matched = l.e ? (enum smtp_match)l.e->level : SMTP_MATCH_TEXT;
+	f->reason = l.reason;
+	f->origin = l.origin;
+	f->lasting = l.lasting;
+	return shared_explanation(&l, code);
 }
 
 /*
@@ -326,8 +614,9 @@ explain_uncached(enum smtp_verb verb, int code, const char *enhanced, const char
 struct explain_memo {
 	uint64_t hash;
 	const char *explanation;
+	struct smtp_finding found;
 	uint16_t code, len;
-	uint8_t verb, matched;
+	uint8_t verb;
 	char enhanced[12];
 	char text[MEMO_TEXT];
 };
@@ -346,26 +635,26 @@ memo_hash(enum smtp_verb verb, int code, const char *enh, const char *text, size
 
 const char *
 explain_reply(struct smtp_decoder *d, enum smtp_verb verb, int code, const char *enhanced,
-	      const char *text, size_t len, enum smtp_match *matched)
+	      const char *text, size_t len, struct smtp_finding *f)
 {
 	const char *enh = enhanced ? enhanced : "";
 
 	if (len > MEMO_TEXT || strlen(enh) >= sizeof(d->memo->enhanced) ||
 	    (!d->memo && !(d->memo = calloc(MEMO_SLOTS, sizeof(*d->memo)))))
-		return explain_uncached(verb, code, enhanced, text, matched);
+		return explain_uncached(verb, code, enhanced, text, f);
 	uint64_t h = memo_hash(verb, code, enh, text, len);
 	struct explain_memo *m = &d->memo[h % MEMO_SLOTS];
 
 	if (m->explanation && m->hash == h && m->code == code && m->verb == verb &&
 	    m->len == len && memcmp(m->text, text, len) == 0 && strcmp(m->enhanced, enh) == 0) {
-		*matched = (enum smtp_match)m->matched;
+		*f = m->found;
 		return m->explanation;
 	}
-	m->explanation = explain_uncached(verb, code, enhanced, text, matched);
+	m->explanation = explain_uncached(verb, code, enhanced, text, f);
+	m->found = *f;
 	m->hash = h;
 	m->code = (uint16_t)code;
 	m->verb = (uint8_t)verb;
-	m->matched = (uint8_t)*matched;
 	m->len = (uint16_t)len;
 	memcpy(m->text, text, len);
 	strcpy(m->enhanced, enh);
@@ -379,19 +668,64 @@ explain_memo_free(struct smtp_decoder *d)
 	d->memo = NULL;
 }
 
-enum smtp_match
+void
 smtp_explain(enum smtp_verb verb, int code, const char *enhanced, const char *text, char *buf,
-	     size_t bufsz)
+	     size_t bufsz, struct smtp_finding *f)
 {
 	struct reply_text t = {.text = text};
-	const struct kb *e = kb_lookup(verb, code, enhanced ? enhanced : "", &t);
+	struct lookup l;
 
-	if (!e) { /* a code outside 2xx-5xx cannot reach here: the parser refuses it */
+	memset(f, 0, sizeof(*f));
+	f->matched = SMTP_MATCH_FIRST_DIGIT;
+	if (!lookup(verb, code, enhanced ? enhanced : "", &t, &l)) {
+		/* a code outside 2xx-5xx cannot reach here: the parser refuses it */
 		snprintf(buf, bufsz, "Reply code %d is not one SMTP defines.", code);
-		return SMTP_MATCH_FIRST_DIGIT;
+		return;
 	}
-	format_advice(e, code, buf, bufsz);
-	return (enum smtp_match)e->level;
+	f->matched = l.e ? (enum smtp_match)l.e->level : SMTP_MATCH_TEXT;
+	f->reason = l.reason;
+	f->origin = l.origin;
+	f->lasting = l.lasting;
+	format_advice(&l, code, buf, bufsz);
+}
+
+const char *
+smtp_reason_name(unsigned reason)
+{
+	return reason < SMTP_R_COUNT ? kb_reasons[reason].name : "unspecified";
+}
+
+size_t
+smtp_reason_fixers(unsigned reason, const char *names[4])
+{
+	static const char *const json_names[] = {"sender", "recipient", "receiving_admin",
+						 "sending_admin"};
+	size_t n = 0;
+
+	for (int i = 0; reason < SMTP_R_COUNT && i < 4; i++)
+		if (kb_reasons[reason].who & (1 << i))
+			names[n++] = json_names[i];
+	return n;
+}
+
+const char *
+smtp_failure_class(int code, bool lasting)
+{
+	if (code / 100 == 5 || (code / 100 == 4 && lasting))
+		return "permanent";
+	return code / 100 == 4 ? "temporary" : NULL;
+}
+
+const char *
+smtp_origin_name(unsigned origin)
+{
+	return origin && origin <= kb_origins_count ? kb_origins[origin - 1].name : NULL;
+}
+
+const char *
+smtp_origin_page(unsigned origin)
+{
+	return origin && origin <= kb_origins_count ? kb_origins[origin - 1].page : NULL;
 }
 
 /* What an ICMP destination-unreachable about a SYN says (RFC 792, RFC 1812 5.2.7.1, RFC 4443 3.1). */

@@ -276,6 +276,7 @@ record_reply(struct smtp_session *s, struct pending pd, enum smtp_pairing how,
 {
 	struct smtp_priv *p = s->priv;
 	char expl[EXPLANATION_MAX];
+	struct smtp_finding found;
 	struct smtp_command scratch = {.verb = pd.verb, .msg = pd.msg, .rcpt = -1, .prev = -1};
 	struct smtp_command *c = pd.idx >= 0 ? &s->cmds[pd.idx] : &scratch;
 
@@ -291,7 +292,11 @@ record_reply(struct smtp_session *s, struct pending pd, enum smtp_pairing how,
 	memcpy(c->reply.enhanced, r->enhanced, sizeof(c->reply.enhanced));
 	c->result = smtp_result_of(c->reply.code);
 	c->explanation = explain_reply(p->dec, pd.verb, c->reply.code, c->reply.enhanced,
-				       c->reply.text, r->len, &c->matched_on);
+				       c->reply.text, r->len, &found);
+	c->matched_on = found.matched;
+	c->reason = found.reason;
+	c->origin = found.origin;
+	c->lasting = found.lasting;
 	p->dec->stats.matched[c->matched_on]++;
 	if (pd.idx >= 0 && explain_context(s, c, expl, sizeof(expl)))
 		session_flag(s, SMTP_ANOM_SLOW_REPLY);

@@ -178,7 +178,7 @@ void explain_verdict(struct smtp_session *s, char *buf, size_t bufsz);
  * repeat ("250 2.1.0 Ok" all day long): the decoder remembers recent ones.
  */
 const char *explain_reply(struct smtp_decoder *d, enum smtp_verb verb, int code,
-			  const char *enhanced, const char *text, size_t len, enum smtp_match *matched);
+			  const char *enhanced, const char *text, size_t len, struct smtp_finding *f);
 void explain_memo_free(struct smtp_decoder *d);
 /* Notes that depend on the session (an earlier failure it follows from, a slow reply), into buf. */
 bool explain_context(const struct smtp_session *s, const struct smtp_command *c, char *buf,

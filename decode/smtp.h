@@ -53,6 +53,14 @@ enum smtp_match {
 	SMTP_MATCH_COUNT
 };
 
+/* Why a server answered as it did (reasons.def); the JSON "reason". */
+enum smtp_reason {
+#define REASON(id, who, retry, generic, label, meaning) SMTP_R_##id,
+#include "reasons.def"
+#undef REASON
+	SMTP_R_COUNT
+};
+
 /* How a transaction, or a whole session, ended (explain.c decides). */
 enum smtp_outcome {
 	SMTP_OUT_NONE,
@@ -102,6 +110,9 @@ struct smtp_command { /* members by size: one is kept per command */
 	enum smtp_result result;
 	enum smtp_match matched_on;
 	const char *explanation;
+	uint8_t reason;	 /* enum smtp_reason */
+	uint8_t origin;	 /* who wrote the reply or the list it names: 0 none, else smtp_origin_* */
+	bool lasting;	 /* a 4xx whose text says the block lasts */
 	int msg;	/* index of the transaction it belongs to, or -1 */
 	int rcpt;	/* RCPT: index of the recipient in that transaction, or -1 */
 	int prev;	/* MAIL: the transaction open when it was sent, or -1 */
@@ -267,13 +278,27 @@ enum smtp_result smtp_result_of(int code);
 /* May a reply with this code answer this command (RFC 5321 4.3.2 and extensions)? */
 bool smtp_reply_allowed(enum smtp_verb v, int code);
 
+/* What was found in a reply besides its explanation. */
+struct smtp_finding {
+	enum smtp_match matched;
+	uint8_t reason, origin;
+	bool lasting;
+};
+
 /*
  * Explain one reply to one command (explain.c). text may hold several lines
- * joined by '\n'. Writes a plain-language line into buf and returns how it
- * was matched. Usable without a capture (smtpscope --explain).
+ * joined by '\n'. Writes a plain-language line into buf and fills *f.
+ * Usable without a capture (smtpscope --explain).
  */
-enum smtp_match smtp_explain(enum smtp_verb verb, int code, const char *enhanced,
-			     const char *text, char *buf, size_t bufsz);
+void smtp_explain(enum smtp_verb verb, int code, const char *enhanced, const char *text,
+		  char *buf, size_t bufsz, struct smtp_finding *f);
+const char *smtp_reason_name(unsigned reason);
+/* Who can fix it, as JSON names ("sender", "receiving_admin", ...); returns how many. */
+size_t smtp_reason_fixers(unsigned reason, const char *names[4]);
+/* "temporary" or "permanent" for a failure (lasting: a 4xx that says it lasts); NULL otherwise. */
+const char *smtp_failure_class(int code, bool lasting);
+const char *smtp_origin_name(unsigned origin); /* NULL for 0 */
+const char *smtp_origin_page(unsigned origin); /* NULL when none is known */
 /*
  * A reply line: "ddd", "ddd text" or "ddd-text" with the first digit 2 to 5
  * (RFC 5321 4.2); *last is false for a "ddd-" continuation.
