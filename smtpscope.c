@@ -457,25 +457,45 @@ parse_options(int argc, char **argv, struct options *o)
 		o->trailing_filter = join_args(argc - optind, argv + optind);
 }
 
-/* --explain: one reply line, read as a server would send it. */
+/*
+ * --explain: one reply, read as a server would send it; the lines of a
+ * multi-line reply separated by newlines ("550-5.1.1 ...\n550 5.1.1 ..."),
+ * each keeping its code, as on the wire.
+ */
 static int
 explain_offline(const struct options *o)
 {
-	const char *line = o->explain, *text;
+	const char *line = o->explain;
 	enum smtp_verb verb = SMTP_OTHER;
-	char enh[12], out[1024];
+	char enh[12], out[1024], text[4096];
 	const char *who[4];
 	struct smtp_finding f;
-	size_t n;
-	int code;
-	bool last;
+	size_t n, used = 0;
+	int code = 0, c;
+	bool last = true;
 
-	if (!smtp_parse_reply_line(line, strlen(line), &code, &last)) {
-		fprintf(stderr, "smtpscope: --explain wants a reply line such as \"550 5.1.1 User "
+	for (const char *p = line; *p;) {
+		size_t len = strcspn(p, "\r\n");
+
+		if (!smtp_parse_reply_line(p, len, &c, &last) || (p != line && c != code)) {
+			fprintf(stderr, "smtpscope: --explain wants a reply such as \"550 5.1.1 User "
+					"unknown\"\n");
+			return EXIT_USAGE;
+		}
+		code = c;
+		if (p != line && used + 1 < sizeof(text))
+			text[used++] = '\n';
+		for (size_t i = 4; i < len && used + 1 < sizeof(text); i++)
+			text[used++] = p[i];
+		p += len;
+		p += strspn(p, "\r\n");
+	}
+	text[used] = '\0';
+	if (!code) {
+		fprintf(stderr, "smtpscope: --explain wants a reply such as \"550 5.1.1 User "
 				"unknown\"\n");
 		return EXIT_USAGE;
 	}
-	text = line[3] ? line + 4 : "";
 	if (o->explain_after) {
 		verb = strcmp(o->explain_after, "CONNECT") == 0 ? SMTP_CONNECT
 		       : strcmp(o->explain_after, ".") == 0	  ? SMTP_DOT
@@ -483,7 +503,7 @@ explain_offline(const struct options *o)
 	}
 	smtp_parse_enhanced(text, strlen(text), enh);
 	smtp_explain(verb, code, enh, text, out, sizeof(out), &f);
-	printf("%d %s\n  %s\n", code, text, out);
+	printf("%s\n  %s\n", line, out);
 	printf("  reason: %s", smtp_reason_name(f.reason));
 	if (smtp_failure_class(code, f.lasting))
 		printf("; class: %s", smtp_failure_class(code, f.lasting));

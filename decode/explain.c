@@ -74,11 +74,25 @@ enhanced_usable(int code, const char *enh)
 	return true;
 }
 
-/* A reply's text, lower-cased only when a phrase is to be looked for in it. */
+/*
+ * A reply's text, lower-cased only when a phrase is to be looked for in it,
+ * with a set of the byte pairs it holds: several hundred phrases are looked
+ * for in a reply the decoder has not seen before, and a phrase whose first
+ * two bytes are not in the set cannot be in the text.
+ */
+#define PAIR_BITS 4096
+
+static unsigned
+pair_bit(unsigned char a, unsigned char b)
+{
+	return ((unsigned)a * 67u + b) % PAIR_BITS;
+}
 struct reply_text {
 	const char *text;
-	bool lowered;
+	bool lowered, paired;
+	size_t len; /* of lower */
 	char lower[LOWER_MAX];
+	uint64_t pairs[PAIR_BITS / 64]; /* the byte pairs of lower, hashed: see has_phrase */
 };
 
 /*
@@ -182,8 +196,44 @@ lowered(struct reply_text *t)
 		t->lower[o++] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
 	}
 	t->lower[o] = '\0';
+	t->len = o;
 	return t->lower;
 }
+
+/* The pairs, for a failure, whose text is searched for hundreds of phrases. */
+static void
+pair_up(struct reply_text *t)
+{
+	lowered(t);
+	t->paired = true;
+	for (size_t i = 0; i + 1 < t->len; i++) {
+		unsigned bit = pair_bit((unsigned char)t->lower[i], (unsigned char)t->lower[i + 1]);
+
+		t->pairs[bit / 64] |= 1ull << (bit % 64);
+	}
+}
+
+static unsigned
+key_bit(const char *key)
+{
+	return key[0] ? pair_bit((unsigned char)key[0], (unsigned char)key[1]) : 0;
+}
+
+/*
+ * Whether a lower-case phrase is in the reply's text (lowered already);
+ * bit is key_bit(key), worked out once per phrase (build_index).
+ */
+static bool
+has_phrase(const struct reply_text *t, const char *key, unsigned bit)
+{
+	if (t->paired && key[0] && key[1] && !(t->pairs[bit / 64] & (1ull << (bit % 64))))
+		return false;
+	return strstr(t->lower, key) != NULL;
+}
+
+/* The first pair of every phrase: kb's text keys, the reason words, the origins. */
+#define KB_MAX 1024
+static uint16_t kb_bit[KB_MAX], word_bit[KB_MAX], origin_bit[KB_MAX];
 
 static bool
 kb_matches(const struct kb *e, enum smtp_verb verb, int code, const char *enh,
@@ -196,7 +246,7 @@ kb_matches(const struct kb *e, enum smtp_verb verb, int code, const char *enh,
 		return false;
 	switch (e->level) {
 	case SMTP_MATCH_TEXT:
-		return strstr(lowered(t), e->key) != NULL;
+		return has_phrase(t, e->key, kb_bit[e - kb]);
 	case SMTP_MATCH_ENHANCED:
 		return strcmp(enh + 2, e->key) == 0;
 	case SMTP_MATCH_ENHANCED_CLASS:
@@ -212,7 +262,6 @@ kb_matches(const struct kb *e, enum smtp_verb verb, int code, const char *enh,
  * The table's entries grouped by level and by the reply class (2-5) they can
  * match, in table order, built once: a lookup reads only what could match.
  */
-#define KB_MAX 1024
 
 static const struct kb **by_class[SMTP_MATCH_COUNT][6];
 static size_t n_class[SMTP_MATCH_COUNT][6];
@@ -261,9 +310,15 @@ build_index(void)
 	static const struct kb *all[2 * KB_MAX];
 	size_t used = 0;
 
-	if (kb_count > KB_MAX || kb_words_count > KB_MAX)
+	if (kb_count > KB_MAX || kb_words_count > KB_MAX || kb_origins_count > KB_MAX)
 		return;
 	build_ranks();
+	for (size_t i = 0; i < kb_count; i++)
+		kb_bit[i] = (uint16_t)(kb[i].key ? key_bit(kb[i].key) : 0);
+	for (size_t i = 0; i < kb_words_count; i++)
+		word_bit[i] = (uint16_t)(kb_words[i].key ? key_bit(kb_words[i].key) : 0);
+	for (size_t i = 0; i < kb_origins_count; i++)
+		origin_bit[i] = (uint16_t)key_bit(kb_origins[i].key);
 	for (int level = 0; level < SMTP_MATCH_COUNT; level++) {
 		for (int cls = 2; cls <= 5; cls++) {
 			by_class[level][cls] = all + used;
@@ -309,15 +364,13 @@ kb_find(enum smtp_verb verb, int code, const char *enh, struct reply_text *t, in
 static const struct kb_word *
 word_find(enum smtp_verb verb, int code, struct reply_text *t)
 {
-	const char *low = lowered(t);
-
 	for (size_t i = 0; i < kb_words_count; i++) {
 		const struct kb_word *w = &kb_words[i];
 
 		if (!w->key || (w->verbs && !(w->verbs & (1u << verb))) ||
 		    (w->cls && w->cls != code / 100))
 			continue;
-		if (strstr(low, w->key))
+		if (has_phrase(t, w->key, word_bit[i]))
 			return w;
 	}
 	return NULL;
@@ -335,12 +388,10 @@ about_standing(unsigned reason)
 static uint8_t
 origin_find(struct reply_text *t, unsigned reason)
 {
-	const char *low = lowered(t);
-
 	for (size_t i = 0; i < kb_origins_count && i < 255; i++) {
 		if (kb_origins[i].kind == ORIGIN_LIST && !about_standing(reason))
 			continue;
-		if (strstr(low, kb_origins[i].key))
+		if (has_phrase(t, kb_origins[i].key, origin_bit[i]))
 			return (uint8_t)(i + 1);
 	}
 	return 0;
@@ -349,10 +400,8 @@ origin_find(struct reply_text *t, unsigned reason)
 static bool
 lasting_find(struct reply_text *t)
 {
-	const char *low = lowered(t);
-
 	for (size_t i = 0; i < kb_lasting_count; i++)
-		if (strstr(low, kb_lasting[i]))
+		if (has_phrase(t, kb_lasting[i], key_bit(kb_lasting[i])))
 			return true;
 	return false;
 }
@@ -382,10 +431,19 @@ lookup(enum smtp_verb verb, int code, const char *enh, struct reply_text *t, str
 	memset(l, 0, sizeof(*l));
 	if (cls < 2 || cls > 5 || !index_levels())
 		return false;
-	by_code = kb_find(verb, code, enh, t, SMTP_MATCH_ENHANCED, SMTP_MATCH_COUNT);
-	l->e = kb_find(verb, code, enh, t, SMTP_MATCH_TEXT, SMTP_MATCH_TEXT + 1);
 	if (cls >= 4)
-		l->w = word_find(verb, code, t);
+		pair_up(t);
+	else if (cls == 2)
+		lowered(t);
+	l->e = kb_find(verb, code, enh, t, SMTP_MATCH_TEXT, SMTP_MATCH_TEXT + 1);
+	if (cls < 4) { /* a success or a prompt: a known text, or what its codes say */
+		if (!l->e)
+			l->e = kb_find(verb, code, enh, t, SMTP_MATCH_ENHANCED, SMTP_MATCH_COUNT);
+		l->reason = l->e ? l->e->reason : SMTP_R_accepted;
+		return l->e != NULL;
+	}
+	by_code = kb_find(verb, code, enh, t, SMTP_MATCH_ENHANCED, SMTP_MATCH_COUNT);
+	l->w = word_find(verb, code, t);
 	weak = l->w && (size_t)(l->w - kb_words) > strong_words;
 	/*
 	 * A known text stands unless the text also names a cause that ranks
@@ -488,9 +546,9 @@ format_advice(const struct lookup *l, int code, char *buf, size_t bufsz)
 			used = append(buf, bufsz, used, o->name);
 			used = append(buf, bufsz, used, ".");
 		} else if (!strstr(what, o->name)) {
-			used = append(buf, bufsz, used, " The wording is ");
+			used = append(buf, bufsz, used, " The reply carries ");
 			used = append(buf, bufsz, used, o->name);
-			used = append(buf, bufsz, used, "'s.");
+			used = append(buf, bufsz, used, "'s marks.");
 		}
 	}
 	if (l->by_code) {
@@ -695,16 +753,23 @@ smtp_reason_name(unsigned reason)
 	return reason < SMTP_R_COUNT ? kb_reasons[reason].name : "unspecified";
 }
 
-size_t
-smtp_reason_fixers(unsigned reason, const char *names[4])
+const char *
+smtp_fixer_name(unsigned i)
 {
 	static const char *const json_names[] = {"sender", "recipient", "receiving_admin",
 						 "sending_admin"};
+
+	return i < 4 ? json_names[i] : NULL;
+}
+
+size_t
+smtp_reason_fixers(unsigned reason, const char *names[4])
+{
 	size_t n = 0;
 
-	for (int i = 0; reason < SMTP_R_COUNT && i < 4; i++)
-		if (kb_reasons[reason].who & (1 << i))
-			names[n++] = json_names[i];
+	for (unsigned i = 0; reason < SMTP_R_COUNT && i < 4; i++)
+		if (kb_reasons[reason].who & (1u << i))
+			names[n++] = smtp_fixer_name(i);
 	return n;
 }
 

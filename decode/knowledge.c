@@ -70,7 +70,7 @@ const struct kb kb[] = {
 	    "screen (such as Postfix's postscreen) answers so to a client it has blocked, often "
 	    "for a block list or for breaking the protocol."),
 	TXT(0, 0, "too many syntax or protocol errors", protocol_error,
-	    "Exim counted too many bad commands in this session and is hanging up."),
+	    "The server counted too many bad commands in this session and is hanging up."),
 	TXT(0, 0, "protocol error", protocol_error,
 	    "The server's connection screening saw this client break the protocol, for example "
 	    "talk before the greeting or send non-SMTP data; spam software does this."),
@@ -78,7 +78,7 @@ const struct kb kb[] = {
 	    "The client sent commands before the server had answered (talking too early, or "
 	    "pipelining without the server's consent); spam software typically does this."),
 	TXT(0, 0, "pipelining not supported", protocol_error,
-	    "The client sent several commands at once, but this server (OpenSMTPD) does not offer "
+	    "The client sent several commands at once, but this server does not offer "
 	    "pipelining and hangs up."),
 	TXT(0, 0, "try again later, closing connection", service_unavailable,
 	    "The server (Gmail's wording) turns this client away for now without saying why; "
@@ -101,10 +101,9 @@ const struct kb kb[] = {
 	    "The name the client gave with EHLO/HELO is not a valid host name (bad characters or "
 	    "format), so the server refuses it."),
 	TXT(0, V(EHLO) | V(HELO), "syntactically invalid", helo_rejected,
-	    "The argument of EHLO/HELO is not a valid domain name or address literal (Exim checks "
-	    "its syntax)."),
+	    "The argument of EHLO/HELO is not a valid domain name or address literal."),
 	TXT(0, 0, "bad helo", helo_rejected,
-	    "Exchange Online refused the name the client gave with EHLO/HELO."),
+	    "The server refused the name the client gave with EHLO/HELO."),
 	TXT(0, 0, "send helo/ehlo first", out_of_sequence,
 	    "The client skipped the greeting: it must send EHLO or HELO before this command."),
 	TXT(0, 0, "send hello first", out_of_sequence,
@@ -126,10 +125,10 @@ const struct kb kb[] = {
 	    "The server will not pass mail on to other domains for this client (no relaying "
 	    "without permission or login)."),
 	TXT(0, 0, "relay not permitted", relay_denied,
-	    "Exim will not pass this mail on: the recipient's domain is not handled here and the "
-	    "client is neither logged in nor a permitted relay."),
+	    "The server will not pass this mail on: the recipient's domain is not handled here "
+	    "and the client is neither logged in nor a permitted relay."),
 	TXT(0, 0, "mail relay denied", relay_denied,
-	    "Google's SMTP relay refused the mail: the sending IP address or login is not "
+	    "The relay service refused the mail: the sending IP address or login is not "
 	    "registered for relaying for this domain."),
 	TXT(0, 0, "allowed rcpthosts", relay_denied,
 	    "qmail will not relay: the recipient's domain is not among the domains it accepts mail "
@@ -140,10 +139,10 @@ const struct kb kb[] = {
 	    "The server accepts mail only from clients that have logged in (AUTH), and this one "
 	    "has not; an anonymous or test connection to a submission-only service gets this."),
 	TXT(0, 0, "client not authenticated", auth_required,
-	    "Exchange Online takes mail on this connection only after SMTP AUTH, and the client "
-	    "did not log in (or its login failed)."),
+	    "The server takes mail on this connection only after SMTP AUTH, and the client did "
+	    "not log in (or its login failed)."),
 	TXT(0, 0, "must issue an auth command first", auth_required,
-	    "OpenSMTPD requires a login (AUTH) on this listener before it takes mail."),
+	    "The server requires a login (AUTH) on this connection before it takes mail."),
 	TXT(0, 0, "authentication required", auth_required,
 	    "The server accepts mail only after the client logs in (AUTH), and it has not."),
 	TXT(0, V_ENVELOPE, "not logged in", auth_required,
@@ -161,8 +160,8 @@ const struct kb kb[] = {
 	    "The server requires encryption before this command: the client must send STARTTLS "
 	    "first."),
 	TXT(0, 0, "starttls is required", tls_required,
-	    "Exchange requires encryption on this connection: the client must send STARTTLS before "
-	    "sending mail."),
+	    "The server requires encryption on this connection: the client must send STARTTLS "
+	    "before sending mail."),
 	TXT(0, 0, "not authenticated", auth_required,
 	    "The server refuses this because the client has not logged in (AUTH) or its login was "
 	    "not accepted."),
@@ -193,11 +192,11 @@ const struct kb kb[] = {
 	    "The login was refused: wrong user name or password, or the account needs an app "
 	    "password or OAuth."),
 	TXT(0, V_AUTHS, "incorrect authentication data", auth_failed,
-	    "Exim refused the login: the user name or password is wrong, or the account may not "
+	    "The login was refused: the user name or password is wrong, or the account may not "
 	    "log in here."),
 	TXT(4, V_AUTHS, "unable to authenticate at present", server_resources,
-	    "Exim could not check the login right now because its authentication backend failed; "
-	    "the client should try again later."),
+	    "The server could not check the login right now because its authentication backend "
+	    "failed."),
 	TXT(0, V_AUTHS, "unrecognized authentication type", unsupported,
 	    "The server does not support the login method the client chose; the AUTH line of the "
 	    "EHLO reply lists those it does."),
@@ -208,13 +207,13 @@ const struct kb kb[] = {
 	    "The client tried AUTH although the server did not offer it in its EHLO reply (often "
 	    "it is offered only after STARTTLS)."),
 	TXT(0, V_AUTHS, "authentication not enabled", unsupported,
-	    "Login is not offered on this connection (Postfix): it may be offered only after "
-	    "STARTTLS, or only on the submission port."),
+	    "Login is not offered on this connection: it may be offered only after STARTTLS, "
+	    "or only on the submission port."),
 
 	/* The sender's address. */
 	TXT(0, V_ENVELOPE, "domain of sender address", sender_domain_unknown,
-	    "The sender's domain does not exist or does not resolve in DNS (Sendmail checks it), "
-	    "so replies and bounces could not reach it."),
+	    "The sender's domain does not exist or does not resolve in DNS, so replies and "
+	    "bounces could not reach it."),
 	TXT(0, V_ENVELOPE, "sender address rejected: domain not found", sender_domain_unknown,
 	    "The sender's domain does not exist in DNS, so the server refuses mail from it "
 	    "(bounces could not be delivered back)."),
@@ -225,11 +224,11 @@ const struct kb kb[] = {
 	    "The address lacks a full domain (like 'user' or 'user@localhost'); the server wants "
 	    "the user@example.com form."),
 	TXT(0, V_ENVELOPE, "sender verify failed", sender_refused,
-	    "Exim tried to confirm the sender address with the sender's own mail server and could "
-	    "not, so it refuses mail from it."),
+	    "The server tried to confirm the sender address with the sender's own mail server "
+	    "and could not, so it refuses mail from it."),
 	TXT(0, V_ENVELOPE, "could not complete sender verify", dns_temporary,
-	    "Exim could not finish checking the sender address (the sender's mail server or DNS "
-	    "did not answer in time)."),
+	    "The server could not finish checking the sender address (the sender's mail server "
+	    "or DNS did not answer in time)."),
 	TXT(0, V_ENVELOPE, "unverified address", mailbox_unavailable,
 	    "The server checks addresses with the mail server responsible for them (a verification "
 	    "probe), and that check has not succeeded; the reply may quote the other server."),
@@ -270,7 +269,7 @@ const struct kb kb[] = {
 	    "The recipient's mailbox does not exist on this server: a typing mistake, a deleted or "
 	    "renamed account, or a missing alias."),
 	TXT(5, 0, "unknown user", mailbox_unknown,
-	    "Exim has no mailbox or alias for this address: a typing mistake, or an account that "
+	    "No mailbox or alias has this address here: a typing mistake, or an account that "
 	    "was removed."),
 	TXT(5, 0, "recipient not found", mailbox_unknown,
 	    "The recipient's mailbox does not exist on this server: a typing mistake, a deleted or "
@@ -278,10 +277,10 @@ const struct kb kb[] = {
 	TXT(5, 0, "no such user", mailbox_unknown,
 	    "The recipient's mailbox does not exist on this server."),
 	TXT(5, 0, "invalid recipient", mailbox_unknown,
-	    "OpenSMTPD has no mailbox, alias or rule that accepts this recipient."),
+	    "No mailbox, alias or rule on this server accepts this recipient."),
 	TXT(5, 0, "unrouteable address", mailbox_unknown,
-	    "Exim found no way to deliver to this address: its domain has no usable mail server in "
-	    "DNS, or no router accepts it."),
+	    "The server found no way to deliver to this address: its domain has no usable mail "
+	    "server in DNS, or no local rule accepts it."),
 	TXT(0, V_ENVELOPE, "recipient address rejected: domain not found", recipient_domain_unknown,
 	    "The recipient's domain does not exist in DNS: probably a typing mistake in the "
 	    "address."),
@@ -301,8 +300,8 @@ const struct kb kb[] = {
 	    "The sending account (not the recipient) has used up its sending quota on Exchange and "
 	    "may not send more for now."),
 	TXT(0, 0, "daily user sending", rate_limited,
-	    "The Google account has reached its daily sending limit; it can send again once the "
-	    "limit resets (within 24 hours)."),
+	    "The Google account has reached its daily sending limit; new messages are refused "
+	    "until the limit resets (within 24 hours)."),
 	TXT(0, 0, "mailbox full", mailbox_full,
 	    "The recipient's mailbox is full (over its storage quota)."),
 	TXT(0, 0, "over quota", mailbox_full,
@@ -319,19 +318,19 @@ const struct kb kb[] = {
 	    "The message is larger than this server accepts: send it smaller (attachments grow by "
 	    "about a third when encoded) or ask for a higher limit."),
 	TXT(0, 0, "message size limit", message_too_large,
-	    "The message exceeds the provider's size limit (Gmail's, or Postfix's while counting "
-	    "BDAT chunks)."),
+	    "The message exceeds the server's size limit (found while receiving it, or while "
+	    "counting BDAT chunks)."),
 	TXT(0, 0, "too big", message_too_large,
 	    "The message (or a chunk of it) is too big for this server, as it found while "
 	    "receiving it."),
 
 	/* Recipients and messages per transaction or per connection. */
 	TXT(0, 0, "too many recipients from", rate_limited,
-	    "The client sent more recipients per minute than the server allows from one IP address "
-	    "(a Postfix rate limit); the rest should follow later."),
+	    "The client sent more recipients per minute than the server allows from one IP "
+	    "address (a rate limit per client)."),
 	TXT(0, 0, "too many messages sent", rate_limited,
-	    "OpenSMTPD takes only so many messages per connection; the client should send the rest "
-	    "over a new connection."),
+	    "The server takes only so many messages per connection; the client should send the "
+	    "rest over a new connection."),
 	TXT(0, 0, "too many recipients", too_many_recipients,
 	    "The message has more recipients than the server takes in one transaction; the rest "
 	    "must be sent in another transaction."),
@@ -341,14 +340,13 @@ const struct kb kb[] = {
 
 	/* Rate limits, throttling and greylisting. */
 	TXT(0, 0, "too much mail from", rate_limited,
-	    "The client sent more messages per minute than the server allows from one IP address "
-	    "(a Postfix rate limit); the rest should follow later."),
+	    "The client sent more messages per minute than the server allows from one IP "
+	    "address (a rate limit per client)."),
 	TXT(0, 0, "unusual rate of unsolicited mail", ip_reputation,
-	    "Gmail sees much unwanted mail from this IP address and rate limits or blocks it; "
-	    "the limit eases only as the address's reputation improves."),
+	    "Gmail sees much unwanted mail from this IP address and rate limits or blocks it "
+	    "until the address's reputation improves."),
 	TXT(0, 0, "receiving mail at a rate", rate_limited,
-	    "The Gmail recipient is getting mail faster than Gmail allows; the message can get "
-	    "through on a later retry."),
+	    "The Gmail recipient is getting mail faster than Gmail allows."),
 	TXT(4, 0, "server busy. please try again later from", rate_limited,
 	    "Exchange Online is throttling mail from this IP address, typically because it is new "
 	    "or its volume changed; this clears as the address builds a history."),
@@ -360,7 +358,7 @@ const struct kb kb[] = {
 	    "should slow down."),
 	TXT(0, 0, "rate limit", rate_limited,
 	    "The server limits how fast this client may send (connections or messages per time "
-	    "unit); slowing down and retrying later helps."),
+	    "unit), and this client went over the limit."),
 	TXT(4, 0, "greylist", greylisted,
 	    "Greylisting: the server turns away the first attempt from an unknown sender on "
 	    "purpose and accepts a later retry; this is normal."),
@@ -379,17 +377,17 @@ const struct kb kb[] = {
 	    "The client's IP address is on a DNS blocklist the server consults, so its mail is "
 	    "refused."),
 	TXT(0, 0, "is in a black list at", blocklisted,
-	    "The client's IP address is on a DNS blocklist that Exim consults, so its mail is "
+	    "The client's IP address is on a DNS blocklist the server consults, so its mail is "
 	    "refused; the list named says where to ask for removal."),
 	TXT(0, 0, "listed at", blocklisted,
-	    "The client's IP address is listed on the DNS blocklist named in the reply (Sendmail's "
-	    "dnsbl check), so its mail is refused."),
+	    "The client's IP address is listed on the DNS blocklist named in the reply, so its "
+	    "mail is refused."),
 	TXT(0, 0, "blacklist", blocklisted,
 	    "The client's IP address or domain is on a blocklist this server uses, so its mail is "
 	    "refused."),
 	TXT(0, 0, "message is suspicious", content_spam,
-	    "Gmail judged this message suspicious, from the sending domain's reputation or from "
-	    "its content and links."),
+	    "The server judged this message suspicious, from the sending domain's reputation "
+	    "or from its content and links."),
 	TXT(0, 0, "likely unsolicited mail", content_spam,
 	    "Gmail's filters judged this message to be unwanted bulk mail (spam) and refused it."),
 	TXT(0, 0, "spam abuse detected", content_spam,
@@ -429,7 +427,8 @@ const struct kb kb[] = {
 
 	/* Message format and content. */
 	TXT(0, 0, "message is malformed", message_malformed,
-	    "Gmail refused the message as badly formatted (broken headers or line endings)."),
+	    "The server refused the message as badly formatted (broken headers or line "
+	    "endings)."),
 	TXT(0, 0, "messageid header", message_malformed,
 	    "Gmail refuses messages without a valid Message-ID header; the sending program must "
 	    "add one."),
@@ -454,7 +453,7 @@ const struct kb kb[] = {
 	TXT(0, 0, "content rejected", policy,
 	    "A content rule on the server (header or body checks, a filter) refused the message."),
 	TXT(0, 0, "administrative prohibition", policy,
-	    "A local policy rule on the server (an Exim ACL) refused this without giving a reason."),
+	    "A local policy rule on the server refused this without giving a reason."),
 
 	/* Mail loops and misrouting. */
 	TXT(0, 0, "too many hops", mail_loop,
@@ -480,17 +479,16 @@ const struct kb kb[] = {
 	    "This command is out of order: no sender (MAIL FROM) was accepted first; usually the "
 	    "MAIL command before it failed."),
 	TXT(0, 0, "valid rcpt command must precede data", out_of_sequence,
-	    "Exim got DATA without any accepted recipient; the reply quotes why the RCPT commands "
+	    "DATA came without any accepted recipient; the reply quotes why the RCPT commands "
 	    "were refused."),
 	TXT(0, 0, "sender not yet given", out_of_sequence,
-	    "Exim got this before an accepted MAIL FROM; usually the MAIL command before it "
+	    "This came before an accepted MAIL FROM; usually the MAIL command before it "
 	    "failed."),
 	TXT(0, V(DATA), "no valid recipients", out_of_sequence,
 	    "DATA was refused because no recipient was accepted in this transaction: see the RCPT "
 	    "replies before it."),
 	TXT(0, V(DATA), "no recipient specified", out_of_sequence,
-	    "DATA came before any recipient was accepted (OpenSMTPD); see the RCPT replies before "
-	    "it."),
+	    "DATA came before any recipient was accepted; see the RCPT replies before it."),
 	TXT(0, 0, "need rcpt", out_of_sequence,
 	    "This command is out of order: no recipient was accepted first; see the RCPT replies "
 	    "before it."),
@@ -534,11 +532,12 @@ const struct kb kb[] = {
 	TXT(0, 0, "temporary lookup failure", server_resources,
 	    "The server could not look something up in one of its tables or directories (a map, "
 	    "LDAP or SQL lookup failed); a fault on the server's side."),
-	TXT(0, 0, "temporary server error", server_resources,
-	    "Exchange Online had an internal problem (proxy or directory) handling this; it is on "
-	    "Microsoft's side and usually clears on retry."),
-	TXT(0, 0, "temporary system problem", server_resources,
-	    "Gmail had an internal problem taking this message; a later retry usually works."),
+	TXT(4, 0, "temporary server error", server_resources,
+	    "The server had an internal problem handling this; it is on the receiving side and "
+	    "usually clears on retry."),
+	TXT(4, 0, "temporary system problem", server_resources,
+	    "The server had an internal problem taking this message; a later retry usually "
+	    "works."),
 	TXT(0, 0, "queue file write error", server_resources,
 	    "The server could not write the message to its queue (disk full or a filesystem "
 	    "error)."),

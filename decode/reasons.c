@@ -679,13 +679,25 @@ const struct kb_word kb_words[] = {
 const size_t kb_words_count = sizeof(kb_words) / sizeof(kb_words[0]);
 
 #define PROV(key, name, page) {key, name, page, ORIGIN_PROVIDER}
+#define GMAIL_PAGE "https://support.google.com/a/answer/3726730"
+#define MS365_PAGE                                                                              \
+	"https://learn.microsoft.com/exchange/mail-flow-best-practices/non-delivery-reports-in-" \
+	"exchange-online/non-delivery-reports-in-exchange-online"
+#define OUTLOOK_PAGE "https://sendersupport.olc.protection.outlook.com/pm/"
+#define YAHOO_PAGE "https://senders.yahooinc.com/smtp-error-codes/"
+#define COMCAST_PAGE "https://postmaster.comcast.net/smtp-error-codes.php"
+#define MIMECAST_PAGE                                                                           \
+	"https://community.mimecast.com/s/article/email-security-cloud-gateway-mimecast-smtp-error-" \
+	"codes"
 #define LIST(key, name, page) {key, name, page, ORIGIN_LIST}
 
 /*
- * Who wrote a reply, from wording only they write, and the block lists a
- * reply names. Lists first: a provider's reply naming Spamhaus sends the
- * admin to Spamhaus. A list counts only when the reason is about the client's
- * standing (explain.c).
+ * Who wrote a reply, from marks only they put in it (Gmail ends every reply
+ * with "gsmtp"; the others link their own pages or name their own hosts),
+ * and the block lists a reply names. A provider's bare name is no mark: a
+ * reply may quote an address at it. Lists first: a provider's reply naming
+ * Spamhaus sends the admin to Spamhaus. A list counts only when the reason
+ * is about the client's standing (explain.c).
  */
 const struct kb_origin kb_origins[] = {
 	LIST("spamhaus", "Spamhaus", "https://check.spamhaus.org/"),
@@ -704,40 +716,42 @@ const struct kb_origin kb_origins[] = {
 	LIST("uribl", "URIBL", "https://admin.uribl.com/"),
 	LIST("abuseat", "CBL (Spamhaus)", "https://check.spamhaus.org/"),
 	LIST("cbl", "CBL (Spamhaus)", "https://check.spamhaus.org/"),
-	PROV("gsmtp", "Gmail", "https://support.google.com/a/answer/3726730"),
-	PROV("support.google.com", "Gmail", "https://support.google.com/a/answer/3726730"),
-	PROV("protection.outlook.com", "Microsoft 365",
-	     "https://learn.microsoft.com/exchange/mail-flow-best-practices/non-delivery-reports-in-exchange-online/non-delivery-reports-in-exchange-online"),
-	PROV("prod.outlook.com", "Microsoft 365",
-	     "https://learn.microsoft.com/exchange/mail-flow-best-practices/non-delivery-reports-in-exchange-online/non-delivery-reports-in-exchange-online"),
+	PROV("gsmtp", "Gmail", GMAIL_PAGE),
+	PROV("support.google.com", "Gmail", GMAIL_PAGE),
+	PROV("protection.outlook.com", "Microsoft 365", MS365_PAGE),
+	PROV("prod.outlook.com", "Microsoft 365", MS365_PAGE),
+	PROV("aka.ms/", "Microsoft 365", MS365_PAGE),
+	PROV("go.microsoft.com", "Microsoft 365", MS365_PAGE),
 	PROV("sender.office.com", "Microsoft 365", "https://sender.office.com/"),
-	PROV("aka.ms/", "Microsoft 365",
-	     "https://learn.microsoft.com/exchange/mail-flow-best-practices/non-delivery-reports-in-exchange-online/non-delivery-reports-in-exchange-online"),
-	PROV("outlook.com", "Outlook.com", "https://sendersupport.olc.protection.outlook.com/pm/"),
-	PROV("hotmail", "Outlook.com", "https://sendersupport.olc.protection.outlook.com/pm/"),
-	PROV("yahooinc.com", "Yahoo", "https://senders.yahooinc.com/smtp-error-codes/"),
-	PROV("yahoo", "Yahoo", "https://senders.yahooinc.com/smtp-error-codes/"),
-	PROV("postmaster.comcast.net", "Comcast", "https://postmaster.comcast.net/smtp-error-codes.php"),
-	PROV("comcast", "Comcast", "https://postmaster.comcast.net/smtp-error-codes.php"),
-	PROV("icloud", "iCloud Mail", "https://support.apple.com/102322"),
-	PROV("att.net", "AT&T", NULL),
-	PROV("mimecast", "Mimecast", "https://community.mimecast.com/s/article/email-security-cloud-gateway-mimecast-smtp-error-codes"),
-	PROV("proofpoint", "Proofpoint", "https://ipcheck.proofpoint.com/"),
+	PROV("sendersupport.olc", "Outlook.com", OUTLOOK_PAGE),
+	PROV("postmaster.live.com", "Outlook.com", OUTLOOK_PAGE),
+	PROV("yahooinc.com", "Yahoo", YAHOO_PAGE),
+	PROV("postmaster.yahoo", "Yahoo", YAHOO_PAGE),
+	PROV("help.yahoo", "Yahoo", YAHOO_PAGE),
+	PROV("postmaster.comcast.net", "Comcast", COMCAST_PAGE),
+	PROV("comcast block", "Comcast", COMCAST_PAGE),
+	PROV("support.apple.com", "iCloud Mail", NULL),
+	PROV("community.mimecast.com", "Mimecast", MIMECAST_PAGE),
+	PROV("mimecast.org", "Mimecast", MIMECAST_PAGE),
+	PROV("ipcheck.proofpoint.com", "Proofpoint", "https://ipcheck.proofpoint.com/"),
 	PROV("pphosted", "Proofpoint", "https://ipcheck.proofpoint.com/"),
-	PROV("barracuda", "Barracuda", "https://www.barracudacentral.org/lookups"),
-	PROV("ironport", "Cisco Secure Email", NULL),
+	PROV("barracudanetworks.com", "Barracuda", "https://www.barracudacentral.org/lookups"),
 	PROV("senderbase", "Cisco Secure Email", "https://talosintelligence.com/reputation_center"),
 	PROV("talosintelligence", "Cisco Secure Email", "https://talosintelligence.com/reputation_center"),
-	PROV("trendmicro", "Trend Micro", "https://ers.trendmicro.com/"),
+	PROV("ers.trendmicro", "Trend Micro", "https://ers.trendmicro.com/"),
 	PROV("messagelabs", "Broadcom Email Security.cloud", NULL),
-	PROV("mail.ru", "Mail.ru", "https://help.mail.ru/developers/bounce-errors"),
-	PROV("yandex", "Yandex", "https://yandex.com/support/mail/"),
-	PROV("gmx", "GMX", NULL),
-	PROV("web.de", "WEB.DE", NULL),
-	PROV("qq.com", "QQ Mail", NULL),
-	PROV("mail.163.com", "NetEase 163", "https://help.mail.163.com/faq.do?m=list&categoryID=90"),
-	PROV("zoho", "Zoho Mail", NULL),
-	PROV("fastmail", "Fastmail", NULL),
+	PROV("symanteccloud", "Broadcom Email Security.cloud", NULL),
+	PROV("win.mail.ru", "Mail.ru", NULL),
+	PROV("help.mail.ru", "Mail.ru", NULL),
+	PROV("yandex.ru/support", "Yandex", NULL),
+	PROV("yandex.com/support", "Yandex", NULL),
+	PROV("service.exmail.qq.com", "Tencent (QQ) Mail", NULL),
+	PROV("service.mail.qq.com", "Tencent (QQ) Mail", NULL),
+	PROV("help.mail.163.com", "NetEase 163", NULL),
+	PROV("postmaster.gmx", "GMX", NULL),
+	PROV("postmaster.web.de", "WEB.DE", NULL),
+	PROV("postmaster.t-online.de", "T-Online", NULL),
+	PROV("postmaster.free.fr", "Free", NULL),
 };
 const size_t kb_origins_count = sizeof(kb_origins) / sizeof(kb_origins[0]);
 

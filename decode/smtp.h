@@ -295,6 +295,7 @@ void smtp_explain(enum smtp_verb verb, int code, const char *enhanced, const cha
 const char *smtp_reason_name(unsigned reason);
 /* Who can fix it, as JSON names ("sender", "receiving_admin", ...); returns how many. */
 size_t smtp_reason_fixers(unsigned reason, const char *names[4]);
+const char *smtp_fixer_name(unsigned i); /* 0-3, in the order of smtp_reason_fixers */
 /* "temporary" or "permanent" for a failure (lasting: a 4xx that says it lasts); NULL otherwise. */
 const char *smtp_failure_class(int code, bool lasting);
 const char *smtp_origin_name(unsigned origin); /* NULL for 0 */

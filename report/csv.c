@@ -30,7 +30,7 @@
 enum column {
 	COL_ID, COL_TS, COL_CLIENT_IP, COL_CLIENT_PORT, COL_SERVER_IP, COL_SERVER_PORT,
 	COL_STATE, COL_CMD, COL_ARG, COL_CMD_TS, COL_CODE, COL_ENHANCED, COL_RESULT,
-	COL_MATCHED, COL_REPLY, COL_EXPLANATION, COL_OUTCOME, COL_COUNT
+	COL_MATCHED, COL_REPLY, COL_EXPLANATION, COL_OUTCOME, COL_REASON, COL_COUNT
 };
 
 static const char *const headers[COL_COUNT] = {
@@ -40,7 +40,7 @@ static const char *const headers[COL_COUNT] = {
 	[COL_ARG] = "argument", [COL_CMD_TS] = "command_ts", [COL_CODE] = "reply_code",
 	[COL_ENHANCED] = "enhanced", [COL_RESULT] = "result", [COL_MATCHED] = "matched_on",
 	[COL_REPLY] = "reply_text", [COL_EXPLANATION] = "explanation",
-	[COL_OUTCOME] = "session_outcome",
+	[COL_OUTCOME] = "session_outcome", [COL_REASON] = "reason",
 };
 
 #define WIRE 1 /* sent by a remote host: guard against formulas */
@@ -123,6 +123,7 @@ command_row(FILE *f, const char *v[COL_COUNT], const struct smtp_command *c)
 		v[COL_RESULT] = smtp_result_name(c->result);
 		v[COL_MATCHED] = smtp_match_name(c->matched_on);
 		v[COL_EXPLANATION] = c->explanation;
+		v[COL_REASON] = c->has_reply ? smtp_reason_name(c->reason) : NULL;
 		v[COL_ENHANCED] = c->has_reply ? c->reply.enhanced : NULL;
 		v[COL_REPLY] = c->has_reply ? c->reply.text : NULL;
 	}

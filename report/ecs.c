@@ -202,6 +202,7 @@ command(FILE *f, const struct smtp_command *c)
 		opt_string(f, "text", c->reply.text, &first);
 	}
 	opt_string(f, "result", smtp_result_name(c->result), &first);
+	opt_string(f, "reason", c->has_reply ? smtp_reason_name(c->reason) : NULL, &first);
 	opt_string(f, "explanation", c->explanation, &first);
 	putc('}', f);
 }

@@ -146,6 +146,38 @@ capture(struct out *f, const struct smtp_session *s)
 	out_str(f, s->capture.ends_mid_session ? "true}" : "false}");
 }
 
+/*
+ * Why the server answered so; for a failure also whether a later retry can
+ * pass by itself, who can fix it and the page to read (decode/reasons.def).
+ */
+static void
+reason(struct out *f, const struct smtp_command *c)
+{
+	const char *who[4], *cls = smtp_failure_class(c->reply.code, c->lasting);
+	const char *page = smtp_origin_page(c->origin);
+	size_t n;
+
+	out_lit(f, ",\"reason\":");
+	name(f, smtp_reason_name(c->reason));
+	if (!cls)
+		return;
+	out_lit(f, ",\"class\":");
+	name(f, cls);
+	/* a refused EHLO the client answered with HELO, as it should: nobody to fix anything */
+	n = c->fallback ? 0 : smtp_reason_fixers(c->reason, who);
+	out_lit(f, ",\"fix_by\":[");
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			out_chr(f, ',');
+		name(f, who[i]);
+	}
+	out_lit(f, "],\"page\":");
+	if (page)
+		out_json(f, page);
+	else
+		out_lit(f, "null");
+}
+
 static void
 command(struct out *f, const struct smtp_command *c)
 {
@@ -168,6 +200,10 @@ command(struct out *f, const struct smtp_command *c)
 	out_json(f, c->explanation ? c->explanation : "");
 	key(f, "matched_on", &first);
 	name(f, smtp_match_name(c->matched_on));
+	if (c->has_reply)
+		reason(f, c);
+	else
+		out_lit(f, ",\"reason\":null");
 	/* one literal each: this runs for every command */
 	if (!c->has_reply)
 		out_lit(f, ",\"paired\":null");

@@ -30,7 +30,7 @@ static const char *const type_names[] = {
 /* Lists of names: the values of an enum, or the keys of a map of counters. */
 enum names {
 	N_NONE, N_STATE, N_RESULT, N_MATCH, N_OUTCOME, N_OUTCOME_SEEN, N_ANOMALY, N_RCPT,
-	N_SKIPPED, N_ROLE, N_PAIRED, N_HANDSHAKE, N_ALERT_LEVEL
+	N_SKIPPED, N_ROLE, N_PAIRED, N_HANDSHAKE, N_ALERT_LEVEL, N_REASON, N_CLASS, N_FIXER
 };
 
 static const char *
@@ -99,6 +99,24 @@ role_name(int i)
 	return i ? "server" : "client";
 }
 
+static const char *
+reason_name(int i)
+{
+	return smtp_reason_name((unsigned)i);
+}
+
+static const char *
+class_name(int i)
+{
+	return smtp_failure_class(i ? 500 : 400, false);
+}
+
+static const char *
+fixer_name(int i)
+{
+	return smtp_fixer_name((unsigned)i);
+}
+
 static const struct {
 	const char *(*name)(int);
 	int first, end;
@@ -117,6 +135,9 @@ static const struct {
 	[N_ROLE] = {role_name, 0, 2},
 	[N_HANDSHAKE] = {handshake_name, 0, TLS_HS_COUNT},
 	[N_ALERT_LEVEL] = {alert_level_name, TLS_ALERT_WARNING, TLS_ALERT_FATAL + 1},
+	[N_REASON] = {reason_name, 0, SMTP_R_COUNT},
+	[N_CLASS] = {class_name, 0, 2},
+	[N_FIXER] = {fixer_name, 0, 4},
 };
 
 struct field;
@@ -175,6 +196,19 @@ static const struct field command[] = {
 	{"explanation", REQ, STRING},
 	{"matched_on", REQ, {.type = T_STRING, .values = N_MATCH,
 			     .desc = "what the explanation was chosen by"}},
+	{"reason", REQ, {.type = T_STRING | T_NULL, .values = N_REASON,
+			 .desc = "why the server answered so, from its text first, then its codes; "
+				 "null without a reply"}},
+	{"class", OPT, {.type = T_STRING, .values = N_CLASS,
+			.desc = "failures only: temporary when a later retry can pass by itself, "
+				"permanent when it cannot until the cause is fixed (a 5xx, or a 4xx "
+				"whose text says the block lasts)"}},
+	{"fix_by", OPT, {.type = T_ARRAY, .items = &(const struct sch){.type = T_STRING,
+									  .values = N_FIXER},
+			 .desc = "failures only: who can fix it; empty when nobody needs to"}},
+	{"page", OPT, {.type = T_STRING | T_NULL,
+		       .desc = "failures only: the provider's or block list's page for this reply, "
+			       "when the reply carries its marks"}},
 	{"paired", REQ, {.type = T_STRING | T_NULL, .values = N_PAIRED,
 			 .desc = "seen: the capture settles which command the reply answers; "
 				 "inferred: smtpscope chose (a gap, a reply out of place); null: no reply"}},

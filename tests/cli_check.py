@@ -76,7 +76,33 @@ def bpf_filter(binary, args):
     return rc == 0 and rc9 == 0 and n == 2 and n9 == 0, "port 2525: %d sessions, port 9: %d" % (n, n9)
 
 
+def explain_reply(binary, args):
+    """--explain: the reason, the class, who fixes it and the provider's page, each said."""
+    rc, out, err = run(binary, args)
+    want = ["reason: mailbox_unknown", "class: permanent", "fixed by: sender",
+            "from: Gmail", "page: https://support.google.com/a/answer/3726730",
+            "matched on text"]
+    missing = [w for w in want if w not in out]
+    return rc == 0 and not err and not missing, "exit %d, missing %s" % (rc, missing)
+
+
+def explain_french(binary, args):
+    """A reply in French is read by its words, capitals and accents folded."""
+    rc, out, _ = run(binary, args)
+    return rc == 0 and "reason: mailbox_full" in out, "exit %d: %s" % (rc, out.strip()[-120:])
+
+
+GMAIL_NO_SUCH_USER = (
+    "550-5.1.1 The email account that you tried to reach does not exist. Please try\n"
+    "550-5.1.1 double-checking the recipient's email address for typos or\n"
+    "550 5.1.1 unnecessary spaces. https://support.google.com/mail/?p=NoSuchUser a1si123 - gsmtp")
+
 CASES = [
+    ("--explain a multi-line reply", explain_reply,
+     ["--explain", GMAIL_NO_SUCH_USER, "--after", "RCPT"], None),
+    ("--explain in French", explain_french,
+     ["--explain", "452 4.2.2 BOÎTE DU DESTINATAIRE PLEINE", "--after", "RCPT"], None),
+    ("--explain lines with two codes", usage_error, ["--explain", "550-a\n551 b"], "--explain"),
     ("unknown output format", usage_error, ["-r", SAMPLE, "-o", "yaml"], "yaml"),
     ("snap length out of range", usage_error, ["-r", SAMPLE, "-s", "10"], "-s"),
     ("-c not a number", usage_error, ["-r", SAMPLE, "-c", "many"], "many"),

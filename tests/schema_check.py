@@ -55,7 +55,7 @@ ISO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 CSV_COLUMNS = ["session_id", "session_ts", "client_ip", "client_port", "server_ip",
                "server_port", "state", "command", "argument", "command_ts", "reply_code",
                "enhanced", "result", "matched_on", "reply_text", "explanation",
-               "session_outcome"]
+               "session_outcome", "reason"]
 # report/ecs.c: event.outcome by session outcome, "unknown" for the rest
 ECS_OUTCOME = {"delivered": "success", "rejected": "failure", "deferred": "failure",
                "aborted": "failure", "never_reached": "failure"}

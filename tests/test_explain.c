@@ -140,7 +140,7 @@ static const struct expl_case cases[] = {
 	   "[DM6PR11CA0012.namprd11.prod.outlook.com]", "client not authenticated", "SMTP AUTH"),
 	/* OpenSMTPD smtp_session.c */
 	TX(MAIL, "530 5.5.1 Invalid command: Must issue an AUTH command first",
-	   "must issue an auth command first", "OpenSMTPD"),
+	   "must issue an auth command first", "requires a login"),
 	/* Postfix (samples/auth-required.pcap); Gmail */
 	TX(MAIL, "530 5.7.0 <carol@elsewhere.example>: Sender address rejected: Authentication "
 	   "required", "authentication required", "logs in"),
@@ -195,7 +195,7 @@ static const struct expl_case cases[] = {
 	   "https://support.google.com/mail/?p=BadCredentials a1sm123 - gsmtp",
 	   "username and password not accepted", "app password"),
 	/* Exim */
-	TX(AUTH_DATA, "535 Incorrect authentication data", "incorrect authentication data", "Exim"),
+	TX(AUTH_DATA, "535 Incorrect authentication data", "incorrect authentication data", "password is wrong"),
 	TX(AUTH, "435 Unable to authenticate at present", "unable to authenticate at present",
 	   "later retry may succeed"),
 	/* Exchange SmtpResponse.AuthUnrecognized */
@@ -210,7 +210,7 @@ static const struct expl_case cases[] = {
 	   "submission port"),
 	/* Sendmail */
 	TX(MAIL, "553 5.1.8 <a@nowhere.example>... Domain of sender address a@nowhere.example does "
-	   "not exist", "domain of sender address", "Sendmail"),
+	   "not exist", "domain of sender address", "does not resolve"),
 	/* Postfix smtpd_check.c */
 	TX(RCPT, "450 4.1.8 <a@nowhere.example>: Sender address rejected: Domain not found",
 	   "sender address rejected: domain not found", "bounces"),
@@ -266,13 +266,13 @@ static const struct expl_case cases[] = {
 	TX(RCPT, "550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown in "
 	   "local recipient table", "user unknown", "does not exist"),
 	/* Exim default configure */
-	TX(RCPT, "550 unknown user", "unknown user", "Exim has no mailbox"),
+	TX(RCPT, "550 unknown user", "unknown user", "No mailbox or alias"),
 	/* typical gateway wording (no single vendor) */
 	TX(RCPT, "550 5.1.1 Recipient not found", "recipient not found", "out of date"),
 	/* Barracuda gateways, as quoted in public NDRs */
 	TX(RCPT, "550 No such user (nobody@example.org)", "no such user", "does not exist"),
 	/* OpenSMTPD lka */
-	TX(RCPT, "550 Invalid recipient: <nobody@example.org>", "invalid recipient", "OpenSMTPD"),
+	TX(RCPT, "550 Invalid recipient: <nobody@example.org>", "invalid recipient", "No mailbox, alias or rule"),
 	/* Exim */
 	TX(RCPT, "550 Unrouteable address", "unrouteable address", "no usable mail server"),
 	/* Postfix */
@@ -377,9 +377,9 @@ static const struct expl_case cases[] = {
 	   "blocklist"),
 	/* Exim acl.c (dnslists without a message) */
 	TX(RCPT, "550 rejected because 192.0.2.1 is in a black list at zen.spamhaus.org",
-	   "is in a black list at", "Exim"),
+	   "is in a black list at", "where to ask"),
 	/* Sendmail FEATURE(dnsbl) */
-	TX(MAIL, "550 5.7.1 Rejected: 192.0.2.1 listed at zen.spamhaus.org", "listed at", "dnsbl"),
+	TX(MAIL, "550 5.7.1 Rejected: 192.0.2.1 listed at zen.spamhaus.org", "listed at", "named in the reply"),
 	/* Sendmail with an Abusix list, as quoted in public bounce collections */
 	TX(MAIL, "550 5.3.0 <a@example.org>... Mail from 192.0.2.1 rejected by Abusix blacklist",
 	   "blacklist", "blocklist"),
@@ -477,15 +477,15 @@ static const struct expl_case cases[] = {
 	TX(RCPT, "503 5.5.1 Error: need MAIL command", "need mail", "MAIL command before"),
 	TX(RCPT, "503 5.5.2 Need mail command", "need mail", "MAIL command before"),
 	/* Exim (corpus zeek/smtp-mail-transactions-invalid.pcap) */
-	TX(RCPT, "503 sender not yet given", "sender not yet given", "Exim"),
+	TX(RCPT, "503 sender not yet given", "sender not yet given", "accepted MAIL FROM"),
 	/* Postfix */
 	TX(DATA, "554 5.5.1 Error: no valid recipients", "no valid recipients", "RCPT replies"),
 	/* OpenSMTPD smtp_session.c */
 	TX(DATA, "503 5.5.4 Invalid command arguments: No recipient specified",
-	   "no recipient specified", "OpenSMTPD"),
+	   "no recipient specified", "before any recipient"),
 	/* Exim (corpus zeek/smtp-mail-transactions-invalid.pcap) */
 	TX(DATA, "503 valid RCPT command must precede DATA", "valid rcpt command must precede data",
-	   "Exim got DATA"),
+	   "without any accepted recipient"),
 	TX(DATA, "503 All RCPT commands were rejected with this error:\n503 sender not yet "
 	   "given\nvalid RCPT command must precede DATA", "valid rcpt command must precede data",
 	   "why the RCPT"),
@@ -533,7 +533,7 @@ static const struct expl_case cases[] = {
 	   "LDAP or SQL"),
 	/* Exchange SmtpResponse.EncodedProxyFailureResponseProtocolError */
 	TX(RCPT, "451 4.7.0 Temporary server error. Please try again later. PRX4",
-	   "temporary server error", "Microsoft's side"),
+	   "temporary server error", "receiving side"),
 	/* Gmail */
 	TX(DOT, "421 4.3.0 Temporary System Problem. Try again later (10). a1si123 - gsmtp",
 	   "temporary system problem", "internal problem"),
@@ -1109,6 +1109,130 @@ test_failures_carry_advice(void **state)
 	}
 }
 
+/*
+ * No explanation contradicts itself (issue 12, item 2): every entry of the
+ * table, every reason word and every reason is explained as a 4xx and as a
+ * 5xx where it can answer one. A 5xx never promises that a retry gets
+ * through; a 4xx never says it is permanent or will keep failing (nothing
+ * here says the block lasts).
+ */
+static const char *const promises[] = {
+	"later retry", "retry later", "retrying later", "gets through", "get through",
+	"may succeed", "should retry", "clears", "can send again", "try again", "eases",
+};
+
+static int
+contradictions(enum smtp_verb verb, int code, const char *enh, const char *text)
+{
+	char out[1024];
+	struct smtp_finding f;
+	int bad = 0;
+
+	smtp_explain(verb, code, enh, text, out, sizeof(out), &f);
+	if (code / 100 == 5) {
+		for (size_t i = 0; i < sizeof(promises) / sizeof(promises[0]); i++)
+			if (strstr(out, promises[i])) {
+				print_error("%d %s after %s: a 5xx that promises \"%s\": %s\n", code,
+					    text, smtp_verb_name(verb), promises[i], out);
+				bad++;
+			}
+		if (!strstr(out, "Permanent"))
+			print_error("%d %s: no \"Permanent\": %s\n", code, text, out), bad++;
+	} else if (strstr(out, "ermanent") || strstr(out, "keep failing") ||
+		   strstr(out, "fail again")) {
+		print_error("%d %s after %s: a 4xx said to last: %s\n", code, text,
+			    smtp_verb_name(verb), out);
+		bad++;
+	}
+	return bad;
+}
+
+static enum smtp_verb
+some_verb(uint32_t verbs)
+{
+	for (int v = 0; verbs && v < 32; v++)
+		if (verbs & (1u << v))
+			return (enum smtp_verb)v;
+	return SMTP_OTHER;
+}
+
+static void
+test_no_contradiction(void **state)
+{
+	char text[256], enh[16];
+	int bad = 0;
+
+	(void)state;
+	for (size_t i = 0; i < kb_count; i++) {
+		const struct kb *e = &kb[i];
+
+		for (int cls = 4; cls <= 5; cls++) {
+			enum smtp_verb v = some_verb(e->verbs);
+
+			enh[0] = '\0';
+			switch (e->level) {
+			case SMTP_MATCH_TEXT:
+				if (e->cls && e->cls != cls)
+					continue;
+				snprintf(text, sizeof(text), "%s", e->key);
+				bad += contradictions(v, cls * 100 + 50, "", text);
+				break;
+			case SMTP_MATCH_ENHANCED:
+			case SMTP_MATCH_ENHANCED_CLASS:
+				if (e->cls && e->cls != cls)
+					continue;
+				snprintf(enh, sizeof(enh), "%d.%s%s", cls, e->key,
+					 e->level == SMTP_MATCH_ENHANCED ? "" : ".99");
+				snprintf(text, sizeof(text), "%s", enh);
+				bad += contradictions(v, cls * 100 + 50, enh, text);
+				break;
+			case SMTP_MATCH_CODE_IN_CONTEXT:
+				if (e->code / 100 == cls)
+					bad += contradictions(v, e->code, "", "");
+				break;
+			default:
+				if (e->code == cls)
+					bad += contradictions(v, cls * 100 + 99, "", "");
+			}
+		}
+	}
+	for (size_t i = 0; i < kb_words_count; i++)
+		for (int cls = 4; cls <= 5; cls++)
+			if (kb_words[i].key && (!kb_words[i].cls || kb_words[i].cls == cls))
+				bad += contradictions(some_verb(kb_words[i].verbs), cls * 100 + 50,
+						      "", kb_words[i].key);
+	if (bad)
+		fail_msg("%d explanations contradict themselves", bad);
+}
+
+/*
+ * Capitals outside ASCII are folded before the reason words are looked for:
+ * Latin-1 (É), Latin Extended-A (Ł) and Cyrillic (Я); a broken UTF-8
+ * sequence is left as it is.
+ */
+static void
+test_capitals_folded(void **state)
+{
+	static const struct {
+		const char *text, *reason;
+	} lines[] = {
+		{"5.2.2 ЯЩИК ПЕРЕПОЛНЕН", "mailbox_full"},
+		{"5.2.2 SKRZYNKA PEŁNA", "mailbox_full"},
+		{"5.2.1 COMPTE DÉSACTIVÉ", "mailbox_disabled"},
+		{"5.2.2 \xc3 \xd0 \xc5 PLEINE \xd0", "mailbox_full"},
+	};
+	char out[1024];
+	struct smtp_finding f;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		smtp_explain(SMTP_RCPT, 552, "5.2.9", lines[i].text, out, sizeof(out), &f);
+		if (strcmp(smtp_reason_name(f.reason), lines[i].reason) != 0)
+			fail_msg("\"%s\": %s, want %s", lines[i].text, smtp_reason_name(f.reason),
+				 lines[i].reason);
+	}
+}
+
 static void
 test_parse_enhanced(void **state)
 {
@@ -1193,6 +1317,8 @@ main(void)
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_every_entry_reached),
 		cmocka_unit_test(test_failures_carry_advice),
+		cmocka_unit_test(test_no_contradiction),
+		cmocka_unit_test(test_capitals_folded),
 		cmocka_unit_test(test_parse_enhanced),
 		cmocka_unit_test(test_text_normalised),
 		cmocka_unit_test(test_brackets_linear),
