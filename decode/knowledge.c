@@ -775,7 +775,7 @@ const struct kb kb[] = {
 	    "EHLO accepted: the server lists the extensions the client may use."),
 	CTX(V(HELO), 250, accepted,
 	    "HELO accepted (plain SMTP, no extensions)."),
-	CTX(V(EHLO) | V(HELO), 501, syntax_error,
+	CTX(V(EHLO) | V(HELO), 501, helo_rejected,
 	    "The name after EHLO/HELO is missing or malformed."),
 	CTX(V(EHLO), 502, unknown_command,
 	    "The server does not implement EHLO; HELO may work."),
