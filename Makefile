@@ -71,6 +71,7 @@ check-tree: bins $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp
 	python3 tests/conformance.py --bin $(B)/smtpscope
 	tests/live_test.sh $(B)/smtpscope
 	python3 tests/extract_check.py --bin $(B)/smtpscope
+	python3 tests/privs_check.py --bin $(B)/smtpscope
 	python3 tests/escape_check.py --bin $(B)/smtpscope
 	python3 tests/rewrite_check.py --bin $(B)/smtpscope
 	python3 tests/threads_check.py --bin $(B)/smtpscope --quick

@@ -62,14 +62,16 @@ struct options {
 	bool audit;
 	enum rpt_audit_sort audit_sort;
 	const char *extract_dir;
+	struct rpt_extract_limits extract_lim;
 	unsigned threads;
 };
 
 /*
  * Every cap of the pipeline, settable with --limit NAME=VALUE; the defaults
- * live in cap_default_limits(), rsm_default_config() and smtp_default_config().
+ * live in cap_default_limits(), rsm_default_config(), smtp_default_config() and
+ * rpt_extract_default_limits().
  */
-enum { IN_CAP, IN_RSM, IN_SMTP };
+enum { IN_CAP, IN_RSM, IN_SMTP, IN_EXTRACT };
 
 #define CAP_LIMIT(name, field, max, what)                                                     \
 	{name, IN_CAP, offsetof(struct cap_limits, field),                                   \
@@ -80,6 +82,9 @@ enum { IN_CAP, IN_RSM, IN_SMTP };
 #define SMTP_LIMIT(name, field, max, what)                                                    \
 	{name, IN_SMTP, offsetof(struct smtp_config, field),                                 \
 	 sizeof(((struct smtp_config *)0)->field), max, what}
+#define EXTRACT_LIMIT(name, field, max, what)                                                 \
+	{name, IN_EXTRACT, offsetof(struct rpt_extract_limits, field),                       \
+	 sizeof(((struct rpt_extract_limits *)0)->field), max, what}
 
 static const struct limit {
 	const char *name;
@@ -103,12 +108,15 @@ static const struct limit {
 	SMTP_LIMIT("session-memory", max_session_mem, 1ull << 32, "bytes of text kept per session"),
 	CAP_LIMIT("frag-datagrams", max_frag_dgrams, 1u << 20, "IP datagrams in reassembly (oldest given up)"),
 	CAP_LIMIT("frag-bytes", max_frag_bytes, 1ull << 32, "IP fragment bytes held, all datagrams"),
+	EXTRACT_LIMIT("extract-files", files, 1ull << 32, "--extract: messages written in all"),
+	EXTRACT_LIMIT("extract-bytes", bytes, 1ull << 44, "--extract: message bytes written in all"),
 };
 
 static void *
 limit_field(struct options *o, const struct limit *l)
 {
-	void *stage[] = {[IN_CAP] = &o->cap, [IN_RSM] = &o->rsm, [IN_SMTP] = &o->smtp};
+	void *stage[] = {[IN_CAP] = &o->cap, [IN_RSM] = &o->rsm, [IN_SMTP] = &o->smtp,
+			 [IN_EXTRACT] = &o->extract_lim};
 
 	return (char *)stage[l->stage] + l->offset;
 }
@@ -214,8 +222,8 @@ usage(FILE *f)
 	      "                   about KIB/64 packets and costs about twice KIB of memory\n"
 	      "  -s SNAPLEN       bytes kept of each packet (live; default 262144)\n"
 	      "  -w FILE          also write the packets of the SMTP flows to FILE (pcap)\n"
-	      "  -Z USER          drop root for USER once the interface is open (default for live\n"
-	      "                   capture as root: " DROP_USER ", or nobody; -Z root keeps root)\n"
+	      "  -Z USER          drop root for USER once the capture is open (default as root: " DROP_USER "\n"
+	      "                   or nobody; -Z root keeps root); every capability is given up too\n"
 	      "  -o FORMAT        text (default); json (JSON Lines, one session per line);\n"
 	      "                   csv (a row per command, for spreadsheets); ecs (JSON Lines with\n"
 	      "                   Elastic Common Schema names, for Elasticsearch/OpenSearch)\n"
@@ -346,6 +354,7 @@ parse_options(int argc, char **argv, struct options *o)
 	cap_default_limits(&o->cap);
 	rsm_default_config(&o->rsm);
 	smtp_default_config(&o->smtp);
+	o->extract_lim = rpt_extract_default_limits();
 	opterr = 0; /* our own messages, prefixed like every other */
 	o->snaplen = 262144;
 	while ((c = getopt_long(argc, argv, "r:i:DB:s:w:Z:o:p:f:c:nqhV", longopts, NULL)) != -1) {
@@ -671,8 +680,11 @@ setup(struct run *r, const struct options *o, const uint16_t *ports, size_t npor
 }
 
 /*
- * Drop root once the capture is open (tcpdump's droproot()): to -Z USER, or
- * for live capture by default to DROP_USER, or nobody when it does not exist.
+ * Drop root once the capture is open (tcpdump's droproot()), reading a file
+ * as well as capturing live: to -Z USER, by default to DROP_USER, or nobody
+ * when it does not exist. Then every capability left goes too (file
+ * capabilities set on the binary, or root kept with -Z root): nothing that
+ * follows needs one.
  */
 static int
 drop_root(const struct options *o)
@@ -680,7 +692,7 @@ drop_root(const struct options *o)
 	const char *name = o->user;
 	struct passwd *pw;
 
-	if (geteuid() != 0 || (name && strcmp(name, "root") == 0) || (!name && !o->iface))
+	if (geteuid() != 0 || (name && strcmp(name, "root") == 0))
 		return 0;
 	pw = getpwnam(name ? name : DROP_USER);
 	if (!pw && !name)
@@ -693,6 +705,20 @@ drop_root(const struct options *o)
 	    setuid(0) == 0) { /* the last: regaining root must now fail */
 		fprintf(stderr, "smtpscope: cannot drop root to %s: %s\n", pw->pw_name,
 			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+drop_privileges(const struct options *o)
+{
+	char err[CAP_ERRLEN];
+
+	if (drop_root(o) < 0)
+		return -1;
+	if (cap_drop_capabilities(err) < 0) {
+		fprintf(stderr, "smtpscope: %s\n", err);
 		return -1;
 	}
 	return 0;
@@ -783,12 +809,13 @@ analyse(const struct options *o)
 	}
 	cap_set_ports(r.src, ports, o->raw_filter ? 0 : nports);
 	cap_set_limits(r.src, &o->cap);
-	if (drop_root(o) < 0) {
+	if (drop_privileges(o) < 0) {
 		cap_close(r.src);
 		return 1;
 	}
 	/* after the drop: the messages are written as the user smtpscope runs as */
-	if (o->extract_dir && rpt_extract_open(&r.extract, o->extract_dir, err, CAP_ERRLEN) < 0) {
+	if (o->extract_dir &&
+	    rpt_extract_open(&r.extract, o->extract_dir, &o->extract_lim, err, CAP_ERRLEN) < 0) {
 		fprintf(stderr, "smtpscope: %s\n", err);
 		cap_close(r.src);
 		return 1;

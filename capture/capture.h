@@ -100,6 +100,20 @@ void cap_set_tick(struct cap_source *src, cap_tick_fn *fn, void *arg);
 uint64_t cap_monotonic_us(void);
 /* Reading a file: how far (bytes) into how much; false when unknown (a pipe, live). */
 bool cap_progress(struct cap_source *src, uint64_t *done, uint64_t *total);
+/*
+ * Files smtpscope writes (output.c): a directory opened for them (refused as
+ * root when others may write to it; must_not_be_link refuses a symbolic
+ * link), a file created in it (mode 0600, a symbolic link never followed;
+ * replace: an existing regular file of ours with one name is truncated,
+ * otherwise it must not exist), and a whole path for -w. The descriptors
+ * close on exec.
+ */
+int cap_output_dir(const char *dir, bool must_not_be_link, char err[CAP_ERRLEN]);
+int cap_output_create(int dirfd, const char *name, bool replace, char err[CAP_ERRLEN]);
+FILE *cap_output_file(const char *path, char err[CAP_ERRLEN]);
+/* Give up every capability left (after opening everything and dropping root). */
+int cap_drop_capabilities(char err[CAP_ERRLEN]);
+
 /* Also write every packet kept (SMTP ports, fragments, ICMP about them) to a new pcap (-w). */
 int cap_write_to(struct cap_source *src, const char *path, char err[CAP_ERRLEN]);
 

@@ -136,9 +136,14 @@ cap_set_tick(struct cap_source *src, cap_tick_fn *fn, void *arg)
 int
 cap_write_to(struct cap_source *src, const char *path, char err[CAP_ERRLEN])
 {
-	src->dump = pcap_dump_open(src->pcap, path);
+	FILE *f = cap_output_file(path, err);
+
+	if (!f)
+		return -1;
+	src->dump = pcap_dump_fopen(src->pcap, f);
 	if (!src->dump) {
 		snprintf(err, CAP_ERRLEN, "%s: cannot write: %s", path, pcap_geterr(src->pcap));
+		fclose(f);
 		return -1;
 	}
 	return 0;

@@ -7,7 +7,13 @@
  * arrive whole (a gap, a cut connection) ends up as NAME.eml.partial. Files
  * are created exclusively, never overwritten: a name already taken gets a
  * numbered suffix. When a session ends, its messages are listed in
- * index.jsonl with what the session says of them. Open files are capped.
+ * index.jsonl with what the session says of them. Open files are capped, and
+ * so are the files and bytes written in all (--limit extract-files,
+ * extract-bytes): what is not written is counted.
+ *
+ * Files are created through the directory's descriptor (capture/output.c):
+ * mode 0600, never through a symbolic link, and as root only in a directory
+ * others cannot write to.
  */
 #include "report.h"
 
@@ -34,23 +40,27 @@ struct written {
 
 struct rpt_extract {
 	char dir[PATH_LEN];
+	int dfd;
 	FILE *index;
 	unsigned open;
-	uint64_t files, partial, skipped;
+	struct rpt_extract_limits lim;
+	uint64_t files, partial, skipped, bytes, cut_bytes;
 	struct written *done; /* written, not yet in the index */
 	struct smtp_sink sink;
 };
 
 struct handle {
+	struct rpt_extract *x;
 	FILE *f;
+	bool cut; /* bytes went unwritten: the bytes cap was reached */
 	char name[128];
 };
 
-/* Create DIR/base (or base-2, base-3 ...) that did not exist; the name chosen goes to out. */
+/* Create base (or base-2, base-3 ...) in the directory, new; the name chosen goes to out. */
 static FILE *
-create_new(const char *dir, const char *base, const char *ext, char *out, size_t outsz)
+create_new(int dfd, const char *base, const char *ext, char *out, size_t outsz)
 {
-	char path[PATH_LEN];
+	char err[CAP_ERRLEN];
 
 	for (int i = 1; i < 1000; i++) {
 		int fd;
@@ -59,9 +69,7 @@ create_new(const char *dir, const char *base, const char *ext, char *out, size_t
 			snprintf(out, outsz, "%s%s", base, ext);
 		else
 			snprintf(out, outsz, "%s-%d%s", base, i, ext);
-		if (snprintf(path, sizeof(path), "%s/%s", dir, out) >= (int)sizeof(path))
-			return NULL;
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		fd = cap_output_create(dfd, out, false, err);
 		if (fd >= 0)
 			return fdopen(fd, "wb");
 		if (errno != EEXIST)
@@ -77,12 +85,14 @@ sink_open(void *arg, const struct smtp_session *s, int msg)
 	struct handle *h;
 	char base[96];
 
-	if (x->open >= MAX_OPEN || !(h = calloc(1, sizeof(*h)))) {
+	if (x->open >= MAX_OPEN || x->files + x->open >= x->lim.files ||
+	    !(h = calloc(1, sizeof(*h)))) {
 		x->skipped++;
 		return NULL;
 	}
 	snprintf(base, sizeof(base), "session-%" PRIu64 "-msg-%d", s->id, msg + 1);
-	h->f = create_new(x->dir, base, ".eml", h->name, sizeof(h->name));
+	h->x = x;
+	h->f = create_new(x->dfd, base, ".eml", h->name, sizeof(h->name));
 	if (!h->f) {
 		free(h);
 		x->skipped++;
@@ -96,7 +106,15 @@ static void
 sink_write(void *handle, const uint8_t *p, size_t n)
 {
 	struct handle *h = handle;
+	struct rpt_extract *x = h->x;
+	size_t room = x->bytes < x->lim.bytes ? (size_t)(x->lim.bytes - x->bytes) : 0;
 
+	if (n > room) { /* the rest of this message, and of any other, is not written */
+		x->cut_bytes += n - room;
+		h->cut = true;
+		n = room;
+	}
+	x->bytes += n;
 	fwrite(p, 1, n, h->f);
 }
 
@@ -104,14 +122,12 @@ sink_write(void *handle, const uint8_t *p, size_t n)
 static void
 mark_partial(struct rpt_extract *x, char *name, size_t namesz)
 {
-	char from[PATH_LEN + 160], to[PATH_LEN + 160], newname[160];
+	char newname[160];
 
-	/* x->dir is shorter than PATH_LEN - 200 (checked at open), names are short */
-	if (snprintf(newname, sizeof(newname), "%s.partial", name) >= (int)sizeof(newname) ||
-	    snprintf(from, sizeof(from), "%s/%s", x->dir, name) >= (int)sizeof(from) ||
-	    snprintf(to, sizeof(to), "%s/%s", x->dir, newname) >= (int)sizeof(to))
+	if (snprintf(newname, sizeof(newname), "%s.partial", name) >= (int)sizeof(newname))
 		return;
-	if (strlen(newname) < namesz && link(from, to) == 0 && unlink(from) == 0)
+	if (strlen(newname) < namesz && linkat(x->dfd, name, x->dfd, newname, 0) == 0 &&
+	    unlinkat(x->dfd, name, 0) == 0)
 		memcpy(name, newname, strlen(newname) + 1);
 }
 
@@ -125,6 +141,7 @@ sink_close(void *arg, void *handle, const struct smtp_session *s, int msg, bool 
 	fclose(h->f);
 	x->open--;
 	x->files++;
+	whole = whole && !h->cut;
 	if (!whole) {
 		x->partial++;
 		mark_partial(x, h->name, sizeof(h->name));
@@ -140,27 +157,41 @@ sink_close(void *arg, void *handle, const struct smtp_session *s, int msg, bool 
 	free(h);
 }
 
+struct rpt_extract_limits
+rpt_extract_default_limits(void)
+{
+	return (struct rpt_extract_limits){.files = 100000, .bytes = 1ull << 30};
+}
+
 int
-rpt_extract_open(struct rpt_extract **out, const char *dir, char *err, size_t errsz)
+rpt_extract_open(struct rpt_extract **out, const char *dir, const struct rpt_extract_limits *lim,
+		 char *err, size_t errsz)
 {
 	struct rpt_extract *x;
-	struct stat st;
-	char name[64];
+	char name[64], why[CAP_ERRLEN];
+	int dfd;
 
 	*out = NULL;
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || access(dir, W_OK | X_OK) < 0) {
-		snprintf(err, errsz, "%s: not a writable directory (--extract)", dir);
+	if ((dfd = cap_output_dir(dir, true, why)) < 0 || faccessat(dfd, ".", W_OK | X_OK, 0) < 0) {
+		snprintf(err, errsz, "%s (--extract)",
+			 dfd < 0 ? why : "not a directory smtpscope may write to");
+		if (dfd >= 0)
+			close(dfd);
 		return -1;
 	}
-	if (!(x = calloc(1, sizeof(*x))) || strlen(dir) >= sizeof(x->dir) - 200) {
+	if (!(x = calloc(1, sizeof(*x))) || strlen(dir) >= sizeof(x->dir)) {
 		free(x);
+		close(dfd);
 		snprintf(err, errsz, "%s: path too long (--extract)", dir);
 		return -1;
 	}
 	snprintf(x->dir, sizeof(x->dir), "%s", dir);
-	x->index = create_new(dir, "index", ".jsonl", name, sizeof(name));
+	x->dfd = dfd;
+	x->lim = lim ? *lim : rpt_extract_default_limits();
+	x->index = create_new(dfd, "index", ".jsonl", name, sizeof(name));
 	if (!x->index) {
 		snprintf(err, errsz, "%s: cannot create the index: %s", dir, strerror(errno));
+		close(dfd);
 		free(x);
 		return -1;
 	}
@@ -236,11 +267,12 @@ rpt_extract_session(struct rpt_extract *x, const struct smtp_session *s)
 
 void
 rpt_extract_counts(const struct rpt_extract *x, uint64_t *files, uint64_t *partial,
-		   uint64_t *skipped)
+		   uint64_t *skipped, uint64_t *cut_bytes)
 {
 	*files = x ? x->files : 0;
 	*partial = x ? x->partial : 0;
 	*skipped = x ? x->skipped : 0;
+	*cut_bytes = x ? x->cut_bytes : 0;
 }
 
 void
@@ -255,5 +287,6 @@ rpt_extract_close(struct rpt_extract *x)
 		free(w);
 	}
 	fclose(x->index);
+	close(x->dfd);
 	free(x);
 }

@@ -496,12 +496,12 @@ json_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c)
 	if (c->audit)
 		fprintf(f, ",\"unaudited_sessions\":%" PRIu64, rpt_audit_unaudited(c->audit));
 	if (c->extract) {
-		uint64_t files, partial, skipped;
+		uint64_t files, partial, skipped, cut;
 
-		rpt_extract_counts(c->extract, &files, &partial, &skipped);
+		rpt_extract_counts(c->extract, &files, &partial, &skipped, &cut);
 		fprintf(f, ",\"extracted\":{\"files\":%" PRIu64 ",\"partial\":%" PRIu64
-			   ",\"skipped\":%" PRIu64 "}",
-			files, partial, skipped);
+			   ",\"skipped\":%" PRIu64 ",\"cut_bytes\":%" PRIu64 "}",
+			files, partial, skipped, cut);
 	}
 	if (cs->have_kernel_stats)
 		fprintf(f, ",\"kernel_received\":%" PRIu64 ",\"kernel_dropped\":%" PRIu64

@@ -82,11 +82,18 @@ void rpt_summary(struct rpt *r, const struct rpt_totals *t);
 void rpt_running_summary(struct rpt *r, FILE *f, const struct rpt_totals *t);
 
 /* --extract DIR (extract.c): .eml files and index.jsonl, fed by the decoder's sink. */
-int rpt_extract_open(struct rpt_extract **out, const char *dir, char *err, size_t errsz);
+/* What --extract may write in all (--limit extract-files, extract-bytes). */
+struct rpt_extract_limits {
+	uint64_t files, bytes;
+};
+struct rpt_extract_limits rpt_extract_default_limits(void);
+int rpt_extract_open(struct rpt_extract **out, const char *dir, const struct rpt_extract_limits *lim,
+		     char *err, size_t errsz);
 const struct smtp_sink *rpt_extract_sink(struct rpt_extract *x);
 void rpt_extract_session(struct rpt_extract *x, const struct smtp_session *s);
+/* Messages written, of them partial, not written (caps), bytes left unwritten (bytes cap). */
 void rpt_extract_counts(const struct rpt_extract *x, uint64_t *files, uint64_t *partial,
-			uint64_t *skipped);
+			uint64_t *skipped, uint64_t *cut_bytes);
 void rpt_extract_close(struct rpt_extract *x);
 
 /* The host audit (audit.c), usable on its own. */

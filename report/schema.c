@@ -352,7 +352,12 @@ static const struct field session[] = {
 static const struct field extracted[] = {
 	{"files", REQ, COUNT},
 	{"partial", REQ, COUNT},
-	{"skipped", REQ, COUNT},
+	{"skipped", REQ, {.type = T_INTEGER, .min = "0",
+			  .desc = "messages not written: too many open at once, or "
+				  "--limit extract-files reached"}},
+	{"cut_bytes", REQ, {.type = T_INTEGER, .min = "0",
+			    .desc = "message bytes not written once --limit extract-bytes was "
+				    "reached (those messages are .partial)"}},
 	END,
 };
 

@@ -246,12 +246,12 @@ text_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c, bo
 	if (cs->input_truncated)
 		fputs("  the capture file is truncated: the last record was cut short\n", f);
 	if (c->extract) {
-		uint64_t files, partial, skipped;
+		uint64_t files, partial, skipped, cut;
 
-		rpt_extract_counts(c->extract, &files, &partial, &skipped);
+		rpt_extract_counts(c->extract, &files, &partial, &skipped, &cut);
 		fprintf(f, "  extracted %" PRIu64 " message%s (%" PRIu64 " partial, %" PRIu64
-			   " not written)\n",
-			files, files == 1 ? "" : "s", partial, skipped);
+			   " not written, %" PRIu64 " bytes cut by --limit extract-bytes)\n",
+			files, files == 1 ? "" : "s", partial, skipped, cut);
 	}
 	if (cs->have_kernel_stats)
 		fprintf(f, "  kernel: %" PRIu64 " packets received, %" PRIu64 " dropped (buffer full), %" PRIu64

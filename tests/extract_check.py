@@ -84,9 +84,25 @@ def digests(outdir):
     return out
 
 
+def writable_for_smtpscope(outdir):
+    """As root smtpscope writes as the user it drops to (smtpscope, or nobody): give it the directory."""
+    if os.geteuid() != 0:
+        return
+    import pwd
+    for name in ("smtpscope", "nobody"):
+        try:
+            pw = pwd.getpwnam(name)
+        except KeyError:
+            continue
+        os.chown(outdir, pw.pw_uid, pw.pw_gid)
+        os.chmod(outdir, 0o755)  # the test reads what it writes
+        return
+
+
 def check_capture(binary, pcap):
     problems = []
     with tempfile.TemporaryDirectory() as outdir:
+        writable_for_smtpscope(outdir)
         rc, sessions = run(binary, pcap, outdir)
         if rc not in (0, 1):
             return [f"exit status {rc}"], 0
@@ -98,6 +114,40 @@ def check_capture(binary, pcap):
         if changed:
             problems.append(f"second run changed {changed}")
     return problems, n
+
+
+def summary_of(stdout):
+    for line in stdout.decode("utf-8").splitlines():
+        rec = json.loads(line)
+        if rec["type"] == "summary":
+            return rec
+    return {}
+
+
+def check_caps(binary):
+    """--limit extract-files and extract-bytes: no more is written, and what is not is counted."""
+    problems = []
+    pcap = os.path.join("samples", "multi-message.pcap")
+    with tempfile.TemporaryDirectory() as outdir:
+        writable_for_smtpscope(outdir)
+        p = subprocess.run([binary, "-r", pcap, "-o", "json", "--extract", outdir,
+                            "--limit", "extract-files=1"], capture_output=True, timeout=60)
+        emls = [n for n in os.listdir(outdir) if ".eml" in n]
+        ext = summary_of(p.stdout).get("extracted", {})
+        if p.returncode != 0 or len(emls) != 1 or ext.get("files") != 1 or ext.get("skipped", 0) < 1:
+            problems.append(f"extract-files=1: exit {p.returncode}, {len(emls)} files, {ext}")
+    with tempfile.TemporaryDirectory() as outdir:
+        writable_for_smtpscope(outdir)
+        p = subprocess.run([binary, "-r", pcap, "-o", "json", "--extract", outdir,
+                            "--limit", "extract-bytes=100"], capture_output=True, timeout=60)
+        sizes = sum(os.path.getsize(os.path.join(outdir, n)) for n in os.listdir(outdir)
+                    if ".eml" in n)
+        partial = [n for n in os.listdir(outdir) if n.endswith(".partial")]
+        ext = summary_of(p.stdout).get("extracted", {})
+        if p.returncode != 0 or sizes != 100 or not partial or ext.get("cut_bytes", 0) <= 0:
+            problems.append(f"extract-bytes=100: exit {p.returncode}, {sizes} bytes, "
+                            f"{len(partial)} partial, {ext}")
+    return problems
 
 
 def main():
@@ -113,7 +163,11 @@ def main():
         if problems:
             failed += 1
             print(f"FAIL {pcap}: " + "; ".join(problems[:5]))
-    print(f"extract: {total} messages checked, {failed} capture(s) failed")
+    caps = check_caps(args.bin)
+    for p in caps:
+        print("FAIL caps: " + p)
+    failed += len(caps)
+    print(f"extract: {total} messages checked, caps checked, {failed} failure(s)")
     return 1 if failed else 0
 
 
