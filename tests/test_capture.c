@@ -227,6 +227,34 @@ test_ipv6_extension_headers(void **state)
 	assert_segment(&f, DLT_EN10MB, 6, payload);
 }
 
+/*
+ * Extension headers of non-zero length (RFC 8200 4.3-4.6: length in 8-byte
+ * units, not counting the first 8; RFC 4302 2.2: AH's in 4-byte units, not
+ * counting the first 2 of them): hop-by-hop of 16 bytes, routing of 24, AH of
+ * 24, destination options of 8. Reading AH's length in 8-byte units lands
+ * inside the TCP header; so does reading any other's in 4-byte units.
+ */
+static void
+test_ipv6_extension_lengths(void **state)
+{
+	static const uint8_t zero[24];
+	struct frame f = {0};
+
+	(void)state;
+	put_ether(&f, 0x86dd);
+	put_ipv6(&f, 16 + 24 + 24 + 8 + 28, 0);
+	put(&f, "\x2b\x01", 2); /* hop-by-hop -> routing, 16 bytes */
+	put(&f, zero, 14);
+	put(&f, "\x33\x02", 2); /* routing -> AH, 24 bytes */
+	put(&f, zero, 22);
+	put(&f, "\x3c\x04", 2); /* AH -> destination options, (4 + 2) * 4 = 24 bytes */
+	put(&f, zero, 22);
+	put(&f, "\x06\x00", 2); /* destination options -> TCP, 8 bytes */
+	put(&f, zero, 6);
+	put_tcp(&f, payload);
+	assert_segment(&f, DLT_EN10MB, 6, payload);
+}
+
 static void
 test_fragments_are_counted_not_parsed(void **state)
 {
@@ -779,6 +807,7 @@ main(void)
 		cmocka_unit_test(test_vlan_qinq_mpls),
 		cmocka_unit_test(test_null_loop_sll_raw),
 		cmocka_unit_test(test_ipv6_extension_headers),
+		cmocka_unit_test(test_ipv6_extension_lengths),
 		cmocka_unit_test(test_fragments_are_counted_not_parsed),
 		cmocka_unit_test(test_every_truncation),
 		cmocka_unit_test(test_malformed_headers),
