@@ -12,6 +12,8 @@ flow tables, two rings, and the sessions ended between two merges):
   hash-flood  20,000 IPv6 SYNs from one /64, chosen to share one bucket under the flow
               table's old unkeyed hash (issue 13); hash-random is 20,000 random ones from
               the same /64 (tests/hash_flood.py compares their times)
+  frag-flood  65,528 one-byte IPv4 fragments, 8 datagrams of 8,191 pieces at rising
+              offsets: each used to walk every piece held (issue 13 item 8)
 
 usage: python3 bench/stress.py [--bin build/smtpscope] [--dir build/stress] [--limit-mb 200]
                                [--threads-limit-mb 256]
@@ -143,9 +145,30 @@ def write_hash_random(path, n=20000):
     write_hash_flood(path, n, colliding=False)
 
 
+def fragment(src, ident, off8, payload, more, ts):
+    """One IPv4 fragment of a TCP datagram: offset in 8-byte units, MF as told."""
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident,
+                     (0x2000 if more else 0) | off8, 64, 6, 0, src, SERVER)
+    pkt = ETH + ip + payload
+    sec = int(ts)
+    return struct.pack("<IIII", sec, int((ts - sec) * 1e6), len(pkt), len(pkt)) + pkt
+
+
+def write_frag_flood(path, datagrams=8, pieces=8191):
+    """65,528 one-byte fragments: 8 datagrams of 8,191 each, offsets rising (issue 13 item 8)."""
+    with open(path, "wb") as f:
+        f.write(pcap_header())
+        n = 0
+        for d in range(datagrams):
+            for i in range(pieces):
+                f.write(fragment(client_ip(d), 1000 + d, i, b"x", True,
+                                 1700000000 + n / 100000))
+                n += 1
+
+
 CASES = [("syn-flood", write_syn_flood), ("long-line", write_long_line),
          ("ooo-flood", write_ooo_flood), ("hash-flood", write_hash_flood),
-         ("hash-random", write_hash_random)]
+         ("hash-random", write_hash_random), ("frag-flood", write_frag_flood)]
 
 
 def last_line(path):

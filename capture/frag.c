@@ -8,8 +8,10 @@
  * forbidden (RFC 5722, RFC 8200 4.5): the whole datagram is given up, as
  * the receiving host would, but an exact duplicate is only ignored.
  * Everything is capped:
- * datagrams in progress, bytes held, datagram size, and time (capture time);
- * a datagram given up is counted, never silently lost.
+ * datagrams in progress, pieces per datagram (so finding a fragment's place
+ * is bounded work), memory held counted by what it takes (a piece's header
+ * and the allocator's overhead, not its payload alone), datagram size, and
+ * time (capture time); a datagram given up is counted, never silently lost.
  */
 #include "frag.h"
 
@@ -18,6 +20,12 @@
 
 #define FRAG_MAX_SIZE 65535u
 #define FRAG_TIMEOUT_US (30 * 1000000ull) /* as Linux's ipfrag_time */
+/*
+ * A 64 KiB datagram over a 576-byte path is 119 pieces; more than this is an
+ * attack (65,000 one-byte fragments), not a path.
+ */
+#define FRAG_MAX_PIECES 128
+#define ALLOC_OVERHEAD 16 /* what malloc adds to each block, about */
 
 struct frag_piece {
 	struct frag_piece *next;
@@ -33,8 +41,25 @@ struct frag_dgram {
 	uint64_t first_ts;
 	uint32_t total; /* payload length, known once the last fragment came */
 	uint32_t held;  /* bytes in pieces */
+	uint32_t npieces;
+	size_t cost;    /* memory it takes, counted in the table's bytes */
 	struct frag_piece *pieces;
 };
+
+#define DGRAM_COST (sizeof(struct frag_dgram) + ALLOC_OVERHEAD)
+#define PIECE_COST(len) (sizeof(struct frag_piece) + (len) + ALLOC_OVERHEAD)
+
+size_t
+frag_dgram_cost(void)
+{
+	return DGRAM_COST;
+}
+
+size_t
+frag_piece_cost(size_t len)
+{
+	return PIECE_COST(len);
+}
 
 static void
 dgram_free(struct frag_table *t, struct frag_dgram *g)
@@ -45,7 +70,7 @@ dgram_free(struct frag_table *t, struct frag_dgram *g)
 		g->pieces = p->next;
 		free(p);
 	}
-	t->bytes -= g->held;
+	t->bytes -= g->cost;
 	t->count--;
 	free(g);
 }
@@ -108,6 +133,8 @@ find_or_add(struct frag_table *t, const struct ip_datagram *d, uint64_t ts, stru
 	g->proto = d->proto;
 	g->id = d->id;
 	g->first_ts = ts;
+	g->cost = DGRAM_COST;
+	t->bytes += g->cost;
 	if (t->tail)
 		t->tail->next = g;
 	else
@@ -126,7 +153,8 @@ add_piece(struct frag_table *t, struct frag_dgram *g, struct frag_piece **at, ui
 
 	if (!len)
 		return true;
-	if (t->bytes + len > (t->max_bytes ? t->max_bytes : FRAG_DEFAULT_BYTES) ||
+	if (g->npieces >= FRAG_MAX_PIECES ||
+	    t->bytes + PIECE_COST(len) > (t->max_bytes ? t->max_bytes : FRAG_DEFAULT_BYTES) ||
 	    !(p = malloc(sizeof(*p) + len)))
 		return false;
 	p->off = off;
@@ -135,7 +163,9 @@ add_piece(struct frag_table *t, struct frag_dgram *g, struct frag_piece **at, ui
 	p->next = *at;
 	*at = p;
 	g->held += len;
-	t->bytes += len;
+	g->npieces++;
+	g->cost += PIECE_COST(len);
+	t->bytes += PIECE_COST(len);
 	return true;
 }
 

@@ -11,7 +11,7 @@ struct frag_dgram;
 struct frag_table {
 	struct frag_dgram *head, *tail; /* oldest first */
 	unsigned count;
-	size_t bytes;
+	size_t bytes;	/* memory held: datagrams and pieces with their overhead */
 	uint8_t *out; /* the last datagram put back together */
 	size_t out_cap;
 	uint64_t reassembled, dropped;
@@ -30,6 +30,9 @@ struct frag_table {
 int frag_add(struct frag_table *t, const struct ip_datagram *d, uint64_t ts,
 	     struct ip_datagram *whole);
 void frag_expire(struct frag_table *t, uint64_t now);
+/* What a datagram in progress, and a piece of len bytes, count against max_bytes. */
+size_t frag_dgram_cost(void);
+size_t frag_piece_cost(size_t len);
 /* The input ended: every datagram still incomplete is given up (counted). */
 void frag_give_up(struct frag_table *t);
 void frag_free(struct frag_table *t);

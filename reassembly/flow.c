@@ -253,7 +253,7 @@ free_queues(struct rsm_table *t, struct rsm_flow *f)
 			struct rsm_seg *s = f->half[d].ooo;
 
 			f->half[d].ooo = s->next;
-			t->stats.queued -= s->len;
+			t->stats.queued -= RSM_SEG_COST(s->len);
 			free(s);
 		}
 		f->half[d].ooo_tail = NULL;

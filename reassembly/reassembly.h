@@ -95,8 +95,8 @@ int rsm_hash_key_ensure(struct rsm_hash_key *key);
 struct rsm_config {
 	uint32_t max_flows;          /* concurrent flows; the oldest is evicted past it */
 	uint32_t max_ooo_segments;   /* queued out-of-order segments per direction */
-	uint64_t max_ooo_bytes;      /* queued out-of-order bytes per direction */
-	uint64_t max_ooo_total;      /* queued out-of-order bytes, all flows */
+	uint64_t max_ooo_bytes;      /* memory of queued out-of-order segments per direction */
+	uint64_t max_ooo_total;      /* the same, all flows */
 	uint32_t idle_timeout;       /* seconds of capture time */
 	const uint16_t *server_ports; /* orient flows without a handshake */
 	size_t n_server_ports;
@@ -110,7 +110,7 @@ struct rsm_stats {
 	uint64_t timed_out;     /* flows ended by idle_timeout */
 	uint64_t gap_bytes;     /* bytes never seen, all flows */
 	uint64_t ooo_overflows; /* times a queue cap forced a gap */
-	uint64_t queued;        /* out-of-order bytes held now, all flows */
+	uint64_t queued;        /* memory of out-of-order segments held now, all flows */
 	uint64_t queued_peak;
 	uint64_t ignored;       /* segments of no flow (late ACKs, stray RSTs) */
 	uint64_t overlap_conflicts; /* overlaps whose bytes differed (first copy kept) */

@@ -149,8 +149,8 @@ drain(struct rsm_half *h, const struct rsm_sink *k)
 		if (!h->ooo)
 			h->ooo_tail = NULL;
 		h->ooo_n--;
-		h->ooo_bytes -= s->len;
-		k->stats->queued -= s->len;
+		h->ooo_bytes -= RSM_SEG_COST(s->len);
+		k->stats->queued -= RSM_SEG_COST(s->len);
 		deliver_trimmed(h, k, s->off, s->data, s->len, s->missing);
 		free(s);
 	}
@@ -200,8 +200,8 @@ enqueue(struct rsm_half *h, const struct rsm_sink *k, uint64_t off, const uint8_
 	if (!s->next)
 		h->ooo_tail = s;
 	h->ooo_n++;
-	h->ooo_bytes += len;
-	if ((k->stats->queued += len) > k->stats->queued_peak)
+	h->ooo_bytes += RSM_SEG_COST(len);
+	if ((k->stats->queued += RSM_SEG_COST(len)) > k->stats->queued_peak)
 		k->stats->queued_peak = k->stats->queued;
 	while (h->ooo && (h->ooo_n > k->cfg->max_ooo_segments ||
 			  h->ooo_bytes > k->cfg->max_ooo_bytes)) {

@@ -18,6 +18,13 @@ struct rsm_seg {
 	uint8_t data[];
 };
 
+/*
+ * What a queued segment takes: its header, its bytes and what malloc adds.
+ * The out-of-order caps count this, not the payload alone: a million one-byte
+ * segments take 40 MB, not 1.
+ */
+#define RSM_SEG_COST(len) (sizeof(struct rsm_seg) + (len) + 16)
+
 #define RSM_RECENT 256 /* delivered bytes kept per direction to check retransmissions */
 
 struct rsm_half {
@@ -39,7 +46,7 @@ struct rsm_half {
 	uint16_t window; /* the last window field it sent (unscaled) */
 	uint8_t wscale;  /* 1 + the shift its SYN offered; 0: none */
 	bool window_seen;
-	uint64_t ooo_bytes;
+	uint64_t ooo_bytes; /* memory the queue takes (RSM_SEG_COST) */
 };
 
 /* Where a half delivers: the caller's callback and the flow it speaks of. */

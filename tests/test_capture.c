@@ -6,12 +6,15 @@
  * capture files are written with libpcap's own dumper.
  */
 #include <pcap/pcap.h>
+#include <inttypes.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
 
 #include "../capture/capture.h"
+#include "../capture/frag.h"
 
 struct frame {
 	uint8_t b[512];
@@ -253,6 +256,42 @@ test_ipv6_extension_lengths(void **state)
 	put(&f, zero, 6);
 	put_tcp(&f, payload);
 	assert_segment(&f, DLT_EN10MB, 6, payload);
+}
+
+/*
+ * Issue 13 item 8: 8,191 one-byte fragments of one datagram at rising
+ * offsets. Each used to walk every piece held (quadratic); now a datagram
+ * holds at most 128 pieces and is given up past that, counted, and the
+ * memory held is counted with each piece's header and allocator overhead.
+ */
+static void
+test_fragment_flood_bounded(void **state)
+{
+	struct frag_table t = {0};
+	struct ip_datagram d = {0}, whole;
+	uint8_t x = 'x';
+	size_t peak = 0;
+	clock_t t0 = clock();
+
+	(void)state;
+	d.src.family = d.dst.family = 4;
+	d.proto = 6;
+	d.payload = &x;
+	d.len = 1;
+	d.fragment = d.more = true;
+	d.id = 7;
+	for (uint32_t i = 0; i < 8191; i++) {
+		d.frag_off = i * 8;
+		frag_add(&t, &d, 1000, &whole);
+		if (t.bytes > peak)
+			peak = t.bytes;
+	}
+	printf("frag: 8191 one-byte fragments in %.3f s, %" PRIu64 " datagrams given up, "
+	       "peak %zu bytes counted\n", (double)(clock() - t0) / CLOCKS_PER_SEC, t.dropped, peak);
+	assert_true(t.dropped >= 8191 / 128);
+	assert_true(peak >= 128 * (1 + 16)); /* 128 pieces: each its payload and its header */
+	assert_true(peak <= 128 * 64 + 256);
+	frag_free(&t);
 }
 
 static void
@@ -530,7 +569,8 @@ test_fragment_byte_cap(void **state)
 
 	write_frames(path, DLT_EN10MB, order, secs, 3);
 	cap_default_limits(&lim);
-	lim.max_frag_bytes = 50; /* the first two fragments (48 bytes) fit, the third does not */
+	/* the first two fragments fit, counted with their overhead; the third does not */
+	lim.max_frag_bytes = frag_dgram_cost() + 2 * frag_piece_cost(24) + 1;
 	assert_int_equal(run_file_with(path, &g, NULL, 0, &lim), 0);
 	assert_int_equal(g.n, 0);
 	assert_int_equal(g.stats.frags_dropped, 1);
@@ -808,6 +848,7 @@ main(void)
 		cmocka_unit_test(test_null_loop_sll_raw),
 		cmocka_unit_test(test_ipv6_extension_headers),
 		cmocka_unit_test(test_ipv6_extension_lengths),
+		cmocka_unit_test(test_fragment_flood_bounded),
 		cmocka_unit_test(test_fragments_are_counted_not_parsed),
 		cmocka_unit_test(test_every_truncation),
 		cmocka_unit_test(test_malformed_headers),

@@ -5,6 +5,10 @@
  * gap on the client side, "X<end>" close.
  */
 #include "testutil.h"
+#include "../reassembly/stream.h"
+
+/* What a queued segment takes besides its bytes (RSM_SEG_COST). */
+#define SEG_OVERHEAD RSM_SEG_COST(0)
 
 struct log {
 	char s[4096];
@@ -62,11 +66,12 @@ net_init(struct net *n, uint32_t cseq, uint32_t sseq, uint32_t max_flows)
 	cfg.server_ports = smtp_ports;
 	cfg.n_server_ports = 2;
 	cfg.max_ooo_segments = 8;
-	cfg.max_ooo_bytes = 64;
+	/* the caps count memory: 64 bytes of data, and what 8 segments take besides */
+	cfg.max_ooo_bytes = 64 + 8 * SEG_OVERHEAD;
 	if (max_flows)
 		cfg.max_flows = max_flows;
 	cfg.idle_timeout = 60;
-	cfg.max_ooo_total = 100;
+	cfg.max_ooo_total = 100 + 2 * SEG_OVERHEAD;
 	n->t = rsm_new(&cfg, on_event, &n->log);
 	n->ts = 1700000000ull * 1000000u;
 	n->cseq = cseq;
@@ -317,6 +322,33 @@ test_idle_timeout(void **state)
 	rsm_free(n.t);
 }
 
+/*
+ * Issue 13 item 8: queued segments count what they take, header and
+ * allocator overhead included: one-byte segments used to count one byte
+ * each, so a million of them (about 40 MB) stayed under a 1 MB cap. Five
+ * of them are over a cap of 180 now; counted by payload, 5 bytes.
+ */
+static void
+test_queue_counts_memory(void **state)
+{
+	struct net n;
+
+	(void)state;
+	net_init(&n, 1000, 5000, 0);
+	seg_port(&n, 40000, true, ACK, 1, 1, "a"); /* mid-stream */
+	for (uint32_t i = 0; i < 4; i++) /* four one-byte segments behind a hole */
+		seg_port(&n, 40000, true, ACK, 10 + 2 * i, 1, "x");
+	assert_int_equal(rsm_stats(n.t)->queued, 4 * RSM_SEG_COST(1));
+	/* a fifth goes over the total cap (100 bytes and two segments' overhead): shed */
+	seg_port(&n, 40000, true, ACK, 18, 1, "x");
+	assert_int_equal(rsm_stats(n.t)->queued, 0);
+	assert_non_null(strstr(n.log.s, "|gc8|"));
+	assert_true(RSM_SEG_COST(1) >= 1 + 16 + 16);
+	rsm_flush(n.t);
+	assert_int_equal(rsm_stats(n.t)->queued, 0);
+	rsm_free(n.t);
+}
+
 /* Past the total cap, the flow that started holding data first gives up its hole. */
 static void
 test_total_queue_cap_sheds_oldest(void **state)
@@ -329,11 +361,11 @@ test_total_queue_cap_sheds_oldest(void **state)
 	seg_port(&n, 40000, true, ACK, 10, 1, "0123456789012345678901234567890123456789");
 	seg_port(&n, 41000, true, ACK, 1, 1, "b");	/* flow 2 */
 	seg_port(&n, 41000, true, ACK, 10, 1, "0123456789012345678901234567890123456789");
-	assert_int_equal(rsm_stats(n.t)->queued, 80);
+	assert_int_equal(rsm_stats(n.t)->queued, 80 + 2 * SEG_OVERHEAD);
 	assert_null(strstr(n.log.s, "|gc"));
 	seg_port(&n, 41000, true, ACK, 60, 1, "0123456789012345678901234567890123456789");
-	/* 120 bytes held > 100: flow 1 (oldest) gives up its hole, flow 2 keeps waiting */
-	assert_int_equal(rsm_stats(n.t)->queued, 80);
+	/* 120 bytes held (and 3 segments) > the cap: flow 1 (oldest) gives up its hole */
+	assert_int_equal(rsm_stats(n.t)->queued, 80 + 2 * SEG_OVERHEAD);
 	assert_non_null(strstr(n.log.s, "O|c:a|O|c:b|gc8|c:0123"));
 	rsm_flush(n.t);
 	rsm_free(n.t);
@@ -643,6 +675,7 @@ main(void)
 		cmocka_unit_test(test_snaplen_cut_is_gap),
 		cmocka_unit_test(test_icmp_unreachable_ends_attempt),
 		cmocka_unit_test(test_total_queue_cap_sheds_oldest),
+		cmocka_unit_test(test_queue_counts_memory),
 		cmocka_unit_test(test_syn_reuse_of_open_pair),
 		cmocka_unit_test(test_fin_after_lost_tail),
 		cmocka_unit_test(test_rst_ack_reveals_gap),
