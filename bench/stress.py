@@ -14,6 +14,8 @@ flow tables, two rings, and the sessions ended between two merges):
               the same /64 (tests/hash_flood.py compares their times)
   frag-flood  65,528 one-byte IPv4 fragments, 8 datagrams of 8,191 pieces at rising
               offsets: each used to walk every piece held (issue 13 item 8)
+  junk-commands 200 sessions open at once, 3,000 unknown commands each, all answered:
+              the sessions' records draw on one budget (--limit decode-memory)
 
 usage: python3 bench/stress.py [--bin build/smtpscope] [--dir build/stress] [--limit-mb 200]
                                [--threads-limit-mb 256]
@@ -166,9 +168,30 @@ def write_frag_flood(path, datagrams=8, pieces=8191):
                 n += 1
 
 
+def write_junk_commands(path, flows=200, commands=3000):
+    """200 sessions of 3,000 unknown commands, each answered 500: their records pile up."""
+    reply = b"500 5.5.2 Error: command not recognized\r\n"
+    with open(path, "wb") as f:
+        f.write(pcap_header())
+        state = []
+        for i in range(flows):
+            cip, cport = client_ip(200000 + i), 20000 + i
+            state.append([cip, cport, 1001, handshake(f, cip, cport, 1700000000 + i / 1000)])
+        for n in range(commands):  # round robin: every session is open at once
+            line = b"XJUNK %05d " % n + b"0123456789" * 6 + b"\r\n"
+            for st in state:
+                cip, cport, cseq, sseq = st
+                ts = 1700000001 + n / 1000
+                f.write(frame(cip, cport, SERVER, 25, cseq, sseq, PSH | ACK, line, ts=ts))
+                f.write(frame(SERVER, 25, cip, cport, sseq, cseq + len(line), PSH | ACK, reply,
+                              ts=ts))
+                st[2], st[3] = cseq + len(line), sseq + len(reply)
+
+
 CASES = [("syn-flood", write_syn_flood), ("long-line", write_long_line),
          ("ooo-flood", write_ooo_flood), ("hash-flood", write_hash_flood),
-         ("hash-random", write_hash_random), ("frag-flood", write_frag_flood)]
+         ("hash-random", write_hash_random), ("frag-flood", write_frag_flood),
+         ("junk-commands", write_junk_commands)]
 
 
 def last_line(path):

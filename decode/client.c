@@ -233,9 +233,12 @@ add_rcpt(struct smtp_session *s, struct smtp_command *c, const char *arg, size_t
 		return;
 	m = &s->msgs[msg];
 	c->msg = msg;
-	if (!session_grow((void **)&m->rcpt, &m->cap_rcpt, m->n_rcpt, sizeof(*m->rcpt),
-			  s->priv->dec->cfg.max_rcpts)) {
-		session_flag(s, SMTP_ANOM_TOO_MANY_RECIPIENTS);
+	int room = session_grow(s, (void **)&m->rcpt, &m->cap_rcpt, m->n_rcpt, sizeof(*m->rcpt),
+				s->priv->dec->cfg.max_rcpts);
+
+	if (room <= 0) {
+		if (room == 0)
+			session_flag(s, SMTP_ANOM_TOO_MANY_RECIPIENTS);
 		return;
 	}
 	m->rcpt[m->n_rcpt] = (struct smtp_rcpt){path_address(s, arg, n, "TO:"), SMTP_RCPT_PENDING, 0,

@@ -165,6 +165,7 @@ smtp_default_config(struct smtp_config *cfg)
 	cfg->max_rcpts = 1000;
 	cfg->max_hold = 65536;
 	cfg->max_session_mem = 4u << 20;
+	cfg->max_total_mem = 64u << 20;
 	cfg->show_secrets = false;
 }
 
@@ -207,7 +208,7 @@ session_strdup(struct smtp_session *s, const char *p, size_t n)
 	const char *c = arena_strndup(&s->priv->arena, p, n);
 
 	if (!c)
-		session_flag(s, SMTP_ANOM_MEMORY_CAP);
+		session_flag(s, s->priv->arena.hit_budget ? SMTP_ANOM_MEMORY_BUDGET : SMTP_ANOM_MEMORY_CAP);
 	return c;
 }
 
@@ -217,29 +218,44 @@ session_wiredup(struct smtp_session *s, const char *p, size_t n)
 	const char *c = arena_wiredup(&s->priv->arena, p, n);
 
 	if (!c)
-		session_flag(s, SMTP_ANOM_MEMORY_CAP);
+		session_flag(s, s->priv->arena.hit_budget ? SMTP_ANOM_MEMORY_BUDGET : SMTP_ANOM_MEMORY_CAP);
 	return c;
 }
 
 /* Grow an array of `size`-byte items to hold one more, within max items. */
-bool
-session_grow(void **arr, size_t *cap, size_t have, size_t size, size_t max)
+int
+session_grow(struct smtp_session *s, void **arr, size_t *cap, size_t have, size_t size,
+	     size_t max)
 {
+	struct smtp_priv *p = s->priv;
+	size_t budget = p->dec->cfg.max_total_mem;
+
 	if (have < *cap)
-		return true;
+		return 1;
 	if (have >= max)
-		return false;
+		return 0;
 	size_t n = *cap ? *cap * 2 : 2; /* most attempts hold one entry: start small */
 
 	if (n > max)
 		n = max;
+	size_t more = (n - *cap) * size;
+
+	if (budget && !arena_budget_take(more, budget)) {
+		session_flag(s, SMTP_ANOM_MEMORY_BUDGET);
+		return -1;
+	}
 	void *a = realloc(*arr, n * size);
 
-	if (!a)
-		return false;
+	if (!a) {
+		if (budget)
+			arena_budget_give(more);
+		return 0;
+	}
+	if (budget)
+		p->arrays_held += more;
 	*arr = a;
 	*cap = n;
-	return true;
+	return 1;
 }
 
 int
@@ -250,8 +266,12 @@ session_add_command(struct smtp_session *s, enum smtp_verb v, const char *name, 
 	struct smtp_command *c;
 
 	p->dec->stats.commands++;
-	if (!session_grow((void **)&s->cmds, &p->cap_cmds, s->n_cmds, sizeof(*c), p->dec->cfg.max_commands)) {
-		session_flag(s, SMTP_ANOM_TOO_MANY_COMMANDS);
+	int room = session_grow(s, (void **)&s->cmds, &p->cap_cmds, s->n_cmds, sizeof(*c),
+				p->dec->cfg.max_commands);
+
+	if (room <= 0) {
+		if (room == 0)
+			session_flag(s, SMTP_ANOM_TOO_MANY_COMMANDS);
 		return -1;
 	}
 	c = &s->cmds[s->n_cmds];
@@ -274,9 +294,12 @@ session_new_message(struct smtp_session *s)
 	struct smtp_priv *p = s->priv;
 	struct smtp_message *m;
 
-	if (!session_grow((void **)&s->msgs, &p->cap_msgs, s->n_msgs, sizeof(*m),
-			  p->dec->cfg.max_messages)) {
-		session_flag(s, SMTP_ANOM_TOO_MANY_MESSAGES);
+	int room = session_grow(s, (void **)&s->msgs, &p->cap_msgs, s->n_msgs, sizeof(*m),
+				p->dec->cfg.max_messages);
+
+	if (room <= 0) {
+		if (room == 0)
+			session_flag(s, SMTP_ANOM_TOO_MANY_MESSAGES);
 		return -1;
 	}
 	m = &s->msgs[s->n_msgs];
@@ -346,7 +369,7 @@ session_open(struct smtp_decoder *d, const struct rsm_event *ev)
 	}
 	s->priv = p;
 	p->dec = d;
-	arena_init(&p->arena, d->cfg.max_session_mem);
+	arena_init(&p->arena, d->cfg.max_session_mem, d->cfg.max_total_mem);
 	line_init(&p->cline, d->cfg.max_line);
 	line_init(&p->sline, d->cfg.max_line);
 	line_init(&p->rtext, d->cfg.max_reply_bytes);
@@ -393,6 +416,7 @@ smtp_session_free(struct smtp_session *s)
 
 	free_decoding_state(p);
 	arena_free(&p->arena);
+	arena_budget_give(p->arrays_held);
 	free(p);
 	for (size_t i = 0; i < s->n_msgs; i++)
 		free(s->msgs[i].rcpt);

@@ -66,6 +66,7 @@ struct smtp_priv {
 	uint64_t reply_seen_ts; /* when the server's last bytes before these came */
 	const char *helo_sent;
 	size_t cap_cmds, cap_msgs;
+	size_t arrays_held; /* what its arrays take, counted against the budget (arena.h) */
 	uint64_t ts;	      /* capture time of the event being handled */
 	struct tls_conn *tls; /* starttls.c, once TLS began */
 	/* pair.c: replies that came before any command they can answer (capture order) */
@@ -127,7 +128,13 @@ struct smtp_decoder {
 bool session_verb_turns(enum smtp_verb v);
 void session_flag(struct smtp_session *s, enum smtp_anomaly a);
 /* Room for one more item in a growing array, within max items (doubling from 2). */
-bool session_grow(void **arr, size_t *cap, size_t have, size_t size, size_t max);
+/*
+ * Room for one more item of `size` bytes, within max items and the shared
+ * budget: 1, or 0 past max, or -1 when the budget refused (flagged
+ * memory_budget here).
+ */
+int session_grow(struct smtp_session *s, void **arr, size_t *cap, size_t have, size_t size,
+		 size_t max);
 int session_add_command(struct smtp_session *s, enum smtp_verb v, const char *name, size_t nlen,
 			const char *arg, size_t alen);
 int session_new_message(struct smtp_session *s);

@@ -4,6 +4,7 @@
  * delivers them.
  */
 #include "testutil.h"
+#include "../decode/arena.h"
 
 #include <strings.h>
 /* real TLS exchanges; test_tls.c uses them all, this file some */
@@ -660,6 +661,46 @@ test_pending_and_commands_capped(void **state)
 	driver_close(&d, RSM_END_CLOSED);
 	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_PENDING_OVERFLOW));
 	assert_true(HAS_ANOMALY(&d.seen, SMTP_ANOM_TOO_MANY_COMMANDS));
+}
+
+/*
+ * Issue 13 item 8: the records of all sessions draw on one budget, counted
+ * by what they take. Two sessions of junk commands under a 256 KiB budget:
+ * the second stops recording once the budget is spent (memory_budget), the
+ * budget is never overrun, and all of it comes back when they are freed.
+ */
+static void
+test_sessions_share_one_budget(void **state)
+{
+	struct smtp_config cfg;
+	struct driver a, b;
+	char line[128];
+	size_t peak = 0;
+
+	(void)state;
+	smtp_default_config(&cfg);
+	cfg.max_total_mem = 256u << 10;
+	driver_open(&a, &cfg, false);
+	driver_open(&b, &cfg, false);
+	S(&a, "220 a\r\n");
+	S(&b, "220 b\r\n");
+	for (int i = 0; i < 2000; i++) {
+		snprintf(line, sizeof(line), "XJUNK %04d %s\r\n", i,
+			 "0123456789012345678901234567890123456789012345678901234567890123456789");
+		C(&a, line);
+		S(&a, "500 5.5.2 Error: command not recognized\r\n");
+		C(&b, line);
+		S(&b, "500 5.5.2 Error: command not recognized\r\n");
+		if (arena_budget_used() > peak)
+			peak = arena_budget_used();
+	}
+	assert_true(peak <= cfg.max_total_mem);
+	assert_true(peak > cfg.max_total_mem / 2);
+	driver_close(&a, RSM_END_CLOSED);
+	driver_close(&b, RSM_END_CLOSED);
+	assert_true(HAS_ANOMALY(&b.seen, SMTP_ANOM_MEMORY_BUDGET) ||
+		    HAS_ANOMALY(&a.seen, SMTP_ANOM_MEMORY_BUDGET));
+	assert_int_equal(arena_budget_used(), 0);
 }
 
 /* A refused nested MAIL keeps the first transaction open (RFC 5321 4.1.4). */
@@ -1881,6 +1922,7 @@ main(void)
 		cmocka_unit_test(test_cut_greeting_still_pairs),
 		cmocka_unit_test(test_multiline_code_mismatch),
 		cmocka_unit_test(test_pending_and_commands_capped),
+		cmocka_unit_test(test_sessions_share_one_budget),
 		cmocka_unit_test(test_unknown_code_first_digit),
 		cmocka_unit_test(test_consequences_name_the_cause),
 		cmocka_unit_test(test_slow_replies),
