@@ -60,10 +60,11 @@ $(B)/tests/%: tests/%.c tests/testutil.h $(B)/libsmtpscope.a
 bins: $(B)/smtpscope $(TEST_BIN)
 
 # Everything the tests check, in one build tree.
-check-tree: bins $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp
+check-tree: bins $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp $(B)/tests/onefile_tls
 	@set -e; for t in $(TESTS); do $(B)/tests/$$t; done
 	$(B)/tests/onefile_pcap tests/regress/pcap
 	$(B)/tests/onefile_smtp tests/regress/smtp
+	$(B)/tests/onefile_tls tests/regress/tls
 	python3 tests/e2e_samples.py --bin $(B)/smtpscope
 	python3 tests/secrets_check.py --bin $(B)/smtpscope
 	python3 tests/cli_check.py --bin $(B)/smtpscope
@@ -177,29 +178,34 @@ fuzz:
 	{ echo "make fuzz: skipped: $(FUZZ_CC) with libFuzzer (-fsanitize=fuzzer) not available"; exit 0; }; \
 	$(MAKE) --no-print-directory fuzz-run
 
-$(FZ)/fuzz_pcap $(FZ)/fuzz_smtp: $(FZ)/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(LIB_SRC) $(HEADERS)
+$(FZ)/fuzz_pcap $(FZ)/fuzz_smtp $(FZ)/fuzz_tls: $(FZ)/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(LIB_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(STD) $(WARN) $(FUZZ_FLAGS) $(PCAP_CFLAGS) -o $@ $< $(LIB_SRC) $(PCAP_LIBS)
 
 # Seeds: the captures under samples/ and the shared corpus, copied flat (libFuzzer takes
 # directories; many corpus files are called input.pcap).
-fuzz-run: $(FZ)/fuzz_pcap $(FZ)/fuzz_smtp
-	@rm -rf $(FZ)/seeds-pcap; mkdir -p $(FZ)/seeds-pcap $(FZ)/corpus-fuzz_pcap $(FZ)/corpus-fuzz_smtp
+fuzz-run: $(FZ)/fuzz_pcap $(FZ)/fuzz_smtp $(FZ)/fuzz_tls
+	@rm -rf $(FZ)/seeds-pcap; mkdir -p $(FZ)/seeds-pcap $(FZ)/corpus-fuzz_pcap $(FZ)/corpus-fuzz_smtp \
+		$(FZ)/corpus-fuzz_tls
+	@python3 tests/fuzz/mktlsseeds.py $(FZ)/seeds-tls
 	@find samples $(wildcard $(SHARED_CORPUS)) -type f \( -name '*.pcap' -o -name '*.pcapng' \) | \
 	while read -r f; do cp "$$f" "$(FZ)/seeds-pcap/$$(echo "$$f" | tr / _)"; done
 	$(FZ)/fuzz_pcap $(FUZZ_RUN) -max_len=65536 -artifact_prefix=$(FZ)/crash-fuzz_pcap- \
 		$(FZ)/corpus-fuzz_pcap $(FZ)/seeds-pcap tests/regress/pcap
 	$(FZ)/fuzz_smtp $(FUZZ_RUN) -max_len=8192 -artifact_prefix=$(FZ)/crash-fuzz_smtp- \
 		$(FZ)/corpus-fuzz_smtp tests/fuzz/smtp_seeds tests/regress/smtp
+	$(FZ)/fuzz_tls $(FUZZ_RUN) -max_len=16384 -artifact_prefix=$(FZ)/crash-fuzz_tls- \
+		$(FZ)/corpus-fuzz_tls $(FZ)/seeds-tls tests/regress/tls
 
-$(B)/tests/onefile_pcap $(B)/tests/onefile_smtp: $(B)/tests/onefile_%: tests/fuzz/fuzz_%.c \
+$(B)/tests/onefile_pcap $(B)/tests/onefile_smtp $(B)/tests/onefile_tls: $(B)/tests/onefile_%: tests/fuzz/fuzz_%.c \
 		tests/fuzz/onefile.c tests/fuzz/fuzz.h $(B)/libsmtpscope.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/onefile.c $(B)/libsmtpscope.a $(PCAP_LIBS)
 
-regress: $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp
+regress: $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp $(B)/tests/onefile_tls
 	$(B)/tests/onefile_pcap tests/regress/pcap
 	$(B)/tests/onefile_smtp tests/regress/smtp
+	$(B)/tests/onefile_tls tests/regress/tls
 # --- fuzzing (end)
 
 # --- bench (begin)
