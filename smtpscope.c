@@ -106,9 +106,9 @@ static const struct limit {
 	SMTP_LIMIT("recipients", max_rcpts, 1u << 20, "recipients recorded per transaction"),
 	SMTP_LIMIT("hold", max_hold, 1u << 30, "client bytes held while a reply is awaited"),
 	SMTP_LIMIT("session-memory", max_session_mem, 1ull << 32, "bytes of text kept per session"),
-	SMTP_LIMIT("decode-memory", max_total_mem, 1ull << 40, "memory of all sessions' records, all threads"),
 	CAP_LIMIT("frag-datagrams", max_frag_dgrams, 1u << 12, "IP datagrams in reassembly (oldest given up)"),
 	CAP_LIMIT("frag-bytes", max_frag_bytes, 1ull << 32, "memory of IP fragments held, all datagrams"),
+	CAP_LIMIT("memory", memory, 1ull << 40, "memory of queues, fragments, session records, TLS, all threads"),
 	EXTRACT_LIMIT("extract-files", files, 1ull << 32, "--extract: messages written in all"),
 	EXTRACT_LIMIT("extract-bytes", bytes, 1ull << 44, "--extract: message bytes written in all"),
 };

@@ -41,6 +41,7 @@ cap_default_limits(struct cap_limits *l)
 {
 	l->max_frag_dgrams = FRAG_DEFAULT_DGRAMS;
 	l->max_frag_bytes = FRAG_DEFAULT_BYTES;
+	l->memory = CAP_DEFAULT_BUDGET;
 }
 
 void
@@ -48,6 +49,7 @@ cap_set_limits(struct cap_source *src, const struct cap_limits *l)
 {
 	src->frags.max_dgrams = l->max_frag_dgrams;
 	src->frags.max_bytes = l->max_frag_bytes;
+	cap_budget_set(l->memory);
 }
 
 static bool

@@ -111,6 +111,19 @@ bool cap_progress(struct cap_source *src, uint64_t *done, uint64_t *total);
 int cap_output_dir(const char *dir, bool must_not_be_link, char err[CAP_ERRLEN]);
 int cap_output_create(int dirfd, const char *name, bool replace, char err[CAP_ERRLEN]);
 FILE *cap_output_file(const char *path, char err[CAP_ERRLEN]);
+/*
+ * One memory budget for the whole process (budget.c): queued segments, IP
+ * fragments, session records and TLS handshake messages, from every thread,
+ * counted by what they take. take: false (and counted) past the limit.
+ */
+#define CAP_DEFAULT_BUDGET ((size_t)128 << 20)
+void cap_budget_set(size_t max);
+bool cap_budget_take(size_t n);
+bool cap_budget_try(size_t n); /* the same, for a refusal that loses nothing: not counted */
+void cap_budget_give(size_t n);
+size_t cap_budget_used(void);
+uint64_t cap_budget_refused(void); /* takes refused so far */
+
 /* Give up every capability left (after opening everything and dropping root). */
 int cap_drop_capabilities(char err[CAP_ERRLEN]);
 
@@ -134,6 +147,7 @@ void cap_set_ports(struct cap_source *src, const uint16_t *ports, size_t n);
 struct cap_limits {
 	uint32_t max_frag_dgrams; /* datagrams in progress; the oldest is given up past it */
 	uint64_t max_frag_bytes;  /* fragment bytes held, all datagrams */
+	uint64_t memory;	  /* the process's budget (cap_budget_set) */
 };
 
 void cap_default_limits(struct cap_limits *l);

@@ -71,6 +71,7 @@ dgram_free(struct frag_table *t, struct frag_dgram *g)
 		free(p);
 	}
 	t->bytes -= g->cost;
+	cap_budget_give(g->cost);
 	t->count--;
 	free(g);
 }
@@ -125,9 +126,13 @@ find_or_add(struct frag_table *t, const struct ip_datagram *d, uint64_t ts, stru
 	}
 	while (t->count >= (t->max_dgrams ? t->max_dgrams : FRAG_DEFAULT_DGRAMS))
 		drop_after(t, NULL, true); /* the oldest goes */
-	g = calloc(1, sizeof(*g));
-	if (!g)
+	if (!cap_budget_take(DGRAM_COST))
 		return NULL;
+	g = calloc(1, sizeof(*g));
+	if (!g) {
+		cap_budget_give(DGRAM_COST);
+		return NULL;
+	}
 	g->src = d->src;
 	g->dst = d->dst;
 	g->proto = d->proto;
@@ -155,8 +160,12 @@ add_piece(struct frag_table *t, struct frag_dgram *g, struct frag_piece **at, ui
 		return true;
 	if (g->npieces >= FRAG_MAX_PIECES ||
 	    t->bytes + PIECE_COST(len) > (t->max_bytes ? t->max_bytes : FRAG_DEFAULT_BYTES) ||
-	    !(p = malloc(sizeof(*p) + len)))
+	    !cap_budget_take(PIECE_COST(len)))
 		return false;
+	if (!(p = malloc(sizeof(*p) + len))) {
+		cap_budget_give(PIECE_COST(len));
+		return false;
+	}
 	p->off = off;
 	p->len = len;
 	memcpy(p->data, data, len);

@@ -3,39 +3,12 @@
  */
 #include "arena.h"
 
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CHUNK_SIZE 2048
 #define ALLOC_OVERHEAD 16 /* what malloc adds to a block, about */
-
-static _Atomic size_t budget_used;
-
-bool
-arena_budget_take(size_t n, size_t budget)
-{
-	size_t before = atomic_fetch_add(&budget_used, n);
-
-	if (before + n < before || before + n > budget) {
-		atomic_fetch_sub(&budget_used, n);
-		return false;
-	}
-	return true;
-}
-
-void
-arena_budget_give(size_t n)
-{
-	atomic_fetch_sub(&budget_used, n);
-}
-
-size_t
-arena_budget_used(void)
-{
-	return atomic_load(&budget_used);
-}
 
 struct arena_chunk {
 	struct arena_chunk *next;
@@ -44,11 +17,10 @@ struct arena_chunk {
 };
 
 void
-arena_init(struct arena *a, size_t max, size_t budget)
+arena_init(struct arena *a, size_t max)
 {
 	memset(a, 0, sizeof(*a));
 	a->max = max;
-	a->budget = budget;
 }
 
 void *
@@ -65,14 +37,13 @@ arena_alloc(struct arena *a, size_t n)
 		size_t size = need > CHUNK_SIZE ? need : CHUNK_SIZE;
 		size_t cost = sizeof(*c) + size + ALLOC_OVERHEAD;
 
-		if (a->budget && !arena_budget_take(cost, a->budget)) {
+		if (!cap_budget_take(cost)) {
 			a->hit_budget = true;
 			return NULL;
 		}
 		c = malloc(sizeof(*c) + size);
 		if (!c) {
-			if (a->budget)
-				arena_budget_give(cost);
+			cap_budget_give(cost);
 			a->hit_cap = true;
 			return NULL;
 		}
@@ -137,7 +108,6 @@ arena_free(struct arena *a)
 		a->head = c->next;
 		free(c);
 	}
-	if (a->budget)
-		arena_budget_give(a->held);
+	cap_budget_give(a->held);
 	a->used = a->held = 0;
 }

@@ -11,29 +11,20 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "../capture/capture.h"
+
 struct arena_chunk;
 
 struct arena {
 	struct arena_chunk *head;
 	size_t used; /* bytes handed out, all chunks */
 	size_t max;
-	size_t held;   /* what its chunks take, counted against the budget */
-	size_t budget; /* the budget's size (0: none) */
+	size_t held; /* what its chunks take, drawn from the process's budget (capture.h) */
 	bool hit_cap, hit_budget;
 };
 
-/*
- * One budget for the whole process (every decoder, every thread): what the
- * sessions' records take, counted by what it costs (a chunk or an array with
- * its overhead), against one size. Taking fails past it; what is taken is
- * given back when the session is freed.
- */
-bool arena_budget_take(size_t n, size_t budget);
-void arena_budget_give(size_t n);
-size_t arena_budget_used(void);
-
-/* max: bytes handed out to this session; budget: the shared budget's size (0: none). */
-void arena_init(struct arena *a, size_t max, size_t budget);
+/* max: bytes handed out to this session; the chunks draw on the process's budget too. */
+void arena_init(struct arena *a, size_t max);
 /* A NUL-terminated copy of s[0..n), or NULL past the cap. */
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 /*

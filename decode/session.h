@@ -66,7 +66,7 @@ struct smtp_priv {
 	uint64_t reply_seen_ts; /* when the server's last bytes before these came */
 	const char *helo_sent;
 	size_t cap_cmds, cap_msgs;
-	size_t arrays_held; /* what its arrays take, counted against the budget (arena.h) */
+	size_t arrays_held; /* what its arrays take, drawn from the process's budget (capture.h) */
 	uint64_t ts;	      /* capture time of the event being handled */
 	struct tls_conn *tls; /* starttls.c, once TLS began */
 	/* pair.c: replies that came before any command they can answer (capture order) */

@@ -228,7 +228,6 @@ struct smtp_config {
 	size_t max_rcpts;       /* recipients recorded per transaction */
 	size_t max_hold;        /* client bytes held while a reply decides their meaning */
 	size_t max_session_mem; /* strings kept per session */
-	size_t max_total_mem;	/* what all sessions' records take, all decoders (arena.h) */
 	bool show_secrets;      /* print AUTH data as sent */
 	int snaplen;            /* the capture's snap length, said of sessions it cut (0: unknown) */
 	const struct smtp_sink *sink; /* NULL: message bytes are only counted */

@@ -254,6 +254,7 @@ free_queues(struct rsm_table *t, struct rsm_flow *f)
 
 			f->half[d].ooo = s->next;
 			t->stats.queued -= RSM_SEG_COST(s->len);
+			cap_budget_give(RSM_SEG_COST(s->len));
 			free(s);
 		}
 		f->half[d].ooo_tail = NULL;

@@ -151,6 +151,7 @@ drain(struct rsm_half *h, const struct rsm_sink *k)
 		h->ooo_n--;
 		h->ooo_bytes -= RSM_SEG_COST(s->len);
 		k->stats->queued -= RSM_SEG_COST(s->len);
+		cap_budget_give(RSM_SEG_COST(s->len));
 		deliver_trimmed(h, k, s->off, s->data, s->len, s->missing);
 		free(s);
 	}
@@ -186,8 +187,14 @@ enqueue(struct rsm_half *h, const struct rsm_sink *k, uint64_t off, const uint8_
 		k->conn->retransmitted[k->dir] += len; /* the same segment again */
 		return;
 	}
+	/* past the process's budget, or out of memory: treated as lost, it will surface as a gap */
+	if (!cap_budget_take(RSM_SEG_COST(len))) {
+		k->stats->ooo_overflows++;
+		return;
+	}
 	s = malloc(sizeof(*s) + len);
-	if (!s) { /* treat as lost: it will surface as a gap */
+	if (!s) {
+		cap_budget_give(RSM_SEG_COST(len));
 		k->stats->ooo_overflows++;
 		return;
 	}

@@ -495,6 +495,7 @@ json_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c)
 		ds->ends_mid_session);
 	if (c->audit)
 		fprintf(f, ",\"unaudited_sessions\":%" PRIu64, rpt_audit_unaudited(c->audit));
+	fprintf(f, ",\"memory_refused\":%" PRIu64, cap_budget_refused());
 	if (c->extract) {
 		uint64_t files, partial, skipped, cut;
 

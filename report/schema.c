@@ -401,6 +401,11 @@ static const struct field summary[] = {
 	{"truncated_input", REQ, BOOLEAN},
 	{"unaudited_sessions", OPT, {.type = T_INTEGER, .min = "0",
 				     .desc = "with --audit: sessions of hosts past its table's cap"}},
+	{"memory_refused", REQ, {.type = T_INTEGER, .min = "0",
+				 .desc = "times the process's memory budget (--limit memory) refused a "
+					 "queued segment, a fragment, a session record or a TLS message: "
+					 "each became a gap, a dropped datagram, a memory_budget anomaly "
+					 "or a cap hit"}},
 	{"extracted", OPT, {.type = T_OBJECT, .props = extracted, .desc = "with --extract"}},
 	{"kernel_received", OPT, {.type = T_INTEGER, .min = "0", .desc = "live capture"}},
 	{"kernel_dropped", OPT, {.type = T_INTEGER, .min = "0", .desc = "live capture"}},

@@ -245,6 +245,10 @@ text_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c, bo
 			rs->ignored_fins == 1 ? "" : "s");
 	if (cs->input_truncated)
 		fputs("  the capture file is truncated: the last record was cut short\n", f);
+	if (cap_budget_refused())
+		fprintf(f, "  the memory budget (--limit memory) refused %" PRIu64 " times: queued data "
+			   "became gaps, fragments were dropped, session records not kept\n",
+			cap_budget_refused());
 	if (c->extract) {
 		uint64_t files, partial, skipped, cut;
 

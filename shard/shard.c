@@ -160,6 +160,8 @@ static void
 flow_ctx_free(struct flow_ctx *fc)
 {
 	smtp_session_free(fc->s);
+	if (fc->text)
+		cap_budget_give(fc->len);
 	free(fc->text);
 	free(fc);
 }
@@ -220,9 +222,18 @@ render(struct worker *w, struct flow_ctx *fc)
 		return;
 	fc->s->id = id;
 	c->render(c->render_arg, w->mem, fc->s);
+	/*
+	 * The text waits for its turn beside the session's records: it draws on
+	 * the same budget (capture.h). Refused, the reader writes it when its
+	 * turn comes, from the records.
+	 */
 	if (fflush(w->mem) != 0 || ferror(w->mem) || (len = ftello(w->mem)) < 0 ||
-	    !(fc->text = malloc((size_t)len ? (size_t)len : 1)))
+	    !cap_budget_try((size_t)len))
+		return;
+	if (!(fc->text = malloc((size_t)len ? (size_t)len : 1))) {
+		cap_budget_give((size_t)len);
 		return; /* written by the reader instead */
+	}
 	memcpy(fc->text, w->mem_buf, (size_t)len);
 	fc->len = (size_t)len;
 }

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "hello.h"
+#include "../capture/capture.h"
 
 #define CT_CHANGE_CIPHER_SPEC 20
 #define CT_ALERT 21
@@ -98,6 +99,7 @@ tls_free(struct tls_conn *c)
 {
 	if (!c)
 		return;
+	cap_budget_give(c->d[0].hs.cap + c->d[1].hs.cap);
 	free(c->d[0].hs.buf);
 	free(c->d[1].hs.buf);
 	free(c);
@@ -213,9 +215,13 @@ hs_header(struct tls_conn *c, enum tls_dir dir)
 		c->f.side[dir].caps_hit++;
 	}
 	if (h->keep && h->len > h->cap) {
-		uint8_t *b = realloc(h->buf, h->len);
+		/* the buffer draws on the process's budget (capture.h); past it, as the cap */
+		size_t more = h->len - h->cap;
+		uint8_t *b = NULL;
 
-		if (!b) { /* out of memory: treated as the cap */
+		if (cap_budget_take(more) && !(b = realloc(h->buf, h->len)))
+			cap_budget_give(more);
+		if (!b) {
 			h->keep = false;
 			h->skip = true;
 			c->f.side[dir].caps_hit++;
