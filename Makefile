@@ -37,7 +37,7 @@ HEADERS := $(wildcard */*.h */*.def)
 TESTS := $(basename $(notdir $(wildcard tests/test_*.c)))
 TEST_BIN = $(TESTS:%=$(B)/tests/%)
 
-.PHONY: all run test install uninstall clean deps-run deps-test bins check-tree stress fuzz tsan-check \
+.PHONY: coverage all run test install uninstall clean deps-run deps-test bins check-tree stress fuzz tsan-check \
 	mutate
 
 all: $(B)/smtpscope
@@ -81,6 +81,13 @@ check-tree: bins $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp $(B)/tests/onef
 	@# (inv2), message outcomes (inv3), verdicts on unseen replies (inv4), crashes. Every
 	@# violation is in $(B)/mutate.json; about 40 s under ASan on 2 cores.
 	python3 tests/mutate.py --bin $(B)/smtpscope --max-print 20 --json-out $(B)/mutate.json
+
+# Line coverage of check-tree (tests/coverage.py prints it per file and in all).
+coverage: deps-test
+	@rm -rf build/cov
+	@$(MAKE) --no-print-directory check-tree B=build/cov \
+		XFLAGS="-O0 -g --coverage -DSMTPSCOPE_COVERAGE"
+	python3 tests/coverage.py --build build/cov
 
 run: deps-run
 	@$(MAKE) -s --no-print-directory all

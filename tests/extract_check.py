@@ -84,9 +84,12 @@ def digests(outdir):
     return out
 
 
+COVERAGE_BUILD = False  # set in main(): such a build keeps root (smtpscope.c)
+
+
 def writable_for_smtpscope(outdir):
     """As root smtpscope writes as the user it drops to (smtpscope, or nobody): give it the directory."""
-    if os.geteuid() != 0:
+    if os.geteuid() != 0 or COVERAGE_BUILD:
         return
     import pwd
     for name in ("smtpscope", "nobody"):
@@ -155,6 +158,9 @@ def main():
     ap.add_argument("--bin", default="build/smtpscope")
     ap.add_argument("--samples", action="append")
     args = ap.parse_args()
+    global COVERAGE_BUILD
+    COVERAGE_BUILD = "coverage build" in subprocess.run([args.bin, "--version"],
+                                                        capture_output=True, text=True).stdout
     dirs = args.samples or ["samples", "samples/edge"]
     failed = total = 0
     for pcap in sorted(p for d in dirs for p in glob.glob(os.path.join(d, "*.pcap"))):
