@@ -439,8 +439,8 @@ lookup(enum smtp_verb verb, int code, const char *enh, struct reply_text *t, str
 	if (cls < 4) { /* a success or a prompt: a known text, or what its codes say */
 		if (!l->e)
 			l->e = kb_find(verb, code, enh, t, SMTP_MATCH_ENHANCED, SMTP_MATCH_COUNT);
-		l->reason = l->e ? l->e->reason : SMTP_R_accepted;
-		return l->e != NULL;
+		l->reason = l->e ? l->e->reason : 0;
+		return l->e != NULL; /* the first digit's entries answer every class */
 	}
 	by_code = kb_find(verb, code, enh, t, SMTP_MATCH_ENHANCED, SMTP_MATCH_COUNT);
 	l->w = word_find(verb, code, t);
@@ -469,18 +469,15 @@ lookup(enum smtp_verb verb, int code, const char *enh, struct reply_text *t, str
 		l->w = NULL;
 		l->reason = by_code->reason;
 	} else if (l->e || l->w) {
-		if (cls >= 4 && by_code && by_code->reason != l->reason &&
-		    !kb_reasons[by_code->reason].generic)
+		if (by_code && by_code->reason != l->reason && !kb_reasons[by_code->reason].generic)
 			l->by_code = by_code;
 	} else {
 		l->e = by_code;
 	}
 	if (!l->e && !l->w)
 		return false;
-	if (cls >= 4) {
-		l->origin = origin_find(t, l->reason);
-		l->lasting = cls == 4 && lasting_find(t);
-	}
+	l->origin = origin_find(t, l->reason);
+	l->lasting = cls == 4 && lasting_find(t);
 	return true;
 }
 
@@ -517,14 +514,12 @@ code_words(const struct kb *e, int cls, char *out, size_t outsz)
 	}
 }
 
-static const char *const retry_words[3][2] = {
-	/* [retry][lasting] for a 4xx */
-	[R_CLASS] = {" Temporary: a later retry may succeed (mail servers retry by themselves).",
-		     NULL},
-	[R_SOON] = {" Temporary by design: the sender's normal retry should get through.", NULL},
-	[R_AFTER_FIX] = {" Temporary: the server defers rather than refuses, so the sending server "
-			 "keeps retrying; it gets through once the cause is fixed.",
-			 NULL},
+/* What a retry of a 4xx does, by the reason's retry (a 4xx that says it lasts aside). */
+static const char *const retry_words[] = {
+	[R_CLASS] = " Temporary: a later retry may succeed (mail servers retry by themselves).",
+	[R_SOON] = " Temporary by design: the sender's normal retry should get through.",
+	[R_AFTER_FIX] = " Temporary: the server defers rather than refuses, so the sending server "
+			"keeps retrying; it gets through once the cause is fixed.",
 };
 
 static void
@@ -573,7 +568,7 @@ format_advice(const struct lookup *l, int code, char *buf, size_t bufsz)
 						"lasts: retrying will keep failing until the cause "
 						"is fixed.");
 	else
-		used = append(buf, bufsz, used, retry_words[r->retry][0]);
+		used = append(buf, bufsz, used, retry_words[r->retry]);
 	if (l->origin && kb_origins[l->origin - 1].page) {
 		used = append(buf, bufsz, used, " More: ");
 		append(buf, bufsz, used, kb_origins[l->origin - 1].page);
@@ -585,9 +580,10 @@ format_advice(const struct lookup *l, int code, char *buf, size_t bufsz)
  * found and the reply's class, never on the reply's own words, so each is
  * formatted once and kept for the life of the process in a table of fixed
  * size. Decoder threads (--threads) share it under a lock, taken only when a
- * decoder's own memo (below) misses. When the table is full, the
- * explanation is formatted without the table's help into the caller's memo
- * string... no: the plain entry's text is returned, counted.
+ * decoder's own memo (below) misses. The table stops growing half full
+ * (2048 explanations, far more than the entries and origins combine into in
+ * practice); past that a reply gets its entry's own words, without the
+ * provider, the code's disagreement, who fixes it or the retry advice.
  */
 #define SHARED_SLOTS 4096
 
@@ -597,7 +593,6 @@ static struct {
 } shared[SHARED_SLOTS];
 static size_t shared_used;
 static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
-static _Atomic uint64_t shared_full;
 
 static uint64_t
 lookup_key(const struct lookup *l, int code)
@@ -636,29 +631,37 @@ shared_explanation(const struct lookup *l, int code)
 		}
 	}
 	pthread_mutex_unlock(&shared_lock);
-	if (!have) {
-		atomic_fetch_add(&shared_full, 1);
-		have = l->e ? l->e->what : kb_reasons[l->reason].meaning;
-	}
-	return have;
+	return have ? have : l->e ? l->e->what : kb_reasons[l->reason].meaning;
+}
+
+/* The lookup, and what it found as the caller sees it; false for a code outside 2xx-5xx. */
+static bool
+find(enum smtp_verb verb, int code, const char *enhanced, const char *text, struct lookup *l,
+     struct smtp_finding *f)
+{
+	struct reply_text t = {.text = text};
+
+	memset(f, 0, sizeof(*f));
+	f->matched = SMTP_MATCH_FIRST_DIGIT;
+	if (!lookup(verb, code, enhanced ? enhanced : "", &t, l))
+		return false;
+	f->matched = l->e ? (enum smtp_match)l->e->level : SMTP_MATCH_TEXT;
+	f->reason = l->reason;
+	f->origin = l->origin;
+	f->lasting = l->lasting;
+	return true;
 }
 
 static const char *
 explain_uncached(enum smtp_verb verb, int code, const char *enhanced, const char *text,
 		 struct smtp_finding *f)
 {
-	struct reply_text t = {.text = text};
 	struct lookup l;
 
-	memset(f, 0, sizeof(*f));
-	f->matched = SMTP_MATCH_FIRST_DIGIT;
-	if (!lookup(verb, code, enhanced ? enhanced : "", &t, &l))
+	if (!find(verb, code, enhanced, text, &l, f))
 		return "Reply code outside 2xx-5xx.";
-	f->matched = l.e ? (enum smtp_match)l.e->level : SMTP_MATCH_TEXT;
-	f->reason = l.reason;
-	f->origin = l.origin;
-	f->lasting = l.lasting;
-	return shared_explanation(&l, code);
+	/* a success or a prompt is its entry's words alone (format_advice): nothing to share */
+	return code / 100 < 4 ? l.e->what : shared_explanation(&l, code);
 }
 
 /*
@@ -730,21 +733,12 @@ void
 smtp_explain(enum smtp_verb verb, int code, const char *enhanced, const char *text, char *buf,
 	     size_t bufsz, struct smtp_finding *f)
 {
-	struct reply_text t = {.text = text};
 	struct lookup l;
 
-	memset(f, 0, sizeof(*f));
-	f->matched = SMTP_MATCH_FIRST_DIGIT;
-	if (!lookup(verb, code, enhanced ? enhanced : "", &t, &l)) {
-		/* a code outside 2xx-5xx cannot reach here: the parser refuses it */
+	if (find(verb, code, enhanced, text, &l, f))
+		format_advice(&l, code, buf, bufsz);
+	else /* a code outside 2xx-5xx cannot reach here: the parser refuses it */
 		snprintf(buf, bufsz, "Reply code %d is not one SMTP defines.", code);
-		return;
-	}
-	f->matched = l.e ? (enum smtp_match)l.e->level : SMTP_MATCH_TEXT;
-	f->reason = l.reason;
-	f->origin = l.origin;
-	f->lasting = l.lasting;
-	format_advice(&l, code, buf, bufsz);
 }
 
 const char *
