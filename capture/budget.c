@@ -14,6 +14,7 @@
 #include "capture.h"
 
 #include <stdatomic.h>
+#include <stdlib.h>
 
 static _Atomic size_t used, limit = CAP_DEFAULT_BUDGET;
 static _Atomic uint64_t refused;
@@ -24,15 +25,16 @@ cap_budget_set(size_t max)
 	atomic_store(&limit, max);
 }
 
+/* Added only if it fits: another thread never sees a total that was going to be taken back. */
 bool
 cap_budget_try(size_t n)
 {
-	size_t before = atomic_fetch_add(&used, n);
+	size_t cur = atomic_load(&used), lim = atomic_load(&limit);
 
-	if (before + n < before || before + n > atomic_load(&limit)) {
-		atomic_fetch_sub(&used, n);
-		return false;
-	}
+	do {
+		if (n > lim || cur > lim - n)
+			return false;
+	} while (!atomic_compare_exchange_weak(&used, &cur, cur + n));
 	return true;
 }
 
@@ -43,6 +45,18 @@ cap_budget_take(size_t n)
 		return true;
 	atomic_fetch_add(&refused, 1);
 	return false;
+}
+
+void *
+cap_budget_malloc(size_t size, size_t cost)
+{
+	void *p;
+
+	if (!cap_budget_take(cost))
+		return NULL;
+	if (!(p = malloc(size)))
+		cap_budget_give(cost);
+	return p;
 }
 
 void

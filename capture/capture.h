@@ -117,9 +117,12 @@ FILE *cap_output_file(const char *path, char err[CAP_ERRLEN]);
  * counted by what they take. take: false (and counted) past the limit.
  */
 #define CAP_DEFAULT_BUDGET ((size_t)128 << 20)
+#define CAP_ALLOC_OVERHEAD 16 /* what malloc adds to each block, about: counted with it */
 void cap_budget_set(size_t max);
 bool cap_budget_take(size_t n);
 bool cap_budget_try(size_t n); /* the same, for a refusal that loses nothing: not counted */
+/* malloc(size) that takes cost from the budget first (given back if malloc fails); NULL if not. */
+void *cap_budget_malloc(size_t size, size_t cost);
 void cap_budget_give(size_t n);
 size_t cap_budget_used(void);
 uint64_t cap_budget_refused(void); /* takes refused so far */

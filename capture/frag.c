@@ -25,7 +25,6 @@
  * attack (65,000 one-byte fragments), not a path.
  */
 #define FRAG_MAX_PIECES 128
-#define ALLOC_OVERHEAD 16 /* what malloc adds to each block, about */
 
 struct frag_piece {
 	struct frag_piece *next;
@@ -46,8 +45,8 @@ struct frag_dgram {
 	struct frag_piece *pieces;
 };
 
-#define DGRAM_COST (sizeof(struct frag_dgram) + ALLOC_OVERHEAD)
-#define PIECE_COST(len) (sizeof(struct frag_piece) + (len) + ALLOC_OVERHEAD)
+#define DGRAM_COST (sizeof(struct frag_dgram) + CAP_ALLOC_OVERHEAD)
+#define PIECE_COST(len) (sizeof(struct frag_piece) + (len) + CAP_ALLOC_OVERHEAD)
 
 size_t
 frag_dgram_cost(void)
@@ -124,10 +123,10 @@ find_or_add(struct frag_table *t, const struct ip_datagram *d, uint64_t ts, stru
 			return g;
 		}
 	}
+	if (!cap_budget_take(DGRAM_COST)) /* before the oldest goes: not both lost */
+		return NULL;
 	while (t->count >= (t->max_dgrams ? t->max_dgrams : FRAG_DEFAULT_DGRAMS))
 		drop_after(t, NULL, true); /* the oldest goes */
-	if (!cap_budget_take(DGRAM_COST))
-		return NULL;
 	g = calloc(1, sizeof(*g));
 	if (!g) {
 		cap_budget_give(DGRAM_COST);
@@ -160,12 +159,8 @@ add_piece(struct frag_table *t, struct frag_dgram *g, struct frag_piece **at, ui
 		return true;
 	if (g->npieces >= FRAG_MAX_PIECES ||
 	    t->bytes + PIECE_COST(len) > (t->max_bytes ? t->max_bytes : FRAG_DEFAULT_BYTES) ||
-	    !cap_budget_take(PIECE_COST(len)))
+	    !(p = cap_budget_malloc(sizeof(*p) + len, PIECE_COST(len))))
 		return false;
-	if (!(p = malloc(sizeof(*p) + len))) {
-		cap_budget_give(PIECE_COST(len));
-		return false;
-	}
 	p->off = off;
 	p->len = len;
 	memcpy(p->data, data, len);

@@ -22,7 +22,7 @@
 enum flow_state { FS_SYN_SENT, FS_OPEN, FS_CLOSED };
 
 /* Endpoints in canonical order (lower address/port first), zero-padded for memcmp. */
-struct rsm_key { /* 40 bytes: hashed as five 64-bit words */
+struct rsm_key { /* 40 bytes, compared whole; SipHash reads the part its family uses */
 	uint8_t family;
 	uint8_t pad[3];
 	uint16_t port[2];

@@ -188,13 +188,7 @@ enqueue(struct rsm_half *h, const struct rsm_sink *k, uint64_t off, const uint8_
 		return;
 	}
 	/* past the process's budget, or out of memory: treated as lost, it will surface as a gap */
-	if (!cap_budget_take(RSM_SEG_COST(len))) {
-		k->stats->ooo_overflows++;
-		return;
-	}
-	s = malloc(sizeof(*s) + len);
-	if (!s) {
-		cap_budget_give(RSM_SEG_COST(len));
+	if (!(s = cap_budget_malloc(sizeof(*s) + len, RSM_SEG_COST(len)))) {
 		k->stats->ooo_overflows++;
 		return;
 	}

@@ -23,7 +23,7 @@ struct rsm_seg {
  * The out-of-order caps count this, not the payload alone: a million one-byte
  * segments take 40 MB, not 1.
  */
-#define RSM_SEG_COST(len) (sizeof(struct rsm_seg) + (len) + 16)
+#define RSM_SEG_COST(len) (sizeof(struct rsm_seg) + (len) + CAP_ALLOC_OVERHEAD)
 
 #define RSM_RECENT 256 /* delivered bytes kept per direction to check retransmissions */
 
