@@ -8,7 +8,7 @@
 #include <string.h>
 
 #define CHUNK_SIZE 2048
-#define ALLOC_OVERHEAD 16 /* what malloc adds to a block, about */
+
 
 struct arena_chunk {
 	struct arena_chunk *next;
@@ -35,7 +35,7 @@ arena_alloc(struct arena *a, size_t n)
 	}
 	if (!c || c->size - c->used < need) {
 		size_t size = need > CHUNK_SIZE ? need : CHUNK_SIZE;
-		size_t cost = sizeof(*c) + size + ALLOC_OVERHEAD;
+		size_t cost = sizeof(*c) + size + CAP_ALLOC_OVERHEAD;
 
 		if (!cap_budget_take(cost)) {
 			a->hit_budget = true;

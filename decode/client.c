@@ -378,10 +378,10 @@ on_auth(struct smtp_session *s, struct smtp_command *c, const char *arg, size_t 
  * fallback RFC 5321 4.1.4 asks of a client facing an old server, not a fault.
  */
 static void
-ehlo_fallback(struct smtp_session *s, const struct smtp_command *helo)
+ehlo_fallback(struct smtp_session *s)
 {
-	size_t i = (size_t)(helo - s->cmds); /* the scratch entry is outside the array */
-	struct smtp_command *e = helo > s->cmds && i < s->n_cmds ? &s->cmds[i - 1] : NULL;
+	int i = s->priv->cur_cmd; /* the HELO's entry; -1 when it is not recorded */
+	struct smtp_command *e = i > 0 ? &s->cmds[i - 1] : NULL;
 
 	if (!e || e->verb != SMTP_EHLO || !e->has_reply ||
 	    (e->reply.code != 500 && e->reply.code != 502))
@@ -400,7 +400,7 @@ on_command(struct smtp_session *s, struct smtp_command *c, const char *arg, size
 
 	switch (c->verb) {
 	case SMTP_HELO:
-		ehlo_fallback(s, c);
+		ehlo_fallback(s);
 		/* fall through */
 	case SMTP_EHLO:
 		p->helo_sent = c->arg; /* its reply resets the transaction if it is a success */

@@ -227,7 +227,7 @@ add_notes(struct smtp_session *s, struct smtp_command *c, const char *notes)
 	char *e = arena_alloc(&s->priv->arena, a + b + 1);
 
 	if (!e) {
-		session_flag(s, SMTP_ANOM_MEMORY_CAP);
+		session_memory_refused(s);
 		return;
 	}
 	memcpy(e, c->explanation, a);

@@ -201,13 +201,19 @@ session_flag(struct smtp_session *s, enum smtp_anomaly a)
 	s->anomalies |= 1ull << a;
 }
 
+void
+session_memory_refused(struct smtp_session *s)
+{
+	session_flag(s, s->priv->arena.hit_budget ? SMTP_ANOM_MEMORY_BUDGET : SMTP_ANOM_MEMORY_CAP);
+}
+
 const char *
 session_strdup(struct smtp_session *s, const char *p, size_t n)
 {
 	const char *c = arena_strndup(&s->priv->arena, p, n);
 
 	if (!c)
-		session_flag(s, s->priv->arena.hit_budget ? SMTP_ANOM_MEMORY_BUDGET : SMTP_ANOM_MEMORY_CAP);
+		session_memory_refused(s);
 	return c;
 }
 
@@ -217,7 +223,7 @@ session_wiredup(struct smtp_session *s, const char *p, size_t n)
 	const char *c = arena_wiredup(&s->priv->arena, p, n);
 
 	if (!c)
-		session_flag(s, s->priv->arena.hit_budget ? SMTP_ANOM_MEMORY_BUDGET : SMTP_ANOM_MEMORY_CAP);
+		session_memory_refused(s);
 	return c;
 }
 

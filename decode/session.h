@@ -140,6 +140,8 @@ int session_add_command(struct smtp_session *s, enum smtp_verb v, const char *na
 int session_new_message(struct smtp_session *s);
 void session_push_pending(struct smtp_session *s, enum smtp_verb v, int idx);
 bool session_pop_pending(struct smtp_session *s, struct pending *out);
+/* The arena refused a copy: flagged memory_budget or memory_cap, as it was. */
+void session_memory_refused(struct smtp_session *s);
 const char *session_strdup(struct smtp_session *s, const char *p, size_t n);
 /* Text from the wire: NUL kept, as arena_wiredup() stores it. */
 const char *session_wiredup(struct smtp_session *s, const char *p, size_t n);
