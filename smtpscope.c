@@ -479,6 +479,34 @@ parse_options(int argc, char **argv, struct options *o)
 }
 
 /*
+ * A reply as a server sends it: lines of one code, each "ddd-" but the last
+ * "ddd "; their text after the code joined by '\n' into text. False if not.
+ */
+static bool
+read_reply(const char *line, int *code, char *text, size_t size)
+{
+	size_t used = 0;
+	bool last = false;
+
+	*code = 0;
+	for (const char *p = line; *p; p += strspn(p, "\r\n")) {
+		size_t len = strcspn(p, "\r\n");
+		int c;
+
+		if (last || !smtp_parse_reply_line(p, len, &c, &last) || (*code && c != *code))
+			return false;
+		if (*code && used + 1 < size)
+			text[used++] = '\n';
+		*code = c;
+		for (size_t i = 4; i < len && used + 1 < size; i++)
+			text[used++] = p[i];
+		p += len;
+	}
+	text[used] = '\0';
+	return last;
+}
+
+/*
  * --explain: one reply, read as a server would send it; the lines of a
  * multi-line reply separated by newlines ("550-5.1.1 ...\n550 5.1.1 ..."),
  * each keeping its code, as on the wire.
@@ -491,28 +519,10 @@ explain_offline(const struct options *o)
 	char enh[12], out[1024], text[4096];
 	const char *who[4];
 	struct smtp_finding f;
-	size_t n, used = 0;
-	int code = 0, c;
-	bool last = true;
+	size_t n;
+	int code;
 
-	for (const char *p = line; *p;) {
-		size_t len = strcspn(p, "\r\n");
-
-		if (!smtp_parse_reply_line(p, len, &c, &last) || (p != line && c != code)) {
-			fprintf(stderr, "smtpscope: --explain wants a reply such as \"550 5.1.1 User "
-					"unknown\"\n");
-			return EXIT_USAGE;
-		}
-		code = c;
-		if (p != line && used + 1 < sizeof(text))
-			text[used++] = '\n';
-		for (size_t i = 4; i < len && used + 1 < sizeof(text); i++)
-			text[used++] = p[i];
-		p += len;
-		p += strspn(p, "\r\n");
-	}
-	text[used] = '\0';
-	if (!code) {
+	if (!read_reply(line, &code, text, sizeof(text))) {
 		fprintf(stderr, "smtpscope: --explain wants a reply such as \"550 5.1.1 User "
 				"unknown\"\n");
 		return EXIT_USAGE;

@@ -28,7 +28,6 @@
 #include "report_private.h"
 
 #define MAX_OPEN 256
-#define PATH_LEN 4096
 
 struct written {
 	struct written *next;
@@ -39,7 +38,6 @@ struct written {
 };
 
 struct rpt_extract {
-	char dir[PATH_LEN];
 	int dfd;
 	FILE *index;
 	unsigned open;
@@ -85,7 +83,7 @@ sink_open(void *arg, const struct smtp_session *s, int msg)
 	struct handle *h;
 	char base[96];
 
-	if (x->open >= MAX_OPEN || x->files + x->open >= x->lim.files ||
+	if (x->open >= MAX_OPEN || x->files + x->open >= x->lim.files || x->bytes >= x->lim.bytes ||
 	    !(h = calloc(1, sizeof(*h)))) {
 		x->skipped++;
 		return NULL;
@@ -179,13 +177,11 @@ rpt_extract_open(struct rpt_extract **out, const char *dir, const struct rpt_ext
 			close(dfd);
 		return -1;
 	}
-	if (!(x = calloc(1, sizeof(*x))) || strlen(dir) >= sizeof(x->dir)) {
-		free(x);
+	if (!(x = calloc(1, sizeof(*x)))) {
 		close(dfd);
-		snprintf(err, errsz, "%s: path too long (--extract)", dir);
+		snprintf(err, errsz, "%s: out of memory (--extract)", dir);
 		return -1;
 	}
-	snprintf(x->dir, sizeof(x->dir), "%s", dir);
 	x->dfd = dfd;
 	x->lim = lim ? *lim : rpt_extract_default_limits();
 	x->index = create_new(dfd, "index", ".jsonl", name, sizeof(name));

@@ -216,7 +216,7 @@ static const struct field command[] = {
 	END,
 };
 
-static const struct field two_sides[] = {
+static const struct field gaps[] = {
 	{"client", REQ, COUNT},
 	{"server", REQ, COUNT},
 	END,
@@ -243,8 +243,8 @@ static const struct field tls[] = {
 	{"decrypted", REQ, {.type = T_BOOLEAN, .desc = "plaintext recovered with a key log"}},
 	{"failed_records", REQ, {.type = T_INTEGER, .min = "0",
 				 .desc = "records that failed authentication"}},
-	{"records", REQ, {.type = T_OBJECT, .props = two_sides}},
-	{"unparsed", REQ, {.type = T_OBJECT, .props = two_sides,
+	{"records", REQ, {.type = T_OBJECT, .props = gaps}},
+	{"unparsed", REQ, {.type = T_OBJECT, .props = gaps,
 			   .desc = "bytes not read as TLS (not TLS, past a cap, after a gap)"}},
 	END,
 };
@@ -302,11 +302,6 @@ static const struct field capture_summary[] = {
 	END,
 };
 
-static const struct field gaps[] = {
-	{"client", REQ, COUNT},
-	{"server", REQ, COUNT},
-	END,
-};
 
 static const struct field icmp[] = {
 	{"type", REQ, COUNT},

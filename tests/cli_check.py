@@ -103,6 +103,8 @@ CASES = [
     ("--explain in French", explain_french,
      ["--explain", "452 4.2.2 BOÎTE DU DESTINATAIRE PLEINE", "--after", "RCPT"], None),
     ("--explain lines with two codes", usage_error, ["--explain", "550-a\n551 b"], "--explain"),
+    ("--explain a last line, then more", usage_error, ["--explain", "550 a\n550 b"], "--explain"),
+    ("--explain no last line", usage_error, ["--explain", "550-a"], "--explain"),
     ("unknown output format", usage_error, ["-r", SAMPLE, "-o", "yaml"], "yaml"),
     ("snap length out of range", usage_error, ["-r", SAMPLE, "-s", "10"], "-s"),
     ("-c not a number", usage_error, ["-r", SAMPLE, "-c", "many"], "many"),
