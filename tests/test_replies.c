@@ -83,7 +83,7 @@ check_line(const char *family, char *line, unsigned lineno)
 	smtp_explain(verb_of(col[0]), code, enh, text, out, sizeof(out), &f);
 	const char *cls = smtp_failure_class(code, f.lasting);
 	bool reason_ok = strcmp(smtp_reason_name(f.reason), col[2]) == 0;
-	bool class_ok = !cls || strcmp(cls, col[3]) == 0;
+	bool class_ok = strcmp(cls ? cls : "-", col[3]) == 0;
 
 	if (!reason_ok || !class_ok) /* one line a miss, tab-separated, for grep and sort */
 		printf("miss\t%s.tsv:%u\t%s\twant %s/%s\tgot %s/%s by %s\t%s\n", family, lineno,

@@ -9,7 +9,7 @@
  *                126: a gap of one byte's worth (0 means 1 MiB) of that direction;
  *                127: the connection ends, closed by that direction; bytes after
  *                it start a new connection.
- * Byte 0 picks the handshake buffer: 0x01 small (256 bytes), else the default.
+ * Byte 0 picks the handshake buffer: bit 0 set, small (256 bytes); else the default.
  * Every connection's facts are read back in full (names, alert, per side),
  * so what the parser stored is checked by ASan as it is used.
  */
