@@ -518,8 +518,8 @@ code_words(const struct kb *e, int cls, char *out, size_t outsz)
 static const char *const retry_words[] = {
 	[R_CLASS] = " Temporary: a later retry may succeed (mail servers retry by themselves).",
 	[R_SOON] = " Temporary by design: the sender's normal retry should get through.",
-	[R_AFTER_FIX] = " Temporary: the server defers rather than refuses, so the sending server "
-			"keeps retrying; it gets through once the cause is fixed.",
+	[R_AFTER_FIX] = (" Temporary: the server defers rather than refuses, so the sending server "
+			 "keeps retrying; it gets through once the cause is fixed."),
 };
 
 static void
