@@ -24,12 +24,14 @@ STD := -std=c11 -pthread -D_DEFAULT_SOURCE -DSMTPSCOPE_VERSION='"$(VERSION)"'
 
 PCAP_CFLAGS = $(shell $(PKG_CONFIG) --cflags libpcap 2>/dev/null)
 PCAP_LIBS = $(shell $(PKG_CONFIG) --libs libpcap 2>/dev/null || echo -lpcap)
+CRYPTO_CFLAGS = $(shell $(PKG_CONFIG) --cflags libcrypto 2>/dev/null)
+CRYPTO_LIBS = $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null || echo -lcrypto)
 CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
 B ?= build
 XFLAGS ?= $(CFLAGS)
-ALL_CFLAGS = $(STD) $(WARN) $(XFLAGS) $(PCAP_CFLAGS)
+ALL_CFLAGS = $(STD) $(WARN) $(XFLAGS) $(PCAP_CFLAGS) $(CRYPTO_CFLAGS)
 
 LIB_SRC := $(wildcard capture/*.c reassembly/*.c decode/*.c report/*.c shard/*.c tls/*.c)
 LIB_OBJ = $(LIB_SRC:%.c=$(B)/obj/%.o)
@@ -51,11 +53,11 @@ $(B)/libsmtpscope.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(B)/smtpscope: $(B)/obj/smtpscope.o $(B)/libsmtpscope.a
-	$(CC) $(XFLAGS) -pthread -o $@ $^ $(PCAP_LIBS)
+	$(CC) $(XFLAGS) -pthread -o $@ $^ $(PCAP_LIBS) $(CRYPTO_LIBS)
 
 $(B)/tests/%: tests/%.c tests/testutil.h $(B)/libsmtpscope.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(B)/libsmtpscope.a $(CMOCKA_LIBS) $(PCAP_LIBS)
+	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(B)/libsmtpscope.a $(CMOCKA_LIBS) $(PCAP_LIBS) $(CRYPTO_LIBS)
 
 bins: $(B)/smtpscope $(TEST_BIN)
 
@@ -133,7 +135,8 @@ define ensure_debs
 	fi
 endef
 
-RUN_DEPS := "command -v pkg-config:pkg-config" "$(PKG_CONFIG) --exists libpcap:libpcap-dev"
+RUN_DEPS := "command -v pkg-config:pkg-config" "$(PKG_CONFIG) --exists libpcap:libpcap-dev" \
+	"$(PKG_CONFIG) --exists libcrypto:libssl-dev"
 TEST_DEPS := $(RUN_DEPS) "$(PKG_CONFIG) --exists cmocka:libcmocka-dev" \
 	"command -v python3:python3" "python3 -c 'import yaml':python3-yaml"
 
@@ -187,7 +190,7 @@ fuzz:
 
 $(FZ)/fuzz_pcap $(FZ)/fuzz_smtp $(FZ)/fuzz_tls: $(FZ)/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(LIB_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(STD) $(WARN) $(FUZZ_FLAGS) $(PCAP_CFLAGS) -o $@ $< $(LIB_SRC) $(PCAP_LIBS)
+	$(FUZZ_CC) $(STD) $(WARN) $(FUZZ_FLAGS) $(PCAP_CFLAGS) -o $@ $< $(LIB_SRC) $(PCAP_LIBS) $(CRYPTO_LIBS)
 
 # Seeds: the captures under samples/ and the shared corpus, copied flat (libFuzzer takes
 # directories; many corpus files are called input.pcap).
@@ -207,7 +210,7 @@ fuzz-run: $(FZ)/fuzz_pcap $(FZ)/fuzz_smtp $(FZ)/fuzz_tls
 $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp $(B)/tests/onefile_tls: $(B)/tests/onefile_%: tests/fuzz/fuzz_%.c \
 		tests/fuzz/onefile.c tests/fuzz/fuzz.h $(B)/libsmtpscope.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/onefile.c $(B)/libsmtpscope.a $(PCAP_LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/onefile.c $(B)/libsmtpscope.a $(PCAP_LIBS) $(CRYPTO_LIBS)
 
 regress: $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp $(B)/tests/onefile_tls
 	$(B)/tests/onefile_pcap tests/regress/pcap
