@@ -7,6 +7,7 @@
  * environment (one line on stderr), 2 usage.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <getopt.h>
 #include <grp.h>
@@ -73,6 +74,7 @@ struct options {
 	bool audit;
 	enum rpt_audit_sort audit_sort;
 	const char *extract_dir;
+	const char *keylog_file; /* --tls-keylog */
 	struct rpt_extract_limits extract_lim;
 	unsigned threads;
 };
@@ -199,6 +201,7 @@ struct run {
 	bool progress; /* a bar on stderr while a file is read */
 	uint64_t started_us, shown_us;
 	struct rpt_extract *extract;
+	struct tls_keylog *keylog; /* --tls-keylog */
 	struct cap_source *src;
 	struct rsm_table *rsm;
 	struct smtp_decoder *dec;
@@ -252,6 +255,9 @@ usage(FILE *f)
 	      "  --after COMMAND  with --explain: the command the reply answers\n"
 	      "  --extract DIR    write every message seen to DIR as .eml (.eml.partial when\n"
 	      "                   incomplete), with an index.jsonl; existing files are kept\n"
+	      "  --tls-keylog FILE  decrypt TLS (after STARTTLS, or TLS at once as on port 465)\n"
+	      "                   with the secrets in FILE (NSS key log: SSLKEYLOGFILE); the SMTP\n"
+	      "                   inside is read like plain SMTP; with -i FILE is followed as it grows\n"
 	      "  --audit          a table of hosts (clients and servers) before the summary\n"
 	      "  --audit-sort KEY sessions (default), messages, failures or host\n"
 	      "  --threads N      use N threads in all (with -r): flows are spread over them,\n"
@@ -333,7 +339,8 @@ output_format(const char *name)
 
 enum {
 	OPT_COLOR = 256, OPT_SECRETS, OPT_EXPLAIN, OPT_AFTER, OPT_IDLE, OPT_MAX_FLOWS, OPT_LIMIT,
-	OPT_LIMITS, OPT_AUDIT, OPT_AUDIT_SORT, OPT_EXTRACT, OPT_SCHEMA, OPT_THREADS
+	OPT_LIMITS, OPT_AUDIT, OPT_AUDIT_SORT, OPT_EXTRACT, OPT_SCHEMA, OPT_THREADS,
+	OPT_KEYLOG
 };
 
 static void
@@ -356,6 +363,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{"extract", required_argument, NULL, OPT_EXTRACT},
 		{"json-schema", no_argument, NULL, OPT_SCHEMA},
 		{"threads", required_argument, NULL, OPT_THREADS},
+		{"tls-keylog", required_argument, NULL, OPT_KEYLOG},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -450,6 +458,9 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_EXTRACT:
 			o->extract_dir = optarg;
+			break;
+		case OPT_KEYLOG:
+			o->keylog_file = optarg;
 			break;
 		case OPT_AUDIT_SORT:
 			o->audit = true;
@@ -679,6 +690,7 @@ setup(struct run *r, const struct options *o, const uint16_t *ports, size_t npor
 	sc.show_secrets = o->show_secrets;
 	sc.snaplen = cap_snaplen(r->src);
 	sc.sink = r->extract ? rpt_extract_sink(r->extract) : NULL;
+	sc.keylog = r->keylog;
 	r->rpt = rpt_new(&pc);
 	r->max_sessions = o->max_sessions;
 	/* -c stops at a session, --extract writes while decoding: both on one thread */
@@ -816,6 +828,26 @@ on_tick(void *arg, uint64_t now_us)
 	}
 }
 
+/* --tls-keylog: read now; with a live capture, followed as the client appends to it. */
+static int
+open_keylog(struct run *r, const char *path)
+{
+	char err[CAP_ERRLEN];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		fprintf(stderr, "smtpscope: --tls-keylog %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	r->keylog = tls_keylog_open(fd, r->live, 0, err, sizeof(err));
+	if (!r->keylog) {
+		fprintf(stderr, "smtpscope: --tls-keylog %s: %s\n", path, err);
+		close(fd);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 analyse(const struct options *o)
 {
@@ -834,7 +866,13 @@ analyse(const struct options *o)
 	}
 	cap_set_ports(r.src, ports, o->raw_filter ? 0 : nports);
 	cap_set_limits(r.src, &o->cap);
+	/* before the drop: a key log is rightly readable by its owner only */
+	if (o->keylog_file && open_keylog(&r, o->keylog_file) < 0) {
+		cap_close(r.src);
+		return 1;
+	}
 	if (drop_privileges(o) < 0) {
+		tls_keylog_free(r.keylog);
 		cap_close(r.src);
 		return 1;
 	}
@@ -883,6 +921,7 @@ analyse(const struct options *o)
 	smtp_free(r.dec);
 	rpt_free(r.rpt);
 	rpt_extract_close(r.extract);
+	tls_keylog_free(r.keylog);
 	cap_close(r.src);
 	return status;
 }

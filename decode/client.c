@@ -963,6 +963,10 @@ client_data(struct smtp_session *s, const uint8_t *data, size_t n)
 {
 	struct smtp_priv *p = s->priv;
 
+	if (p->tls_on && !p->in_plain) {
+		starttls_feed(s, RSM_C2S, data, n);
+		return;
+	}
 	if (p->mode == CM_TLS || p->mode == CM_NOT_SMTP) {
 		client_run(s, data, n);
 		return;

@@ -946,7 +946,7 @@ message_outcome(const struct smtp_session *s, int i)
 	const struct smtp_message *m = &s->msgs[i];
 	const struct smtp_command *f = settling_failure(s, i);
 	bool unseen = s->gaps[RSM_C2S] || s->gaps[RSM_S2C] || s->state == SMTP_ST_UNFINISHED ||
-		      s->priv->mode == CM_TLS;
+		      s->priv->mode == CM_TLS || s->priv->tls_lost;
 
 	if (m->inferred || mail_unsettled(s, i)) /* smtpscope chose where a reply goes */
 		return SMTP_OUT_UNKNOWN;
@@ -1434,6 +1434,44 @@ tls_verdict(const struct smtp_session *s, struct sb *b)
 	return SMTP_OUT_NO_MAIL;
 }
 
+/* Why a key log given did not open this session's TLS (tls.h: enum tls_keys). */
+static void
+keys_note(const struct smtp_session *s, struct sb *b)
+{
+	const struct tls_facts *t = s->tls;
+
+	if (!t || t->keys == TLS_KEYS_OFF || t->handshake != TLS_HS_COMPLETED)
+		return;
+	if (t->failed_records)
+		sb_printf(b, " The key log has keys for this session, but %llu records did not "
+			     "authenticate with them: the wrong keys (another run of the client, a "
+			     "damaged key log), so nothing inside is shown.",
+			  (unsigned long long)t->failed_records);
+	else if (t->keys == TLS_KEYS_UNSUPPORTED)
+		sb_printf(b, " Its cipher suite (%s) is not one smtpscope can decrypt.", t->cipher);
+	else if (!t->client_hello)
+		sb_puts(b, " The key log cannot open it: the capture began after the ClientHello, "
+			   "whose random names the keys.");
+	else
+		sb_puts(b, " The key log has no keys for this session (its ClientHello random is "
+			   "not in it): log the keys of the client or server that made it.");
+}
+
+/* The dialog was read inside TLS: say so, and what could not be read. */
+static void
+decrypted_note(const struct smtp_session *s, struct sb *b)
+{
+	const struct tls_facts *t = s->tls;
+
+	sb_printf(b, "%sRead inside TLS (%s%s%s) with the key log.", b->used ? " " : "",
+		  t && t->version[0] ? t->version : "version unknown", t && t->cipher[0] ? ", " : "",
+		  t ? t->cipher : "");
+	if (s->priv->tls_lost)
+		sb_printf(b, " %llu records could not be decrypted after that: the dialog has holes "
+			     "there, and what they hid is unknown.",
+			  (unsigned long long)(t ? t->failed_records : 0));
+}
+
 /* What the capture could not see, and how to capture it whole. */
 static void
 capture_notes(const struct smtp_session *s, struct sb *b)
@@ -1469,11 +1507,15 @@ explain_verdict(struct smtp_session *s, char *buf, size_t bufsz)
 	if (s->priv->mode == CM_TLS) {
 		enum smtp_outcome t = tls_verdict(s, &b);
 
+		keys_note(s, &b);
+
 		s->outcome = s->n_msgs ? o : t;
 		capture_notes(s, &b);
 		return;
 	}
-	if (s->starttls)
+	if (s->priv->tls_plain)
+		decrypted_note(s, &b);
+	else if (s->starttls)
 		sb_printf(&b, "%sSTARTTLS accepted, but no TLS followed.", b.used ? " " : "");
 	if (s->has_auth && s->auth.success == 0)
 		sb_printf(&b, "%sLogin failed.", b.used ? " " : "");

@@ -576,6 +576,11 @@ server_data(struct smtp_session *s, const uint8_t *data, size_t n)
 	struct line ln;
 	bool done;
 
+	if (p->tls_on && !p->in_plain) {
+		starttls_feed(s, RSM_S2C, data, n);
+		p->reply_seen_ts = p->ts;
+		return;
+	}
 	while (n > 0 && p->mode != CM_TLS) {
 		if (p->tls_check && data[0] == 0x16) { /* the server's TLS handshake */
 			starttls_begin(s);

@@ -444,7 +444,7 @@ session_gap(struct smtp_session *s, enum rsm_dir dir, size_t len)
 		s->msgs[s->priv->cur_msg].gap = true;
 	if (s->priv->body_msg >= 0)
 		s->msgs[s->priv->body_msg].gap = true;
-	if (s->priv->mode == CM_TLS)
+	if (s->priv->tls_on) /* when decrypting, tls/ says what the dialog lost (on_lost) */
 		starttls_gap(s, dir, len);
 	else if (dir == RSM_S2C)
 		server_gap(s, len);

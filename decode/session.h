@@ -99,6 +99,10 @@ struct smtp_priv {
 	bool greeted;
 	bool any_reply;
 	bool tls_check;	     /* after 220 to STARTTLS: is the next thing TLS? */
+	bool tls_on;	     /* the bytes on the wire are TLS: they go to tls/ first */
+	bool tls_plain;      /* tls/ has handed on decrypted SMTP (starttls.c) */
+	bool tls_lost;	     /* ... and then a record it could not decrypt */
+	uint8_t in_plain;    /* decrypted bytes are being read: not TLS again */
 	bool auth_expect;    /* the next client line answers a 334 */
 	bool auth_assumed;   /* ... only because the 334 was not seen */
 	uint8_t auth_lines;  /* answers sent in the current AUTH exchange */

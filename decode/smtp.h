@@ -231,6 +231,7 @@ struct smtp_config {
 	bool show_secrets;      /* print AUTH data as sent */
 	int snaplen;            /* the capture's snap length, said of sessions it cut (0: unknown) */
 	const struct smtp_sink *sink; /* NULL: message bytes are only counted */
+	struct tls_keylog *keylog;    /* --tls-keylog: TLS is decrypted and read as SMTP */
 	/*
 	 * The caller keeps every session after the done callback (the session was
 	 * ev->conn->user at RSM_EV_OPEN) and frees it with smtp_session_free().

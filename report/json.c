@@ -117,7 +117,16 @@ tls(struct out *f, const struct smtp_session *s)
 	} else {
 		out_lit(f, "null");
 	}
-	out_lit(f, ",\"decrypted\":false,\"failed_records\":0,\"records\":");
+	out_lit(f, ",\"decrypted\":");
+	if (t->decrypted)
+		out_lit(f, "true");
+	else
+		out_lit(f, "false");
+	out_lit(f, ",\"keys\":");
+	name(f, tls_keys_name(t->keys));
+	out_lit(f, ",\"failed_records\":");
+	out_u64(f, t->failed_records);
+	out_lit(f, ",\"records\":");
 	sides(f, t->side[TLS_CLIENT].records, t->side[TLS_SERVER].records);
 	out_lit(f, ",\"unparsed\":");
 	sides(f, t->side[TLS_CLIENT].unparsed_bytes, t->side[TLS_SERVER].unparsed_bytes);

@@ -30,7 +30,7 @@ static const char *const type_names[] = {
 /* Lists of names: the values of an enum, or the keys of a map of counters. */
 enum names {
 	N_NONE, N_STATE, N_RESULT, N_MATCH, N_OUTCOME, N_OUTCOME_SEEN, N_ANOMALY, N_RCPT,
-	N_SKIPPED, N_ROLE, N_PAIRED, N_HANDSHAKE, N_ALERT_LEVEL, N_REASON, N_CLASS, N_FIXER
+	N_SKIPPED, N_ROLE, N_PAIRED, N_HANDSHAKE, N_ALERT_LEVEL, N_REASON, N_CLASS, N_FIXER, N_KEYS
 };
 
 static const char *
@@ -73,6 +73,12 @@ static const char *
 rcpt_name(int i)
 {
 	return smtp_rcpt_status_name((enum smtp_rcpt_status)i);
+}
+
+static const char *
+keys_name(int i)
+{
+	return tls_keys_name((enum tls_keys)i);
 }
 
 static const char *
@@ -138,6 +144,7 @@ static const struct {
 	[N_REASON] = {reason_name, 0, SMTP_R_COUNT},
 	[N_CLASS] = {class_name, 0, 2},
 	[N_FIXER] = {fixer_name, 0, 4},
+	[N_KEYS] = {keys_name, 0, TLS_KEYS_FOUND + 1},
 };
 
 struct field;
@@ -240,9 +247,15 @@ static const struct field tls[] = {
 	{"cipher", REQ, {.type = T_STRING | T_NULL, .desc = "IANA name"}},
 	{"sni", REQ, {.type = T_STRING | T_NULL, .desc = "server name the client asked for"}},
 	{"alert", REQ, {.type = T_OBJECT | T_NULL, .props = tls_alert}},
-	{"decrypted", REQ, {.type = T_BOOLEAN, .desc = "plaintext recovered with a key log"}},
+	{"decrypted", REQ, {.type = T_BOOLEAN,
+			    .desc = "records were decrypted with the key log (--tls-keylog) and the SMTP "
+				    "inside is in commands like the rest"}},
+	{"keys", REQ, {.type = T_STRING, .values = N_KEYS,
+		       .desc = "off: no key log given; missing: none for this session (or no "
+			       "ClientHello seen); unsupported: a cipher suite not decrypted; found"}},
 	{"failed_records", REQ, {.type = T_INTEGER, .min = "0",
-				 .desc = "records that failed authentication"}},
+				 .desc = "records that failed authentication (wrong keys, damaged "
+					 "capture); never read"}},
 	{"records", REQ, {.type = T_OBJECT, .props = gaps}},
 	{"unparsed", REQ, {.type = T_OBJECT, .props = gaps,
 			   .desc = "bytes not read as TLS (not TLS, past a cap, after a gap)"}},

@@ -17,6 +17,7 @@
 
 #define EXT_SERVER_NAME 0
 #define EXT_ALPN 16
+#define EXT_ENCRYPT_THEN_MAC 22 /* RFC 7366 */
 #define EXT_SUPPORTED_VERSIONS 43
 
 /* Append s[0..n) to dst (size cap) with bytes outside printable ASCII as \xHH. */
@@ -160,6 +161,8 @@ tls_read_server_hello(struct tls_facts *f, const uint8_t *p, size_t n)
 			selected = rd_be16(&ext);
 		else if (type == EXT_ALPN)
 			read_alpn(f->alpn, sizeof(f->alpn), &f->alpn_truncated, &ext);
+		else if (type == EXT_ENCRYPT_THEN_MAC)
+			f->encrypt_then_mac = true;
 	}
 	f->server_hello = true;
 	f->version_code = selected ? selected : version;

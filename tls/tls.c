@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decrypt.h"
 #include "hello.h"
 #include "../capture/capture.h"
 
@@ -37,6 +38,8 @@
 
 #define HS_CLIENT_HELLO 1
 #define HS_SERVER_HELLO 2
+#define HS_FINISHED 20
+#define HS_KEY_UPDATE 24
 
 #define DEFAULT_MAX_HANDSHAKE_MSG 65536
 #define HARD_MAX_HANDSHAKE_MSG (1u << 24) /* a handshake length has 24 bits anyway */
@@ -71,11 +74,29 @@ struct dir_state {
 	bool finished;	    /* TLS <= 1.2: a handshake record after its ChangeCipherSpec */
 	bool encrypted_hs;  /* TLS 1.3: an application_data record counted toward completion */
 	struct hs_reader hs;
+	/* decryption (a key log given): encrypted records wait here, whole, for their keys */
+	bool collect;	    /* this record's body is copied to wait */
+	uint8_t *wait;	    /* records: header (5), flags (1), body */
+	size_t wait_len, wait_cap;
+	uint8_t ihdr[4];    /* TLS 1.3: the decrypted handshake message being skipped */
+	size_t ihdr_len;
+	uint32_t iskip;
+	uint8_t itype;
+	bool app_keys;	    /* TLS 1.3: this side's Finished went by; traffic secret next */
+	struct rec_dir rec;
 };
+
+#define WAIT_BROKEN 1	      /* a gap fell inside the record: it cannot be opened */
+#define WAIT_MAX (256 * 1024) /* per side, while keys are awaited (live key log) */
 
 struct tls_conn {
 	size_t max_hs;
 	bool ended;
+	bool tls12_keyed;		     /* rec_set_tls12 was tried */
+	bool no_keys;			     /* they will not come: records are not kept */
+	bool have_random[2];		     /* the hellos' randoms below were read */
+	uint8_t random[2][KL_RANDOM];	     /* [TLS_CLIENT], [TLS_SERVER] */
+	struct tls_config cfg;
 	struct tls_facts f;
 	struct dir_state d[2];
 };
@@ -87,8 +108,11 @@ tls_new(const struct tls_config *cfg)
 
 	if (!c)
 		return NULL;
+	if (cfg)
+		c->cfg = *cfg;
 	c->max_hs = cfg && cfg->max_handshake_msg ? cfg->max_handshake_msg
 						  : DEFAULT_MAX_HANDSHAKE_MSG;
+	c->f.keys = c->cfg.keylog ? TLS_KEYS_MISSING : TLS_KEYS_OFF;
 	if (c->max_hs > HARD_MAX_HANDSHAKE_MSG)
 		c->max_hs = HARD_MAX_HANDSHAKE_MSG;
 	return c;
@@ -99,9 +123,13 @@ tls_free(struct tls_conn *c)
 {
 	if (!c)
 		return;
-	cap_budget_give(c->d[0].hs.cap + c->d[1].hs.cap);
-	free(c->d[0].hs.buf);
-	free(c->d[1].hs.buf);
+	cap_budget_give(c->d[0].hs.cap + c->d[1].hs.cap + c->d[0].wait_cap + c->d[1].wait_cap);
+	for (int i = 0; i < 2; i++) {
+		free(c->d[i].hs.buf);
+		free(c->d[i].wait);
+		rec_free(&c->d[i].rec);
+	}
+	OPENSSL_cleanse(c->random, sizeof(c->random));
 	free(c);
 }
 
@@ -194,6 +222,11 @@ hello_done(struct tls_conn *c, enum tls_dir dir, const uint8_t *p, size_t n)
 
 	if (!ok)
 		c->f.side[dir].malformed++;
+	/* the random (after the 2-byte version) names the keys; a HelloRetryRequest's is not one */
+	if (n >= 2 + KL_RANDOM && (h->type == HS_CLIENT_HELLO || c->f.server_hello)) {
+		memcpy(c->random[dir], p + 2, KL_RANDOM);
+		c->have_random[dir] = true;
+	}
 	if (c->f.handshake == TLS_HS_NONE)
 		c->f.handshake = TLS_HS_STARTED;
 }
@@ -284,33 +317,235 @@ alert_feed(struct tls_conn *c, enum tls_dir dir, const uint8_t *p, size_t n)
 	}
 }
 
+/* What an encrypted record tells without its content (the rule in tls.h). */
+static void
+sealed_record(struct tls_conn *c, enum tls_dir dir, uint8_t type, size_t len)
+{
+	struct dir_state *d = &c->d[dir];
+	bool tls13 = is_tls13(c);
+
+	if (type == CT_ALERT) {
+		c->f.side[dir].encrypted_alerts++;
+		got_encrypted_alert(c, dir);
+	} else if (type == CT_HANDSHAKE) {
+		d->finished = true;
+	} else if (tls13 && dir == TLS_SERVER) {
+		d->encrypted_hs = true;
+	} else if (tls13 && !settled(c)) {
+		if (len >= TLS13_MIN_FINISHED_RECORD)
+			d->encrypted_hs = true;
+		else
+			got_encrypted_alert(c, dir);
+	}
+	check_completed(c);
+}
+
+/* Room for one more waiting record of len bytes, within WAIT_MAX and the budget. */
+static bool
+wait_room(struct tls_conn *c, enum tls_dir dir, size_t len)
+{
+	struct dir_state *d = &c->d[dir];
+	size_t need = d->wait_len + 6 + len, cap = d->wait_cap ? d->wait_cap : 4096;
+	uint8_t *b = NULL;
+
+	if (need <= d->wait_cap)
+		return true;
+	if (need > WAIT_MAX)
+		return false;
+	while (cap < need)
+		cap *= 2;
+	if (cap_budget_take(cap - d->wait_cap) && !(b = realloc(d->wait, cap)))
+		cap_budget_give(cap - d->wait_cap);
+	if (!b)
+		return false;
+	d->wait = b;
+	d->wait_cap = cap;
+	return true;
+}
+
+static void drain(struct tls_conn *c, enum tls_dir dir);
+
+/* Keys will not come for what waits: each record is told as sealed, and lost. */
+static void
+give_up_waiting(struct tls_conn *c, enum tls_dir dir)
+{
+	struct dir_state *d = &c->d[dir];
+
+	for (size_t off = 0; off + 6 <= d->wait_len;) {
+		size_t len = (size_t)(d->wait[off + 3] << 8 | d->wait[off + 4]);
+
+		sealed_record(c, dir, d->wait[off], len);
+		if (c->f.decrypted && c->cfg.lost)
+			c->cfg.lost(c->cfg.arg, dir, len);
+		off += 6 + len;
+	}
+	d->wait_len = 0;
+}
+
+/* The keys for dir's next record: true when they are set (decrypt.h). */
+static bool
+keys_ready(struct tls_conn *c, enum tls_dir dir)
+{
+	static const enum kl_secret tls13_secret[2][2] = {{KL_CHTS, KL_CATS}, {KL_SHTS, KL_SATS}};
+	struct dir_state *d = &c->d[dir];
+	const struct tls_suite *suite;
+	struct kl_keys k;
+	enum kl_secret want;
+
+	if (d->rec.ready)
+		return true;
+	if (!c->have_random[TLS_CLIENT] || !c->f.server_hello)
+		return false;
+	if (!(suite = tls_suite_find(c->f.cipher_code))) {
+		c->f.keys = TLS_KEYS_UNSUPPORTED;
+		return false;
+	}
+	if (is_tls13(c)) {
+		want = tls13_secret[dir][d->app_keys];
+		if (!kl_find(c->cfg.keylog, c->random[TLS_CLIENT], want, &k))
+			return false;
+		c->f.keys = TLS_KEYS_FOUND;
+		return rec_set_tls13(&d->rec, suite, k.secret[want], k.len[want]);
+	}
+	if (c->tls12_keyed || !c->have_random[TLS_SERVER] ||
+	    !kl_find(c->cfg.keylog, c->random[TLS_CLIENT], KL_MASTER, &k))
+		return false;
+	c->tls12_keyed = true;
+	c->f.keys = TLS_KEYS_FOUND;
+	rec_set_tls12(&c->d[TLS_CLIENT].rec, &c->d[TLS_SERVER].rec, suite, c->f.version_code,
+		      k.secret[KL_MASTER], c->random[TLS_CLIENT], c->random[TLS_SERVER]);
+	OPENSSL_cleanse(&k, sizeof(k));
+	return d->rec.ready;
+}
+
+/*
+ * TLS 1.3 handshake messages inside the records of dir: only the ends of
+ * Finished (the side's traffic secret from the next record on) and KeyUpdate
+ * (the next generation, RFC 8446 §4.6.3) matter; bodies are skipped.
+ */
+static void
+inner_handshake(struct tls_conn *c, enum tls_dir dir, const uint8_t *p, size_t n)
+{
+	struct dir_state *d = &c->d[dir];
+
+	while (n > 0) {
+		if (d->ihdr_len < 4) {
+			d->ihdr[d->ihdr_len++] = *p++;
+			n--;
+			if (d->ihdr_len < 4)
+				continue;
+			d->itype = d->ihdr[0];
+			d->iskip = (uint32_t)d->ihdr[1] << 16 | (uint32_t)d->ihdr[2] << 8 | d->ihdr[3];
+		} else {
+			size_t take = d->iskip < n ? d->iskip : n;
+
+			d->iskip -= (uint32_t)take;
+			p += take;
+			n -= take;
+		}
+		if (d->iskip > 0)
+			continue;
+		d->ihdr_len = 0;
+		if (d->itype == HS_FINISHED && !d->app_keys) {
+			d->app_keys = true;
+			d->rec.ready = false; /* keys_ready() takes the traffic secret */
+		} else if (d->itype == HS_KEY_UPDATE && d->app_keys) {
+			rec_key_update(&d->rec);
+		}
+	}
+}
+
+/* A record opened: what its content says. */
+static void
+opened(struct tls_conn *c, enum tls_dir dir, uint8_t type, const uint8_t *p, size_t n)
+{
+	struct dir_state *d = &c->d[dir];
+	bool tls13 = is_tls13(c);
+
+	c->f.decrypted = true;
+	c->f.decrypted_records++;
+	if (tls13 && (dir == TLS_SERVER || type == CT_HANDSHAKE))
+		d->encrypted_hs = true;
+	if (type == CT_HANDSHAKE) {
+		if (tls13)
+			inner_handshake(c, dir, p, n);
+		else
+			d->finished = true;
+	} else if (type == CT_ALERT && n >= 2) {
+		got_alert(c, dir, p[0], p[1]);
+	} else if (type == CT_APPLICATION_DATA && n > 0) {
+		c->f.plaintext_bytes[dir] += n;
+		if (c->cfg.plain)
+			c->cfg.plain(c->cfg.arg, dir, p, n);
+	}
+	check_completed(c);
+}
+
+/* Open the records of dir that wait, in order, as far as their keys are known. */
+static void
+drain(struct tls_conn *c, enum tls_dir dir)
+{
+	struct dir_state *d = &c->d[dir];
+	size_t off = 0;
+
+	while (off + 6 <= d->wait_len && c->f.keys != TLS_KEYS_UNSUPPORTED) {
+		uint8_t *hdr = d->wait + off, *body = hdr + 6, *out, type;
+		size_t len = (size_t)(hdr[3] << 8 | hdr[4]);
+		long got = -1;
+
+		if (!keys_ready(c, dir)) {
+			if (!kl_follows(c->cfg.keylog) || c->ended)
+				c->no_keys = true;
+			break;
+		}
+		if (hdr[5] & WAIT_BROKEN)
+			d->rec.seq++; /* it had a sequence number all the same */
+		else
+			got = rec_open(&d->rec, hdr, body, len, c->f.encrypt_then_mac, &out, &type);
+		if (got >= 0) {
+			opened(c, dir, type, out, (size_t)got);
+		} else {
+			c->f.failed_records += !(hdr[5] & WAIT_BROKEN);
+			sealed_record(c, dir, hdr[0], len);
+			if (c->f.decrypted && c->cfg.lost)
+				c->cfg.lost(c->cfg.arg, dir, len);
+		}
+		off += 6 + len;
+	}
+	memmove(d->wait, d->wait + off, d->wait_len - off);
+	d->wait_len -= off;
+	if (d->wait_len && (c->no_keys || c->f.keys == TLS_KEYS_UNSUPPORTED))
+		give_up_waiting(c, dir);
+}
+
 /* A record header was read: decide what its body is, and what it tells. */
 static void
 record_begin(struct tls_conn *c, enum tls_dir dir)
 {
 	struct dir_state *d = &c->d[dir];
 	struct tls_side *s = &c->f.side[dir];
-	bool tls13 = is_tls13(c);
-	bool after_ccs = s->change_cipher_spec && !tls13;
+	bool after_ccs = s->change_cipher_spec && !is_tls13(c);
 
 	s->records++;
 	d->rec_fed = 5;
 	d->rec_unparsed = s->unparsed_bytes;
 	d->clear = false;
+	d->collect = false;
 	if (d->type == CT_APPLICATION_DATA || after_ccs) {
 		s->encrypted_records++;
-		if (d->type == CT_ALERT) {
-			s->encrypted_alerts++;
-			got_encrypted_alert(c, dir);
-		} else if (d->type == CT_HANDSHAKE) {
-			d->finished = true;
-		} else if (tls13 && dir == TLS_SERVER) {
-			d->encrypted_hs = true;
-		} else if (tls13 && !settled(c)) {
-			if (d->rec_len >= TLS13_MIN_FINISHED_RECORD)
-				d->encrypted_hs = true;
-			else
-				got_encrypted_alert(c, dir);
+		if (!c->cfg.keylog) {
+			sealed_record(c, dir, d->type, d->rec_len);
+		} else if (c->no_keys || c->f.keys == TLS_KEYS_UNSUPPORTED ||
+			   !wait_room(c, dir, d->rec_len)) {
+			c->no_keys = true; /* keys too late, or no memory: given up */
+			give_up_waiting(c, dir);
+			sealed_record(c, dir, d->type, d->rec_len);
+			if (c->f.decrypted && c->cfg.lost)
+				c->cfg.lost(c->cfg.arg, dir, d->rec_len);
+		} else {
+			memcpy(d->wait + d->wait_len, d->hdr, 5);
+			d->wait[d->wait_len + 5] = 0;
+			d->collect = true;
 		}
 	} else if (d->type == CT_CHANGE_CIPHER_SPEC) {
 		s->change_cipher_spec = true;
@@ -320,11 +555,29 @@ record_begin(struct tls_conn *c, enum tls_dir dir)
 	check_completed(c);
 }
 
+/* The whole record is in: one that waits for its keys joins the others, which go if they can. */
+static void
+record_end(struct tls_conn *c, enum tls_dir dir)
+{
+	struct dir_state *d = &c->d[dir];
+
+	if (!d->collect)
+		return;
+	d->collect = false;
+	d->wait_len += 6 + d->rec_len;
+	drain(c, dir);
+	drain(c, dir == TLS_CLIENT ? TLS_SERVER : TLS_CLIENT);
+}
+
 static void
 record_body(struct tls_conn *c, enum tls_dir dir, const uint8_t *p, size_t n)
 {
 	struct dir_state *d = &c->d[dir];
 
+	if (d->collect) {
+		memcpy(d->wait + d->wait_len + 6 + (d->rec_len - d->rec_left), p, n);
+		return;
+	}
 	if (!d->clear)
 		return;
 	if (d->type == CT_HANDSHAKE)
@@ -356,6 +609,8 @@ lose_sync(struct tls_conn *c, enum tls_dir dir, uint64_t pending)
 
 	if (s->records == 0 && !s->lost_sync)
 		s->not_tls = true;
+	if (!s->lost_sync && c->f.decrypted && c->cfg.lost) /* the dialog inside ends here */
+		c->cfg.lost(c->cfg.arg, dir, (size_t)pending);
 	s->lost_sync = true;
 	s->unparsed_bytes += pending;
 }
@@ -388,6 +643,8 @@ tls_data(struct tls_conn *c, enum tls_dir dir, const uint8_t *p, size_t n)
 			d->hdr_len = 0;
 			d->in_body = d->rec_left > 0;
 			record_begin(c, dir);
+			if (!d->in_body)
+				record_end(c, dir);
 			continue;
 		}
 		size_t take = d->rec_left < n ? d->rec_left : n;
@@ -398,6 +655,8 @@ tls_data(struct tls_conn *c, enum tls_dir dir, const uint8_t *p, size_t n)
 		n -= take;
 		d->rec_left -= take;
 		d->in_body = d->rec_left > 0;
+		if (!d->in_body)
+			record_end(c, dir);
 	}
 }
 
@@ -416,6 +675,7 @@ tls_gap(struct tls_conn *c, enum tls_dir dir, uint64_t len)
 	if (len == 0 || s->lost_sync || c->ended)
 		return;
 	if (!d->in_body || len > d->rec_left) {
+		d->collect = false; /* a record cut without its end is not kept */
 		lose_sync(c, dir, d->in_body ? 0 : d->hdr_len);
 		d->hdr_len = 0;
 		d->in_body = false;
@@ -423,9 +683,13 @@ tls_gap(struct tls_conn *c, enum tls_dir dir, uint64_t len)
 	}
 	if (d->clear && d->type == CT_HANDSHAKE)
 		d->hs.broken = true;
+	if (d->collect)
+		d->wait[d->wait_len + 5] |= WAIT_BROKEN;
 	d->alert_len = 0;
 	d->rec_left -= (size_t)len;
 	d->in_body = d->rec_left > 0;
+	if (!d->in_body)
+		record_end(c, dir);
 }
 
 void
@@ -434,6 +698,10 @@ tls_end(struct tls_conn *c, enum tls_closer who)
 	if (c->ended)
 		return;
 	c->ended = true;
+	for (int dir = TLS_CLIENT; dir <= TLS_SERVER; dir++) /* the key log's last word */
+		drain(c, (enum tls_dir)dir);
+	for (int dir = TLS_CLIENT; dir <= TLS_SERVER; dir++)
+		give_up_waiting(c, (enum tls_dir)dir);
 	for (int dir = TLS_CLIENT; dir <= TLS_SERVER; dir++) {
 		struct dir_state *d = &c->d[dir];
 		struct tls_side *s = &c->f.side[dir];
@@ -450,6 +718,14 @@ tls_end(struct tls_conn *c, enum tls_closer who)
 	check_completed(c);
 	if (c->f.handshake == TLS_HS_STARTED && who != TLS_CLOSED_UNSEEN)
 		c->f.handshake = TLS_HS_ABANDONED;
+}
+
+const char *
+tls_keys_name(enum tls_keys k)
+{
+	static const char *const names[] = {"off", "missing", "unsupported", "found"};
+
+	return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "unknown";
 }
 
 bool

@@ -6,7 +6,11 @@
  * (RFC 8446 §5.1, RFC 5246 §6.2), reassembles the cleartext handshake
  * messages that matter (ClientHello, ServerHello) across records, reads the
  * cleartext alerts, counts the encrypted records, and keeps the facts in a
- * struct tls_facts. No decryption and no SMTP: the caller decides which bytes
+ * struct tls_facts. Given a key log (tls_keylog_open, NSS format) it decrypts
+ * the records (decrypt.c: TLS 1.3 and 1.2 AES-GCM and ChaCha20-Poly1305, TLS
+ * 1.0-1.2 AES-CBC with HMAC) and hands the application data to the caller's
+ * tls_plain_fn; a record that fails authentication is counted and reported
+ * through tls_lost_fn, never passed on. No SMTP: the caller decides which bytes
  * are TLS.
  *
  * Packet data is untrusted: every read is bounds-checked, the work is linear
@@ -96,8 +100,22 @@ struct tls_side {
 	bool change_cipher_spec;    /* a ChangeCipherSpec record was sent */
 };
 
+/*
+ * Decryption with a key log, per connection: off (no key log given), no key
+ * for this connection's ClientHello random (or no ClientHello seen), a cipher
+ * suite decrypt.c does not know, keys found. Records are decrypted only in the
+ * last case; failed_records counts those whose authentication failed (wrong
+ * keys, or records corrupted in the capture).
+ */
+enum tls_keys { TLS_KEYS_OFF, TLS_KEYS_MISSING, TLS_KEYS_UNSUPPORTED, TLS_KEYS_FOUND };
+
 struct tls_facts {
 	enum tls_handshake handshake;
+	enum tls_keys keys;
+	bool decrypted;	       /* at least one record was decrypted and authenticated */
+	bool encrypt_then_mac; /* the ServerHello agreed to RFC 7366 */
+	uint64_t decrypted_records, failed_records; /* both directions */
+	uint64_t plaintext_bytes[2];		     /* application data handed on, by direction */
 	bool client_hello, server_hello, hello_retry_request;
 	uint16_t version_code;	/* negotiated; 0 before a ServerHello */
 	char version[16];	/* "TLSv1.3", or "0x7F1C" for an unknown one; "" if none */
@@ -111,8 +129,19 @@ struct tls_facts {
 	struct tls_side side[2]; /* [TLS_CLIENT], [TLS_SERVER] */
 };
 
+struct tls_keylog;
+
+/* Application data decrypted from one record of dir, in order. */
+typedef void tls_plain_fn(void *arg, enum tls_dir dir, const uint8_t *p, size_t n);
+/* A record of dir whose n bytes of content could not be decrypted (after others were). */
+typedef void tls_lost_fn(void *arg, enum tls_dir dir, size_t n);
+
 struct tls_config {
 	size_t max_handshake_msg; /* ClientHello/ServerHello bytes kept; 0 = default 65536 */
+	struct tls_keylog *keylog; /* NULL: no decryption */
+	tls_plain_fn *plain;
+	tls_lost_fn *lost;
+	void *arg;
 };
 
 struct tls_conn;
@@ -136,6 +165,24 @@ const struct tls_facts *tls_facts(const struct tls_conn *c);
  */
 bool tls_looks_like_record(const uint8_t *p, size_t n);
 
+/*
+ * The key log (keylog.c): lines "LABEL <client random hex> <secret hex>" as
+ * SSLKEYLOGFILE writers produce them (CLIENT_RANDOM for TLS <= 1.2; the
+ * handshake and traffic secrets for TLS 1.3). One key log serves every thread
+ * (a mutex). follow: when a key is missing, what was appended to the file
+ * since is read first (live capture: the client writes its keys as it goes).
+ * At most max_entries client randoms are kept (0: 100000); more are counted.
+ * The file is only read through fd (opened by the caller, before privileges
+ * are dropped); tls_keylog_free closes it. NULL with a one-line reason in err.
+ */
+struct tls_keylog_stats {
+	uint64_t lines, entries, ignored_lines, bad_lines, dropped;
+};
+struct tls_keylog *tls_keylog_open(int fd, bool follow, size_t max_entries, char *err,
+				   size_t errsz);
+void tls_keylog_free(struct tls_keylog *kl);
+void tls_keylog_get_stats(struct tls_keylog *kl, struct tls_keylog_stats *st);
+
 /* Names for output; never NULL ("unknown" or "" where there is no name). */
 const char *tls_handshake_name(enum tls_handshake h);
 const char *tls_alert_name(uint8_t description); /* "handshake_failure", ...; "unknown" */
@@ -144,5 +191,6 @@ const char *tls_dir_name(enum tls_dir dir);	   /* "client", "server" */
 /* The IANA names; NULL for a code not in the tables (the facts hold those as hex). */
 const char *tls_cipher_name(uint16_t code);
 const char *tls_version_name(uint16_t code);
+const char *tls_keys_name(enum tls_keys k); /* "off", "missing", "unsupported", "found" */
 
 #endif
