@@ -287,6 +287,7 @@ session_add_command(struct smtp_session *s, enum smtp_verb v, const char *name, 
 	c->result = SMTP_NO_REPLY;
 	c->matched_on = SMTP_MATCH_CODE_IN_CONTEXT;
 	c->msg = c->rcpt = c->prev = -1;
+	c->in_tls = p->tls_plain;
 	return (int)s->n_cmds++;
 }
 

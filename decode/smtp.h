@@ -122,6 +122,7 @@ struct smtp_command { /* members by size: one is kept per command */
 	bool skipped;	/* the server's next reply could only answer a later command */
 	bool assumed;	/* ".": its body began on a reply not seen, or its "." was not seen */
 	bool fallback;	/* a refusal the client answered as expected (EHLO refused, then HELO) */
+	bool in_tls;	/* sent inside TLS, read with the key log (--tls-keylog) */
 };
 
 /* PENDING: no reply seen (lost, cut off, or never sent); DEFERRED: 4xx; REJECTED: 5xx. */

@@ -220,6 +220,8 @@ command(struct out *f, const struct smtp_command *c)
 		out_lit(f, ",\"paired\":\"inferred\"");
 	else
 		out_lit(f, ",\"paired\":\"seen\"");
+	if (c->in_tls)
+		out_lit(f, ",\"in_tls\":true");
 	if (c->has_reply) {
 		key(f, "reply_time", &first);
 		out_seconds(f, c->reply_ts >= c->ts ? c->reply_ts - c->ts : 0);

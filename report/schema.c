@@ -220,6 +220,9 @@ static const struct field command[] = {
 			 .desc = "seen: the capture settles which command the reply answers; "
 				 "inferred: smtpscope chose (a gap, a reply out of place); null: no reply"}},
 	{"reply_time", OPT, {.type = T_NUMBER, .min = "0", .desc = "seconds to the reply"}},
+	{"in_tls", OPT, {.type = T_BOOLEAN,
+			 .desc = "true: sent inside TLS and read with the key log (--tls-keylog); "
+				 "absent otherwise"}},
 	END,
 };
 

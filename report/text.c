@@ -153,18 +153,36 @@ session_header(FILE *f, const struct smtp_session *s, bool color)
 		s->midstream ? ", mid-stream" : "");
 }
 
+/* With a key log: how many records opened, or why none did. */
+static void
+tls_keys_line(FILE *f, const struct tls_facts *t)
+{
+	if (t->decrypted)
+		fprintf(f, ", decrypted (%" PRIu64 " records)", t->decrypted_records);
+	else if (t->keys != TLS_KEYS_OFF && t->handshake == TLS_HS_COMPLETED)
+		fprintf(f, ", not decrypted (%s)", t->keys == TLS_KEYS_UNSUPPORTED ? "cipher not supported"
+						  : t->keys == TLS_KEYS_FOUND	   ? "wrong keys"
+										   : "no keys in the key log");
+	if (t->failed_records)
+		fprintf(f, ", %" PRIu64 " records failed authentication", t->failed_records);
+}
+
 void
 text_session(FILE *f, const struct smtp_session *s, bool color)
 {
 	session_header(f, s, color);
-	for (size_t i = 0; i < s->n_cmds; i++)
+	for (size_t i = 0; i < s->n_cmds; i++) {
+		if (s->cmds[i].in_tls && (i == 0 || !s->cmds[i - 1].in_tls))
+			fputs("  -- inside TLS, decrypted with the key log --\n", f);
 		command_line(f, &s->cmds[i], color);
+	}
 	for (size_t i = 0; i < s->n_msgs; i++)
 		message_line(f, &s->msgs[i], i);
 	if (s->tls) {
 		fprintf(f, "  tls: handshake %s", tls_handshake_name(s->tls->handshake));
 		if (s->tls->version[0])
 			fprintf(f, ", %s %s", s->tls->version, s->tls->cipher);
+		tls_keys_line(f, s->tls);
 		if (s->tls->sni[0]) {
 			fputs(", server name ", f);
 			rpt_text_wire(f, s->tls->sni, 80);
