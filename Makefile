@@ -4,6 +4,7 @@
 #   make test     install missing deps, build twice (plain, ASan+UBSan), run every test in both,
 #                 then --threads under ThreadSanitizer (a third tree, build/tsan/)
 #   make install  PREFIX=/usr/local DESTDIR=
+#   make sslkeylog, make install-sslkeylog   the optional key log preload (sslkeylog/README.md)
 #
 # Two build trees: build/ (plain, -O2) and build/san/ (AddressSanitizer and
 # UndefinedBehaviorSanitizer). The same rules build both, through $(B).
@@ -40,7 +41,7 @@ TESTS := $(basename $(notdir $(wildcard tests/test_*.c)))
 TEST_BIN = $(TESTS:%=$(B)/tests/%)
 
 .PHONY: coverage all run test install uninstall clean deps-run deps-test bins check-tree stress fuzz tsan-check \
-	mutate
+	mutate sslkeylog install-sslkeylog
 
 all: $(B)/smtpscope
 
@@ -162,6 +163,24 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/smtpscope $(DESTDIR)$(PREFIX)/share/man/man1/smtpscope.1
+	rm -f $(DESTDIR)$(PREFIX)/lib/smtpscope/libsslkeylog.so
+
+# The key log preload for servers linked with OpenSSL; not in all, as smtpscope needs no libssl.
+# Built from plain CFLAGS even in the sanitizer trees: openssl and Postfix, which the test
+# preloads it into, carry no sanitizer runtime.
+SSL_CFLAGS = $(shell $(PKG_CONFIG) --cflags libssl 2>/dev/null)
+SSL_LIBS = $(shell $(PKG_CONFIG) --libs libssl 2>/dev/null || echo -lssl -lcrypto)
+
+sslkeylog: build/libsslkeylog.so
+
+$(B)/libsslkeylog.so: sslkeylog/sslkeylog.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -fPIC -shared $(SSL_CFLAGS) -o $@ $< \
+		$(SSL_LIBS) -ldl
+
+install-sslkeylog: sslkeylog
+	install -d $(DESTDIR)$(PREFIX)/lib/smtpscope
+	install -m 755 build/libsslkeylog.so $(DESTDIR)$(PREFIX)/lib/smtpscope/libsslkeylog.so
 
 clean:
 	rm -rf build
