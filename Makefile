@@ -63,7 +63,7 @@ $(B)/tests/%: tests/%.c tests/testutil.h $(B)/libsmtpscope.a
 bins: $(B)/smtpscope $(TEST_BIN)
 
 # Everything the tests check, in one build tree.
-check-tree: bins $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp $(B)/tests/onefile_tls
+check-tree: bins $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp $(B)/tests/onefile_tls $(B)/libsslkeylog.so
 	@set -e; for t in $(TESTS); do $(B)/tests/$$t; done
 	$(B)/tests/onefile_pcap tests/regress/pcap
 	$(B)/tests/onefile_smtp tests/regress/smtp
@@ -80,6 +80,7 @@ check-tree: bins $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp $(B)/tests/onef
 	python3 tests/rewrite_check.py --bin $(B)/smtpscope
 	python3 tests/threads_check.py --bin $(B)/smtpscope --quick
 	python3 tests/hash_flood.py --bin $(B)/smtpscope --dir $(B)/hash-flood
+	python3 tests/sslkeylog_check.py --lib $(B)/libsslkeylog.so
 	@# Every invariant (issue 11) fails the build: pairing (inv1), pairs before the damage
 	@# (inv2), message outcomes (inv3), verdicts on unseen replies (inv4), crashes. Every
 	@# violation is in $(B)/mutate.json; about 40 s under ASan on 2 cores.
