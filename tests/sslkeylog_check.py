@@ -288,9 +288,10 @@ def check_postfix(lib):
             return None
         for version in ("1.3", "1.2"):
             got[version] = postfix_session(base, srv_log, port, version)
+        got["8 sessions at once"] = postfix_parallel(base, srv_log, port, 8)
         jailed = chrooted_smtpd(srv_log)
         check(jailed and all(r == os.path.join(base, "spool") for r in jailed),
-              "Postfix: the smtpd that logged runs chrooted to the queue directory %s" % jailed)
+              "Postfix: the smtpds that logged run chrooted to the queue directory %s" % sorted(set(jailed)))
         check(mode_of(srv_log) == 0o600 and os.stat(srv_log).st_uid == 0,
               "Postfix: the log is mode 0600, owned by root (%s)" % oct(mode_of(srv_log) or 0))
     finally:
@@ -336,8 +337,32 @@ def postfix_session(base, srv_log, port, version):
     return sum((new() & cli).values()), sum(cli.values())
 
 
+def postfix_parallel(base, srv_log, port, n):
+    """n sessions at once, so n smtpd processes append to one file: no line may be torn."""
+    before = keylog_lines(srv_log)
+    logs = [os.path.join(base, "par-%d.log" % i) for i in range(n)]
+    procs = [subprocess.Popen(["openssl", "s_client", "-connect", "127.0.0.1:%d" % port,
+                               "-starttls", "smtp", "-tls1_3", "-keylogfile", log],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL) for log in logs]
+    for p in procs:
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=10)
+    cli = sum((keylog_lines(log) for log in logs), collections.Counter())
+    new = lambda: keylog_lines(srv_log) - before
+    wait_for(lambda: sum(new().values()) >= sum(cli.values()), 10)
+    check(sum(cli.values()) == 5 * n and new() == cli,
+          "Postfix: %d sessions at once, smtpd's log holds exactly the clients' %d lines (smtpd: %d)"
+          % (n, sum(cli.values()), sum(new().values())))
+    return sum((new() & cli).values()), sum(cli.values())
+
+
 def figure(version, pair):
-    return "TLS %s %d/%d line%s" % (version, pair[0], pair[1], "" if pair[1] == 1 else "s")
+    name = "TLS " + version if version.startswith("1.") else version
+    return "%s %d/%d line%s" % (name, pair[0], pair[1], "" if pair[1] == 1 else "s")
 
 
 def main():
