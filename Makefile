@@ -4,6 +4,7 @@
 #   make test     install missing deps, build twice (plain, ASan+UBSan), run every test in both,
 #                 then --threads under ThreadSanitizer (a third tree, build/tsan/)
 #   make install  PREFIX=/usr/local DESTDIR=
+#   make sslkeylog, make install-sslkeylog   the optional key log preload (sslkeylog/README.md)
 #
 # Two build trees: build/ (plain, -O2) and build/san/ (AddressSanitizer and
 # UndefinedBehaviorSanitizer). The same rules build both, through $(B).
@@ -40,7 +41,7 @@ TESTS := $(basename $(notdir $(wildcard tests/test_*.c)))
 TEST_BIN = $(TESTS:%=$(B)/tests/%)
 
 .PHONY: coverage all run test install uninstall clean deps-run deps-test bins check-tree stress fuzz tsan-check \
-	mutate
+	mutate sslkeylog install-sslkeylog
 
 all: $(B)/smtpscope
 
@@ -62,7 +63,7 @@ $(B)/tests/%: tests/%.c tests/testutil.h $(B)/libsmtpscope.a
 bins: $(B)/smtpscope $(TEST_BIN)
 
 # Everything the tests check, in one build tree.
-check-tree: bins $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp $(B)/tests/onefile_tls
+check-tree: bins $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp $(B)/tests/onefile_tls $(B)/libsslkeylog.so
 	@set -e; for t in $(TESTS); do $(B)/tests/$$t; done
 	$(B)/tests/onefile_pcap tests/regress/pcap
 	$(B)/tests/onefile_smtp tests/regress/smtp
@@ -79,6 +80,7 @@ check-tree: bins $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp $(B)/tests/onef
 	python3 tests/rewrite_check.py --bin $(B)/smtpscope
 	python3 tests/threads_check.py --bin $(B)/smtpscope --quick
 	python3 tests/hash_flood.py --bin $(B)/smtpscope --dir $(B)/hash-flood
+	python3 tests/sslkeylog_check.py --lib $(B)/libsslkeylog.so
 	@# Every invariant (issue 11) fails the build: pairing (inv1), pairs before the damage
 	@# (inv2), message outcomes (inv3), verdicts on unseen replies (inv4), crashes. Every
 	@# violation is in $(B)/mutate.json; about 40 s under ASan on 2 cores.
@@ -162,6 +164,24 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/smtpscope $(DESTDIR)$(PREFIX)/share/man/man1/smtpscope.1
+	rm -f $(DESTDIR)$(PREFIX)/lib/smtpscope/libsslkeylog.so
+
+# The key log preload for servers linked with OpenSSL; not in all, as smtpscope needs no libssl.
+# Built from plain CFLAGS even in the sanitizer trees: openssl and Postfix, which the test
+# preloads it into, carry no sanitizer runtime.
+SSL_CFLAGS = $(shell $(PKG_CONFIG) --cflags libssl 2>/dev/null)
+SSL_LIBS = $(shell $(PKG_CONFIG) --libs libssl 2>/dev/null || echo -lssl -lcrypto)
+
+sslkeylog: build/libsslkeylog.so
+
+$(B)/libsslkeylog.so: sslkeylog/sslkeylog.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -fPIC -shared $(SSL_CFLAGS) -o $@ $< \
+		$(SSL_LIBS) -ldl
+
+install-sslkeylog: sslkeylog
+	install -d $(DESTDIR)$(PREFIX)/lib/smtpscope
+	install -m 755 build/libsslkeylog.so $(DESTDIR)$(PREFIX)/lib/smtpscope/libsslkeylog.so
 
 clean:
 	rm -rf build
