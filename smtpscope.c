@@ -821,7 +821,7 @@ on_tick(void *arg, uint64_t now_us)
 		struct smtp_stats ds;
 
 		stage_totals(r, &rs, &ds);
-		struct rpt_totals t = {cap_stats(r->src), &rs, &ds, false};
+		struct rpt_totals t = {cap_stats(r->src), &rs, &ds, false, r->keylog};
 
 		summary_wanted = 0;
 		rpt_running_summary(r->rpt, stderr, &t);
@@ -907,7 +907,7 @@ analyse(const struct options *o)
 	struct smtp_stats ds;
 
 	stage_totals(&r, &rs, &ds);
-	struct rpt_totals t = {cap_stats(r.src), &rs, &ds, interrupted != 0};
+	struct rpt_totals t = {cap_stats(r.src), &rs, &ds, interrupted != 0, r.keylog};
 
 	rpt_summary(r.rpt, &t);
 	if (fflush(stdout) != 0 || ferror(stdout)) { /* a full disk must not look like success */

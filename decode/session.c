@@ -585,6 +585,12 @@ session_close(struct smtp_decoder *d, struct smtp_session *s, const struct rsm_e
 	d->stats.one_side += s->capture.one_side >= 0;
 	d->stats.after_greeting += s->capture.after_greeting;
 	d->stats.ends_mid_session += s->capture.ends_mid_session;
+	if (s->tls && s->tls->keys != TLS_KEYS_OFF && s->tls->handshake == TLS_HS_COMPLETED) {
+		d->stats.tls_decrypted += s->tls->decrypted;
+		d->stats.tls_not_decrypted += !s->tls->decrypted;
+	}
+	if (s->tls)
+		d->stats.tls_failed_records += s->tls->failed_records;
 	d->stats.ended++;
 	d->done(d->arg, s);
 	if (d->cfg.keep_sessions)

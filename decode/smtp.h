@@ -250,6 +250,8 @@ struct smtp_stats {
 	uint64_t messages, messages_accepted;
 	uint64_t outcomes[SMTP_OUT_COUNT]; /* sessions by outcome */
 	uint64_t pairs_inferred;	   /* replies whose command smtpscope chose */
+	/* with a key log: TLS sessions whose handshake completed, opened or not; failed records */
+	uint64_t tls_decrypted, tls_not_decrypted, tls_failed_records;
 	/* sessions the capture saw only in part (struct smtp_session's capture) */
 	uint64_t cut_by_snaplen, one_side, after_greeting, ends_mid_session;
 };

@@ -507,6 +507,17 @@ json_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c)
 	if (c->audit)
 		fprintf(f, ",\"unaudited_sessions\":%" PRIu64, rpt_audit_unaudited(c->audit));
 	fprintf(f, ",\"memory_refused\":%" PRIu64, cap_budget_refused());
+	if (t->keylog) {
+		struct tls_keylog_stats ks;
+
+		tls_keylog_get_stats(t->keylog, &ks);
+		fprintf(f, ",\"tls_keylog\":{\"lines\":%" PRIu64 ",\"entries\":%" PRIu64
+			   ",\"bad_lines\":%" PRIu64 ",\"ignored_lines\":%" PRIu64 ",\"dropped\":%"
+			   PRIu64 ",\"sessions_decrypted\":%" PRIu64 ",\"sessions_not_decrypted\":%"
+			   PRIu64 ",\"failed_records\":%" PRIu64 "}",
+			ks.lines, ks.entries, ks.bad_lines, ks.ignored_lines, ks.dropped, ds->tls_decrypted,
+			ds->tls_not_decrypted, ds->tls_failed_records);
+	}
 	if (c->extract) {
 		uint64_t files, partial, skipped, cut;
 

@@ -60,6 +60,7 @@ struct rpt_totals {
 	const struct rsm_stats *reassembly;
 	const struct smtp_stats *decode;
 	bool interrupted;
+	struct tls_keylog *keylog; /* --tls-keylog, or NULL */
 };
 
 struct rpt;

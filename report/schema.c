@@ -360,6 +360,24 @@ static const struct field session[] = {
 	END,
 };
 
+static const struct field keylog_summary[] = {
+	{"lines", REQ, {.type = T_INTEGER, .min = "0", .desc = "key log lines read (not comments)"}},
+	{"entries", REQ, {.type = T_INTEGER, .min = "0", .desc = "ClientHello randoms with keys"}},
+	{"bad_lines", REQ, {.type = T_INTEGER, .min = "0",
+			    .desc = "lines not in the NSS key log format, not used"}},
+	{"ignored_lines", REQ, {.type = T_INTEGER, .min = "0",
+				.desc = "known labels that protect no record (EXPORTER_SECRET, ...)"}},
+	{"dropped", REQ, {.type = T_INTEGER, .min = "0",
+			  .desc = "randoms past the cap of 100000, not kept"}},
+	{"sessions_decrypted", REQ, COUNT},
+	{"sessions_not_decrypted", REQ, {.type = T_INTEGER, .min = "0",
+					 .desc = "TLS completed, but no keys, wrong keys or a cipher "
+						 "not supported"}},
+	{"failed_records", REQ, {.type = T_INTEGER, .min = "0",
+				 .desc = "records that failed authentication, all sessions"}},
+	END,
+};
+
 static const struct field extracted[] = {
 	{"files", REQ, COUNT},
 	{"partial", REQ, COUNT},
@@ -418,6 +436,7 @@ static const struct field summary[] = {
 					 "each became a gap, a dropped datagram, a memory_budget anomaly "
 					 "or a cap hit"}},
 	{"extracted", OPT, {.type = T_OBJECT, .props = extracted, .desc = "with --extract"}},
+	{"tls_keylog", OPT, {.type = T_OBJECT, .props = keylog_summary, .desc = "with --tls-keylog"}},
 	{"kernel_received", OPT, {.type = T_INTEGER, .min = "0", .desc = "live capture"}},
 	{"kernel_dropped", OPT, {.type = T_INTEGER, .min = "0", .desc = "live capture"}},
 	{"interface_dropped", OPT, {.type = T_INTEGER, .min = "0", .desc = "live capture"}},

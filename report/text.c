@@ -222,6 +222,27 @@ text_session(FILE *f, const struct smtp_session *s, bool color)
 	fprintf(f, "%s\n\n", col(color, C_RESET));
 }
 
+/* --tls-keylog: what the key log held, and what it opened. */
+static void
+keylog_summary(FILE *f, const struct rpt_totals *t)
+{
+	const struct smtp_stats *ds = t->decode;
+	struct tls_keylog_stats ks;
+
+	tls_keylog_get_stats(t->keylog, &ks);
+	fprintf(f, "  key log: keys for %" PRIu64 " TLS sessions from %" PRIu64 " lines", ks.entries,
+		ks.lines);
+	if (ks.bad_lines)
+		fprintf(f, " (%" PRIu64 " not in the key log format, not used)", ks.bad_lines);
+	if (ks.dropped)
+		fprintf(f, " (%" PRIu64 " past the cap of 100000, not kept)", ks.dropped);
+	fprintf(f, "; %" PRIu64 " sessions decrypted, %" PRIu64 " not (no or wrong keys)",
+		ds->tls_decrypted, ds->tls_not_decrypted);
+	if (ds->tls_failed_records)
+		fprintf(f, ", %" PRIu64 " records failed authentication", ds->tls_failed_records);
+	putc('\n', f);
+}
+
 void
 text_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c, bool color)
 {
@@ -267,6 +288,8 @@ text_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c, bo
 		fprintf(f, "  the memory budget (--limit memory) refused %" PRIu64 " times: queued data "
 			   "became gaps, fragments were dropped, session records not kept\n",
 			cap_budget_refused());
+	if (t->keylog)
+		keylog_summary(f, t);
 	if (c->extract) {
 		uint64_t files, partial, skipped, cut;
 

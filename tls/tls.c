@@ -512,8 +512,10 @@ drain(struct tls_conn *c, enum tls_dir dir)
 		}
 		off += 6 + len;
 	}
-	memmove(d->wait, d->wait + off, d->wait_len - off);
-	d->wait_len -= off;
+	if (off) {
+		memmove(d->wait, d->wait + off, d->wait_len - off);
+		d->wait_len -= off;
+	}
 	if (d->wait_len && (c->no_keys || c->f.keys == TLS_KEYS_UNSUPPORTED))
 		give_up_waiting(c, dir);
 }

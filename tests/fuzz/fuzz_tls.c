@@ -9,11 +9,16 @@
  *                126: a gap of one byte's worth (0 means 1 MiB) of that direction;
  *                127: the connection ends, closed by that direction; bytes after
  *                it start a new connection.
- * Byte 0 picks the handshake buffer: bit 0 set, small (256 bytes); else the default.
+ * Byte 0 picks the handshake buffer: bit 0 set, small (256 bytes); else the default;
+ * bit 1 set: decrypt with a key log that has every secret for the all-zero
+ * ClientHello random (the records will rarely authenticate, but the keys are
+ * derived and every record waits, opens or fails on the decryption path).
  * Every connection's facts are read back in full (names, alert, per side),
  * so what the parser stored is checked by ASan as it is used.
  */
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../tls/tls.h"
 #include "fuzz.h"
@@ -30,6 +35,42 @@ read_back(const struct tls_conn *c)
 	fprintf(out, "%s %s\n", tls_cipher_name(f->cipher_code), tls_version_name(f->version_code));
 }
 
+static void
+on_plain(void *arg, enum tls_dir dir, const uint8_t *p, size_t n)
+{
+	(void)arg;
+	fprintf(fuzz_sink(), "%d %zu %d\n", (int)dir, n, n ? p[0] + p[n - 1] : 0);
+}
+
+static void
+on_lost(void *arg, enum tls_dir dir, size_t n)
+{
+	(void)arg;
+	fprintf(fuzz_sink(), "lost %d %zu\n", (int)dir, n);
+}
+
+/* One key log for the run: every label, for the random 00...00. */
+static struct tls_keylog *
+keylog(void)
+{
+	static const char *const labels[] = {
+		"CLIENT_RANDOM", "CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+		"CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0"};
+	static struct tls_keylog *kl;
+	char err[128];
+	FILE *f;
+
+	if (kl || !(f = tmpfile()))
+		return kl;
+	for (size_t i = 0; i < sizeof(labels) / sizeof(labels[0]); i++)
+		fprintf(f, "%s %064d %s%s\n", labels[i], 0, i ? "" : "11111111111111111111111111111111",
+			"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+	fflush(f);
+	kl = tls_keylog_open(dup(fileno(f)), false, 0, err, sizeof(err));
+	fclose(f);
+	return kl;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -41,6 +82,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (data[0] & 0x01)
 		cfg.max_handshake_msg = 256;
+	if (data[0] & 0x02) {
+		cfg.keylog = keylog();
+		cfg.plain = on_plain;
+		cfg.lost = on_lost;
+	}
 	if (!(c = tls_new(&cfg)))
 		return 0;
 	while (i < size) {
