@@ -16,7 +16,10 @@
 #      followed by SIGUSR1, until its running summary on stderr shows packets);
 #   2. drives swaks sessions from the client side, each from a fixed local port: success,
 #      unknown recipient (550 5.1.1), refused connection (port 2525, nothing listens),
-#      STARTTLS (swaks --tls), pipelining (a 550 and a 250 in one group);
+#      STARTTLS (swaks --tls), pipelining (a 550 and a 250 in one group); and Python's
+#      smtplib with STARTTLS writing its TLS keys to the key log smtpscope follows
+#      (--tls-keylog, the file empty when the capture starts): the commands inside TLS must
+#      be read, each with the reply code smtplib got;
 #   3. SIGINT, then compares smtpscope's JSON sessions with swaks' transcripts (same
 #      sessions; per session the commands and reply codes, up to the STARTTLS 220; the
 #      state), checks the summary (interrupted, no kernel drops), and compares
@@ -243,7 +246,8 @@ def cmd_swaks(args):
             fails += 1
         else:
             print("live: PASS: %s: %s, %s" % (name, s["state"], fmt(exp)))
-    others = [s for s in sessions if not is_probe(s, cli)]
+    # port 40006: the key log's session, checked by `keylog`
+    others = [s for s in sessions if not is_probe(s, cli) and s["client"]["port"] != 40006]
     if len(others) != wanted:
         print("live: FAIL: %d sessions besides the probes, want %d: %s"
               % (len(others), wanted, [key(s) for s in others]))
@@ -317,8 +321,36 @@ def cmd_packets(args):
     return 0
 
 
+def cmd_keylog(args):
+    """keylog LIVE_JSON CLIENT_IP PORT TRANSCRIPT: the session read inside TLS as smtplib saw it"""
+    live, cli, port, tr = args[0], args[1], int(args[2]), args[3]
+    sessions, _ = load(live)
+    exp = [(c, code) for c, code in json.load(open(tr))]
+    got = [s for s in sessions if s["client"]["ip"] == cli and s["client"]["port"] == port]
+    if len(got) != 1:
+        print("live: FAIL: key log: %d sessions from port %d, want 1" % (len(got), port))
+        return 1
+    s = got[0]
+    problems = []
+    if cmds(s) != exp:
+        problems.append("commands\n      smtplib:   %s\n      smtpscope: %s" % (fmt(exp), fmt(cmds(s))))
+    inside = [c.get("in_tls", False) for c in s["commands"]]
+    first = [c for c, _ in exp].index("STARTTLS") + 1
+    if inside != [False] * first + [True] * (len(inside) - first):
+        problems.append("in_tls marks %s" % inside)
+    if not (s.get("tls") or {}).get("decrypted"):
+        problems.append("tls %s" % s.get("tls"))
+    if problems:
+        print("live: FAIL: key log followed live: %s" % "; ".join(problems))
+        return 1
+    print("live: PASS: key log followed live: %d commands inside TLS read, %s" %
+          (len(inside) - first, fmt(exp)))
+    return 0
+
+
 if __name__ == "__main__":
-    cmd = {"swaks": cmd_swaks, "same": cmd_same, "packets": cmd_packets}[sys.argv[1]]
+    cmd = {"swaks": cmd_swaks, "same": cmd_same, "packets": cmd_packets,
+           "keylog": cmd_keylog}[sys.argv[1]]
     sys.exit(1 if cmd(sys.argv[2:]) else 0)
 PYEOF
 compare() { timeout 60 python3 "$WORK/compare.py" "$@"; }
@@ -437,7 +469,8 @@ grep -q listening "$WORK/server.log" 2>/dev/null || {
 	exit 1
 }
 
-start_scope live -o json -p 25,2525 -w "$WORK/live.pcap"
+install -m 600 /dev/null "$WORK/keys.log"
+start_scope live -o json -p 25,2525 -w "$WORK/live.pcap" --tls-keylog "$WORK/keys.log"
 if ! wait_ready; then
 	fail "smtpscope -i vs did not start capturing within 20 s: $(head -n 5 "$SCOPE_ERR")"
 	exit 1
@@ -457,6 +490,32 @@ swaks_run 40002 unknown-recipient --to nobody@live.test
 swaks_run 40003 refused --port 2525 --to alice@live.test
 swaks_run 40004 starttls --tls --to alice@live.test
 swaks_run 40005 pipelining --pipeline --to nobody@live.test,kate@live.test
+# STARTTLS from smtplib, its keys appended to the key log smtpscope follows as it captures
+in_c timeout 30 python3 - $SRV $CLI "$WORK/keys.log" "$WORK/keylog.transcript" <<'PYEOF' \
+	>"$WORK/keylog.err" 2>&1
+import json, smtplib, ssl, sys
+srv, cli, keys, out = sys.argv[1:5]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+ctx.keylog_filename = keys
+log = []
+s = smtplib.SMTP(timeout=10, source_address=(cli, 40006))
+log.append(("CONNECT", s.connect(srv, 25)[0]))
+s._host = srv  # starttls() names the server by what __init__ was given
+log.append(("EHLO", s.ehlo("client.live.test")[0]))
+log.append(("STARTTLS", s.starttls(context=ctx)[0]))
+log.append(("EHLO", s.ehlo("client.live.test")[0]))
+log.append(("MAIL", s.mail("sender@client.live.test")[0]))
+log.append(("RCPT", s.rcpt("alice@live.test")[0]))
+log.append(("DATA", s.docmd("DATA")[0]))
+s.send(b"Subject: live\r\n\r\nhello\r\n.\r\n")  # the body, then its dot
+log.append((".", s.getreply()[0]))
+log.append(("QUIT", s.docmd("QUIT")[0]))
+s.close()
+json.dump(log, open(out, "w"))
+PYEOF
+echo "keylog: python exit $?" >>"$WORK/swaks.status"
 
 # every session sends its last packets before swaks exits; the count is that of -w's file
 # only after the stop, so wait for the running summary to reach "6 sessions ended" instead
@@ -465,7 +524,7 @@ while [ "$(date +%s)" -lt $deadline ]; do
 	kill -USR1 "$SCOPE" 2>/dev/null
 	sleep 0.3
 	ended=$(grep 'so far' "$SCOPE_ERR" | tail -n 1 | sed -n 's/.* \([0-9]*\) sessions ended.*/\1/p')
-	[ -n "$ended" ] && [ "$ended" -ge $((PROBE - 39900 + 5)) ] && break
+	[ -n "$ended" ] && [ "$ended" -ge $((PROBE - 39900 + 6)) ] && break
 done
 if stop_scope; then
 	pass "smtpscope stopped by SIGINT, exit 0"
@@ -479,9 +538,11 @@ compare swaks "$WORK/live.json" $CLI \
 	"40003:refused connection:$WORK/refused.swaks:refused:CONNECT -" \
 	"40004:STARTTLS:$WORK/starttls.swaks:closed,reset:STARTTLS 220" \
 	"40005:pipelining:$WORK/pipelining.swaks:closed:RCPT 550" || FAILS=$((FAILS + 1))
+compare keylog "$WORK/live.json" $CLI 40006 "$WORK/keylog.transcript" || FAILS=$((FAILS + 1))
 
 # what -w wrote, read back offline, gives the same sessions
-if timeout 60 "$BIN" -r "$WORK/live.pcap" -o json >"$WORK/live-w.json" 2>"$WORK/live-w.err"; then
+if timeout 60 "$BIN" -r "$WORK/live.pcap" -o json --tls-keylog "$WORK/keys.log" \
+	>"$WORK/live-w.json" 2>"$WORK/live-w.err"; then
 	sanitizer_clean "$WORK/live-w.err" "offline read of -w file"
 	# probes included: compare with an impossible client ip so none is left out
 	compare same "-w file" "$WORK/live.json" 0.0.0.0 "$WORK/live-w.json" || FAILS=$((FAILS + 1))
