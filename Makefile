@@ -267,4 +267,5 @@ bench: all build/bench/pcap_floor build/bench/rusage
 		--sizes $(BENCH_SIZES) --runs $(BENCH_RUNS) --tshark $(BENCH_TSHARK) --seed $(BENCH_SEED) --threads $(BENCH_THREADS)
 	@for n in $(BENCH_SIZES); do python3 bench/audit_check.py --bin $(B)/smtpscope \
 		--capture build/bench/mix-$$n.pcap || exit 1; done
+	python3 bench/tlsbench.py --bin $(B)/smtpscope --rusage build/bench/rusage --dir build/bench
 # --- bench (end)
