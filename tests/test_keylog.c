@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <pcap/pcap.h>
 
 #include "../tls/decrypt.h"
 
@@ -216,6 +217,194 @@ test_suites_known(void **state)
 	assert_string_equal(tls_keys_name(TLS_KEYS_UNSUPPORTED), "unsupported");
 }
 
+/* The TCP payloads of one capture of samples/keylog/, from the client's first TLS byte on. */
+struct chunk {
+	enum tls_dir dir;
+	size_t len;
+	uint8_t data[1600];
+};
+
+static size_t
+tls_chunks(const char *pcap_path, struct chunk *out, size_t max)
+{
+	char err[PCAP_ERRBUF_SIZE];
+	pcap_t *p = pcap_open_offline(pcap_path, err);
+	struct pcap_pkthdr *h;
+	const u_char *d;
+	size_t n = 0;
+	bool tls = false;
+
+	if (!p)
+		return 0;
+	while (n < max && pcap_next_ex(p, &h, &d) == 1) {
+		/* Ethernet (lo), IPv4, TCP: the samples are all that */
+		size_t ip = 14, tcp = ip + (size_t)(d[ip] & 0x0f) * 4;
+		size_t pay = tcp + (size_t)(d[tcp + 12] >> 4) * 4;
+		bool from_server = (d[tcp] << 8 | d[tcp + 1]) == 25 || (d[tcp] << 8 | d[tcp + 1]) == 465;
+
+		if (h->caplen <= pay || (d[12] << 8 | d[13]) != 0x0800)
+			continue;
+		if (!tls && !from_server && d[pay] == 0x16)
+			tls = true;
+		if (!tls || h->caplen - pay > sizeof(out[n].data))
+			continue;
+		out[n].dir = from_server ? TLS_SERVER : TLS_CLIENT;
+		out[n].len = h->caplen - pay;
+		memcpy(out[n].data, d + pay, out[n].len);
+		n++;
+	}
+	pcap_close(p);
+	return n;
+}
+
+struct plain_seen {
+	char text[2][4096];
+	size_t len[2];
+	size_t lost;
+};
+
+static void
+plain_cb(void *arg, enum tls_dir dir, const uint8_t *p, size_t n)
+{
+	struct plain_seen *ps = arg;
+	size_t room = sizeof(ps->text[dir]) - 1 - ps->len[dir];
+
+	memcpy(ps->text[dir] + ps->len[dir], p, n < room ? n : room);
+	ps->len[dir] += n < room ? n : room;
+}
+
+static void
+lost_cb(void *arg, enum tls_dir dir, size_t n)
+{
+	(void)dir;
+	((struct plain_seen *)arg)->lost += n;
+}
+
+static char *
+slurp(const char *file)
+{
+	FILE *f = fopen(file, "rb");
+	static char buf[8192];
+	size_t n;
+
+	if (!f)
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+/*
+ * Live capture: the records come before the client has written its keys. They
+ * wait (follow mode), and open in order once the key log has the lines, as if
+ * the keys had been there all along; what they hold is the dialog the client's
+ * transcript shows.
+ */
+static void
+records_wait_for_keys(const char *name, const char *first_cmd)
+{
+	static struct chunk chunks[256];
+	char pcap[128], keys[128], err[128];
+	struct plain_seen seen = {0};
+	size_t n, half;
+	char *lines;
+
+	snprintf(pcap, sizeof(pcap), "samples/keylog/%s.pcap", name);
+	snprintf(keys, sizeof(keys), "samples/keylog/%s.keylog", name);
+	n = tls_chunks(pcap, chunks, 256);
+	lines = slurp(keys);
+	if (n == 0 || !lines) {
+		print_message("skipped: %s not found (run from the repository's top)\n", pcap);
+		return;
+	}
+	int fd = keylog_file(""), wfd = dup(fd);
+	struct tls_keylog *kl = tls_keylog_open(fd, true, 0, err, sizeof(err));
+	struct tls_config cfg = {.keylog = kl, .plain = plain_cb, .lost = lost_cb, .arg = &seen};
+	struct tls_conn *c = tls_new(&cfg);
+
+	assert_non_null(kl);
+	assert_non_null(c);
+	half = n / 2;
+	for (size_t i = 0; i < half; i++)
+		tls_data(c, chunks[i].dir, chunks[i].data, chunks[i].len);
+	assert_int_equal(seen.len[TLS_CLIENT] + seen.len[TLS_SERVER], 0); /* no keys yet */
+	assert_int_equal(write(wfd, lines, strlen(lines)), (ssize_t)strlen(lines));
+	for (size_t i = half; i < n; i++)
+		tls_data(c, chunks[i].dir, chunks[i].data, chunks[i].len);
+	tls_end(c, TLS_CLOSED_BY_CLIENT);
+
+	const struct tls_facts *f = tls_facts(c);
+
+	assert_true(f->decrypted);
+	assert_int_equal(f->keys, TLS_KEYS_FOUND);
+	assert_int_equal(f->failed_records, 0);
+	assert_int_equal(seen.lost, 0);
+	assert_int_equal(f->handshake, TLS_HS_COMPLETED);
+	/* the SMTP dialog inside starts over with EHLO (RFC 3207 4.2) and ends with QUIT */
+	for (size_t i = 0; i < seen.len[TLS_CLIENT]; i++) /* smtplib writes "ehlo", "quit" */
+		if (seen.text[TLS_CLIENT][i] >= 'a' && seen.text[TLS_CLIENT][i] <= 'z')
+			seen.text[TLS_CLIENT][i] -= 'a' - 'A';
+	assert_memory_equal(seen.text[TLS_CLIENT], first_cmd, strlen(first_cmd));
+	assert_non_null(strstr(seen.text[TLS_CLIENT], "\r\nQUIT\r\n"));
+	assert_non_null(strstr(seen.text[TLS_SERVER], "221 2.0.0 Bye"));
+	assert_int_equal(f->plaintext_bytes[TLS_CLIENT], seen.len[TLS_CLIENT]);
+	tls_free(c);
+	close(wfd);
+	tls_keylog_free(kl);
+}
+
+/* A capture gap after the inside was read: a hole reported (lost), never a failed record. */
+static void
+test_gap_is_a_hole_not_a_failure(void **state)
+{
+	(void)state;
+	static struct chunk chunks[256];
+	char err[128];
+	struct plain_seen seen = {0};
+	size_t n = tls_chunks("samples/keylog/tls13-aes256.pcap", chunks, 256), cut = 0;
+	char *lines = slurp("samples/keylog/tls13-aes256.keylog");
+
+	if (n == 0 || !lines) {
+		print_message("skipped: samples/keylog/tls13-aes256 not found\n");
+		return;
+	}
+	struct tls_keylog *kl = tls_keylog_open(keylog_file(lines), false, 0, err, sizeof(err));
+	struct tls_config cfg = {.keylog = kl, .plain = plain_cb, .lost = lost_cb, .arg = &seen};
+	struct tls_conn *c = tls_new(&cfg);
+
+	for (size_t i = n - 1; i > 0 && !cut; i--) /* the client's last big chunk: its message */
+		if (chunks[i].dir == TLS_CLIENT && chunks[i].len > 100)
+			cut = i;
+	for (size_t i = 0; i < n; i++) {
+		if (i == cut)
+			tls_gap(c, chunks[i].dir, chunks[i].len);
+		else
+			tls_data(c, chunks[i].dir, chunks[i].data, chunks[i].len);
+	}
+	tls_end(c, TLS_CLOSED_BY_CLIENT);
+	assert_true(cut > 0);
+	assert_true(tls_facts(c)->decrypted);
+	assert_int_equal(tls_facts(c)->failed_records, 0);
+	assert_true(seen.lost > 0);
+	tls_free(c);
+	tls_keylog_free(kl);
+}
+
+static void
+test_tls13_records_wait_for_keys(void **state)
+{
+	(void)state;
+	records_wait_for_keys("tls13-aes256", "EHLO ");
+}
+
+static void
+test_tls12_records_wait_for_keys(void **state)
+{
+	(void)state;
+	records_wait_for_keys("tls12-aes128gcm", "EHLO ");
+}
+
 int
 main(void)
 {
@@ -226,6 +415,9 @@ main(void)
 		cmocka_unit_test(test_follow_reads_what_is_appended),
 		cmocka_unit_test(test_directory_refused),
 		cmocka_unit_test(test_suites_known),
+		cmocka_unit_test(test_tls13_records_wait_for_keys),
+		cmocka_unit_test(test_tls12_records_wait_for_keys),
+		cmocka_unit_test(test_gap_is_a_hole_not_a_failure),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -365,6 +365,28 @@ wait_room(struct tls_conn *c, enum tls_dir dir, size_t len)
 
 static void drain(struct tls_conn *c, enum tls_dir dir);
 
+/*
+ * The first n bytes of wait are done with. The record being collected, if
+ * any, lies past wait_len and moves down with the rest; an empty buffer goes
+ * back to the budget (a session keeps none between records).
+ */
+static void
+wait_consumed(struct dir_state *d, size_t n)
+{
+	size_t collecting = d->collect ? 6 + (size_t)(d->rec_len - d->rec_left) : 0;
+
+	if (n == 0)
+		return;
+	memmove(d->wait, d->wait + n, d->wait_len - n + collecting);
+	d->wait_len -= n;
+	if (d->wait_len == 0 && !d->collect) {
+		free(d->wait);
+		cap_budget_give(d->wait_cap);
+		d->wait = NULL;
+		d->wait_cap = 0;
+	}
+}
+
 /* Keys will not come for what waits: each record is told as sealed, and lost. */
 static void
 give_up_waiting(struct tls_conn *c, enum tls_dir dir)
@@ -379,7 +401,7 @@ give_up_waiting(struct tls_conn *c, enum tls_dir dir)
 			c->cfg.lost(c->cfg.arg, dir, len);
 		off += 6 + len;
 	}
-	d->wait_len = 0;
+	wait_consumed(d, d->wait_len);
 }
 
 /* The keys for dir's next record: true when they are set (decrypt.h). */
@@ -512,10 +534,7 @@ drain(struct tls_conn *c, enum tls_dir dir)
 		}
 		off += 6 + len;
 	}
-	if (off) {
-		memmove(d->wait, d->wait + off, d->wait_len - off);
-		d->wait_len -= off;
-	}
+	wait_consumed(d, off);
 	if (d->wait_len && (c->no_keys || c->f.keys == TLS_KEYS_UNSUPPORTED))
 		give_up_waiting(c, dir);
 }
@@ -605,14 +624,14 @@ header_ok(const uint8_t *h, size_t n)
 }
 
 static void
-lose_sync(struct tls_conn *c, enum tls_dir dir, uint64_t pending)
+lose_sync(struct tls_conn *c, enum tls_dir dir, uint64_t pending, uint64_t missing)
 {
 	struct tls_side *s = &c->f.side[dir];
 
 	if (s->records == 0 && !s->lost_sync)
 		s->not_tls = true;
 	if (!s->lost_sync && c->f.decrypted && c->cfg.lost) /* the dialog inside ends here */
-		c->cfg.lost(c->cfg.arg, dir, (size_t)pending);
+		c->cfg.lost(c->cfg.arg, dir, missing ? (size_t)missing : 1);
 	s->lost_sync = true;
 	s->unparsed_bytes += pending;
 }
@@ -633,7 +652,7 @@ tls_data(struct tls_conn *c, enum tls_dir dir, const uint8_t *p, size_t n)
 			d->hdr[d->hdr_len++] = *p++;
 			n--;
 			if (!header_ok(d->hdr, d->hdr_len)) {
-				lose_sync(c, dir, d->hdr_len);
+				lose_sync(c, dir, d->hdr_len, d->hdr_len);
 				d->hdr_len = 0;
 				continue;
 			}
@@ -678,7 +697,7 @@ tls_gap(struct tls_conn *c, enum tls_dir dir, uint64_t len)
 		return;
 	if (!d->in_body || len > d->rec_left) {
 		d->collect = false; /* a record cut without its end is not kept */
-		lose_sync(c, dir, d->in_body ? 0 : d->hdr_len);
+		lose_sync(c, dir, d->in_body ? 0 : d->hdr_len, len);
 		d->hdr_len = 0;
 		d->in_body = false;
 		return;
