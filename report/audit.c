@@ -25,6 +25,17 @@
 
 enum role { ROLE_CLIENT, ROLE_SERVER };
 
+/* TLS versions an auditor asks about: 1.0 and 1.1 are deprecated (RFC 8996), SSLv3 broken. */
+#define TLS_VERSIONS 6
+static const struct {
+	uint16_t code;
+	const char *name;
+} tls_versions_seen[TLS_VERSIONS] = {
+	{0x0300, "SSLv3"}, {0x0301, "TLSv1.0"}, {0x0302, "TLSv1.1"}, {0x0303, "TLSv1.2"},
+	{0x0304, "TLSv1.3"}, {0, "other"},
+};
+#define MAX_CIPHERS 4
+
 struct reason {
 	char text[REASON_LEN]; /* "550 5.1.1" or "550" plus a few words */
 	uint64_t count;
@@ -37,6 +48,10 @@ struct host {
 	uint64_t sessions, first_seen, last_seen;
 	uint64_t delivered, deferred, rejected, refused, no_answer, no_greeting;
 	uint64_t tls_used, tls_unused, auth_used, auth_cleartext, auth_failed;
+	uint64_t tls_versions[TLS_VERSIONS]; /* completed handshakes, by tls_versions_seen[] */
+	uint64_t tls_failed;		      /* handshakes that failed or were abandoned */
+	char ciphers[MAX_CIPHERS][64];	      /* the first distinct ones, as negotiated */
+	unsigned n_ciphers;
 	struct cap_addr *peers; /* an open-addressing set, at most half full */
 	unsigned n_peers, cap_peers;
 	bool peers_overflow;
@@ -191,6 +206,26 @@ add_reason(struct host *h, const struct smtp_command *c)
 }
 
 static void
+count_tls(struct host *h, const struct tls_facts *t)
+{
+	unsigned v = TLS_VERSIONS - 1;
+
+	if (t->handshake == TLS_HS_FAILED || t->handshake == TLS_HS_ABANDONED)
+		h->tls_failed++;
+	if (t->handshake != TLS_HS_COMPLETED)
+		return;
+	for (unsigned i = 0; i < TLS_VERSIONS - 1; i++)
+		if (tls_versions_seen[i].code == t->version_code)
+			v = i;
+	h->tls_versions[v]++;
+	for (unsigned i = 0; i < h->n_ciphers; i++)
+		if (strcmp(h->ciphers[i], t->cipher) == 0)
+			return;
+	if (h->n_ciphers < MAX_CIPHERS && t->cipher[0])
+		snprintf(h->ciphers[h->n_ciphers++], sizeof(h->ciphers[0]), "%s", t->cipher);
+}
+
+static void
 count_session(struct host *h, const struct smtp_session *s)
 {
 	h->sessions++;
@@ -201,6 +236,8 @@ count_session(struct host *h, const struct smtp_session *s)
 			  s->state != SMTP_ST_NO_ANSWER;
 	h->tls_used += s->starttls;
 	h->tls_unused += (s->anomalies >> SMTP_ANOM_STARTTLS_NOT_USED) & 1;
+	if (s->tls)
+		count_tls(h, s->tls);
 	h->auth_used += s->has_auth;
 	h->auth_cleartext += (s->anomalies >> SMTP_ANOM_AUTH_CLEARTEXT) & 1;
 	h->auth_failed += s->has_auth && s->auth.success == 0;
@@ -290,6 +327,10 @@ host_flags(const struct host *h, const char **out, unsigned max)
 		out[n++] = "passwords sent in cleartext (AUTH without TLS)";
 	if (h->tls_unused && n < max)
 		out[n++] = "STARTTLS offered but not used";
+	if (h->tls_versions[0] + h->tls_versions[1] + h->tls_versions[2] && n < max)
+		out[n++] = "speaks SSLv3, TLS 1.0 or 1.1 (deprecated, RFC 8996)";
+	if (h->tls_failed && n < max)
+		out[n++] = "TLS handshakes failed";
 	return n;
 }
 
@@ -353,12 +394,24 @@ json_host(FILE *f, const struct host *h)
 		   ",\"peers\":%u,\"peers_capped\":%s,\"messages\":{\"delivered\":%" PRIu64
 		   ",\"deferred\":%" PRIu64 ",\"rejected\":%" PRIu64 "},\"attempts\":{\"refused\":%" PRIu64
 		   ",\"no_answer\":%" PRIu64 ",\"no_greeting\":%" PRIu64 "},\"tls\":{\"used\":%" PRIu64
-		   ",\"offered_unused\":%" PRIu64 "},\"auth\":{\"used\":%" PRIu64 ",\"cleartext\":%" PRIu64
-		   ",\"failed\":%" PRIu64 "},\"%s\":[",
+		   ",\"offered_unused\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"versions\":[",
 		ip, h->role == ROLE_CLIENT ? "client" : "server", h->sessions, h->n_peers,
 		h->peers_overflow ? "true" : "false", h->delivered, h->deferred, h->rejected, h->refused,
-		h->no_answer, h->no_greeting, h->tls_used, h->tls_unused, h->auth_used,
-		h->auth_cleartext, h->auth_failed, h->role == ROLE_CLIENT ? "ehlo_names" : "banners");
+		h->no_answer, h->no_greeting, h->tls_used, h->tls_unused, h->tls_failed);
+	for (unsigned i = 0, k = 0; i < TLS_VERSIONS; i++)
+		if (h->tls_versions[i])
+			fprintf(f, "%s{\"version\":\"%s\",\"sessions\":%" PRIu64 "}", k++ ? "," : "",
+				tls_versions_seen[i].name, h->tls_versions[i]);
+	fputs("],\"ciphers\":[", f);
+	for (unsigned i = 0; i < h->n_ciphers; i++) {
+		if (i)
+			putc(',', f);
+		rpt_json_string(f, h->ciphers[i]);
+	}
+	fprintf(f, "]},\"auth\":{\"used\":%" PRIu64 ",\"cleartext\":%" PRIu64
+		   ",\"failed\":%" PRIu64 "},\"%s\":[",
+		h->auth_used, h->auth_cleartext, h->auth_failed,
+		h->role == ROLE_CLIENT ? "ehlo_names" : "banners");
 	for (unsigned i = 0; i < h->n_names; i++) {
 		if (i)
 			putc(',', f);
@@ -375,6 +428,25 @@ json_host(FILE *f, const struct host *h)
 	for (unsigned i = 0; i < nf; i++)
 		fprintf(f, "%s\"%s\"", i ? "," : "", flags[i]);
 	fputs("]}\n", f);
+}
+
+/* The TLS versions and ciphers of completed handshakes, and the failed ones. */
+static void
+text_tls(FILE *f, const struct host *h)
+{
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < TLS_VERSIONS; i++)
+		if (h->tls_versions[i])
+			fprintf(f, "%s%s %" PRIu64, k++ ? ", " : "         TLS: ", tls_versions_seen[i].name,
+				h->tls_versions[i]);
+	for (unsigned i = 0; i < h->n_ciphers; i++)
+		fprintf(f, "%s%s", i ? ", " : (k ? "; " : "         TLS: "), h->ciphers[i]);
+	if (h->tls_failed)
+		fprintf(f, "%s%" PRIu64 " failed", k + h->n_ciphers ? "; " : "         TLS: ",
+			h->tls_failed);
+	if (k + h->n_ciphers + h->tls_failed)
+		putc('\n', f);
 }
 
 static void
@@ -396,6 +468,7 @@ text_host(FILE *f, const struct host *h)
 	}
 	if (h->n_names)
 		putc('\n', f);
+	text_tls(f, h);
 	for (unsigned i = 0; i < h->n_reasons; i++) {
 		fputs(i ? ", " : "         failures: ", f);
 		rpt_text_wire(f, h->reasons[i].text, REASON_LEN); /* the verb is the client's */

@@ -452,8 +452,22 @@ static const struct field host_attempts[] = {
 	{"refused", REQ, COUNT}, {"no_answer", REQ, COUNT}, {"no_greeting", REQ, COUNT}, END,
 };
 
+static const struct field host_tls_version[] = {
+	{"version", REQ, {.type = T_STRING, .desc = "SSLv3, TLSv1.0, TLSv1.1, TLSv1.2, TLSv1.3, other"}},
+	{"sessions", REQ, COUNT},
+	END,
+};
+
 static const struct field host_tls[] = {
-	{"used", REQ, COUNT}, {"offered_unused", REQ, COUNT}, END,
+	{"used", REQ, COUNT}, {"offered_unused", REQ, COUNT},
+	{"failed", REQ, {.type = T_INTEGER, .min = "0",
+			 .desc = "TLS handshakes that failed or were abandoned"}},
+	{"versions", REQ, {.type = T_ARRAY, .items = &(const struct sch){.type = T_OBJECT,
+									 .props = host_tls_version},
+			   .desc = "completed handshakes by version, versions not seen left out"}},
+	{"ciphers", REQ, {.type = T_ARRAY, .items = &(const struct sch){.type = T_STRING},
+			  .desc = "the first 4 distinct cipher suites negotiated (IANA names)"}},
+	END,
 };
 
 static const struct field host_auth[] = {
