@@ -110,7 +110,8 @@ static const bool listed[][SMTP_RCPT_STATUS_COUNT] = {
 /*
  * ECS tls.*: established only when the handshake was seen to complete, not
  * when STARTTLS was merely accepted; version as ECS splits it (protocol
- * "tls", version "1.3"), the cipher's IANA name, the SNI.
+ * "tls", version "1.3"; SSLv3 is protocol "ssl", version "3.0"), the
+ * cipher's IANA name, the SNI.
  */
 static void
 tls(FILE *f, const struct smtp_session *s)
@@ -121,6 +122,8 @@ tls(FILE *f, const struct smtp_session *s)
 	if (t && strncmp(t->version, "TLSv", 4) == 0) {
 		fputs(",\"version_protocol\":\"tls\",\"version\":", f);
 		rpt_json_string(f, t->version + 4);
+	} else if (t && t->version_code == 0x0300) { /* ECS: protocol "ssl", version "3.0" */
+		fputs(",\"version_protocol\":\"ssl\",\"version\":\"3.0\"", f);
 	}
 	if (t && t->cipher[0]) {
 		fputs(",\"cipher\":", f);
