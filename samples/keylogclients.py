@@ -616,6 +616,23 @@ Postfix's "TLS connection established ... with cipher" line or its "TLS library 
 """
 
 
+README_TAIL = """
+## Worth knowing (what the wire shows)
+
+- tls13-keyupdate: the key log holds only the `*_TRAFFIC_SECRET_0` lines; the secrets after the
+  KeyUpdate are derived from them (RFC 8446 section 7.2, "traffic upd").  s_client sends the
+  KeyUpdate just before the next data (DATA), and Postfix answers with its own before the 354.
+- s_client answers Postfix's close_notify and FIN with its own close_notify, to a socket Postfix
+  has closed: the server's kernel sends RST, so those sessions end `reset` (with a
+  `state_note`).  The smtplib clients read to the end before closing: `closed`.
+- handshake-untrusted-cert: OpenSSL sends the client's unknown_ca alert in clear (it has not
+  switched to its handshake keys yet), then the client closes with unread data: RST.
+- Postfix counts a STARTTLS whose handshake failed as failed (`starttls=0/1`) though it said 220.
+- wrong-keylog and missing-key are byte-for-byte copies of tls13-aes256.pcap.
+- A re-run gives new client ports, queue IDs, TLS random bytes and secrets; the rest is the same.
+"""
+
+
 def readme(outdir):
     import glob
     rows = []
@@ -635,7 +652,7 @@ def readme(outdir):
         rows.append("| `%s.pcap` (%d B) | %s | %s; %s | %s | %s |" % (
             e["sample"], size, e["description"], e["how"], e["made_with"], ", ".join(facts),
             "`%s`" % e["keylog"] if e["keylog"] else "none"))
-    sys.stdout.write(README_HEAD + "\n".join(rows) + "\n")
+    sys.stdout.write(README_HEAD + "\n".join(rows) + "\n" + README_TAIL)
 
 
 def main():
