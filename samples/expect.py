@@ -916,7 +916,9 @@ transcript). Never from smtpscope's output.
 
 `edge/` holds damaged and transformed copies of these (made by `make-edge-cases.py`);
 `trust/` one small capture per behaviour of issue 11, from a scripted server and clients
-(`sudo bash samples/make-trust.sh`; see `trust/README.md`).
+(`sudo bash samples/make-trust.sh`; see `trust/README.md`); `keylog/` TLS sessions (STARTTLS
+and port 465, TLS 1.2 and 1.3) with the clients' own key logs, for `--tls-keylog`
+(`sudo bash samples/make-keylog-samples.sh`; see `keylog/README.md`).
 
 | capture | what it shows | how it was made | key replies |
 |---|---|---|---|
