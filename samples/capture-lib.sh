@@ -1,10 +1,11 @@
-# capture-lib.sh -- the tcpdump start/stop helpers of samples/make-samples.sh and
-# samples/make-trust.sh (sourced, not run).  The caller sets OUT (where NAME.pcap goes),
-# WORK (scratch), FILTER (tcpdump filter), CAP_PID= and a fail() function.
+# capture-lib.sh -- the tcpdump start/stop helpers of samples/make-samples.sh,
+# samples/make-trust.sh and samples/make-keylog-samples.sh (sourced, not run).  The caller sets
+# OUT (where NAME.pcap goes), WORK (scratch), FILTER (tcpdump filter), CAP_PID= and a fail()
+# function.  -s 0 is tcpdump's default snap length (262144), written out.
 
 cap_start() {   # NAME
     rm -f "$OUT/$1.pcap" "$OUT/$1.expected.json"
-    tcpdump -i lo -U -n -w "$OUT/$1.pcap" "$FILTER" 2>"$WORK/$1.tcpdump.err" &
+    tcpdump -i lo -U -s 0 -n -w "$OUT/$1.pcap" "$FILTER" 2>"$WORK/$1.tcpdump.err" &
     CAP_PID=$!
     for i in $(seq 1 100); do
         grep -q 'listening on' "$WORK/$1.tcpdump.err" && break

@@ -206,7 +206,7 @@ def derive(t):
             continue
         if ev.get("raw") or ev.get("preamble"):
             continue
-        hidden = tls or visible_end
+        hidden = (tls and not t.get("inside_visible")) or visible_end
         if ev["dir"] == "C":
             if kind == "chunk":
                 slots[-1].chunk += line      # the octets follow their BDAT line at once
@@ -352,7 +352,7 @@ def derive(t):
                 code // 100 if code else None, "unknown")
             s.msg["recipients"].append({"address": s.rcpt, "status": status, "code": code,
                                         "reply": reply_text(s.reply)})
-    if tls:
+    if tls and not t.get("inside_visible"):
         hidden = [s.line if s.cmd != "AUTH-DATA" else "(masked)" for s in slots
                   if s.encrypted and s.cmd != "CONNECT"]
         sess["after_starttls_not_visible"] = hidden
@@ -363,6 +363,12 @@ def derive(t):
         sess["queue_id"] = qids[0]
     if unsolicited:
         sess["unsolicited_replies"] = unsolicited
+    if "inside_visible" in t:
+        # samples/keylog (keylogclients.py): the client's TLS facts; with a working key log
+        # the commands inside TLS are listed like the others
+        sess["tls"] = t["tls"]
+        if t.get("secrets"):
+            sess["secrets_not_in_output"] = t["secrets"]
     if t.get("trust"):
         # the new per-session truth, written for the trust captures (samples/trust)
         sess["queue_ids"] = qids
@@ -516,6 +522,10 @@ def check_log_once(sessions_slots, log):
             continue
         logged = parse_counters(disc[-1].split(key, 1)[1])
         want = postfix_counters(slots)
+        if (sess.get("tls") or {}).get("handshake") == "failed" and "starttls" in want:
+            # Postfix counts a STARTTLS whose handshake failed as failed, though it said 220
+            want["starttls"] = (want["starttls"][0] - 1, want["starttls"][1])
+            want["commands"] = (want["commands"][0] - 1, want["commands"][1])
         if logged != want:
             problems.append("%s: counters: log says %s, transcript gives %s"
                             % (key, sorted(logged.items()), sorted(want.items())))
@@ -632,17 +642,29 @@ def wire_check(pcap, transcripts, sessions):
             continue
         if not (has(s2c, SYN | ACK) and [p for p in s2c if p[4] & SYN and p[4] & ACK]):
             die("%s stream %s: no SYN-ACK" % (pcap, st))
+        rst_by_server = False
         if state == "closed" and has(pk, RST) and sess["starttls"] and not t.get("exact_wire"):
             # swaks closes right after the encrypted 221 without waiting for the server's TLS
             # close_notify, which then arrives at a closed socket: the kernel answers RST.
+            # s_client the other way round: it answers the server's close_notify and FIN with
+            # its own close_notify, to a socket Postfix has closed: the server's kernel sends RST.
             # The client cannot see this; the wire decides the TCP-level state.
             sess["state"] = state = "reset"
+            rst_by_server = not has(c2s, RST)
             sess["state_note"] = ("SMTP ended normally inside TLS (QUIT/221, known from the client), "
                                   "but the TCP connection ended with an RST from the client: the "
-                                  "server's TLS close_notify arrived after the client had closed")
+                                  "server's TLS close_notify arrived after the client had closed") \
+                if not rst_by_server else (
+                "SMTP ended normally inside TLS (QUIT/221, known from the client), but the TCP "
+                "connection ended with an RST from the server: the client's TLS close_notify "
+                "arrived after the server had sent its own and closed")
+            if (sess.get("tls") or {}).get("handshake") == "failed" and not rst_by_server:
+                sess["state_note"] = ("the TLS handshake failed (see tls); the client closed its "
+                                      "socket after the alert with the server's handshake bytes "
+                                      "unread, so its kernel sent RST")
         if state == "closed" and not (has(c2s, FIN) and has(s2c, FIN)):
             die("%s stream %s: closed, but not FIN both ways" % (pcap, st))
-        if state == "reset" and not has(c2s, RST):
+        if state == "reset" and not has(c2s, RST) and not (rst_by_server and has(s2c, RST)):
             die("%s stream %s: reset, but no RST from the client" % (pcap, st))
         if state == "unfinished" and (has(pk, FIN) or has(pk, RST)):
             die("%s stream %s: unfinished, but the capture has FIN/RST" % (pcap, st))
@@ -666,8 +688,13 @@ def wire_check(pcap, transcripts, sessions):
                     break
                 if ev["dir"] == d and not ev.get("tls"):
                     sent += ev["data"].encode("latin-1")
-            if sess["starttls"] and not t.get("exact_wire"):
-                if not wire.startswith(sent) or wire[len(sent):len(sent) + 2] != b"\x16\x03":
+            if t.get("implicit_tls"):
+                if sent or wire[:2] != b"\x16\x03":
+                    die("%s stream %s: %s: implicit TLS, but not a TLS record first" % (pcap, st, d))
+            elif sess["starttls"] and not t.get("exact_wire"):
+                # after 220: a TLS record (handshake, or the alert of a refused ClientHello)
+                rec = wire[len(sent):len(sent) + 2]
+                if not wire.startswith(sent) or rec[:1] not in (b"\x15", b"\x16") or rec[1:] != b"\x03":
                     die("%s stream %s: %s bytes before TLS differ, or no TLS record after 220"
                         % (pcap, st, d))
                 if sess.get("after_starttls_not_visible") and len(wire) <= len(sent) + 5:
@@ -722,7 +749,10 @@ def build(argv):
         seed_check(transcripts, opts["seed-log"])
     wire_check(opts["pcap"], transcripts, sessions)
     res = {"sample": opts["name"], "description": opts["description"], "made_with": opts["made-with"],
-           "how": opts.get("how"), "sessions": sessions}
+           "how": opts.get("how")}
+    if "keylog" in opts:      # samples/keylog: the key log to read with --tls-keylog, or none
+        res["keylog"] = None if opts["keylog"] == "-" else opts["keylog"]
+    res["sessions"] = sessions
     if "pins" in opts:
         res["pins"] = opts["pins"]
     with open(opts["out"], "w") as f:
@@ -886,7 +916,9 @@ transcript). Never from smtpscope's output.
 
 `edge/` holds damaged and transformed copies of these (made by `make-edge-cases.py`);
 `trust/` one small capture per behaviour of issue 11, from a scripted server and clients
-(`sudo bash samples/make-trust.sh`; see `trust/README.md`).
+(`sudo bash samples/make-trust.sh`; see `trust/README.md`); `keylog/` TLS sessions (STARTTLS
+and port 465, TLS 1.2 and 1.3) with the clients' own key logs, for `--tls-keylog`
+(`sudo bash samples/make-keylog-samples.sh`; see `keylog/README.md`).
 
 | capture | what it shows | how it was made | key replies |
 |---|---|---|---|

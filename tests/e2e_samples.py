@@ -4,8 +4,10 @@
 For every <dir>/<name>.pcap (or .pcapng) that has <dir>/<name>.expected.json
 beside it, in samples/ (real captures) and samples/edge/ (the same captures
 transformed by samples/make-edge-cases.py) and samples/trust/
-(samples/make-trust.sh: one capture per behaviour of issue 11), run
-`BIN -r <pcap> -o json` and judge the output against:
+(samples/make-trust.sh: one capture per behaviour of issue 11) and samples/keylog/
+(samples/make-keylog-samples.sh: TLS sessions with the client's key log), run
+`BIN -r <pcap> -o json` (plus `--tls-keylog <dir>/<keylog>` when the expected
+file names a "keylog") and judge the output against:
 
   * the expected file (truth: what the sample's author knew when making the
     capture with a real MTA, e.g. Postfix + swaks): number of sessions; per
@@ -58,6 +60,22 @@ for trust, TLS and probing"; each checked only when present):
     unsolicited_replies informational (a reply with no command pending); not
                        compared.
 
+Keys of the key log captures (samples/keylog; see samples/keylog/README.md):
+
+  top level
+    keylog             a file beside the capture: run with --tls-keylog FILE;
+                       null or absent: without.  The commands inside TLS are
+                       then in "commands" and compared like the others.
+  per session
+    tls                as above (handshake, alert), and also "version",
+                       "cipher" (IANA name) and "decrypted", each exactly when
+                       present (null included), and "failed_records": 0 exactly,
+                       or the string ">0": an integer above 0.  Other keys
+                       (encrypt_then_mac, key_updates, ssl_error, postfix_log)
+                       are informational.
+    secrets_not_in_output  strings (the AUTH password inside TLS, its base64,
+                       the PLAIN blob) that must not be in our output.
+
 Optional keys of an expected file (the edge cases use them):
 
   top level
@@ -91,6 +109,7 @@ At the end: passed/failed samples and the number of failed checks (one per
 error line).
 
 Usage: python3 tests/e2e_samples.py [--bin PATH] [--samples DIR]... [--dump-expected]
+                                    [--skip-keylog]
 """
 
 import argparse
@@ -779,6 +798,15 @@ def compare_tls(exp, ours, where):
                 if key in ea and ga.get(key) != ea[key]:
                     errs.append("%s: tls.alert.%s expected %r, got %r" % (
                         where, key, ea[key], ga.get(key)))
+    for key in ("version", "cipher", "decrypted"):      # samples/keylog
+        if key in exp and got.get(key) != exp[key]:
+            errs.append("%s: tls.%s expected %r, got %r" % (where, key, exp[key], got.get(key)))
+    if "failed_records" in exp:
+        want, have = exp["failed_records"], got.get("failed_records")
+        ok = isinstance(have, int) and not isinstance(have, bool) and \
+            (have > 0 if want == ">0" else have == want)
+        if not ok:
+            errs.append("%s: tls.failed_records expected %s, got %r" % (where, want, have))
     return errs
 
 
@@ -884,9 +912,22 @@ def exit_errors(expected, status, stderr):
     return errs
 
 
+def keylog_args(pcap, expected):
+    """--tls-keylog <the expected file's keylog, beside the capture>, or nothing."""
+    if not expected.get("keylog"):
+        return []
+    return ["--tls-keylog", os.path.join(os.path.dirname(pcap), expected["keylog"])]
+
+
+def expected_secrets(expected):
+    """Secrets the capture cannot show (inside TLS), listed by the expected file."""
+    return [("secret inside TLS", s) for sess in expected.get("sessions", [])
+            for s in sess.get("secrets_not_in_output", [])]
+
+
 def judge_sample(binary, pcap, expected, secrets):
     """Return (number of checks, list of failures) for one sample."""
-    status, records, stderr, err = run_capture(binary, pcap)
+    status, records, stderr, err = run_capture(binary, pcap, keylog_args(pcap, expected))
     if err:
         return 1, [err]
     errs = exit_errors(expected, status, stderr)
@@ -925,9 +966,13 @@ def main():
                     help="list every failed check, not the first 8 per sample")
     ap.add_argument("--dump-expected", action="store_true",
                     help="print what each sample expects; do not run the binary")
+    ap.add_argument("--skip-keylog", action="store_true",
+                    help="leave out the samples run with --tls-keylog "
+                         "(for a binary without --tls-keylog)")
     args = ap.parse_args()
 
-    dirs = args.samples or [os.path.join(REPO, "samples", d) for d in ("", "edge", "trust")]
+    dirs = args.samples or [os.path.join(REPO, "samples", d)
+                            for d in ("", "edge", "trust", "keylog")]
     samples = [s for d in dirs if os.path.isdir(d) for s in find_samples(d)]
     if not samples:
         print("e2e: no samples yet")
@@ -935,7 +980,7 @@ def main():
     if not args.dump_expected and not os.access(args.bin, os.X_OK):
         print("e2e: ERROR: binary %s not found or not executable (build it first)" % args.bin)
         return 2
-    passed = failed = failed_checks = 0
+    passed = failed = failed_checks = skipped = 0
     for name, pcap, exp_path in samples:
         try:
             with open(exp_path) as f:
@@ -944,7 +989,10 @@ def main():
             print("FAIL %s: %s is not valid JSON (%s)" % (name, exp_path, e))
             failed += 1
             continue
-        secrets = capture_secrets(pcap)
+        if args.skip_keylog and expected.get("keylog"):
+            skipped += 1
+            continue
+        secrets = capture_secrets(pcap) + expected_secrets(expected)
         if args.dump_expected:
             dump_expected(name, expected, secrets)
             continue
@@ -962,8 +1010,9 @@ def main():
             print("PASS %s (%d checks)" % (name, n))
     if args.dump_expected:
         return 0
-    print("e2e: %d passed, %d failed, %d samples; %d failed checks"
-          % (passed, failed, len(samples), failed_checks))
+    print("e2e: %d passed, %d failed, %d samples%s; %d failed checks"
+          % (passed, failed, len(samples),
+             " (%d key log samples skipped)" % skipped if skipped else "", failed_checks))
     return 1 if failed else 0
 
 
