@@ -913,10 +913,16 @@ def exit_errors(expected, status, stderr):
 
 
 def keylog_args(pcap, expected):
-    """--tls-keylog <the expected file's keylog, beside the capture>, or nothing."""
-    if not expected.get("keylog"):
-        return []
-    return ["--tls-keylog", os.path.join(os.path.dirname(pcap), expected["keylog"])]
+    """--tls-keylog <the expected file's keylog, beside the capture>, or nothing; and -p with
+    the sessions' server ports when one is not a default SMTP port (465: implicit TLS)."""
+    args = []
+    ports = sorted({s["server_port"] for s in expected.get("sessions", [])
+                    if s.get("server_port") not in (None, 25, 2525)})
+    if ports:
+        args += ["-p", ",".join(str(p) for p in [25, 2525] + ports)]
+    if expected.get("keylog"):
+        args += ["--tls-keylog", os.path.join(os.path.dirname(pcap), expected["keylog"])]
+    return args
 
 
 def expected_secrets(expected):

@@ -493,7 +493,8 @@ opened(struct tls_conn *c, enum tls_dir dir, uint8_t type, const uint8_t *p, siz
 			inner_handshake(c, dir, p, n);
 		else
 			d->finished = true;
-	} else if (type == CT_ALERT && n >= 2) {
+	} else if (type == CT_ALERT && n >= 2 && (!settled(c) || p[0] == TLS_ALERT_FATAL)) {
+		/* after the handshake, only a fatal alert says something about it */
 		got_alert(c, dir, p[0], p[1]);
 	} else if (type == CT_APPLICATION_DATA && n > 0) {
 		c->f.plaintext_bytes[dir] += n;
