@@ -289,8 +289,14 @@ def check_postfix(lib):
         for version in ("1.3", "1.2"):
             got[version] = postfix_session(base, srv_log, port, version)
         got["8 sessions at once"] = postfix_parallel(base, srv_log, port, 8)
-        jailed = chrooted_smtpd(srv_log)
-        check(jailed and all(r == os.path.join(base, "spool") for r in jailed),
+        # an smtpd just spawned has not chrooted yet: look again for up to 3 s
+        jail = os.path.join(base, "spool")
+        for _ in range(30):
+            jailed = chrooted_smtpd(srv_log)
+            if jailed and all(r == jail for r in jailed):
+                break
+            time.sleep(0.1)
+        check(jailed and all(r == jail for r in jailed),
               "Postfix: the smtpds that logged run chrooted to the queue directory %s" % sorted(set(jailed)))
         check(mode_of(srv_log) == 0o600 and os.stat(srv_log).st_uid == 0,
               "Postfix: the log is mode 0600, owned by root (%s)" % oct(mode_of(srv_log) or 0))
