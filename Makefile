@@ -140,7 +140,8 @@ endef
 RUN_DEPS := "command -v pkg-config:pkg-config" "$(PKG_CONFIG) --exists libpcap:libpcap-dev" \
 	"$(PKG_CONFIG) --exists libcrypto:libssl-dev"
 TEST_DEPS := $(RUN_DEPS) "$(PKG_CONFIG) --exists cmocka:libcmocka-dev" \
-	"command -v python3:python3" "python3 -c 'import yaml':python3-yaml"
+	"command -v python3:python3" "python3 -c 'import yaml':python3-yaml" \
+	"command -v openssl:openssl"
 
 deps-run:
 	$(call ensure_debs,$(RUN_DEPS))

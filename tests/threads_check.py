@@ -11,6 +11,7 @@ usage: python3 tests/threads_check.py [--bin build/smtpscope] [--quick]
 """
 import argparse
 import glob
+import shutil
 import os
 import re
 import struct
@@ -88,6 +89,17 @@ def jittered(src, dst):
     return dst
 
 
+def tls_capture(tmp):
+    """40 STARTTLS sessions with their key log (bench/tlsbench.py); None without openssl."""
+    if not shutil.which("openssl"):
+        print("threads: note: no openssl, the generated TLS capture is skipped")
+        return None
+    import tlsbench  # noqa: E402  (bench/, on the path for stress)
+    pcap, keylog = os.path.join(tmp, "tls.pcap"), os.path.join(tmp, "tls.keylog")
+    tlsbench.make(pcap, keylog, 40, 16, tmp)
+    return pcap, keylog
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bin", default="build/smtpscope")
@@ -108,6 +120,14 @@ def main():
         jobs += [(p, f, (2, 4) if args.quick else (2, 3, 4, 7)) for p in gen for f in formats]
         jobs += [(p, ["-o", "json", "--idle", "1"], (2, 3)) for p in (gen[0], gen[2])]
         jobs += [(gen[3], ["-o", "json"], (2, 3, 4))]
+        # TLS decrypted with a key log shared by every thread (tls/keylog.c's lock)
+        for pcap in sorted(glob.glob(os.path.join(ROOT, "samples", "keylog", "*.pcap"))):
+            keylog = pcap[:-5] + ".keylog"
+            if os.path.exists(keylog):
+                jobs.append((pcap, ["-o", "json", "-p", "25,465", "--tls-keylog", keylog], (2,)))
+        tls = tls_capture(tmp)
+        if tls:
+            jobs.append((tls[0], ["-o", "json", "--tls-keylog", tls[1]], (2, 3, 4)))
         for pcap, extra, counts in jobs:
             want = run(args.bin, pcap, extra, 1)
             for n in counts:
