@@ -418,7 +418,8 @@ keys_ready(struct tls_conn *c, enum tls_dir dir)
 		return true;
 	if (!c->have_random[TLS_CLIENT] || !c->f.server_hello)
 		return false;
-	if (!(suite = tls_suite_find(c->f.cipher_code))) {
+	/* SSLv3's MAC is not HMAC (RFC 6101): not decrypted, like a suite not in the table */
+	if (!(suite = tls_suite_find(c->f.cipher_code)) || c->f.version_code < 0x0301) {
 		c->f.keys = TLS_KEYS_UNSUPPORTED;
 		return false;
 	}
@@ -427,7 +428,9 @@ keys_ready(struct tls_conn *c, enum tls_dir dir)
 		if (!kl_find(c->cfg.keylog, c->random[TLS_CLIENT], want, &k))
 			return false;
 		c->f.keys = TLS_KEYS_FOUND;
-		return rec_set_tls13(&d->rec, suite, k.secret[want], k.len[want]);
+		rec_set_tls13(&d->rec, suite, k.secret[want], k.len[want]);
+		OPENSSL_cleanse(&k, sizeof(k));
+		return d->rec.ready;
 	}
 	if (c->tls12_keyed || !c->have_random[TLS_SERVER] ||
 	    !kl_find(c->cfg.keylog, c->random[TLS_CLIENT], KL_MASTER, &k))
