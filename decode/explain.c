@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static const char *const who_names[] = {
 	"the sender", "the recipient", "the receiving server's administrator",
@@ -1391,6 +1392,90 @@ static const char *const closer_names[] = {
 };
 
 /*
+ * What the wire shows wrong with the server's certificate, as the cause of a
+ * handshake the client gave up on. alert: the one that names the flaw (RFC
+ * 5246 7.2.2: certificate_expired is "expired or not currently valid";
+ * OpenSSL sends unknown_ca for a self-signed certificate), 0 when none does
+ * (a name mismatch comes as the generic bad_certificate).
+ */
+static const struct {
+	unsigned flaw;
+	uint8_t alert;
+	const char *what, *after; /* what [the date or the name] after; after NULL: nothing */
+	const char *fix;
+} cert_flaw_kb[] = {
+	{TLS_CERT_EXPIRED, 45, "expired on ", "", "renew it"},
+	{TLS_CERT_NOT_YET_VALID, 45, "is not valid before ", "", "install one valid now, or fix "
+								     "its clock"},
+	{TLS_CERT_SELF_SIGNED, 48, "is self-signed", NULL, "use one from a CA the senders trust"},
+	{TLS_CERT_NAME_MISMATCH, 0, "does not name ", ", the server the client asked for",
+	 "use one that names it"},
+};
+
+/* The date or the name a cert_flaw_kb entry puts between what and after. */
+static void
+flaw_arg(const struct tls_facts *t, unsigned flaw, char *buf, size_t n)
+{
+	int64_t sec = flaw == TLS_CERT_NOT_YET_VALID ? t->cert.not_before : t->cert.not_after;
+	struct tm tm;
+	time_t tt = (time_t)sec;
+
+	if (flaw == TLS_CERT_NAME_MISMATCH)
+		snprintf(buf, n, "%s", t->sni);
+	else if (gmtime_r(&tt, &tm))
+		strftime(buf, n, "%Y-%m-%d", &tm);
+	else
+		snprintf(buf, n, "(a date out of range)");
+}
+
+/*
+ * The certificate flaws as the cause of a failed or abandoned handshake, when
+ * it was the client that gave up (it judges the server's certificate): sure
+ * when its alert names a flaw, "likely" otherwise. Who fixes it: the server's
+ * administrator.
+ */
+static void
+cert_cause(const struct smtp_session *s, struct sb *b)
+{
+	const struct tls_facts *t = s->tls;
+	unsigned flaws = tls_cert_flaws(&t->cert, (int64_t)(s->ts_first / 1000000u), t->sni,
+					t->sni_truncated) & ~TLS_CERT_NAME_UNKNOWN;
+	bool named = false, first = true;
+	char arg[TLS_SNI_MAX + 1];
+
+	if (!flaws || (t->alert.seen && t->alert.sent_by != TLS_CLIENT) ||
+	    (!t->alert.seen && s->tls_closed_by == TLS_CLOSED_BY_SERVER))
+		return;
+	for (size_t i = 0; i < sizeof(cert_flaw_kb) / sizeof(cert_flaw_kb[0]); i++)
+		named |= (flaws & cert_flaw_kb[i].flaw) && t->alert.seen && !t->alert.encrypted &&
+			 t->alert.description == cert_flaw_kb[i].alert;
+	sb_printf(b, " %s the server's certificate (%s)", named ? "As the alert says,"
+		  : t->alert.seen && !t->alert.encrypted ? "Likely cause (the alert does not name it):"
+							  : "Likely cause:", t->cert.subject);
+	for (size_t i = 0; i < sizeof(cert_flaw_kb) / sizeof(cert_flaw_kb[0]); i++) {
+		if (!(flaws & cert_flaw_kb[i].flaw))
+			continue;
+		sb_puts(b, first ? " " : ", and ");
+		sb_puts(b, cert_flaw_kb[i].what);
+		if (cert_flaw_kb[i].after) {
+			flaw_arg(t, cert_flaw_kb[i].flaw, arg, sizeof(arg));
+			sb_puts(b, arg);
+			sb_puts(b, cert_flaw_kb[i].after);
+		}
+		first = false;
+	}
+	sb_puts(b, ". Who can fix it: the receiving server's administrator (");
+	first = true;
+	for (size_t i = 0; i < sizeof(cert_flaw_kb) / sizeof(cert_flaw_kb[0]); i++) {
+		if (!(flaws & cert_flaw_kb[i].flaw))
+			continue;
+		sb_printf(b, "%s%s", first ? "" : "; ", cert_flaw_kb[i].fix);
+		first = false;
+	}
+	sb_puts(b, ").");
+}
+
+/*
  * How the TLS handshake after STARTTLS (or at once) went, from tls/: an
  * encrypted session only when it completed. The outcome of a session with
  * no mail before TLS: unknown when TLS began (mail may follow, unseen), no
@@ -1421,16 +1506,19 @@ tls_verdict(const struct smtp_session *s, struct sb *b)
 			  how, tls_dir_name(t->alert.sent_by), tls_alert_name(t->alert.description),
 			  tls_alert_level_name(t->alert.level));
 		sb_puts(b, tls_alert_meaning(t->alert.description));
+		cert_cause(s, b);
 		return SMTP_OUT_NO_MAIL;
 	}
 	if (t->handshake == TLS_HS_FAILED) {
 		sb_printf(b, "%s%s, but the TLS handshake failed (an encrypted alert, from %s).", sep,
 			  how, t->alert.seen ? tls_dir_name(t->alert.sent_by) : "one side");
+		cert_cause(s, b);
 		return SMTP_OUT_NO_MAIL;
 	}
 	sb_printf(b, "%s%s, but %s closed the connection before the TLS handshake finished "
 		     "(often: a certificate the client does not trust, or no protocol or cipher in "
 		     "common).", sep, how, closer_names[s->tls_closed_by]);
+	cert_cause(s, b);
 	return SMTP_OUT_NO_MAIL;
 }
 

@@ -115,20 +115,14 @@ digits(char *p, unsigned v, int n)
 	}
 }
 
-/* ISO 8601 UTC with microseconds, "2009-10-05T06:06:07.529046Z", built by hand: it is hot. */
-void
-rpt_iso_time(char *buf, size_t n, uint64_t ts_us)
+/* "YYYY-MM-DDThh:mm:ss.uuuuuuZ" into buf (28 bytes or more) from days since 1970 and the rest. */
+static void
+iso_build(char *buf, int64_t days, unsigned s, unsigned us)
 {
-	uint64_t sec = ts_us / 1000000u;
-	unsigned s = (unsigned)(sec % 86400), mon, day;
+	unsigned mon, day;
 	int year;
 
-	if (n < 28) { /* callers give 40; never cut a timestamp silently */
-		if (n)
-			buf[0] = '\0';
-		return;
-	}
-	civil((int64_t)(sec / 86400), &year, &mon, &day);
+	civil(days, &year, &mon, &day);
 	memcpy(buf, "0000-00-00T00:00:00.000000Z", 28);
 	digits(buf, (unsigned)(year < 0 ? 0 : year > 9999 ? 9999 : year), 4);
 	digits(buf + 5, mon, 2);
@@ -136,7 +130,40 @@ rpt_iso_time(char *buf, size_t n, uint64_t ts_us)
 	digits(buf + 11, s / 3600, 2);
 	digits(buf + 14, s / 60 % 60, 2);
 	digits(buf + 17, s % 60, 2);
-	digits(buf + 20, (unsigned)(ts_us % 1000000u), 6);
+	digits(buf + 20, us, 6);
+}
+
+/* ISO 8601 UTC with microseconds, "2009-10-05T06:06:07.529046Z", built by hand: it is hot. */
+void
+rpt_iso_time(char *buf, size_t n, uint64_t ts_us)
+{
+	uint64_t sec = ts_us / 1000000u;
+
+	if (n < 28) { /* callers give 40; never cut a timestamp silently */
+		if (n)
+			buf[0] = '\0';
+		return;
+	}
+	iso_build(buf, (int64_t)(sec / 86400), (unsigned)(sec % 86400),
+		  (unsigned)(ts_us % 1000000u));
+}
+
+/* The same form for whole seconds that may be before 1970 (a certificate's validity). */
+void
+rpt_iso_seconds(char *buf, size_t n, int64_t sec)
+{
+	int64_t days = sec / 86400, rem = sec % 86400;
+
+	if (n < 28) {
+		if (n)
+			buf[0] = '\0';
+		return;
+	}
+	if (rem < 0) { /* C division truncates toward zero; days must be floored */
+		rem += 86400;
+		days--;
+	}
+	iso_build(buf, days, (unsigned)rem, 0);
 }
 
 /* Dotted quad by hand: glibc's inet_ntop() goes through sprintf(), 1,200 instructions. */

@@ -4,6 +4,7 @@
 #include "report.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 #include "out.h"
 #include "report_private.h"
@@ -81,6 +82,83 @@ string_or_null(struct out *f, const char *v)
 		out_lit(f, "null");
 }
 
+/* The DNS subjectAltNames, comma separated in tls/ (a comma inside one is \x2c), as an array. */
+static void
+sans(struct out *f, const char *list)
+{
+	char one[TLS_CERT_SANS_MAX + 1];
+
+	out_chr(f, '[');
+	for (const char *p = list; *p;) {
+		size_t k = strcspn(p, ",");
+
+		memcpy(one, p, k);
+		one[k] = '\0';
+		if (p != list)
+			out_chr(f, ',');
+		out_json(f, one);
+		p += k + (p[k] == ',');
+	}
+	out_chr(f, ']');
+}
+
+static void
+boolean(struct out *f, bool v)
+{
+	out_str(f, v ? "true" : "false");
+}
+
+/* tls.certificate: the server's leaf, judged at the capture's time and against the SNI. */
+static void
+certificate(struct out *f, const struct smtp_session *s)
+{
+	const struct tls_cert *c = &s->tls->cert;
+	char ts[40];
+	unsigned flaws;
+
+	if (!c->seen) {
+		out_lit(f, "null");
+		return;
+	}
+	flaws = tls_cert_flaws(c, (int64_t)(s->ts_first / 1000000u), s->tls->sni,
+			       s->tls->sni_truncated);
+	out_lit(f, "{\"subject\":");
+	out_json(f, c->subject);
+	out_lit(f, ",\"issuer\":");
+	out_json(f, c->issuer);
+	out_lit(f, ",\"issuer_org\":");
+	string_or_null(f, c->issuer_org);
+	rpt_iso_seconds(ts, sizeof(ts), c->not_before);
+	out_lit(f, ",\"not_before\":");
+	name(f, ts);
+	rpt_iso_seconds(ts, sizeof(ts), c->not_after);
+	out_lit(f, ",\"not_after\":");
+	name(f, ts);
+	out_lit(f, ",\"sans\":");
+	sans(f, c->sans);
+	out_lit(f, ",\"sans_truncated\":");
+	boolean(f, c->sans_truncated);
+	out_lit(f, ",\"chain\":");
+	out_u64(f, c->chain);
+	out_lit(f, ",\"key_type\":");
+	string_or_null(f, c->key_type);
+	out_lit(f, ",\"key_bits\":");
+	if (c->key_bits)
+		out_u64(f, c->key_bits);
+	else
+		out_lit(f, "null");
+	out_lit(f, ",\"self_signed\":");
+	boolean(f, c->self_signed);
+	out_lit(f, ",\"expired\":");
+	boolean(f, flaws & TLS_CERT_EXPIRED);
+	out_lit(f, ",\"not_yet_valid\":");
+	boolean(f, flaws & TLS_CERT_NOT_YET_VALID);
+	out_lit(f, ",\"name_matches\":");
+	out_str(f, flaws & TLS_CERT_NAME_UNKNOWN	 ? "null}"
+		   : flaws & TLS_CERT_NAME_MISMATCH ? "false}"
+						     : "true}");
+}
+
 /* The TLS handshake after STARTTLS or at once (tls/), null when none began. */
 static void
 tls(struct out *f, const struct smtp_session *s)
@@ -117,6 +195,8 @@ tls(struct out *f, const struct smtp_session *s)
 	} else {
 		out_lit(f, "null");
 	}
+	out_lit(f, ",\"certificate\":");
+	certificate(f, s);
 	out_lit(f, ",\"decrypted\":");
 	if (t->decrypted)
 		out_lit(f, "true");

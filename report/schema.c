@@ -241,6 +241,32 @@ static const struct field tls_alert[] = {
 	END,
 };
 
+static const struct field tls_certificate[] = {
+	{"subject", REQ, {.type = T_STRING, .desc = "the leaf's commonName, else its whole subject "
+						    "(RFC 2253); bytes outside printable ASCII as \\xHH"}},
+	{"issuer", REQ, {.type = T_STRING, .desc = "the issuer's commonName, else the whole issuer"}},
+	{"issuer_org", REQ, {.type = T_STRING | T_NULL, .desc = "the issuer's organizationName"}},
+	{"not_before", REQ, TIME("the certificate is valid from")},
+	{"not_after", REQ, TIME("the certificate is valid until")},
+	{"sans", REQ, {.type = T_ARRAY, .items = &(const struct sch)STRING,
+		       .desc = "DNS subjectAltNames, in order"}},
+	{"sans_truncated", REQ, {.type = T_BOOLEAN, .desc = "more names than kept (512 bytes)"}},
+	{"chain", REQ, {.type = T_INTEGER, .min = "1",
+			.desc = "certificates the server sent, its own first"}},
+	{"key_type", REQ, {.type = T_STRING | T_NULL, .desc = "RSA, EC, Ed25519 ..."}},
+	{"key_bits", REQ, {.type = T_INTEGER | T_NULL, .min = "1"}},
+	{"self_signed", REQ, {.type = T_BOOLEAN,
+			      .desc = "issued by itself: same name, signed by its own key"}},
+	{"expired", REQ, {.type = T_BOOLEAN, .desc = "the session's first packet is after not_after"}},
+	{"not_yet_valid", REQ, {.type = T_BOOLEAN,
+				.desc = "the session's first packet is before not_before"}},
+	{"name_matches", REQ, {.type = T_BOOLEAN | T_NULL,
+			       .desc = "a name of the certificate covers the SNI (RFC 6125: SANs, "
+				       "else the CN; a wildcard for one left-most label); null: no "
+				       "SNI, or a list cut short"}},
+	END,
+};
+
 static const struct field tls[] = {
 	{"handshake", REQ, {.type = T_STRING, .values = N_HANDSHAKE,
 			    .desc = "completed: both Finished seen; failed: a fatal alert first; "
@@ -250,6 +276,9 @@ static const struct field tls[] = {
 	{"cipher", REQ, {.type = T_STRING | T_NULL, .desc = "IANA name"}},
 	{"sni", REQ, {.type = T_STRING | T_NULL, .desc = "server name the client asked for"}},
 	{"alert", REQ, {.type = T_OBJECT | T_NULL, .props = tls_alert}},
+	{"certificate", REQ, {.type = T_OBJECT | T_NULL, .props = tls_certificate,
+			      .desc = "the server's certificate, in clear up to TLS 1.2; null: not "
+				      "seen (TLS 1.3 sends it encrypted)"}},
 	{"decrypted", REQ, {.type = T_BOOLEAN,
 			    .desc = "records were decrypted with the key log (--tls-keylog) and the SMTP "
 				    "inside is in commands like the rest"}},

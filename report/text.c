@@ -167,6 +167,44 @@ tls_keys_line(FILE *f, const struct tls_facts *t)
 		fprintf(f, ", %" PRIu64 " records failed authentication", t->failed_records);
 }
 
+/* The name check against the SNI, as tls_cert_flaws() settles it. */
+static const char *
+name_words(unsigned flaws, const char *sni)
+{
+	if (!sni[0])
+		return "no SNI to check the name against";
+	if (flaws & TLS_CERT_NAME_UNKNOWN)
+		return "name not checked (a list cut short)";
+	return flaws & TLS_CERT_NAME_MISMATCH ? "name does not match the SNI" : "name matches the SNI";
+}
+
+/* "  certificate: CN=..., issuer ..., valid ... to ..., ..." under the tls line. */
+static void
+certificate_line(FILE *f, const struct smtp_session *s)
+{
+	const struct tls_cert *c = &s->tls->cert;
+	unsigned flaws = tls_cert_flaws(c, (int64_t)(s->ts_first / 1000000u), s->tls->sni,
+					s->tls->sni_truncated);
+	char from[40], to[40];
+
+	rpt_iso_seconds(from, sizeof(from), c->not_before);
+	rpt_iso_seconds(to, sizeof(to), c->not_after);
+	fputs(c->subject_cn ? "  certificate: CN=" : "  certificate: ", f);
+	rpt_text_wire(f, c->subject, 80);
+	if (c->sans[0]) {
+		fputs(" (names ", f);
+		rpt_text_wire(f, c->sans, 120);
+		fputs(c->sans_truncated ? ", ...)" : ")", f);
+	}
+	fputs(", issuer ", f);
+	rpt_text_wire(f, c->issuer, 80);
+	fprintf(f, ", valid %.10s to %.10s, chain of %u", from, to, (unsigned)c->chain);
+	fprintf(f, "%s%s%s, %s\n", flaws & TLS_CERT_SELF_SIGNED ? ", self-signed" : "",
+		flaws & TLS_CERT_EXPIRED ? ", expired" : "",
+		flaws & TLS_CERT_NOT_YET_VALID ? ", not yet valid" : "",
+		name_words(flaws, s->tls->sni));
+}
+
 void
 text_session(FILE *f, const struct smtp_session *s, bool color)
 {
@@ -191,6 +229,8 @@ text_session(FILE *f, const struct smtp_session *s, bool color)
 			fprintf(f, ", alert %s from the %s", tls_alert_name(s->tls->alert.description),
 				tls_dir_name(s->tls->alert.sent_by));
 		putc('\n', f);
+		if (s->tls->cert.seen)
+			certificate_line(f, s);
 	}
 	if (s->has_auth) {
 		fputs("  login: ", f);

@@ -6,9 +6,17 @@ IPv4, one TCP connection), keeps each direction's payload once and in sequence o
 (retransmissions dropped), and writes DIR/tls_samples.h: per capture one byte array of all
 payloads in capture order and a table of segments {direction, offset, length}. The client is
 the side that sent the SYN. Only the standard library is used.
+
+Beside them, per capture: NAME_ts, the capture time of its first packet (Unix seconds),
+and, when make-tls-samples.sh wrote DIR/NAME.cert.txt (what `openssl x509` printed for the
+certificate the server sent), NAME_cert: those facts as C values, plus the chain length
+from s_client's own "Certificate chain" in DIR/NAME.client.log.
 """
+import calendar
+import re
 import struct
 import sys
+import time
 
 
 def packets(path):
@@ -24,7 +32,7 @@ def packets(path):
     linktype = struct.unpack(end + "I", data[20:24])[0]
     off = 24
     while off + 16 <= len(data):
-        _, _, incl, _ = struct.unpack(end + "IIII", data[off:off + 16])
+        sec, _, incl, _ = struct.unpack(end + "IIII", data[off:off + 16])
         off += 16
         frame = data[off:off + incl]
         off += incl
@@ -42,14 +50,14 @@ def packets(path):
         sport, dport, seq = struct.unpack(">HHI", tcp[:8])
         flags = tcp[13]
         doff = (tcp[12] >> 4) * 4
-        yield sport, dport, seq, flags, tcp[doff:]
+        yield sec, sport, dport, seq, flags, tcp[doff:]
 
 
 def streams(path):
     client = None
     nxt = {}
     segs = []
-    for sport, dport, seq, flags, payload in packets(path):
+    for _, sport, dport, seq, flags, payload in packets(path):
         if flags & 0x02 and not flags & 0x10:  # SYN without ACK: the client
             client = (sport, dport)
         if flags & 0x02:
@@ -71,6 +79,66 @@ def streams(path):
     return segs
 
 
+def c_str(v):
+    return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def openssl_time(v):
+    """notBefore=Jan  1 00:00:00 2020 GMT -> Unix seconds."""
+    return calendar.timegm(time.strptime(" ".join(v.split()), "%b %d %H:%M:%S %Y GMT"))
+
+
+def rdn(dn, key):
+    """The value of key= in an RFC 2253 one-line name (no escaped commas in ours)."""
+    for part in dn.split(","):
+        k, _, v = part.partition("=")
+        if k == key:
+            return v
+    return ""
+
+
+KEYS = {"rsaEncryption": "RSA", "id-ecPublicKey": "EC", "ED25519": "Ed25519"}
+
+
+def cert_expect(out, name):
+    """NAME.cert.txt (openssl x509 -subject -issuer -dates -ext subjectAltName, key lines)."""
+    try:
+        lines = open(f"{out}/{name}.cert.txt").read().splitlines()
+    except FileNotFoundError:
+        return []
+    f = {"sans": ""}
+    for i, line in enumerate(lines):
+        line = line.strip()
+        for k in ("subject", "issuer", "notBefore", "notAfter"):
+            if line.startswith(k + "="):
+                f[k] = line[len(k) + 1:]
+        if line.startswith("X509v3 Subject Alternative Name"):
+            f["sans"] = ",".join(n.strip()[4:] for n in lines[i + 1].split(","))
+        if line.startswith("Public Key Algorithm:"):
+            f["key"] = KEYS[line.split(":", 1)[1].strip()]
+        m = re.match(r"Public-Key: \((\d+) bit\)", line)
+        if m:
+            f["bits"] = int(m.group(1))
+    log = open(f"{out}/{name}.client.log").read()
+    chain = log.split("Certificate chain", 1)[1].split("---", 1)[0]
+    n = len(re.findall(r"^ *\d+ s:", chain, re.M))
+    return [
+        f"/* {name}.cert.txt: " + "; ".join(l.strip() for l in lines).replace("*/", "* /") + " */",
+        f"static const struct tls_sample_cert {name}_cert = {{",
+        f"\t.subject_cn = {c_str(rdn(f['subject'], 'CN'))},",
+        f"\t.issuer_cn = {c_str(rdn(f['issuer'], 'CN'))},",
+        f"\t.issuer_o = {c_str(rdn(f['issuer'], 'O'))},",
+        f"\t.not_before = {openssl_time(f['notBefore'])},",
+        f"\t.not_after = {openssl_time(f['notAfter'])},",
+        f"\t.sans = {c_str(f['sans'])},",
+        f"\t.self_signed = {'true' if f['subject'] == f['issuer'] else 'false'},",
+        f"\t.key_type = {c_str(f['key'])},",
+        f"\t.key_bits = {f['bits']},",
+        f"\t.chain = {n}, /* the client.log's Certificate chain */",
+        "};",
+    ]
+
+
 def main():
     out = sys.argv[1]
     lines = [
@@ -82,12 +150,21 @@ def main():
         "#ifndef SMTPSCOPE_TLS_SAMPLES_H",
         "#define SMTPSCOPE_TLS_SAMPLES_H",
         "",
+        "#include <stdbool.h>",
         "#include <stddef.h>",
         "#include <stdint.h>",
         "",
         "struct tls_sample_seg {",
         "\tint dir;",
         "\tsize_t off, len;",
+        "};",
+        "",
+        "/* What openssl printed for the certificate the server sent (NAME.cert.txt). */",
+        "struct tls_sample_cert {",
+        "\tconst char *subject_cn, *issuer_cn, *issuer_o, *sans, *key_type;",
+        "\tint64_t not_before, not_after;",
+        "\tbool self_signed;",
+        "\tunsigned key_bits, chain;",
         "};",
         "",
     ]
@@ -105,6 +182,9 @@ def main():
             lines.append(f"\t{{{d}, {off}, {len(p)}}},")
             off += len(p)
         lines.append("};")
+        first = next(packets(f"{out}/{name}.pcap"))[0]
+        lines.append(f"static const int64_t {name}_ts = {first}; /* the first packet's time */")
+        lines.extend(cert_expect(out, name))
         lines.append("")
     lines.append("#endif")
     with open(f"{out}/tls_samples.h", "w") as f:

@@ -18,6 +18,10 @@
 
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
 #include "../tls/tls.h"
 #include "data/tls/tls_samples.h"
 
@@ -319,7 +323,10 @@ test_handshake_cap(void **state)
 
 	assert_int_equal(f->side[TLS_CLIENT].caps_hit, 1);
 	assert_int_equal(f->side[TLS_CLIENT].unparsed_bytes, 0xa6 - 4);
-	assert_int_equal(f->side[TLS_SERVER].caps_hit, 0);
+	/* server.log: "Handshake [length 0323], Certificate", past the cap too, so not read */
+	assert_int_equal(f->side[TLS_SERVER].caps_hit, 1);
+	assert_int_equal(f->side[TLS_SERVER].unparsed_bytes, 0x323 - 4);
+	assert_false(f->cert.seen);
 	assert_false(f->client_hello);
 	assert_string_equal(f->sni, "");
 	assert_string_equal(f->version, "TLSv1.2");
@@ -799,7 +806,8 @@ test_garbage_and_mutations(void **state)
 		size_t n;
 	} samples[] = {
 		{SAMPLE(tls12_ok)}, {SAMPLE(tls13_ok)}, {SAMPLE(tls12_nocipher)},
-		{SAMPLE(tls12_verify)}, {SAMPLE(tls13_verify)},
+		{SAMPLE(tls12_verify)}, {SAMPLE(tls13_verify)}, {SAMPLE(tls12_expired)},
+		{SAMPLE(tls12_notyet)}, {SAMPLE(tls12_chain)}, {SAMPLE(tls12_mismatch)},
 	};
 
 	(void)state;
@@ -842,6 +850,8 @@ test_garbage_and_mutations(void **state)
 			assert_true(f->side[d].unparsed_bytes <= f->side[d].bytes);
 			assert_true(f->side[d].records <= f->side[d].bytes / 5);
 			assert_true(strlen(f->sni) <= TLS_SNI_MAX);
+			assert_true(strlen(f->cert.sans) <= TLS_CERT_SANS_MAX);
+			assert_true(strlen(f->cert.subject) <= TLS_CERT_NAME_MAX);
 		}
 		assert_true(f->handshake < TLS_HS_COUNT);
 		tls_free(c);
@@ -907,6 +917,502 @@ test_empty_and_misplaced_hellos(void **state)
 	tls_free(c);
 }
 
+/* --- the server's certificate (tls/cert.c) --- */
+
+/*
+ * The certificate facts against what openssl printed when the script made the
+ * certificate (NAME.cert.txt, in tls_samples.h as NAME_cert), and the flaws at
+ * the capture's time (NAME_ts): expired / not yet valid from the printed dates,
+ * self-signed when openssl printed the same subject and issuer.
+ */
+static void
+check_cert(const struct tls_facts *f, const struct tls_sample_cert *e, int64_t ts,
+	   unsigned name_flaw)
+{
+	const struct tls_cert *c = &f->cert;
+	unsigned want = name_flaw;
+
+	assert_true(c->seen);
+	assert_true(c->subject_cn);
+	assert_string_equal(c->subject, e->subject_cn);
+	assert_string_equal(c->issuer, e->issuer_cn);
+	assert_string_equal(c->issuer_org, e->issuer_o);
+	assert_int_equal(c->not_before, e->not_before);
+	assert_int_equal(c->not_after, e->not_after);
+	assert_string_equal(c->sans, e->sans);
+	assert_false(c->sans_truncated);
+	assert_false(c->names_truncated);
+	assert_int_equal(c->self_signed, e->self_signed);
+	assert_string_equal(c->key_type, e->key_type);
+	assert_int_equal(c->key_bits, e->key_bits);
+	assert_int_equal(c->chain, e->chain);
+	if (ts > e->not_after)
+		want |= TLS_CERT_EXPIRED;
+	if (ts < e->not_before)
+		want |= TLS_CERT_NOT_YET_VALID;
+	if (e->self_signed)
+		want |= TLS_CERT_SELF_SIGNED;
+	assert_int_equal(tls_cert_flaws(c, ts, f->sni, f->sni_truncated), want);
+	assert_int_equal(tls_cert_matches(c, f->sni), !(name_flaw & TLS_CERT_NAME_MISMATCH));
+	assert_int_equal(f->side[TLS_SERVER].malformed, 0);
+	assert_int_equal(f->side[TLS_SERVER].caps_hit, 0);
+}
+
+/* Every split of a capture: handshake, the client's alert (0: none) and the certificate. */
+static void
+check_cert_sample(const uint8_t *bytes, const struct tls_sample_seg *segs, size_t n,
+		  const struct tls_sample_cert *e, int64_t ts, enum tls_handshake hs,
+		  uint8_t client_alert, unsigned name_flaw)
+{
+	static const enum split splits[] = {SPLIT_SEGMENTS, SPLIT_BYTES, SPLIT_RANDOM};
+
+	for (size_t s = 0; s < sizeof(splits) / sizeof(splits[0]); s++) {
+		for (uint32_t seed = 1; seed <= (splits[s] == SPLIT_RANDOM ? 10u : 1u); seed++) {
+			struct tls_conn *c = feed(bytes, segs, n, splits[s], seed);
+			const struct tls_facts *f = tls_facts(c);
+
+			tls_end(c, TLS_CLOSED_BY_CLIENT);
+			assert_int_equal(f->handshake, hs);
+			assert_int_equal(f->alert.seen && f->alert.level == TLS_ALERT_FATAL,
+					 client_alert != 0);
+			if (client_alert) {
+				assert_int_equal(f->alert.description, client_alert);
+				assert_int_equal(f->alert.sent_by, TLS_CLIENT);
+			}
+			check_cert(f, e, ts, name_flaw);
+			tls_free(c);
+		}
+	}
+}
+
+/* tls12_ok, tls12_verify: the self-signed RSA-2048 certificate, no SANs: the CN is the name. */
+static void
+test_cert_self_signed(void **state)
+{
+	(void)state;
+	check_cert_sample(SAMPLE(tls12_ok), &tls12_ok_cert, tls12_ok_ts, TLS_HS_COMPLETED, 0, 0);
+	/* client.log: "fatal unknown_ca" */
+	check_cert_sample(SAMPLE(tls12_verify), &tls12_verify_cert, tls12_verify_ts,
+			  TLS_HS_FAILED, 48, 0);
+}
+
+/* tls12_expired: client.log "verify error:num=10:certificate has expired", "fatal certificate_expired". */
+static void
+test_cert_expired(void **state)
+{
+	(void)state;
+	assert_true(tls12_expired_ts > tls12_expired_cert.not_after);
+	check_cert_sample(SAMPLE(tls12_expired), &tls12_expired_cert, tls12_expired_ts,
+			  TLS_HS_FAILED, 45, 0);
+}
+
+/* tls12_notyet: client.log "certificate is not yet valid", "fatal bad_certificate"; GeneralizedTime. */
+static void
+test_cert_not_yet_valid(void **state)
+{
+	(void)state;
+	assert_true(tls12_notyet_ts < tls12_notyet_cert.not_before);
+	check_cert_sample(SAMPLE(tls12_notyet), &tls12_notyet_cert, tls12_notyet_ts,
+			  TLS_HS_FAILED, 42, 0);
+}
+
+/* tls12_chain: leaf + CA (client.log's chain 0 and 1), SNI relay.mail.example.test by *.mail. */
+static void
+test_cert_chain_wildcard(void **state)
+{
+	(void)state;
+	check_cert_sample(SAMPLE(tls12_chain), &tls12_chain_cert, tls12_chain_ts,
+			  TLS_HS_COMPLETED, 0, 0);
+}
+
+/* tls12_mismatch: SNI other.example.net; client.log "hostname mismatch", "fatal bad_certificate". */
+static void
+test_cert_name_mismatch(void **state)
+{
+	(void)state;
+	check_cert_sample(SAMPLE(tls12_mismatch), &tls12_mismatch_cert, tls12_mismatch_ts,
+			  TLS_HS_FAILED, 42, TLS_CERT_NAME_MISMATCH);
+}
+
+/* TLS 1.3 sends it encrypted; a clear Certificate after a 1.3 ServerHello is not read. */
+static void
+test_cert_not_read_in_tls13(void **state)
+{
+	struct buf sh = {.n = 0}, sv = {.n = 0}, body = {.n = 0};
+	struct tls_conn *c = feed(SAMPLE(tls13_ok), SPLIT_SEGMENTS, 1);
+
+	(void)state;
+	assert_false(tls_facts(c)->cert.seen);
+	tls_free(c);
+	c = tls_new(NULL);
+	server_hello_body(&sh, 0x1301, 0x0304, false);
+	hs_records(&sv, 2, &sh, 16384);
+	put24(&body, 0);
+	hs_records(&sv, 11, &body, 16384);
+	feed_buf(c, TLS_SERVER, &sv);
+	assert_false(tls_facts(c)->cert.seen);
+	assert_int_equal(tls_facts(c)->side[TLS_SERVER].malformed, 0);
+	tls_free(c);
+}
+
+/* --- certificates made here with libcrypto, for what the script does not make --- */
+
+struct mkcert {
+	const char *cn, *org;	  /* NULL: none */
+	const uint8_t *cn_bytes;  /* raw UTF8String bytes instead of cn */
+	size_t cn_len;
+	const char *const *sans;  /* NULL-terminated */
+	bool sign_with_other_key; /* issuer = subject, but another key signs */
+};
+
+static void
+add_san(GENERAL_NAMES *names, const char *dns)
+{
+	GENERAL_NAME *g = GENERAL_NAME_new();
+	ASN1_IA5STRING *s = ASN1_IA5STRING_new();
+
+	assert_true(g && s && ASN1_STRING_set(s, dns, (int)strlen(dns)));
+	GENERAL_NAME_set0_value(g, GEN_DNS, s);
+	assert_true(sk_GENERAL_NAME_push(names, g) > 0);
+}
+
+/* A DER certificate (malloc'ed, *n bytes) as m says: self-issued, 2020-01-01 .. 2030-01-01. */
+static uint8_t *
+make_der(const struct mkcert *m, size_t *n)
+{
+	EVP_PKEY *key = EVP_EC_gen("P-256"), *other = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	X509_NAME *name = X509_NAME_new();
+	unsigned char *der = NULL;
+	uint8_t *copy;
+	int len;
+
+	assert_true(key && other && x && name);
+	assert_true(X509_set_version(x, 2) && ASN1_INTEGER_set(X509_get_serialNumber(x), 7));
+	assert_non_null(ASN1_TIME_set(X509_getm_notBefore(x), 1577836800));
+	assert_non_null(ASN1_TIME_set(X509_getm_notAfter(x), 1893456000));
+	if (m->org)
+		assert_true(X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
+						       (const unsigned char *)m->org, -1, -1, 0));
+	if (m->cn || m->cn_bytes)
+		assert_true(X509_NAME_add_entry_by_txt(
+			name, "CN", V_ASN1_UTF8STRING,
+			m->cn_bytes ? m->cn_bytes : (const unsigned char *)m->cn,
+			m->cn_bytes ? (int)m->cn_len : -1, -1, 0));
+	assert_true(X509_set_subject_name(x, name) && X509_set_issuer_name(x, name));
+	assert_true(X509_set_pubkey(x, key));
+	if (m->sans) {
+		GENERAL_NAMES *names = sk_GENERAL_NAME_new_null();
+
+		for (size_t i = 0; m->sans[i]; i++)
+			add_san(names, m->sans[i]);
+		assert_true(X509_add1_ext_i2d(x, NID_subject_alt_name, names, 0, 0));
+		GENERAL_NAMES_free(names);
+	}
+	assert_true(X509_sign(x, m->sign_with_other_key ? other : key, EVP_sha256()) > 0);
+	len = i2d_X509(x, &der);
+	assert_true(len > 0);
+	copy = malloc((size_t)len);
+	assert_non_null(copy);
+	memcpy(copy, der, (size_t)len);
+	*n = (size_t)len;
+	OPENSSL_free(der);
+	X509_NAME_free(name);
+	X509_free(x);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(other);
+	return copy;
+}
+
+/* A TLS 1.2 Certificate body: certificate_list<3> of ASN.1Cert<3>. */
+static void
+cert12_body(struct buf *b, const uint8_t *der, size_t n, size_t copies)
+{
+	put24(b, (unsigned)((3 + n) * copies));
+	for (size_t i = 0; i < copies; i++) {
+		put24(b, (unsigned)n);
+		put(b, der, n);
+	}
+}
+
+/* Read p[0..n) from a heap block of exactly n bytes, so ASan sees any read past it. */
+static bool
+read_exact(struct tls_cert *c, const uint8_t *p, size_t n, bool tls13)
+{
+	uint8_t *copy = malloc(n ? n : 1);
+	bool ok;
+
+	assert_non_null(copy);
+	memcpy(copy, p, n);
+	ok = tls_read_certificate(c, copy, n, tls13);
+	free(copy);
+	return ok;
+}
+
+/* Lengths past the message, empty and garbage certificates: false, and *c untouched. */
+static void
+test_cert_malformed(void **state)
+{
+	static const struct mkcert m = {.cn = "mx.example.test"};
+	uint8_t garbage[300];
+	size_t n;
+	uint8_t *der = make_der(&m, &n);
+	struct tls_cert c = {.seen = true, .subject = "kept"};
+	struct buf b = {.n = 0};
+
+	(void)state;
+	cert12_body(&b, der, n, 1);
+	b.b[2]++; /* the list claims one byte more than the body has */
+	assert_false(read_exact(&c, b.b, b.n, false));
+	b.n = 0;
+	cert12_body(&b, der, n, 1);
+	b.b[5]++; /* the certificate claims one byte more than the list */
+	assert_false(read_exact(&c, b.b, b.n, false));
+	b.b[0] = 0xff; /* a 3-byte list length far beyond the body */
+	assert_false(read_exact(&c, b.b, b.n, false));
+	b.n = 0;
+	cert12_body(&b, der, n, 1);
+	put8(&b, 0); /* a byte after the list */
+	assert_false(read_exact(&c, b.b, b.n, false));
+	b.n = 0;
+	put24(&b, 3);
+	put24(&b, 0); /* a zero-length certificate */
+	assert_false(read_exact(&c, b.b, b.n, false));
+	b.n = 0;
+	put24(&b, 0); /* an empty list: no leaf */
+	assert_false(read_exact(&c, b.b, b.n, false));
+	assert_false(read_exact(&c, b.b, 0, false));
+	b.n = 0;
+	rng_state = 99;
+	for (size_t i = 0; i < sizeof(garbage); i++)
+		garbage[i] = (uint8_t)rng();
+	garbage[0] = 0x30; /* a SEQUENCE, to get past the first byte */
+	cert12_body(&b, garbage, sizeof(garbage), 1);
+	assert_false(read_exact(&c, b.b, b.n, false));
+	b.n = 0;
+	cert12_body(&b, der, n - 1, 1); /* DER cut short, lengths consistent */
+	assert_false(read_exact(&c, b.b, b.n, false));
+	b.n = 0;
+	put24(&b, (unsigned)(3 + n + 1));
+	put24(&b, (unsigned)(n + 1));
+	put(&b, der, n);
+	put8(&b, 0); /* a byte after the DER inside its length */
+	assert_false(read_exact(&c, b.b, b.n, false));
+	assert_true(c.seen);
+	assert_string_equal(c.subject, "kept");
+	b.n = 0;
+	cert12_body(&b, der, n, 3);
+	assert_true(read_exact(&c, b.b, b.n, false));
+	assert_int_equal(c.chain, 3);
+	assert_string_equal(c.subject, "mx.example.test");
+	free(der);
+}
+
+/* Every cut of a valid body is malformed, read from a block of the cut size. */
+static void
+test_cert_every_truncation(void **state)
+{
+	static const struct mkcert m = {.cn = "mx.example.test"};
+	size_t n;
+	uint8_t *der = make_der(&m, &n);
+	struct tls_cert c;
+	struct buf b = {.n = 0};
+
+	(void)state;
+	cert12_body(&b, der, n, 2);
+	for (size_t k = 0; k < b.n; k++)
+		assert_false(read_exact(&c, b.b, k, false));
+	assert_true(read_exact(&c, b.b, b.n, false));
+	assert_int_equal(c.chain, 2);
+	free(der);
+}
+
+/* RFC 8446 §4.4.2: context<1>, then CertificateEntry {cert_data<3>, extensions<2>}. */
+static void
+test_cert_tls13_form(void **state)
+{
+	static const struct mkcert m = {.cn = "mx.example.test"};
+	size_t n;
+	uint8_t *der = make_der(&m, &n);
+	struct tls_cert c;
+	struct buf b = {.n = 0};
+
+	(void)state;
+	put8(&b, 3);
+	put(&b, "ctx", 3);
+	put24(&b, (unsigned)(3 + n + 2 + 4));
+	put24(&b, (unsigned)n);
+	put(&b, der, n);
+	put16(&b, 4); /* one extension: type 5 (status_request), empty */
+	put16(&b, 5);
+	put16(&b, 0);
+	assert_true(read_exact(&c, b.b, b.n, true));
+	assert_int_equal(c.chain, 1);
+	assert_string_equal(c.subject, "mx.example.test");
+	assert_false(read_exact(&c, b.b, b.n, false)); /* not the 1.2 form */
+	b.b[b.n - 5] = 9;			       /* extensions longer than the entry */
+	assert_false(read_exact(&c, b.b, b.n, true));
+	b.b[b.n - 5] = 4;
+	for (size_t k = 0; k < b.n; k++)
+		assert_false(read_exact(&c, b.b, k, true));
+	free(der);
+}
+
+/* Wire bytes in names escaped once (\xHH, a space kept in X.500 names); SANs cut whole. */
+static void
+test_cert_names_escaped_and_cut(void **state)
+{
+	static const uint8_t cn[] = "mx\x1b[31m B\xc3\xbc\\cher";
+	static const char *const sans[] = {"a,b.example.test", "MX.example.test", NULL};
+	static char many[40][48];
+	static const char *many_sans[41];
+	const struct mkcert m = {.cn_bytes = cn, .cn_len = sizeof(cn) - 1, .sans = sans,
+				 .org = "Example Org"};
+	const struct mkcert no_cn = {.org = "Example Org"};
+	const struct mkcert lots = {.cn = "mx.example.test", .sans = many_sans};
+	struct tls_cert c;
+	struct buf b = {.n = 0};
+	size_t n;
+	uint8_t *der = make_der(&m, &n);
+
+	(void)state;
+	cert12_body(&b, der, n, 1);
+	assert_true(read_exact(&c, b.b, b.n, false));
+	assert_string_equal(c.subject, "mx\\x1b[31m B\\xc3\\xbc\\x5ccher");
+	assert_string_equal(c.issuer, c.subject);
+	assert_string_equal(c.issuer_org, "Example Org");
+	assert_string_equal(c.sans, "a\\x2cb.example.test,MX.example.test");
+	assert_true(c.self_signed);
+	assert_string_equal(c.key_type, "EC");
+	assert_int_equal(c.key_bits, 256);
+	assert_int_equal(c.not_before, 1577836800);
+	assert_int_equal(c.not_after, 1893456000);
+	assert_true(tls_cert_matches(&c, "mx.example.test"));
+	assert_false(tls_cert_matches(&c, "a,b.example.test"));
+	free(der);
+	/* no CN: the whole subject, RFC 2253, and it names no host */
+	der = make_der(&no_cn, &n);
+	b.n = 0;
+	cert12_body(&b, der, n, 1);
+	assert_true(read_exact(&c, b.b, b.n, false));
+	assert_false(c.subject_cn);
+	assert_string_equal(c.subject, "O=Example Org");
+	assert_string_equal(c.issuer, "O=Example Org");
+	assert_false(tls_cert_matches(&c, "Example Org"));
+	free(der);
+	/* 40 names of 30 bytes: cut at a whole name, below TLS_CERT_SANS_MAX */
+	for (int i = 0; i < 40; i++) {
+		snprintf(many[i], sizeof(many[i]), "host%02d.aaaaaaaaaa.example.test", i % 100);
+		many_sans[i] = many[i];
+	}
+	der = make_der(&lots, &n);
+	b.n = 0;
+	cert12_body(&b, der, n, 1);
+	assert_true(read_exact(&c, b.b, b.n, false));
+	assert_true(c.sans_truncated);
+	assert_int_equal(strlen(c.sans), 16 * 31 - 1); /* 16 names and their commas fit in 511 */
+	assert_string_equal(c.sans + strlen(c.sans) - 30, many[15]);
+	assert_true(tls_cert_matches(&c, many[15]));
+	assert_false(tls_cert_matches(&c, many[16]));
+	assert_int_equal(tls_cert_flaws(&c, 1577836800, many[16], false) & TLS_CERT_NAME_UNKNOWN,
+			 TLS_CERT_NAME_UNKNOWN);
+	free(der);
+}
+
+/* Subject == issuer is not enough: its own key must verify it. */
+static void
+test_cert_self_signed_needs_own_key(void **state)
+{
+	static const struct mkcert m = {.cn = "mx.example.test", .sign_with_other_key = true};
+	struct tls_cert c;
+	struct buf b = {.n = 0};
+	size_t n;
+	uint8_t *der = make_der(&m, &n);
+
+	(void)state;
+	cert12_body(&b, der, n, 1);
+	assert_true(read_exact(&c, b.b, b.n, false));
+	assert_string_equal(c.subject, c.issuer);
+	assert_false(c.self_signed);
+	free(der);
+}
+
+/* RFC 6125 §6.4: case, the wildcard's one place and one label, SANs before the CN. */
+static void
+test_cert_matches_rfc6125(void **state)
+{
+	static const struct {
+		const char *sans, *cn, *host;
+		bool match;
+	} cases[] = {
+		{"mx.example.test", NULL, "mx.example.test", true},
+		{"mx.example.test", NULL, "MX.Example.TEST", true},
+		{"MX.EXAMPLE.TEST", NULL, "mx.example.test", true},
+		{"mx.example.test", NULL, "mx.example.test.", true}, /* absolute form */
+		{"mx.example.test.", NULL, "mx.example.test", true},
+		{"mx.example.test", NULL, "mx.example.tes", false},
+		{"mx.example.test", NULL, "x.example.test", false},
+		{"a.test,mx.example.test", NULL, "mx.example.test", true},
+		{"*.example.test", NULL, "mx.example.test", true},
+		{"*.example.test", NULL, "MX.EXAMPLE.TEST", true},
+		{"*.example.test", NULL, "example.test", false},     /* one label exactly */
+		{"*.example.test", NULL, "a.mx.example.test", false},
+		{"*.example.test", NULL, ".example.test", false},    /* an empty label */
+		{"*.test", NULL, "example.test", false},	      /* not over a single label */
+		{"mx*.example.test", NULL, "mx1.example.test", false}, /* only a whole label */
+		{"*mx.example.test", NULL, "amx.example.test", false},
+		{"mx.*.test", NULL, "mx.example.test", false},
+		{"*", NULL, "mx", false},
+		{"*.*.test", NULL, "a.b.test", false},
+		{"xn--bcher-kva.example.test", NULL, "XN--BCHER-KVA.example.test", true},
+		{"other.example.test", "mx.example.test", "mx.example.test", false}, /* SANs first */
+		{"", "mx.example.test", "MX.example.test", true},	/* no SAN: the CN */
+		{"", "*.example.test", "mx.example.test", true},
+		{"", "mx.example.test", "", false},
+		{"mx.example.test", NULL, "", false},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tls_cert c = {.seen = true};
+
+		snprintf(c.sans, sizeof(c.sans), "%s", cases[i].sans);
+		if (cases[i].cn) {
+			c.subject_cn = true;
+			snprintf(c.subject, sizeof(c.subject), "%s", cases[i].cn);
+		}
+		if (tls_cert_matches(&c, cases[i].host) != cases[i].match)
+			fail_msg("case %zu: %s vs %s", i, cases[i].sans, cases[i].host);
+	}
+	struct tls_cert unseen = {.sans = "mx.example.test"};
+
+	assert_false(tls_cert_matches(&unseen, "mx.example.test"));
+	assert_false(tls_cert_matches(&unseen, NULL));
+}
+
+/* Validity bounds are inclusive (RFC 5280 §4.1.2.5); a name is judged only when it can be. */
+static void
+test_cert_flaws(void **state)
+{
+	struct tls_cert c = {.seen = true, .not_before = 1000, .not_after = 2000,
+			     .sans = "mx.example.test"};
+
+	(void)state;
+	assert_int_equal(tls_cert_flaws(&c, 1000, "mx.example.test", false), 0);
+	assert_int_equal(tls_cert_flaws(&c, 2000, "mx.example.test", false), 0);
+	assert_int_equal(tls_cert_flaws(&c, 2001, "mx.example.test", false), TLS_CERT_EXPIRED);
+	assert_int_equal(tls_cert_flaws(&c, 999, "mx.example.test", false),
+			 TLS_CERT_NOT_YET_VALID);
+	assert_int_equal(tls_cert_flaws(&c, 1500, "other.test", false), TLS_CERT_NAME_MISMATCH);
+	assert_int_equal(tls_cert_flaws(&c, 1500, "", false), TLS_CERT_NAME_UNKNOWN);
+	assert_int_equal(tls_cert_flaws(&c, 1500, NULL, false), TLS_CERT_NAME_UNKNOWN);
+	assert_int_equal(tls_cert_flaws(&c, 1500, "other.test", true), TLS_CERT_NAME_UNKNOWN);
+	c.self_signed = true;
+	assert_int_equal(tls_cert_flaws(&c, 1500, "mx.example.test", false), TLS_CERT_SELF_SIGNED);
+	c.seen = false;
+	assert_int_equal(tls_cert_flaws(&c, 5000, "other.test", false), 0);
+}
+
 int
 main(void)
 {
@@ -934,6 +1440,19 @@ main(void)
 		cmocka_unit_test(test_garbage_and_mutations),
 		cmocka_unit_test(test_malformed_hello),
 		cmocka_unit_test(test_empty_and_misplaced_hellos),
+		cmocka_unit_test(test_cert_self_signed),
+		cmocka_unit_test(test_cert_expired),
+		cmocka_unit_test(test_cert_not_yet_valid),
+		cmocka_unit_test(test_cert_chain_wildcard),
+		cmocka_unit_test(test_cert_name_mismatch),
+		cmocka_unit_test(test_cert_not_read_in_tls13),
+		cmocka_unit_test(test_cert_malformed),
+		cmocka_unit_test(test_cert_every_truncation),
+		cmocka_unit_test(test_cert_tls13_form),
+		cmocka_unit_test(test_cert_names_escaped_and_cut),
+		cmocka_unit_test(test_cert_self_signed_needs_own_key),
+		cmocka_unit_test(test_cert_matches_rfc6125),
+		cmocka_unit_test(test_cert_flaws),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

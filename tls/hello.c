@@ -20,9 +20,8 @@
 #define EXT_ENCRYPT_THEN_MAC 22 /* RFC 7366 */
 #define EXT_SUPPORTED_VERSIONS 43
 
-/* Append s[0..n) to dst (size cap) with bytes outside printable ASCII as \xHH. */
-static void
-append_escaped(char *dst, size_t cap, const uint8_t *s, size_t n, bool *truncated)
+void
+tls_append_escaped(char *dst, size_t cap, const uint8_t *s, size_t n, bool *truncated)
 {
 	size_t used = strlen(dst);
 
@@ -62,7 +61,7 @@ read_sni(struct tls_facts *f, struct rd *ext)
 		if (type == 0) {
 			f->sni[0] = '\0';
 			f->sni_truncated = false;
-			append_escaped(f->sni, sizeof(f->sni), name, len, &f->sni_truncated);
+			tls_append_escaped(f->sni, sizeof(f->sni), name, len, &f->sni_truncated);
 			return;
 		}
 	}
@@ -82,8 +81,8 @@ read_alpn(char *dst, size_t cap, bool *truncated, struct rd *ext)
 		if (!name)
 			return;
 		if (dst[0])
-			append_escaped(dst, cap, (const uint8_t *)",", 1, truncated);
-		append_escaped(dst, cap, name, len, truncated);
+			tls_append_escaped(dst, cap, (const uint8_t *)",", 1, truncated);
+		tls_append_escaped(dst, cap, name, len, truncated);
 	}
 }
 

@@ -38,6 +38,7 @@
 
 #define HS_CLIENT_HELLO 1
 #define HS_SERVER_HELLO 2
+#define HS_CERTIFICATE 11
 #define HS_FINISHED 20
 #define HS_KEY_UPDATE 24
 
@@ -217,13 +218,15 @@ hello_done(struct tls_conn *c, enum tls_dir dir, const uint8_t *p, size_t n)
 
 	if (!p)
 		p = empty; /* an empty hello: no buffer was needed */
-	bool ok = h->type == HS_CLIENT_HELLO ? tls_read_client_hello(&c->f, p, n)
-					     : tls_read_server_hello(&c->f, p, n);
+	bool ok = h->type == HS_CERTIFICATE  ? tls_read_certificate(&c->f.cert, p, n, false)
+		  : h->type == HS_CLIENT_HELLO ? tls_read_client_hello(&c->f, p, n)
+					       : tls_read_server_hello(&c->f, p, n);
 
 	if (!ok)
 		c->f.side[dir].malformed++;
 	/* the random (after the 2-byte version) names the keys; a HelloRetryRequest's is not one */
-	if (n >= 2 + KL_RANDOM && (h->type == HS_CLIENT_HELLO || c->f.server_hello)) {
+	if (n >= 2 + KL_RANDOM && (h->type == HS_CLIENT_HELLO ||
+				   (h->type == HS_SERVER_HELLO && c->f.server_hello))) {
 		memcpy(c->random[dir], p + 2, KL_RANDOM);
 		c->have_random[dir] = true;
 	}
@@ -239,8 +242,10 @@ hs_header(struct tls_conn *c, enum tls_dir dir)
 	h->type = h->hdr[0];
 	h->len = (uint32_t)h->hdr[1] << 16 | (uint32_t)h->hdr[2] << 8 | h->hdr[3];
 	h->got = 0;
+	/* the server's Certificate is in clear only up to TLS 1.2 (RFC 8446 §2) */
 	h->keep = (dir == TLS_CLIENT && h->type == HS_CLIENT_HELLO) ||
-		  (dir == TLS_SERVER && h->type == HS_SERVER_HELLO);
+		  (dir == TLS_SERVER && h->type == HS_SERVER_HELLO) ||
+		  (dir == TLS_SERVER && h->type == HS_CERTIFICATE && !is_tls13(c));
 	h->skip = false;
 	if (h->keep && h->len > c->max_hs) {
 		h->keep = false;

@@ -4,14 +4,14 @@
  * A struct tls_conn is fed the bytes of each direction as they come (split
  * anywhere), gaps and the end of the connection. It follows the records
  * (RFC 8446 §5.1, RFC 5246 §6.2), reassembles the cleartext handshake
- * messages that matter (ClientHello, ServerHello) across records, reads the
- * cleartext alerts, counts the encrypted records, and keeps the facts in a
- * struct tls_facts. Given a key log (tls_keylog_open, NSS format) it decrypts
- * the records (decrypt.c: TLS 1.3 and 1.2 AES-GCM and ChaCha20-Poly1305, TLS
- * 1.0-1.2 AES-CBC with HMAC) and hands the application data to the caller's
- * tls_plain_fn; a record that fails authentication is counted and reported
- * through tls_lost_fn, never passed on. No SMTP: the caller decides which bytes
- * are TLS.
+ * messages that matter (ClientHello, ServerHello, and up to TLS 1.2 the
+ * server's Certificate) across records, reads the cleartext alerts, counts the
+ * encrypted records, and keeps the facts in a struct tls_facts. Given a key log
+ * (tls_keylog_open, NSS format) it decrypts the records (decrypt.c: TLS 1.3 and
+ * 1.2 AES-GCM and ChaCha20-Poly1305, TLS 1.0-1.2 AES-CBC with HMAC) and hands
+ * the application data to the caller's tls_plain_fn; a record that fails
+ * authentication is counted and reported through tls_lost_fn, never passed on.
+ * No SMTP: the caller decides which bytes are TLS.
  *
  * Packet data is untrusted: every read is bounds-checked, the work is linear
  * in the bytes fed, nothing recurses, and the only buffer that grows (one
@@ -29,6 +29,8 @@
 #define TLS_RECORD_MAX (16384 + 2048)
 #define TLS_SNI_MAX 255	  /* sni is cut there (after escaping) and sni_truncated set */
 #define TLS_ALPN_MAX 127  /* alpn, alpn_offered: cut there and alpn_truncated set */
+#define TLS_CERT_NAME_MAX 255 /* subject, issuer, issuer_org: cut there (after escaping) */
+#define TLS_CERT_SANS_MAX 511 /* sans: whole names only; past it sans_truncated is set */
 
 enum tls_dir { TLS_CLIENT, TLS_SERVER };
 
@@ -93,7 +95,7 @@ struct tls_side {
 	uint64_t unparsed_bytes;    /* not TLS, after a lost sync, or past a cap */
 	uint64_t gap_bytes;	    /* missing bytes announced by tls_gap() */
 	uint32_t caps_hit;	    /* handshake messages larger than the cap */
-	uint32_t malformed;	    /* hellos whose inside did not parse (facts may be partial) */
+	uint32_t malformed;	    /* hellos or Certificates whose inside did not parse */
 	bool not_tls;		    /* the first bytes were not a TLS record */
 	bool truncated_record;	    /* the connection ended inside a record */
 	bool lost_sync;		    /* record framing lost (garbage, gap): rest unparsed */
@@ -108,6 +110,38 @@ struct tls_side {
  * keys, or records corrupted in the capture).
  */
 enum tls_keys { TLS_KEYS_OFF, TLS_KEYS_MISSING, TLS_KEYS_UNSUPPORTED, TLS_KEYS_FOUND };
+
+/*
+ * The server's certificate, from the Certificate message (in clear up to TLS
+ * 1.2; RFC 5246 §7.4.2, RFC 8446 §4.4.2) and its first (leaf) certificate.
+ * Strings follow the SNI's rule (hello.c): bytes outside 0x21..0x7e, and the
+ * backslash, are \xHH, escaped here once; the X.500 texts (subject, issuer,
+ * issuer_org) keep a plain space, which their names often hold. So every
+ * string is printable ASCII and the writers print it as it is.
+ */
+struct tls_cert {
+	bool seen;	   /* a Certificate message was read and its leaf parsed */
+	bool subject_cn;   /* subject is the commonName; else the whole subject (RFC 2253) */
+	bool self_signed;  /* issued by itself: same name, and its own key verifies it */
+	bool names_truncated, sans_truncated;
+	uint32_t chain;	   /* certificates in the message */
+	int64_t not_before, not_after; /* Unix seconds, UTC */
+	uint32_t key_bits; /* 0 when unknown */
+	char key_type[12]; /* "RSA", "EC", "Ed25519" ...; "" when unknown */
+	char subject[TLS_CERT_NAME_MAX + 1];
+	char issuer[TLS_CERT_NAME_MAX + 1]; /* its commonName; else the whole issuer (RFC 2253) */
+	char issuer_org[TLS_CERT_NAME_MAX + 1]; /* organizationName; "" if none */
+	char sans[TLS_CERT_SANS_MAX + 1]; /* DNS subjectAltNames, comma separated (',' is \x2c) */
+};
+
+/* What tls_cert_flaws() finds; bits. */
+enum tls_cert_flaw {
+	TLS_CERT_EXPIRED = 1,	    /* the capture is after notAfter */
+	TLS_CERT_NOT_YET_VALID = 2, /* the capture is before notBefore */
+	TLS_CERT_SELF_SIGNED = 4,
+	TLS_CERT_NAME_MISMATCH = 8, /* no name of the certificate covers the host */
+	TLS_CERT_NAME_UNKNOWN = 16, /* no host to check, or a list cut short: not judged */
+};
 
 struct tls_facts {
 	enum tls_handshake handshake;
@@ -126,6 +160,7 @@ struct tls_facts {
 	char alpn_offered[TLS_ALPN_MAX + 1]; /* the client's list, comma separated */
 	bool sni_truncated, alpn_truncated;
 	struct tls_alert alert;
+	struct tls_cert cert;	 /* the server's, TLS 1.2 and older (1.3 sends it encrypted) */
 	struct tls_side side[2]; /* [TLS_CLIENT], [TLS_SERVER] */
 };
 
@@ -137,7 +172,7 @@ typedef void tls_plain_fn(void *arg, enum tls_dir dir, const uint8_t *p, size_t 
 typedef void tls_lost_fn(void *arg, enum tls_dir dir, size_t n);
 
 struct tls_config {
-	size_t max_handshake_msg; /* ClientHello/ServerHello bytes kept; 0 = default 65536 */
+	size_t max_handshake_msg; /* hello and Certificate bytes kept; 0 = default 65536 */
 	struct tls_keylog *keylog; /* NULL: no decryption */
 	tls_plain_fn *plain;
 	tls_lost_fn *lost;
@@ -182,6 +217,29 @@ struct tls_keylog *tls_keylog_open(int fd, bool follow, size_t max_entries, char
 				   size_t errsz);
 void tls_keylog_free(struct tls_keylog *kl);
 void tls_keylog_get_stats(struct tls_keylog *kl, struct tls_keylog_stats *st);
+
+/*
+ * Read a Certificate message body (after the 4-byte handshake header) into *c:
+ * the TLS 1.2 form (RFC 5246 §7.4.2: certificate_list<0..2^24-1> of
+ * ASN.1Cert<1..2^24-1>) or, tls13, the TLS 1.3 one (RFC 8446 §4.4.2:
+ * certificate_request_context<0..255>, then CertificateEntry {cert_data<1..2^24-1>,
+ * extensions<0..2^16-1>}). The lengths must fill the body exactly and the leaf
+ * must be DER that fills its own length. False, and *c untouched, if not.
+ */
+bool tls_read_certificate(struct tls_cert *c, const uint8_t *p, size_t n, bool tls13);
+/*
+ * Does the certificate name host (escaped as tls_facts.sni is)? RFC 6125 §6.4:
+ * ASCII case-insensitive; a wildcard only as the whole left-most label, for
+ * exactly one label, and not right above a single label ("*.com"); the DNS
+ * subjectAltNames when there is any, else the subject's commonName.
+ */
+bool tls_cert_matches(const struct tls_cert *c, const char *host);
+/*
+ * enum tls_cert_flaw bits of a seen certificate at time t (Unix seconds, the
+ * capture's), for host ("" or NULL: the name is not judged, NAME_UNKNOWN).
+ * A mismatch against a cut SAN list or host is NAME_UNKNOWN, not a mismatch.
+ */
+unsigned tls_cert_flaws(const struct tls_cert *c, int64_t t, const char *host, bool host_cut);
 
 /* Names for output; never NULL ("unknown" or "" where there is no name). */
 const char *tls_handshake_name(enum tls_handshake h);
