@@ -278,7 +278,7 @@ static const struct field tls[] = {
 	{"alert", REQ, {.type = T_OBJECT | T_NULL, .props = tls_alert}},
 	{"certificate", REQ, {.type = T_OBJECT | T_NULL, .props = tls_certificate,
 			      .desc = "the server's certificate, in clear up to TLS 1.2; null: not "
-				      "seen (TLS 1.3 sends it encrypted)"}},
+				      "seen (TLS 1.3 sends it encrypted: read with --tls-keylog)"}},
 	{"decrypted", REQ, {.type = T_BOOLEAN,
 			    .desc = "records were decrypted with the key log (--tls-keylog) and the SMTP "
 				    "inside is in commands like the rest"}},

@@ -81,8 +81,9 @@ struct dir_state {
 	size_t wait_len, wait_cap;
 	uint8_t ihdr[4];    /* TLS 1.3: the decrypted handshake message being skipped */
 	size_t ihdr_len;
-	uint32_t iskip;
+	uint32_t iskip, ilen;
 	uint8_t itype;
+	uint8_t *icert;	    /* TLS 1.3: the server's decrypted Certificate, kept to be read */
 	bool app_keys;	    /* TLS 1.3: this side's Finished went by; traffic secret next */
 	struct rec_dir rec;
 };
@@ -128,6 +129,9 @@ tls_free(struct tls_conn *c)
 	for (int i = 0; i < 2; i++) {
 		free(c->d[i].hs.buf);
 		free(c->d[i].wait);
+		if (c->d[i].icert)
+			cap_budget_give(c->d[i].ilen);
+		free(c->d[i].icert);
 		rec_free(&c->d[i].rec);
 	}
 	OPENSSL_cleanse(c->random, sizeof(c->random));
@@ -448,10 +452,25 @@ keys_ready(struct tls_conn *c, enum tls_dir dir)
 	return d->rec.ready;
 }
 
+/* Room for the decrypted Certificate, within the handshake cap and the budget; else a cap hit. */
+static void
+keep_certificate(struct tls_conn *c, struct dir_state *d)
+{
+	if (d->ilen == 0)
+		return;
+	if (d->ilen <= c->max_hs && cap_budget_take(d->ilen)) {
+		if ((d->icert = malloc(d->ilen)))
+			return;
+		cap_budget_give(d->ilen);
+	}
+	c->f.side[TLS_SERVER].caps_hit++;
+}
+
 /*
- * TLS 1.3 handshake messages inside the records of dir: only the ends of
- * Finished (the side's traffic secret from the next record on) and KeyUpdate
- * (the next generation, RFC 8446 §4.6.3) matter; bodies are skipped.
+ * TLS 1.3 handshake messages inside the records of dir: the server's
+ * Certificate (read as in clear), and the ends of Finished (the side's traffic
+ * secret from the next record on) and KeyUpdate (the next generation, RFC 8446
+ * §4.6.3); other bodies are skipped.
  */
 static void
 inner_handshake(struct tls_conn *c, enum tls_dir dir, const uint8_t *p, size_t n)
@@ -466,9 +485,14 @@ inner_handshake(struct tls_conn *c, enum tls_dir dir, const uint8_t *p, size_t n
 				continue;
 			d->itype = d->ihdr[0];
 			d->iskip = (uint32_t)d->ihdr[1] << 16 | (uint32_t)d->ihdr[2] << 8 | d->ihdr[3];
+			d->ilen = d->iskip;
+			if (d->itype == HS_CERTIFICATE && dir == TLS_SERVER && !c->f.cert.seen)
+				keep_certificate(c, d);
 		} else {
 			size_t take = d->iskip < n ? d->iskip : n;
 
+			if (d->icert)
+				memcpy(d->icert + (d->ilen - d->iskip), p, take);
 			d->iskip -= (uint32_t)take;
 			p += take;
 			n -= take;
@@ -476,6 +500,13 @@ inner_handshake(struct tls_conn *c, enum tls_dir dir, const uint8_t *p, size_t n
 		if (d->iskip > 0)
 			continue;
 		d->ihdr_len = 0;
+		if (d->icert) { /* the same reader as in clear, in its TLS 1.3 form */
+			if (!tls_read_certificate(&c->f.cert, d->icert, d->ilen, true))
+				c->f.side[dir].malformed++;
+			free(d->icert);
+			cap_budget_give(d->ilen);
+			d->icert = NULL;
+		}
 		if (d->itype == HS_FINISHED && !d->app_keys) {
 			d->app_keys = true;
 			d->rec.ready = false; /* keys_ready() takes the traffic secret */
