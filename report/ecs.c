@@ -107,6 +107,45 @@ static const bool listed[][SMTP_RCPT_STATUS_COUNT] = {
 	[REFUSED] = {[SMTP_RCPT_DEFERRED] = true, [SMTP_RCPT_REJECTED] = true},
 };
 
+/* ECS tls.server.*: the server's certificate (tls.h: struct tls_cert). */
+static void
+tls_server(FILE *f, const struct tls_cert *c)
+{
+	char from[40], to[40];
+	const char *p = c->sans;
+
+	rpt_iso_seconds(from, sizeof(from), c->not_before);
+	rpt_iso_seconds(to, sizeof(to), c->not_after);
+	char subject[sizeof(c->subject) + 3];
+
+	snprintf(subject, sizeof(subject), "%s%s", c->subject_cn ? "CN=" : "", c->subject);
+	fputs(",\"server\":{\"subject\":", f);
+	rpt_json_string(f, subject);
+	fputs(",\"issuer\":", f);
+	rpt_json_string(f, c->issuer);
+	fprintf(f, ",\"not_before\":\"%s\",\"not_after\":\"%s\",\"x509\":{\"alternative_names\":[",
+		from, to);
+	while (*p) { /* the list is comma separated, a comma in a name being \x2c */
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		char name[TLS_CERT_SANS_MAX + 1];
+
+		memcpy(name, p, n);
+		name[n] = '\0';
+		fputs(p == c->sans ? "" : ",", f);
+		rpt_json_string(f, name);
+		p += n + (e != NULL);
+	}
+	putc(']', f);
+	if (c->key_type[0]) {
+		fputs(",\"public_key_algorithm\":", f);
+		rpt_json_string(f, c->key_type);
+	}
+	if (c->key_bits)
+		fprintf(f, ",\"public_key_size\":%u", (unsigned)c->key_bits);
+	fputs("}}", f);
+}
+
 /*
  * ECS tls.*: established only when the handshake was seen to complete, not
  * when STARTTLS was merely accepted; version as ECS splits it (protocol
@@ -134,6 +173,8 @@ tls(FILE *f, const struct smtp_session *s)
 		rpt_json_string(f, t->sni);
 		putc('}', f);
 	}
+	if (t && t->cert.seen)
+		tls_server(f, &t->cert);
 	putc('}', f);
 }
 
