@@ -1515,6 +1515,15 @@ tls_verdict(const struct smtp_session *s, struct sb *b)
 		cert_cause(s, b);
 		return SMTP_OUT_NO_MAIL;
 	}
+	if (t->client_hello && !t->server_hello && !t->hello_retry_request) {
+		sb_printf(b, "%s%s, but the server never answered the client's TLS hello (no "
+			     "ServerHello) before %s closed the connection: the server's TLS is broken "
+			     "or off (no certificate or key loaded, a TLS library error: its log says "
+			     "which), or something in between dropped the handshake. Who can fix it: "
+			     "the receiving server's administrator.", sep, how,
+			  closer_names[s->tls_closed_by]);
+		return SMTP_OUT_NO_MAIL;
+	}
 	sb_printf(b, "%s%s, but %s closed the connection before the TLS handshake finished "
 		     "(often: a certificate the client does not trust, or no protocol or cipher in "
 		     "common).", sep, how, closer_names[s->tls_closed_by]);

@@ -208,6 +208,8 @@ tls(struct out *f, const struct smtp_session *s)
 	out_u64(f, t->failed_records);
 	out_lit(f, ",\"records\":");
 	sides(f, t->side[TLS_CLIENT].records, t->side[TLS_SERVER].records);
+	out_lit(f, ",\"bytes\":");
+	sides(f, t->side[TLS_CLIENT].bytes, t->side[TLS_SERVER].bytes);
 	out_lit(f, ",\"unparsed\":");
 	sides(f, t->side[TLS_CLIENT].unparsed_bytes, t->side[TLS_SERVER].unparsed_bytes);
 	out_chr(f, '}');

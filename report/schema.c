@@ -289,6 +289,8 @@ static const struct field tls[] = {
 				 .desc = "records that failed authentication (wrong keys, damaged "
 					 "capture); never read"}},
 	{"records", REQ, {.type = T_OBJECT, .props = gaps}},
+	{"bytes", REQ, {.type = T_OBJECT, .props = gaps,
+			.desc = "TLS bytes each way (records with their headers), gaps not included"}},
 	{"unparsed", REQ, {.type = T_OBJECT, .props = gaps,
 			   .desc = "bytes not read as TLS (not TLS, past a cap, after a gap)"}},
 	END,

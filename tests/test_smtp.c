@@ -325,6 +325,33 @@ test_starttls_then_tls(void **state)
 	assert_non_null(strstr(d.seen.verdict, "before the TLS handshake was seen to finish"));
 }
 
+/* A well-formed ClientHello that the server closes on without a ServerHello: said as such. */
+static void
+test_starttls_no_server_hello(void **state)
+{
+	/* record (5), handshake header (4), version, random (32), no session id, one suite
+	 * (TLS_AES_128_GCM_SHA256), null compression, no extensions (RFC 8446 4.1.2) */
+	uint8_t hello[5 + 4 + 2 + 32 + 1 + 4 + 2] = {0x16, 0x03, 0x01, 0x00, 4 + 2 + 32 + 1 + 4 + 2,
+						     0x01, 0x00, 0x00, 2 + 32 + 1 + 4 + 2,
+						     0x03, 0x03};
+	uint8_t *p = hello + 5 + 4 + 2 + 32;
+	struct driver d;
+
+	(void)state;
+	memcpy(p, "\x00\x00\x02\x13\x01\x01\x00", 7);
+	driver_open(&d, NULL, false);
+	S(&d, "220 mx ESMTP\r\n");
+	C(&d, "EHLO h\r\n");
+	S(&d, "250-mx\r\n250 STARTTLS\r\n");
+	C(&d, "STARTTLS\r\n");
+	S(&d, "220 2.0.0 Ready to start TLS\r\n");
+	driver_send(&d, RSM_C2S, hello, sizeof(hello));
+	d.conn.first_closer = 1 + RSM_S2C;
+	driver_close(&d, RSM_END_CLOSED);
+	assert_non_null(strstr(d.seen.verdict, "never answered the client's TLS hello (no ServerHello)"));
+	assert_non_null(strstr(d.seen.verdict, "the server closed"));
+}
+
 static void
 test_starttls_then_plaintext_flagged(void **state)
 {
@@ -1903,6 +1930,7 @@ main(void)
 		cmocka_unit_test(test_auth_plain_initial_response),
 		cmocka_unit_test(test_auth_show_secrets_when_asked),
 		cmocka_unit_test(test_starttls_then_tls),
+		cmocka_unit_test(test_starttls_no_server_hello),
 		cmocka_unit_test(test_starttls_then_plaintext_flagged),
 		cmocka_unit_test(test_bdat_chunks),
 		cmocka_unit_test(test_bdat_invalid_size_flagged),
