@@ -6,7 +6,8 @@ the clean run.
                             [--corpus DIR] [-k NAME] [--report-only] [--json-out FILE]
                             [--max-print N]
 
-Captures: samples/*.pcap, samples/edge/*.pcap, samples/trust/*.pcap and, when it exists, the shared corpus
+Captures: samples/*.pcap, samples/edge/*.pcap, samples/trust/*.pcap, samples/keylog/*.pcap (with their
+key log) and, when it exists, the shared corpus
 (../shared/corpus beside the repo; skipped with a message when absent). Each one is
 re-written as a plain little-endian microsecond pcap (the "clean" file: pcapng and nanosecond
 captures become comparable), run once, and then damaged in memory, one mutant at a time:
@@ -670,7 +671,7 @@ def run(binary, tmp, name, data, args):
 
 
 def captures(corpus):
-    paths = sorted(p for d in ("", "edge", "trust")
+    paths = sorted(p for d in ("", "edge", "trust", "keylog")
                    for p in glob.glob(os.path.join(REPO, "samples", d, "*.pcap")))
     if corpus:
         paths += sorted(glob.glob(os.path.join(corpus, "**", "*.pcap"), recursive=True) +
@@ -689,6 +690,9 @@ def load(path, corpus, binary, tmp, rep):
         return None, None
     ports = C.smtp_server_ports(E.tcp_streams(path)) - C.DEFAULT_PORTS
     args = ["-p", ",".join(map(str, sorted(ports | C.DEFAULT_PORTS)))] if ports else []
+    keylog = path[:-5] + ".keylog"
+    if os.path.exists(keylog):  # samples/keylog: decrypted, so damage cuts the dialog inside TLS
+        args = ["-p", "25,465,2525", "--tls-keylog", keylog]
     records, error = run(binary, tmp, "clean.pcap", pcap_bytes(linktype, snaplen, recs), args)
     if error:
         rep.add("mutant", name, "clean", "crash", None, None, error)
