@@ -35,6 +35,7 @@ static const struct {
 	{0x0304, "TLSv1.3"}, {0, "other"},
 };
 #define MAX_CIPHERS 4
+#define CERT_SOON (30 * 86400) /* seconds: "expires soon" */
 
 struct reason {
 	char text[REASON_LEN]; /* "550 5.1.1" or "550" plus a few words */
@@ -52,6 +53,9 @@ struct host {
 	uint64_t tls_failed;		      /* handshakes that failed or were abandoned */
 	char ciphers[MAX_CIPHERS][64];	      /* the first distinct ones, as negotiated */
 	unsigned n_ciphers;
+	bool cert_seen;			      /* servers: the certificate that expires first */
+	int64_t cert_not_after;		      /* Unix seconds */
+	int64_t cert_left;		      /* seconds it had left when seen (< 0: expired) */
 	struct cap_addr *peers; /* an open-addressing set, at most half full */
 	unsigned n_peers, cap_peers;
 	bool peers_overflow;
@@ -206,9 +210,16 @@ add_reason(struct host *h, const struct smtp_command *c)
 }
 
 static void
-count_tls(struct host *h, const struct tls_facts *t)
+count_tls(struct host *h, const struct tls_facts *t, uint64_t ts_us)
 {
 	unsigned v = TLS_VERSIONS - 1;
+
+	if (t->cert.seen && h->role == ROLE_SERVER &&
+	    (!h->cert_seen || t->cert.not_after < h->cert_not_after)) {
+		h->cert_seen = true;
+		h->cert_not_after = t->cert.not_after;
+		h->cert_left = t->cert.not_after - (int64_t)(ts_us / 1000000u);
+	}
 
 	if (t->handshake == TLS_HS_FAILED || t->handshake == TLS_HS_ABANDONED)
 		h->tls_failed++;
@@ -237,7 +248,7 @@ count_session(struct host *h, const struct smtp_session *s)
 	h->tls_used += s->starttls;
 	h->tls_unused += (s->anomalies >> SMTP_ANOM_STARTTLS_NOT_USED) & 1;
 	if (s->tls)
-		count_tls(h, s->tls);
+		count_tls(h, s->tls, s->ts_first);
 	h->auth_used += s->has_auth;
 	h->auth_cleartext += (s->anomalies >> SMTP_ANOM_AUTH_CLEARTEXT) & 1;
 	h->auth_failed += s->has_auth && s->auth.success == 0;
@@ -331,6 +342,10 @@ host_flags(const struct host *h, const char **out, unsigned max)
 		out[n++] = "speaks SSLv3, TLS 1.0 or 1.1 (deprecated, RFC 8996)";
 	if (h->tls_failed && n < max)
 		out[n++] = "TLS handshakes failed";
+	if (h->cert_seen && h->cert_left < 0 && n < max)
+		out[n++] = "certificate expired";
+	else if (h->cert_seen && h->cert_left < CERT_SOON && n < max)
+		out[n++] = "certificate expires within 30 days";
 	return n;
 }
 
@@ -408,7 +423,16 @@ json_host(FILE *f, const struct host *h)
 			putc(',', f);
 		rpt_json_string(f, h->ciphers[i]);
 	}
-	fprintf(f, "]},\"auth\":{\"used\":%" PRIu64 ",\"cleartext\":%" PRIu64
+	fputs("],\"certificate_not_after\":", f);
+	if (h->cert_seen) {
+		char na[40];
+
+		rpt_iso_seconds(na, sizeof(na), h->cert_not_after);
+		fprintf(f, "\"%s\"", na);
+	} else {
+		fputs("null", f);
+	}
+	fprintf(f, "},\"auth\":{\"used\":%" PRIu64 ",\"cleartext\":%" PRIu64
 		   ",\"failed\":%" PRIu64 "},\"%s\":[",
 		h->auth_used, h->auth_cleartext, h->auth_failed,
 		h->role == ROLE_CLIENT ? "ehlo_names" : "banners");
@@ -445,7 +469,14 @@ text_tls(FILE *f, const struct host *h)
 	if (h->tls_failed)
 		fprintf(f, "%s%" PRIu64 " failed", k + h->n_ciphers ? "; " : "         TLS: ",
 			h->tls_failed);
-	if (k + h->n_ciphers + h->tls_failed)
+	if (h->cert_seen) {
+		char na[40];
+
+		rpt_iso_seconds(na, sizeof(na), h->cert_not_after);
+		fprintf(f, "%scertificate valid to %.10s", k + h->n_ciphers + h->tls_failed ? "; "
+			: "         TLS: ", na);
+	}
+	if (k + h->n_ciphers + h->tls_failed + h->cert_seen)
 		putc('\n', f);
 }
 

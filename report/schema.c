@@ -498,6 +498,9 @@ static const struct field host_tls[] = {
 			   .desc = "completed handshakes by version, versions not seen left out"}},
 	{"ciphers", REQ, {.type = T_ARRAY, .items = &(const struct sch){.type = T_STRING},
 			  .desc = "the first 4 distinct cipher suites negotiated (IANA names)"}},
+	{"certificate_not_after", REQ, {.type = T_STRING | T_NULL,
+					.desc = "servers: when the first-expiring certificate seen "
+						"expires; null: none seen"}},
 	END,
 };
 

@@ -80,6 +80,23 @@ def check(binary, schema, name, port, flags, contains, excludes):
         return "verdict lacks %r: %s" % (contains, s["verdict"])
     if excludes and excludes in s["verdict"]:
         return "verdict has %r: %s" % (excludes, s["verdict"])
+    return audit_errors(binary, name, port, o, want)
+
+
+def audit_errors(binary, name, port, o, want):
+    """--audit: the server's certificate_not_after and its expiry flags, from openssl's dates."""
+    out = subprocess.run([binary, "-r", os.path.join(DATA, name + ".pcap"), "-p", str(port),
+                          "-o", "json", "--audit"], capture_output=True, timeout=60).stdout
+    hosts = [r for r in map(__import__("json").loads, out.splitlines())
+             if r.get("type") == "host" and r["role"] == "server"]
+    if len(hosts) != 1:
+        return "audit: %d server hosts, want 1" % len(hosts)
+    h = hosts[0]
+    if h["tls"]["certificate_not_after"] != o["notAfter"]:
+        return "audit certificate_not_after %r, openssl says %r" % (
+            h["tls"]["certificate_not_after"], o["notAfter"])
+    if ("certificate expired" in h["flags"]) != want["expired"]:
+        return "audit flags %s, expired %s" % (h["flags"], want["expired"])
     return None
 
 
