@@ -13,6 +13,7 @@
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "frag.h"
@@ -200,6 +201,39 @@ cap_set_filter(struct cap_source *src, const char *expr, char err[CAP_ERRLEN])
  * frame counts as CAP_FRAGMENT whatever becomes of it, so the verdicts add
  * up to the frames read; *kept says whether seg holds something to deliver.
  */
+/* Which port this segment's payload names as an SMTP server, or 0. */
+static uint16_t
+smtp_like_port(const struct cap_segment *seg)
+{
+	const uint8_t *p = seg->payload;
+
+	if (seg->len < 5)
+		return 0;
+	if (p[0] == '2' && p[1] == '2' && p[2] == '0' && (p[3] == ' ' || p[3] == '-'))
+		return seg->sport; /* a greeting, from the server */
+	if ((strncasecmp((const char *)p, "EHLO ", 5) == 0 ||
+	     strncasecmp((const char *)p, "HELO ", 5) == 0))
+		return seg->dport;
+	return 0;
+}
+
+/* A packet to a port not watched that looks like SMTP: counted for the summary's hint. */
+static void
+note_smtp_like(struct cap_stats *st, const struct cap_segment *seg)
+{
+	uint16_t port = smtp_like_port(seg);
+
+	if (!port)
+		return;
+	for (int i = 0; i < CAP_SMTP_LIKE; i++) {
+		if (st->smtp_like[i].port == port || st->smtp_like[i].port == 0) {
+			st->smtp_like[i].port = port;
+			st->smtp_like[i].packets++;
+			return;
+		}
+	}
+}
+
 static enum cap_verdict
 decode(struct cap_source *src, const struct pcap_pkthdr *h, const u_char *bytes, uint64_t ts,
        struct cap_segment *seg, bool *kept)
@@ -221,8 +255,10 @@ decode(struct cap_source *src, const struct pcap_pkthdr *h, const u_char *bytes,
 	}
 	t = frame_transport(&d, seg);
 	if ((t == CAP_TCP || t == CAP_UNREACH) && src->port_filter && !watched(src, seg->sport) &&
-	    !watched(src, seg->dport))
+	    !watched(src, seg->dport)) {
 		t = CAP_OTHER_PORT;
+		note_smtp_like(&src->stats, seg);
+	}
 	*kept = t == CAP_TCP || t == CAP_UNREACH;
 	return fragment ? CAP_FRAGMENT : t;
 }

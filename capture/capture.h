@@ -60,6 +60,8 @@ enum cap_verdict {
 	CAP_VERDICT_COUNT
 };
 
+#define CAP_SMTP_LIKE 4
+
 struct cap_stats {
 	uint64_t packets;     /* frames read */
 	uint64_t bytes;       /* their length on the wire */
@@ -67,6 +69,15 @@ struct cap_stats {
 	uint64_t reassembled;     /* datagrams put back together from fragments */
 	uint64_t frags_dropped;   /* fragments given up: timeout, caps, overlaps, cut */
 	bool input_truncated; /* the file ended in the middle of a record */
+	/*
+	 * Ports not watched whose packets look like SMTP: a 220 reply from the
+	 * port, or HELO/EHLO sent to it. The first CAP_SMTP_LIKE ports seen, with
+	 * their packets, so the summary can say "add -p 25,587".
+	 */
+	struct {
+		uint16_t port;
+		uint64_t packets;
+	} smtp_like[CAP_SMTP_LIKE];
 	bool have_kernel_stats;
 	uint64_t kernel_received, kernel_dropped, if_dropped;
 };

@@ -589,6 +589,11 @@ json_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c)
 	if (c->audit)
 		fprintf(f, ",\"unaudited_sessions\":%" PRIu64, rpt_audit_unaudited(c->audit));
 	fprintf(f, ",\"memory_refused\":%" PRIu64, cap_budget_refused());
+	fputs(",\"smtp_like_ports\":[", f);
+	for (int i = 0; i < CAP_SMTP_LIKE && cs->smtp_like[i].port; i++)
+		fprintf(f, "%s{\"port\":%u,\"packets\":%" PRIu64 "}", i ? "," : "",
+			cs->smtp_like[i].port, cs->smtp_like[i].packets);
+	putc(']', f);
 	if (t->keylog) {
 		struct tls_keylog_stats ks;
 

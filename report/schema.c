@@ -391,6 +391,12 @@ static const struct field session[] = {
 	END,
 };
 
+static const struct field smtp_like[] = {
+	{"port", REQ, {.type = T_INTEGER, .min = "1"}},
+	{"packets", REQ, COUNT},
+	END,
+};
+
 static const struct field keylog_summary[] = {
 	{"lines", REQ, {.type = T_INTEGER, .min = "0", .desc = "key log lines read (not comments)"}},
 	{"entries", REQ, {.type = T_INTEGER, .min = "0", .desc = "ClientHello randoms with keys"}},
@@ -466,6 +472,11 @@ static const struct field summary[] = {
 					 "queued segment, a fragment, a session record or a TLS message: "
 					 "each became a gap, a dropped datagram, a memory_budget anomaly "
 					 "or a cap hit"}},
+	{"smtp_like_ports", REQ, {.type = T_ARRAY, .items = &(const struct sch){.type = T_OBJECT,
+										  .props = smtp_like},
+				  .desc = "ports not analysed (not in -p) whose packets look like "
+					  "SMTP: a 220 greeting from them, or HELO/EHLO to them; the "
+					  "first 4"}},
 	{"extracted", OPT, {.type = T_OBJECT, .props = extracted, .desc = "with --extract"}},
 	{"tls_keylog", OPT, {.type = T_OBJECT, .props = keylog_summary, .desc = "with --tls-keylog"}},
 	{"kernel_received", OPT, {.type = T_INTEGER, .min = "0", .desc = "live capture"}},

@@ -324,6 +324,12 @@ text_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c, bo
 			rs->ignored_fins == 1 ? "" : "s");
 	if (cs->input_truncated)
 		fputs("  the capture file is truncated: the last record was cut short\n", f);
+	for (int i = 0; i < CAP_SMTP_LIKE && cs->smtp_like[i].port; i++)
+		fprintf(f, "  %" PRIu64 " packet%s on port %u look%s like SMTP (a 220 greeting, or "
+			   "HELO/EHLO) but %s not analysed: add the port, e.g. -p 25,%u\n",
+			cs->smtp_like[i].packets, cs->smtp_like[i].packets == 1 ? "" : "s",
+			cs->smtp_like[i].port, cs->smtp_like[i].packets == 1 ? "s" : "",
+			cs->smtp_like[i].packets == 1 ? "was" : "were", cs->smtp_like[i].port);
 	if (cap_budget_refused())
 		fprintf(f, "  the memory budget (--limit memory) refused %" PRIu64 " times: queued data "
 			   "became gaps, fragments were dropped, session records not kept\n",
