@@ -209,6 +209,7 @@ struct run {
 	struct rpt *rpt;
 	struct rpt_config rpt_cfg; /* for the workers that write sessions themselves */
 	long sessions, max_sessions;
+	uint64_t not_shown; /* -c: sessions that ended after it stopped the capture */
 };
 
 static struct cap_source *volatile running_source;
@@ -245,7 +246,7 @@ usage(FILE *f)
 	      "  --json-schema    print the JSON Schema of the -o json records and exit\n"
 	      "  -p PORTS         SMTP ports, comma-separated (default " DEFAULT_PORTS ")\n"
 	      "  -f FILTER        a raw BPF filter instead of the port filter\n"
-	      "  -c N             stop after N sessions\n"
+	      "  -c N             stop after N sessions have ended (those still open are not shown)\n"
 	      "  -n               no name resolution (addresses are never resolved anyway)\n"
 	      "  --idle SECONDS   end a session after this much silence (default 300)\n"
 	      "  --limit NAME=N   change one of the caps that bound memory (--limits lists them)\n"
@@ -578,6 +579,11 @@ on_session(void *arg, const struct smtp_session *s)
 {
 	struct run *r = arg;
 
+	/* -c N: the first N sessions to end; those still open when it stops are not shown */
+	if (r->max_sessions && r->sessions >= r->max_sessions) {
+		r->not_shown++;
+		return;
+	}
 	rpt_session(r->rpt, s);
 	if (r->live)
 		fflush(stdout); /* a live session is shown as soon as it ends */
@@ -675,7 +681,8 @@ setup(struct run *r, const struct options *o, const uint16_t *ports, size_t npor
 	struct rsm_config rc = o->rsm;
 	struct smtp_config sc = o->smtp;
 	struct rpt_config pc = {.format = o->format, .out = stdout, .audit = o->audit,
-				.audit_sort = o->audit_sort, .quiet = o->quiet, .extract = r->extract};
+				.audit_sort = o->audit_sort, .quiet = o->quiet, .extract = r->extract,
+				.ordered = !r->live && o->format == RPT_TEXT};
 
 	pc.color = o->color < 0 ? isatty(STDOUT_FILENO) : o->color;
 	/* one key per run for every hash table fed by packet data (siphash.c) */
@@ -821,7 +828,7 @@ on_tick(void *arg, uint64_t now_us)
 		struct smtp_stats ds;
 
 		stage_totals(r, &rs, &ds);
-		struct rpt_totals t = {cap_stats(r->src), &rs, &ds, false, r->keylog};
+		struct rpt_totals t = {cap_stats(r->src), &rs, &ds, false, r->keylog, 0};
 
 		summary_wanted = 0;
 		rpt_running_summary(r->rpt, stderr, &t);
@@ -907,7 +914,8 @@ analyse(const struct options *o)
 	struct smtp_stats ds;
 
 	stage_totals(&r, &rs, &ds);
-	struct rpt_totals t = {cap_stats(r.src), &rs, &ds, interrupted != 0, r.keylog};
+	struct rpt_totals t = {cap_stats(r.src), &rs, &ds, interrupted != 0, r.keylog,
+				 r.not_shown};
 
 	rpt_summary(r.rpt, &t);
 	if (fflush(stdout) != 0 || ferror(stdout)) { /* a full disk must not look like success */

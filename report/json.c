@@ -589,6 +589,8 @@ json_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c)
 	if (c->audit)
 		fprintf(f, ",\"unaudited_sessions\":%" PRIu64, rpt_audit_unaudited(c->audit));
 	fprintf(f, ",\"memory_refused\":%" PRIu64, cap_budget_refused());
+	fprintf(f, ",\"sessions_not_shown\":%" PRIu64 ",\"out_of_order\":%" PRIu64, t->not_shown,
+		c->out_of_order);
 	fputs(",\"smtp_like_ports\":[", f);
 	for (int i = 0; i < CAP_SMTP_LIKE && cs->smtp_like[i].port; i++)
 		fprintf(f, "%s{\"port\":%u,\"packets\":%" PRIu64 "}", i ? "," : "",

@@ -1,12 +1,57 @@
 /*
  * report.c - picks the writer and counts what passes by.
  */
+#define _GNU_SOURCE /* fopencookie() */
 #include "report.h"
 
+#include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "report_private.h"
+
+/*
+ * A FILE that appends to r->mem_buf (grown, never shrunk): a session that must
+ * wait for its turn is rendered there, then copied to its exact size.
+ * open_memstream() would do, but it sets its buffer to exact size at every
+ * flush, a realloc per session.
+ */
+static ssize_t
+mem_write(void *cookie, const char *p, size_t n)
+{
+	struct rpt *r = cookie;
+
+	if (n > r->mem_size - r->mem_len) {
+		size_t size = r->mem_size ? r->mem_size : 65536;
+		char *b;
+
+		while (size - r->mem_len < n)
+			size *= 2;
+		if (!(b = realloc(r->mem_buf, size))) {
+			r->mem_failed = true;
+			return (ssize_t)n; /* dropped: this session is written out of turn instead */
+		}
+		r->mem_buf = b;
+		r->mem_size = size;
+	}
+	memcpy(r->mem_buf + r->mem_len, p, n);
+	r->mem_len += n;
+	return (ssize_t)n;
+}
+
+static FILE *
+mem_open(struct rpt *r)
+{
+	FILE *f = fopencookie(r, "w", (cookie_io_functions_t){.write = mem_write});
+
+	if (f) {
+		setvbuf(f, NULL, _IOFBF, 65536);
+		__fsetlocking(f, FSETLOCKING_BYCALLER); /* one thread writes it: putc unlocked */
+	}
+	return f;
+}
 
 struct rpt *
 rpt_new(const struct rpt_config *cfg)
@@ -22,6 +67,12 @@ rpt_new(const struct rpt_config *cfg)
 		return NULL;
 	}
 	r->counts.audit = r->audit;
+	if (cfg->ordered && (!(r->order = rpt_order_new()) || !(r->mem = mem_open(r)))) {
+		rpt_order_free(r->order);
+		rpt_audit_free(r->audit);
+		free(r);
+		return NULL;
+	}
 	return r;
 }
 
@@ -69,16 +120,44 @@ void
 rpt_session(void *arg, const struct smtp_session *s)
 {
 	struct rpt *r = arg;
+	char *text = NULL;
+	off_t len = -1;
 
 	count(r, s);
-	rpt_render(&r->cfg, r->cfg.out, s);
+	if (r->order && !rpt_order_due(r->order, s->id) && r->mem) {
+		/* rendered once into the reused buffer, then copied to its exact size */
+		r->mem_len = 0;
+		rpt_render(&r->cfg, r->mem, s);
+		if (fflush(r->mem) == 0 && !ferror(r->mem) && !r->mem_failed &&
+		    (text = malloc(r->mem_len ? r->mem_len : 1))) {
+			memcpy(text, r->mem_buf, r->mem_len);
+			len = (off_t)r->mem_len;
+		}
+		r->mem_failed = false;
+	}
+	if (text) {
+		rpt_order_add(r->order, r->cfg.out, s->id, text, (size_t)len);
+		return;
+	}
+	rpt_render(&r->cfg, r->cfg.out, s); /* its turn, or no memory to hold it */
+	if (r->order)
+		rpt_order_written(r->order, s->id, r->cfg.out);
 }
 
 void
 rpt_session_rendered(struct rpt *r, const struct smtp_session *s, const void *bytes, size_t n)
 {
+	char *text;
+
 	count(r, s);
-	fwrite(bytes, 1, n, r->cfg.out);
+	if (!r->order || rpt_order_due(r->order, s->id) || !(text = malloc(n ? n : 1))) {
+		fwrite(bytes, 1, n, r->cfg.out);
+		if (r->order)
+			rpt_order_written(r->order, s->id, r->cfg.out);
+		return;
+	}
+	memcpy(text, bytes, n);
+	rpt_order_add(r->order, r->cfg.out, s->id, text, n);
 }
 
 /*
@@ -91,6 +170,11 @@ rpt_summary(struct rpt *r, const struct rpt_totals *t)
 {
 	FILE *out = r->cfg.out;
 	bool color = r->cfg.color && isatty(STDERR_FILENO);
+
+	if (r->order) { /* what still waits for an earlier session: written now, in order */
+		rpt_order_flush(r->order, out);
+		r->counts.out_of_order = rpt_order_late(r->order);
+	}
 
 	switch (r->cfg.format) {
 	case RPT_JSON:
@@ -122,5 +206,9 @@ rpt_free(struct rpt *r)
 	if (!r)
 		return;
 	rpt_audit_free(r->audit);
+	rpt_order_free(r->order);
+	if (r->mem)
+		fclose(r->mem);
+	free(r->mem_buf);
 	free(r);
 }

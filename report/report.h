@@ -52,6 +52,13 @@ struct rpt_config {
 	enum rpt_audit_sort audit_sort;
 	struct rsm_hash_key hash_key; /* for the audit's host table; unset: drawn */
 	FILE *out;
+	/*
+	 * Sessions written in the order they began, not as they end: the text of
+	 * a file (a reader goes down the transcript). Records (JSON, CSV, ECS)
+	 * carry their id and start time and are written as sessions end: holding
+	 * them would cost the fast path for what a sort by id gives.
+	 */
+	bool ordered;
 };
 
 /* Everything the summary counts, gathered from the stages by the caller. */
@@ -61,6 +68,7 @@ struct rpt_totals {
 	const struct smtp_stats *decode;
 	bool interrupted;
 	struct tls_keylog *keylog; /* --tls-keylog, or NULL */
+	uint64_t not_shown;	   /* -c: sessions still open when it stopped, not written */
 };
 
 struct rpt;

@@ -13,6 +13,7 @@ struct rpt_counts {
 	uint64_t ts_last; /* latest session end: the time of the ECS summary */
 	const struct rpt_extract *extract;
 	const struct rpt_audit *audit; /* --audit: its unaudited sessions go in the JSON summary */
+	uint64_t out_of_order; /* order.c: written before a session that began earlier */
 };
 
 /* Sessions the audit could not place (its host table was full). */
@@ -22,7 +23,24 @@ struct rpt {
 	struct rpt_config cfg;
 	struct rpt_counts counts;
 	struct rpt_audit *audit;
+	struct rpt_order *order; /* cfg.ordered: sessions held until their turn */
+	FILE *mem;		 /* ... rendered here first (report.c: mem_open) */
+	char *mem_buf;
+	size_t mem_size, mem_len;
+	bool mem_failed;
 };
+
+/* order.c: sessions written in the order they began (ids 1, 2, ...). */
+struct rpt_order;
+struct rpt_order *rpt_order_new(void);
+/* Is it this session's turn (or past it): write it now, then rpt_order_written()? */
+bool rpt_order_due(const struct rpt_order *o, uint64_t id);
+void rpt_order_written(struct rpt_order *o, uint64_t id, FILE *out);
+/* Hold text (malloc'd, taken over) until the session's turn; writes what is due on out. */
+void rpt_order_add(struct rpt_order *o, FILE *out, uint64_t id, char *text, size_t len);
+void rpt_order_flush(struct rpt_order *o, FILE *out);
+uint64_t rpt_order_late(const struct rpt_order *o);
+void rpt_order_free(struct rpt_order *o);
 
 size_t rpt_utf8_len(const unsigned char *s);
 /* U+0080 to U+009F, a character of n bytes: valid UTF-8, but C1 controls (CSI) to a terminal. */

@@ -472,6 +472,12 @@ static const struct field summary[] = {
 					 "queued segment, a fragment, a session record or a TLS message: "
 					 "each became a gap, a dropped datagram, a memory_budget anomaly "
 					 "or a cap hit"}},
+	{"sessions_not_shown", REQ, {.type = T_INTEGER, .min = "0",
+				     .desc = "-c N: sessions still open when it stopped the capture, "
+					     "not written (they would have no verdict)"}},
+	{"out_of_order", REQ, {.type = T_INTEGER, .min = "0",
+			       .desc = "sessions written before one that began earlier (a file is "
+				       "written in the order sessions began, within 8 MiB held)"}},
 	{"smtp_like_ports", REQ, {.type = T_ARRAY, .items = &(const struct sch){.type = T_OBJECT,
 										  .props = smtp_like},
 				  .desc = "ports not analysed (not in -p) whose packets look like "

@@ -324,6 +324,14 @@ text_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c, bo
 			rs->ignored_fins == 1 ? "" : "s");
 	if (cs->input_truncated)
 		fputs("  the capture file is truncated: the last record was cut short\n", f);
+	if (t->not_shown)
+		fprintf(f, "  -c stopped the capture: %" PRIu64 " session%s still open then %s not "
+			   "shown (cut short, they have no verdict)\n", t->not_shown,
+			t->not_shown == 1 ? "" : "s", t->not_shown == 1 ? "is" : "are");
+	if (c->out_of_order)
+		fprintf(f, "  %" PRIu64 " session%s written out of the order they began (too much "
+			   "waited for a longer session that began earlier)\n", c->out_of_order,
+			c->out_of_order == 1 ? "" : "s");
 	for (int i = 0; i < CAP_SMTP_LIKE && cs->smtp_like[i].port; i++)
 		fprintf(f, "  %" PRIu64 " packet%s on port %u look%s like SMTP (a 220 greeting, or "
 			   "HELO/EHLO) but %s not analysed: add the port, e.g. -p 25,%u\n",

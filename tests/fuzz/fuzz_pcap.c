@@ -78,7 +78,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rsm) {
 		cap_run(src, on_segment, rsm, err); /* a damaged file still gets flushed */
 		rsm_flush(rsm);
-		struct rpt_totals t = {cap_stats(src), rsm_stats(rsm), smtp_stats(dec), false, NULL};
+		struct rpt_totals t = {cap_stats(src), rsm_stats(rsm), smtp_stats(dec), false, NULL, 0};
 
 		rpt_summary(rpt, &t);
 	}

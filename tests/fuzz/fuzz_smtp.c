@@ -198,7 +198,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		drive(dec, data + 1, size - 1, data[0] & OPT_MIDSTREAM);
 		memset(&cs, 0, sizeof(cs));
 		memset(&rs, 0, sizeof(rs));
-		struct rpt_totals t = {&cs, &rs, smtp_stats(dec), false, NULL};
+		struct rpt_totals t = {&cs, &rs, smtp_stats(dec), false, NULL, 0};
 
 		rpt_summary(w.text, &t);
 		rpt_summary(w.json, &t);
