@@ -6,12 +6,15 @@
       into a transcript file (format: see smtpclients.py)
 
   expect.py build --name N --description D --made-with M --pcap P --out O
-                  [--postfix-log LOG --log-offset BYTES | --seed-log SEEDLOG]
+                  [--postfix-log LOG --log-offset BYTES | --seed-log SEEDLOG |
+                   --exim-log MAINLOG --log-offset BYTES]
                   TRANSCRIPT.json...
       1. derive the expected sessions from the transcripts (client side),
       2. cross-check them against the server's own record: the Postfix log
          (connect/disconnect lines and their per-command counters, every
-         reject, every queued message) or the scripted seed server's log,
+         reject, every queued message), the scripted seed server's log, or
+         Exim's main log (connection and close lines, every RCPT rejection,
+         every accepted message's arrival line, delivery and completion),
       3. check the capture with tshark (not with smtpscope): one TCP stream per
          session in the same order, handshake / FIN / RST as the state says,
          and the bytes on the wire equal to the transcript,
@@ -294,9 +297,11 @@ def derive(t):
                 last = s.cmd == "." or re.search(r"\sLAST\s*$", s.line, re.I)
                 if last:
                     s.msg["accepted"] = code // 100 == 2
-                    m = re.search(r"queued as ([0-9A-Za-z]+)", lines[-1])
+                    # Postfix "250 2.0.0 Ok: queued as 4Fxyz", Exim "250 OK id=1xYdbF-0001kg-1w"
+                    m = re.search(r"queued as ([0-9A-Za-z]+)|^250 OK id=([0-9A-Za-z-]+)$",
+                                  lines[-1])
                     if m:
-                        s.msg["queue_id"] = m.group(1)
+                        s.msg["queue_id"] = m.group(1) or m.group(2)
     if mode == "data" and not visible_end and not t.get("unanswered_ok"):
         die("transcript ends inside DATA")
     if helo is None:  # none accepted: the last one sent (contract)
@@ -576,6 +581,80 @@ def check_log_once(sessions_slots, log):
     return problems
 
 
+# ------------------------------------------------------------------ Exim cross-check
+def exim_check(sessions_slots, logpath, offset, timeout=20.0):
+    t0 = time.time()
+    while True:
+        with open(logpath, encoding="latin-1") as f:
+            f.seek(offset)
+            log = f.read().split("\n")
+        problems = exim_log_once(sessions_slots, log)
+        if not problems or time.time() - t0 > timeout:
+            break
+        time.sleep(0.5)
+    if problems:
+        die("Exim's log disagrees with the client transcript:\n  " + "\n  ".join(problems))
+
+
+def exim_log_once(sessions_slots, log):
+    """Exim's main log (log_selector +smtp_connection +incoming_port +received_recipients):
+    "SMTP connection from [IP]:PORT", a close line ("closed by QUIT" when the client quit),
+    "rejected RCPT <addr>: TEXT" for every refused recipient, and per accepted message
+    "ID <= FROM H=... [IP]:PORT ... for RCPTS", one "=> RCPT" per accepted recipient and
+    "ID Completed"."""
+    problems = []
+    for sess, slots in sessions_slots:
+        if sess["state"] in ("refused", "no_answer"):
+            continue
+        key = "[%s]:%s " % (sess["client_ip"], sess["client_port"])
+        mine = [l + " " for l in log if key in l + " "]
+        if not any(("SMTP connection from " + key) in l for l in mine):
+            problems.append("%s: no 'SMTP connection from' line" % key)
+            continue
+        quit_ok = any(s.cmd == "QUIT" and s.reply and s.reply[-1].startswith("221") for s in slots)
+        if quit_ok and not any("closed by QUIT" in l for l in mine):
+            problems.append("%s: no 'closed by QUIT' line yet" % key)
+        for s in slots:
+            if s.reply is None or s.cmd == "CONNECT" or int(s.reply[-1][:3]) < 400:
+                continue
+            text = s.reply[-1][4:]
+            if s.cmd == "RCPT":
+                want = "rejected RCPT <%s>: %s" % (s.rcpt, text)
+            elif s.cmd in ("AUTH", "AUTH-DATA"):
+                want = "authenticator failed"
+            else:
+                want = text
+            if not any(want in l for l in mine):
+                problems.append("%s: reply %r to %s has no matching line in Exim's log"
+                                % (key, s.reply[-1], s.cmd))
+        for m in sess["messages"]:
+            qid = m.get("queue_id")
+            if not m["accepted"]:
+                continue
+            if not qid:
+                problems.append("%s: accepted message without 'OK id='" % key)
+                continue
+            arr = [l for l in mine if re.match(r"\S+ \S+ %s <= " % re.escape(qid), l)]
+            if len(arr) != 1 or (" <= %s " % m["mail_from"]) not in arr[0]:
+                problems.append("%s: %s: no arrival line '<= %s'" % (key, qid, m["mail_from"]))
+                continue
+            if not arr[0].rstrip().endswith(" for " + " ".join(m["rcpt_to"])):
+                problems.append("%s: %s: arrival line's recipients differ: %s" % (key, qid, arr[0]))
+            if m["message_id"] and (" id=%s " % m["message_id"]) not in arr[0]:
+                problems.append("%s: %s: message-id differs: %s" % (key, qid, arr[0]))
+            mlog = [l for l in log if (" %s " % qid) in l]
+            for r in m["rcpt_to"]:
+                if not any((" %s => " % qid) in l and ("<%s>" % r in l or " %s " % r in l)
+                           for l in mlog):
+                    problems.append("%s: %s: no delivery line for %s yet" % (key, qid, r))
+            for r in m["rcpt_rejected"]:
+                if any((" %s => " % qid) in l and r in l for l in mlog):
+                    problems.append("%s: %s: refused recipient %s was delivered" % (key, qid, r))
+            if not any(l.endswith(" %s Completed" % qid) for l in mlog):
+                problems.append("%s: %s: no 'Completed' line yet" % (key, qid))
+    return problems
+
+
 def seed_check(transcripts, seedlog):
     log = json.load(open(seedlog))
     if log.get("errors"):
@@ -747,6 +826,8 @@ def build(argv):
         postfix_check(derived, opts["postfix-log"], int(opts["log-offset"]))
     if "seed-log" in opts:
         seed_check(transcripts, opts["seed-log"])
+    if "exim-log" in opts:
+        exim_check(derived, opts["exim-log"], int(opts["log-offset"]))
     wire_check(opts["pcap"], transcripts, sessions)
     res = {"sample": opts["name"], "description": opts["description"], "made_with": opts["made-with"],
            "how": opts.get("how")}
@@ -761,7 +842,8 @@ def build(argv):
     print("expect.py: %s: %d session(s) checked against %s and the wire"
           % (opts["name"], len(sessions),
              "the Postfix log" if "postfix-log" in opts else
-             "the scripted server's log" if "seed-log" in opts else "no server log"))
+             "the scripted server's log" if "seed-log" in opts else
+             "Exim's log" if "exim-log" in opts else "no server log"))
 
 
 def key_replies(sess):

@@ -12,6 +12,13 @@
         of the transcript inside TLS (or nothing when the key log must not work), version,
         cipher, encrypt_then_mac and the alert in the capture equal the client's; and
         Postfix's log line on the handshake agrees (copied into the expected file).
+  keylogclients.py check-exim NAME OUTDIR TRANSCRIPT.json EXIM_MAINLOG LOG_OFFSET
+        the same checks with tshark, then Exim's main log (make-exim-keylog-samples.sh):
+        the X=TLS... field of its lines on this connection (GnuTLS's names) must give the
+        client's version and cipher (copied into the expected file as "exim_log").
+
+The cases exim-* (make-exim-keylog-samples.sh, against Exim with GnuTLS) run the smtplib
+client of the Postfix case EXIM_CASES names, with the same options.
 
 The transcript is smtpclients.py's (events "C"/"S"; inside TLS marked "tls": true), plus
 "tls" (the client's own view, from the TLS messages its msg callback saw: OpenSSL's
@@ -73,6 +80,15 @@ EXT_ETM, EXT_SUPPORTED_VERSIONS = 22, 43
 def die(msg):
     sys.stderr.write("keylogclients.py: ERROR: %s\n" % msg)
     sys.exit(1)
+
+
+# Exim case -> the smtplib case whose client it runs (same TLS options, same SMTP dialog)
+EXIM_CASES = {
+    "exim-tls13": "tls13-aes256",           # Python's defaults; RCPT to an unknown user too
+    "exim-tls12": "tls12-default",          # maximum_version TLSv1_2, Python's cipher list
+    "exim-tls12-cbc": "tls12-cbc-etm",      # TLS 1.2, ECDHE-RSA-AES128-SHA only
+    "exim-implicit-465": "implicit-465",    # port 465, AUTH PLAIN
+}
 
 
 def body(name, to):
@@ -199,7 +215,8 @@ def py_context(case):
     return ctx
 
 
-def run_smtplib(case, out, keylog):
+def run_smtplib(name, out, keylog):
+    case = EXIM_CASES.get(name, name)       # what the client does; name: the capture
     ctx = py_context(case)
     use_keylog = not case.startswith("handshake-")
     if use_keylog:
@@ -230,13 +247,13 @@ def run_smtplib(case, out, keylog):
         rec.t["secrets"] = [PASSWORD, base64.b64encode(PASSWORD.encode()).decode(), blob]
     if case == "tls13-aes256":
         to = ["kate@sample.test", "nobody@sample.test"]     # the second: 550 5.1.1
-    refused = s.sendmail("alice@sample.test", to, body(case, to))
+    refused = s.sendmail("alice@sample.test", to, body(name, to))
     if case == "tls13-aes256" and list(refused) != ["nobody@sample.test"]:
         die("%s: expected nobody@ refused, got %r" % (case, refused))
     pyv, pyc = s.sock.version(), s.sock.cipher()[0]
     s.finish()
     rec.t["tls"] = tls_facts(msgs, use_keylog)
-    same_client(case, rec.t["tls"], pyv, pyc)
+    same_client(name, rec.t["tls"], pyv, pyc)
     rec.t["inside_visible"], rec.t["implicit_tls"] = use_keylog, implicit
     save(out, rec.t)
 
@@ -518,6 +535,64 @@ def postfix_tls(name, outdir, logpath, offset):
         out.write("\n")
 
 
+def gnutls_iana(version, desc):
+    """IANA name of the cipher suite in Exim's X= field with GnuTLS: Exim's tls-gnu.c writes
+    version:description:bits, the description from gnutls_session_get_desc() with its
+    parentheses gone and dashes turned into underscores: key exchange (with the group),
+    signature, cipher and, for a non-AEAD cipher, the MAC, e.g. TLS 1.3 and 1.2 alike
+    "ECDHE_X25519__RSA_PSS_RSAE_SHA256__AES_256_GCM", "..__AES_128_CBC__SHA1".  TLS 1.3:
+    the suite is the cipher with its hash (RFC 8446 B.4); TLS 1.2: ECDHE_RSA or ECDHE_ECDSA
+    from the key exchange and the signature, the PRF hash of the AEAD suites (RFC 5289, RFC
+    7905), SHA for HMAC-SHA1 (RFC 8422)."""
+    parts = desc.split("__")
+    aead = {"AES_128_GCM": "SHA256", "AES_256_GCM": "SHA384", "CHACHA20_POLY1305": "SHA256"}
+    if parts[-1] in ("SHA1", "SHA256", "SHA384", "AEAD"):
+        cipher, mac = parts[-2], parts[-1]
+    else:
+        cipher, mac = parts[-1], "AEAD"
+    if version == "TLS1.3":
+        return "TLS_%s_%s" % (cipher, aead[cipher]) if cipher in aead else None
+    kx = parts[0].split("_")[0]                          # ECDHE_X25519 -> ECDHE
+    sig = parts[1].split("_")[0]                         # RSA_PSS_RSAE_SHA256 -> RSA
+    mac = aead.get(cipher) if mac == "AEAD" else {"SHA1": "SHA"}.get(mac, mac)
+    return "TLS_%s_%s_WITH_%s_%s" % (kx, sig, cipher, mac)
+
+
+def exim_tls(name, outdir, logpath, offset):
+    """Exim's own record of the TLS session (log_selector +tls_cipher): the X= field of its
+    lines on this connection (the arrival "<=" line, the rejections), from GnuTLS, must give
+    the client's version and cipher.  Written into the expected file's tls object as
+    "exim_log" (the "<=" line, or the first line with X=, without its date)."""
+    path = os.path.join(outdir, name + ".expected.json")
+    e = json.load(open(path))
+    sess = e["sessions"][0]
+    key = "[%s]:%s " % (SERVER, sess["client_port"])
+    deadline = time.time() + 20
+    while True:
+        f = open(logpath, encoding="latin-1")
+        f.seek(int(offset))
+        mine = [l for l in f.read().splitlines() if key in l]
+        if any("closed by QUIT" in l or "lost" in l for l in mine) or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    xs = [(l, re.search(r" X=(TLS1\.\d):(\S+):(\d+) ", l)) for l in mine]
+    xs = [(l, m) for l, m in xs if m]
+    tls = sess["tls"]
+    if tls["handshake"] != "completed" or not xs:
+        die("%s: Exim logged %r, client says %s" % (name, mine, tls))
+    for l, m in xs:
+        version = {"TLS1.3": "TLSv1.3", "TLS1.2": "TLSv1.2"}.get(m.group(1))
+        if (version, gnutls_iana(m.group(1), m.group(2))) != (tls["version"], tls["cipher"]):
+            die("%s: Exim logged %s (%s), client says %s %s" % (
+                name, m.group(0).strip(), gnutls_iana(m.group(1), m.group(2)),
+                tls["version"], tls["cipher"]))
+    arrival = [l for l, m in xs if " <= " in l]
+    tls["exim_log"] = re.sub(r"^\S+ \S+ ", "", (arrival or [xs[0][0]])[0])
+    with open(path, "w") as out:
+        json.dump(e, out, indent=2)
+        out.write("\n")
+
+
 def check(name, outdir, tpath):
     t = json.load(open(tpath))
     facts, pcap = t["tls"], os.path.join(outdir, name + ".pcap")
@@ -584,9 +659,21 @@ implicit TLS on :465 with Cyrus SASL user `alice`, fake password `not-a-real-pas
 smtplib with `SSLContext.keylog_filename`, `openssl s_client -keylogfile`), one key log file per
 capture.  Captured with `tcpdump -i lo -U -s 0 -w NAME.pcap 'tcp port 25 or tcp port 465'`.
 
+The `exim-*` captures are the same against Exim, whose TLS is GnuTLS (another TLS server:
+its own record layout, extensions and choices), regenerated by
+`sudo bash samples/make-exim-keylog-samples.sh` (which leaves the other captures alone, as
+make-keylog-samples.sh leaves these): Exim 4.96 out of Debian's `exim4-daemon-light` package,
+unpacked with `dpkg -x` and not installed (installing it would remove Postfix), run as root
+with a configuration of its own in a mktemp directory (`mx.sample.test`, STARTTLS on
+127.0.0.1:25 offered to every host, implicit TLS on :465 by `tls_on_connect_ports`, GnuTLS's
+default priorities, a self-signed certificate; mail for alice, bob, kate and postmaster
+discarded by a `:blackhole:` router, anyone else `550 Unrouteable address`; AUTH PLAIN, only
+inside TLS, for `alice` with the same fake password), and the same smtplib clients
+(keylogclients.py's `EXIM_CASES`).
+
 `NAME.expected.json` has the format of `samples/*.expected.json` (../README.md), derived by
-`expect.py` from the client's transcript (keylogclients.py), checked against Postfix's log and
-the capture, with these differences:
+`expect.py` from the client's transcript (keylogclients.py), checked against Postfix's log (or
+Exim's) and the capture, with these differences:
 
 - `keylog`: the key log file to give to `--tls-keylog` (beside the capture), or null (the
   handshake failures: run without `--tls-keylog`).
@@ -600,8 +687,11 @@ the capture, with these differences:
   `decrypted` (smtpscope must decrypt the records inside TLS with this key log),
   `failed_records` (0, or ">0": records that fail authentication).  Informational, not
   compared: `encrypt_then_mac` (TLS 1.2 CBC: the ServerHello has the RFC 7366 extension),
-  `key_updates` (KeyUpdate messages each side sent), `ssl_error` (the client's error) and
-  `postfix_log` (Postfix's own line on the handshake, checked against the client).
+  `key_updates` (KeyUpdate messages each side sent), `ssl_error` (the client's error),
+  `postfix_log` (Postfix's own line on the handshake, checked against the client) and
+  `exim_log` (Exim's arrival line, whose `X=` field, GnuTLS's description of the session,
+  was checked against the client's version and cipher).
+- `queue_id`: Postfix's `queued as ID`, Exim's `250 OK id=ID`.
 - `secrets_not_in_output` (implicit-465): the password, its base64 and the AUTH PLAIN blob:
   none may appear in smtpscope's output.
 
@@ -610,6 +700,10 @@ in missing-key's), tshark's own decryption with the key log gives exactly the by
 sent and received inside TLS (nothing for wrong-keylog and missing-key), the ServerHello's
 version, cipher and encrypt_then_mac and the alerts in clear equal the client's view, and
 Postfix's "TLS connection established ... with cipher" line or its "TLS library problem" agrees.
+For `exim-*`: Exim's main log has the connection, a `rejected RCPT <addr>: TEXT` line for each
+refused recipient, the arrival line (`<=` with the sender, the Message-ID, the accepted
+recipients), a `=> :blackhole:` line per recipient, `Completed` and `closed by QUIT`; every
+`X=TLS1.x:...` field of the connection's lines names the client's version and cipher.
 
 | capture | what it shows | how it was made | TLS | key log |
 |---|---|---|---|---|
@@ -630,6 +724,22 @@ README_TAIL = """
 - Postfix counts a STARTTLS whose handshake failed as failed (`starttls=0/1`) though it said 220.
 - wrong-keylog and missing-key are byte-for-byte copies of tls13-aes256.pcap.
 - A re-run gives new client ports, queue IDs, TLS random bytes and secrets; the rest is the same.
+
+Exim with GnuTLS (`exim-*`), beside Postfix with OpenSSL:
+
+- No session tickets: Exim sends a NewSessionTicket only to `tls_resumption_hosts` (unset).
+  In TLS 1.3 the server's first record after the handshake is the EHLO reply (Postfix sends
+  a NewSessionTicket first); in TLS 1.2 the ServerHello has no session_ticket extension but
+  a 32-byte session id, and change_cipher_spec and Finished come with no NewSessionTicket.
+- The server flights are laid out as OpenSSL's: one record per handshake message (TLS 1.3:
+  ServerHello, change_cipher_spec, then EncryptedExtensions, Certificate, CertificateVerify
+  and Finished in four encrypted records; TLS 1.2: ServerHello, Certificate,
+  ServerKeyExchange, ServerHelloDone).
+- exim-tls12-cbc: GnuTLS accepts encrypt-then-MAC (RFC 7366) as OpenSSL does.
+- After `221` Exim sends close_notify and FIN; the smtplib client reads to the end and closes
+  without close_notify of its own: `closed`.
+- Exim's EHLO lists PIPECONNECT and HELP, no ENHANCEDSTATUSCODES (so its replies have no
+  enhanced codes), AUTH PLAIN only inside TLS; its queue ids (`1xYdbF-0001kg-1w`) have dashes.
 """
 
 
@@ -668,6 +778,9 @@ def main():
     elif a[:1] == ["check"] and len(a) == 6:
         check(*a[1:4])
         postfix_tls(a[1], a[2], a[4], a[5])
+    elif a[:1] == ["check-exim"] and len(a) == 6:
+        check(*a[1:4])
+        exim_tls(a[1], a[2], a[4], a[5])
     else:
         die("usage: see the top of this file")
 
