@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""doc_examples.py - README's example output and the marks README and the man page name are
+what the program prints today.
+
+README.md: every example is a line `<!-- example: terminal WIDTH -->` followed by an indented
+block whose first line is `    $ ./build/smtpscope ARGS`: the block's other lines must be what
+`BIN ARGS` writes on its standard output when that is a terminal WIDTH columns wide (a
+pseudo-terminal; NO_COLOR set, a UTF-8 locale; standard error, the summary, is not part of
+the example). `--update` writes the program's output into the blocks instead of comparing:
+examples are made by running the program, never typed.
+
+Marks: the transcript's marks (the first character of each command line) over every sample
+must each be named in README's "Marks:" paragraph and in smtpscope.1's description of -o
+text (its groff escapes read through the table below).
+
+Usage: python3 tests/doc_examples.py [--bin PATH] [--update]
+"""
+import argparse
+import fcntl
+import glob
+import os
+import pty
+import re
+import select
+import struct
+import subprocess
+import sys
+import termios
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+README = os.path.join(ROOT, "README.md")
+MAN = os.path.join(ROOT, "smtpscope.1")
+EXAMPLE = re.compile(r"^<!-- example: terminal (\d+) -->\n((?:    .*\n)+)", re.M)
+# groff escapes smtpscope.1 writes its marks with, and the characters they print
+GROFF = {r"\(OK": "\u2713", r"\(mu": "\u00d7", r"\(->": "\u2192", r"\(~~": "\u2248"}
+
+
+def on_terminal(argv, width, timeout=60):
+    """stdout of argv on a pseudo-terminal width columns wide (stderr is dropped)."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, width, 0, 0))
+    attrs = termios.tcgetattr(slave)
+    attrs[1] &= ~termios.ONLCR  # the program's "\n", not the terminal's "\r\n"
+    termios.tcsetattr(slave, termios.TCSANOW, attrs)
+    env = dict(os.environ, NO_COLOR="1", LANG="C.UTF-8", LC_ALL="C.UTF-8", COLUMNS=str(width))
+    p = subprocess.Popen(argv, stdout=slave, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                         env=env, close_fds=True)
+    os.close(slave)
+    out = b""
+    while True:
+        r, _, _ = select.select([master], [], [], timeout)
+        if not r:
+            p.kill()
+            raise RuntimeError("%s: no output for %d s" % (" ".join(argv), timeout))
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the program closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    p.wait(timeout)
+    os.close(master)
+    return out.decode("utf-8", errors="replace")
+
+
+def example_output(binary, cmdline, width):
+    args = cmdline.split()[1:]  # "./build/smtpscope -r ..." -> the options
+    argv = [binary] + (["-Z", "root"] if os.geteuid() == 0 else []) + args
+    out = on_terminal(argv, width)
+    return ["    " + line if line else "" for line in out.rstrip("\n").split("\n")]
+
+
+def check_examples(binary, update):
+    text = open(README).read()
+    fails, checked = [], 0
+
+    def one(m):
+        nonlocal checked
+        width = int(m.group(1))
+        lines = m.group(2).rstrip("\n").split("\n")
+        cmd = lines[0][len("    $ "):]
+        got = example_output(binary, cmd, width)
+        checked += 1
+        if got != lines[1:] and not update:
+            for i, (a, b) in enumerate(zip(lines[1:] + [""] * len(got), got + [""] * len(lines))):
+                if a != b:
+                    fails.append("README example `%s`, line %d:\n      README:  %r\n      program: %r"
+                                 % (cmd, i + 2, a, b))
+                    break
+        return "<!-- example: terminal %d -->\n%s\n" % (width, "\n".join([lines[0]] + got))
+
+    new = EXAMPLE.sub(one, text)
+    if update and new != text:
+        open(README, "w").write(new)
+        print("doc_examples: README examples rewritten from the program's output")
+    if checked == 0:
+        fails.append("README has no example block (<!-- example: terminal N --> then `    $ ./build/smtpscope ...`)")
+    return checked, fails
+
+
+def marks_used(binary):
+    marks = set()
+    for pcap in sorted(glob.glob(os.path.join(ROOT, "samples", "**", "*.pcap"), recursive=True)):
+        out = on_terminal([binary] + (["-Z", "root"] if os.geteuid() == 0 else []) +
+                          ["-r", pcap, "-q", "-p", "25,465,2525"], 200)
+        for line in out.split("\n"):
+            m = re.match(r"^  (\S) [A-Z.?]", line)
+            if m:
+                marks.add(m.group(1))
+    return marks
+
+
+def check_marks(binary):
+    marks = marks_used(binary)
+    readme = open(README).read()
+    para = re.search(r"^Marks:(.*?)\n\n", readme, re.M | re.S)
+    man = open(MAN).read()
+    for esc, ch in GROFF.items():
+        man = man.replace(esc, ch)
+    man = re.sub(r"\\\[u([0-9A-F]{4,5})\]", lambda m: chr(int(m.group(1), 16)), man)
+    fails = []
+    for mark in sorted(marks):
+        if not para or mark not in para.group(1):
+            fails.append("mark %r is printed but README's Marks paragraph does not name it" % mark)
+        if mark not in man:
+            fails.append("mark %r is printed but smtpscope.1 does not name it" % mark)
+    return marks, fails
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default=os.path.join(ROOT, "build", "smtpscope"))
+    ap.add_argument("--update", action="store_true")
+    a = ap.parse_args()
+    n, fails = check_examples(a.bin, a.update)
+    marks, mfails = check_marks(a.bin)
+    fails += mfails
+    for f in fails:
+        print("FAIL " + f)
+    print("doc_examples: %d README example%s, marks %s: %s" % (
+        n, "" if n == 1 else "s", " ".join(sorted(marks)), "FAIL" if fails else "PASS"))
+    return 1 if fails else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
