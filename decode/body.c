@@ -3,10 +3,15 @@
  */
 #include "body.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "mime.h"
+
 #define HEADER_MAX 998 /* RFC 5322 2.1.1 line limit */
+/* One header unfolded: several lines of encoded words (a long Subject) fit. */
+#define UNFOLDED_MAX 4096
 
 enum { B_LINE_START, B_MID, B_DOT, B_DOT_CR };
 
@@ -15,7 +20,7 @@ body_init(struct body *b)
 {
 	memset(b, 0, sizeof(*b));
 	line_init(&b->line, HEADER_MAX);
-	line_init(&b->hdr, HEADER_MAX);
+	line_init(&b->hdr, UNFOLDED_MAX);
 }
 
 void
@@ -30,17 +35,56 @@ body_start(struct body *b)
 	line_reset(&b->hdr);
 }
 
-static const char *
-trimmed_copy(struct arena *a, const char *p, size_t n)
+static void
+trim(const char **p, size_t *n)
 {
-	while (n && (*p == ' ' || *p == '\t')) {
-		p++;
-		n--;
+	while (*n && (**p == ' ' || **p == '\t')) {
+		(*p)++;
+		(*n)--;
 	}
-	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r'))
-		n--;
-	return arena_wiredup(a, p, n);
+	while (*n && ((*p)[*n - 1] == ' ' || (*p)[*n - 1] == '\t' || (*p)[*n - 1] == '\r'))
+		(*n)--;
 }
+
+/* Could it hold an encoded word ("=?")? Most headers do not: no copy then. */
+static bool
+has_word(const char *p, size_t n)
+{
+	const char *eq;
+
+	while (n > 1 && (eq = memchr(p, '=', n - 1)) != NULL) {
+		if (eq[1] == '?')
+			return true;
+		n -= (size_t)(eq - p) + 1;
+		p = eq + 1;
+	}
+	return false;
+}
+
+/*
+ * The value with its RFC 2047 words decoded (mime.h) in *slot and the wire
+ * text in *raw_slot; the wire text alone in *slot when there was nothing to
+ * decode. A decoded byte can take at most three in UTF-8 (iconv, U+FFFD);
+ * past that cap the value stays raw.
+ */
+static void
+keep_decoded(struct arena *a, const char **slot, const char **raw_slot, const char *p, size_t n)
+{
+	size_t cap = 3 * n + 16, len = MIME_NONE;
+	char *out = has_word(p, n) ? malloc(cap) : NULL;
+
+	if (out)
+		len = mime_decode_words(p, n, out, cap);
+	if (len != MIME_NONE) {
+		*slot = arena_wiredup(a, out, len);
+		*raw_slot = arena_wiredup(a, p, n);
+	} else {
+		*slot = arena_wiredup(a, p, n);
+	}
+	free(out);
+}
+
+#define NO_RAW SIZE_MAX
 
 /* A complete logical header: keep the ones the report shows. */
 static void
@@ -48,10 +92,12 @@ settle_header(struct body *b, struct arena *a, struct smtp_message *m)
 {
 	static const struct {
 		const char *name;
-		size_t off;
+		size_t off, raw_off; /* raw_off: where the wire text goes when words were decoded */
 	} wanted[] = {
-		{"subject", offsetof(struct smtp_message, subject)},
-		{"message-id", offsetof(struct smtp_message, message_id)},
+		{"subject", offsetof(struct smtp_message, subject),
+		 offsetof(struct smtp_message, subject_raw)},
+		{"from", offsetof(struct smtp_message, from), offsetof(struct smtp_message, from_raw)},
+		{"message-id", offsetof(struct smtp_message, message_id), NO_RAW},
 	};
 	const char *h = b->hdr.buf, *colon;
 
@@ -60,11 +106,16 @@ settle_header(struct body *b, struct arena *a, struct smtp_message *m)
 	colon = memchr(h, ':', b->hdr.len);
 	for (size_t i = 0; colon && i < sizeof(wanted) / sizeof(wanted[0]); i++) {
 		const char **slot = (const char **)((char *)m + wanted[i].off);
-		size_t nlen = (size_t)(colon - h);
+		size_t nlen = (size_t)(colon - h), vlen = b->hdr.len - nlen - 1;
+		const char *v = colon + 1;
 
-		if (!*slot && nlen == strlen(wanted[i].name) &&
-		    strncasecmp(h, wanted[i].name, nlen) == 0)
-			*slot = trimmed_copy(a, colon + 1, b->hdr.len - nlen - 1);
+		if (*slot || nlen != strlen(wanted[i].name) || strncasecmp(h, wanted[i].name, nlen))
+			continue;
+		trim(&v, &vlen);
+		if (wanted[i].raw_off == NO_RAW)
+			*slot = arena_wiredup(a, v, vlen);
+		else
+			keep_decoded(a, slot, (const char **)((char *)m + wanted[i].raw_off), v, vlen);
 	}
 	line_reset(&b->hdr);
 }

@@ -161,6 +161,11 @@ struct smtp_message {
 	int64_t size;       /* body bytes after dot-unstuffing; -1 if unknown */
 	enum smtp_outcome outcome;
 	const char *subject, *message_id, *queue_id;
+	/*
+	 * Subject and From with their RFC 2047 words decoded to UTF-8 (subject,
+	 * from); the wire text beside them only when decoding changed it, else NULL.
+	 */
+	const char *subject_raw, *from, *from_raw;
 };
 
 struct smtp_session {

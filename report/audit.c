@@ -39,6 +39,7 @@ static const struct {
 
 struct reason {
 	char text[REASON_LEN]; /* "550 5.1.1" or "550" plus a few words */
+	bool cut;
 	uint64_t count;
 };
 
@@ -59,8 +60,11 @@ struct host {
 	struct cap_addr *peers; /* an open-addressing set, at most half full */
 	unsigned n_peers, cap_peers;
 	bool peers_overflow;
-	char names[MAX_NAMES][NAME_LEN]; /* client: EHLO names; server: the banner */
+	char names[MAX_NAMES][NAME_LEN]; /* client: EHLO names; server: its 220 greeting */
+	bool names_cut[MAX_NAMES];
 	unsigned n_names;
+	char reject[NAME_LEN]; /* server: its first greeting that refused the session (4xx/5xx) */
+	bool reject_cut;
 	struct reason reasons[MAX_REASONS];
 	unsigned n_reasons;
 	uint64_t other_reasons;
@@ -175,26 +179,54 @@ add_peer(const struct rsm_hash_key *key, struct host *h, const struct cap_addr *
 	h->n_peers++;
 }
 
+/*
+ * s[0..len) into buf (n bytes), cut if need be before the character that
+ * does not fit (a UTF-8 sequence, or decode/'s two-byte form of NUL, is kept
+ * whole or dropped); true if cut: the writers then show an ellipsis.
+ */
+static bool
+cut_copy(char *buf, size_t n, const char *s, size_t len)
+{
+	bool cut = len >= n;
+
+	if (cut) {
+		len = n - 1;
+		while (len && ((unsigned char)s[len] & 0xc0) == 0x80)
+			len--;
+	}
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return cut;
+}
+
 static void
 add_name(struct host *h, const char *name)
 {
+	char v[NAME_LEN];
+	bool cut;
+
 	if (!name || !*name)
 		return;
+	cut = cut_copy(v, sizeof(v), name, strlen(name));
 	for (unsigned i = 0; i < h->n_names; i++)
-		if (strncmp(h->names[i], name, NAME_LEN - 1) == 0)
+		if (strcmp(h->names[i], v) == 0)
 			return;
-	if (h->n_names < MAX_NAMES)
-		snprintf(h->names[h->n_names++], NAME_LEN, "%s", name);
+	if (h->n_names < MAX_NAMES) {
+		memcpy(h->names[h->n_names], v, sizeof(v));
+		h->names_cut[h->n_names++] = cut;
+	}
 }
 
 /* "550 5.1.1": the code and enhanced code name a reason well enough to count. */
 static void
 add_reason(struct host *h, const struct smtp_command *c)
 {
-	char key[REASON_LEN];
+	char full[REASON_LEN + 64], key[REASON_LEN];
+	int len = snprintf(full, sizeof(full), "%d%s%s after %s", c->reply.code,
+			   c->reply.enhanced[0] ? " " : "", c->reply.enhanced, c->name);
+	bool cut = cut_copy(key, sizeof(key), full,
+			    len < 0 ? 0 : (size_t)len < sizeof(full) ? (size_t)len : sizeof(full) - 1);
 
-	snprintf(key, sizeof(key), "%d%s%s after %s", c->reply.code, c->reply.enhanced[0] ? " " : "",
-		 c->reply.enhanced, c->name);
 	for (unsigned i = 0; i < h->n_reasons; i++) {
 		if (strcmp(h->reasons[i].text, key) == 0) {
 			h->reasons[i].count++;
@@ -205,7 +237,8 @@ add_reason(struct host *h, const struct smtp_command *c)
 		h->other_reasons++;
 		return;
 	}
-	snprintf(h->reasons[h->n_reasons].text, REASON_LEN, "%s", key);
+	memcpy(h->reasons[h->n_reasons].text, key, sizeof(key));
+	h->reasons[h->n_reasons].cut = cut;
 	h->reasons[h->n_reasons++].count = 1;
 }
 
@@ -262,6 +295,30 @@ count_session(struct host *h, const struct smtp_session *s)
 			add_reason(h, &s->cmds[i]);
 }
 
+/*
+ * The banner is the first line of a 220 greeting only; a greeting that
+ * refuses the session (554, RFC 5321 3.1, or 421) is no banner, and its first
+ * line, with its code, is kept apart. The first of each is kept.
+ */
+static void
+add_greeting(struct host *h, const struct smtp_reply *r)
+{
+	const char *nl = strchr(r->text, '\n');
+	size_t len = nl ? (size_t)(nl - r->text) : strlen(r->text);
+	char line[NAME_LEN + 8];
+
+	if (r->code == 220 && !h->n_names) {
+		h->names_cut[0] = cut_copy(h->names[0], NAME_LEN, r->text, len);
+		h->n_names = h->names[0][0] != '\0';
+	} else if (r->code >= 400 && !h->reject[0]) {
+		int k = snprintf(line, sizeof(line), "%d %.*s", r->code, (int)len, r->text);
+
+		h->reject_cut = cut_copy(h->reject, NAME_LEN, line,
+					 k < 0 ? 0 : (size_t)k < sizeof(line) ? (size_t)k : sizeof(line) - 1);
+		h->reject_cut |= k >= 0 && (size_t)k >= sizeof(line);
+	}
+}
+
 void
 rpt_audit_session(struct rpt_audit *a, const struct smtp_session *s)
 {
@@ -284,13 +341,8 @@ rpt_audit_session(struct rpt_audit *a, const struct smtp_session *s)
 	add_peer(&a->key, c, &s->server);
 	add_peer(&a->key, v, &s->client);
 	add_name(c, s->helo);
-	if (s->n_cmds && s->cmds[0].verb == SMTP_CONNECT && s->cmds[0].has_reply && !v->n_names) {
-		const char *t = s->cmds[0].reply.text, *nl = strchr(t, '\n');
-		char banner[NAME_LEN];
-
-		snprintf(banner, sizeof(banner), "%.*s", (int)(nl ? nl - t : (long)strlen(t)), t);
-		add_name(v, banner);
-	}
+	if (s->n_cmds && s->cmds[0].verb == SMTP_CONNECT && s->cmds[0].has_reply)
+		add_greeting(v, &s->cmds[0].reply);
 }
 
 /*
@@ -395,6 +447,24 @@ sorted_hosts(struct rpt_audit *a)
 	return v;
 }
 
+/* A value cut when it was stored, with the mark that says so. */
+static void
+json_cut(FILE *f, const char *v, bool cut)
+{
+	char buf[NAME_LEN + sizeof("…")];
+
+	snprintf(buf, sizeof(buf), "%s%s", v, cut ? "…" : "");
+	rpt_json_string(f, buf);
+}
+
+static void
+text_cut(FILE *f, const char *v, bool cut)
+{
+	rpt_text_wire(f, v, SIZE_MAX); /* stored values are short already */
+	if (cut)
+		rpt_text_ellipsis(f);
+}
+
 static void
 json_host(FILE *f, const struct host *h)
 {
@@ -439,12 +509,20 @@ json_host(FILE *f, const struct host *h)
 	for (unsigned i = 0; i < h->n_names; i++) {
 		if (i)
 			putc(',', f);
-		rpt_json_string(f, h->names[i]);
+		json_cut(f, h->names[i], h->names_cut[i]);
 	}
-	fputs("],\"top_failures\":[", f);
+	putc(']', f);
+	if (h->role == ROLE_SERVER) {
+		fputs(",\"reject_greeting\":", f);
+		if (h->reject[0])
+			json_cut(f, h->reject, h->reject_cut);
+		else
+			fputs("null", f);
+	}
+	fputs(",\"top_failures\":[", f);
 	for (unsigned i = 0; i < h->n_reasons; i++) {
 		fprintf(f, "%s{\"reply\":", i ? "," : "");
-		rpt_json_string(f, h->reasons[i].text);
+		json_cut(f, h->reasons[i].text, h->reasons[i].cut);
 		fprintf(f, ",\"count\":%" PRIu64 "}", h->reasons[i].count);
 	}
 	fprintf(f, "],\"other_failures\":%" PRIu64 ",\"first_seen\":\"%s\",\"last_seen\":\"%s\","
@@ -495,14 +573,19 @@ text_host(FILE *f, const struct host *h)
 		h->no_answer, h->tls_used, h->tls_used + h->tls_unused, h->auth_used);
 	for (unsigned i = 0; i < h->n_names; i++) {
 		fputs(i ? ", " : (h->role == ROLE_CLIENT ? "         EHLO: " : "         banner: "), f);
-		rpt_text_wire(f, h->names[i], NAME_LEN);
+		text_cut(f, h->names[i], h->names_cut[i]);
 	}
 	if (h->n_names)
 		putc('\n', f);
+	if (h->reject[0]) {
+		fputs("         greeting refused: ", f);
+		text_cut(f, h->reject, h->reject_cut);
+		putc('\n', f);
+	}
 	text_tls(f, h);
 	for (unsigned i = 0; i < h->n_reasons; i++) {
 		fputs(i ? ", " : "         failures: ", f);
-		rpt_text_wire(f, h->reasons[i].text, REASON_LEN); /* the verb is the client's */
+		text_cut(f, h->reasons[i].text, h->reasons[i].cut); /* the verb is the client's */
 		fprintf(f, " (%" PRIu64 ")", h->reasons[i].count);
 	}
 	if (h->n_reasons)

@@ -375,6 +375,12 @@ message(struct out *f, const struct smtp_session *s, const struct smtp_message *
 		out_lit(f, "null");
 	key(f, "subject", &first);
 	out_json(f, m->subject);
+	key(f, "subject_raw", &first);
+	out_json(f, m->subject_raw);
+	key(f, "from", &first);
+	out_json(f, m->from);
+	key(f, "from_raw", &first);
+	out_json(f, m->from_raw);
 	key(f, "message_id", &first);
 	out_json(f, m->message_id);
 	key(f, "queue_id", &first);

@@ -51,6 +51,8 @@ unsigned rpt_invisible(const unsigned char *s, size_t n);
 int rpt_wire_escape(const unsigned char *s, size_t *n);
 /* Wire text for a terminal: one line, at most max bytes, escapes for the rest. */
 size_t rpt_text_wire(FILE *f, const char *s, size_t max);
+/* The mark rpt_text_wire() puts where it cuts a value ("…"). */
+void rpt_text_ellipsis(FILE *f);
 /* ISO 8601 UTC like rpt_iso_time (report.h), from Unix seconds that may be negative. */
 void rpt_iso_seconds(char *buf, size_t n, int64_t sec);
 void json_session(FILE *f, const struct smtp_session *s);

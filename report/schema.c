@@ -319,7 +319,15 @@ static const struct field message[] = {
 				.desc = "recipients refused with 4xx or 5xx"}},
 	{"accepted", REQ, {.type = T_BOOLEAN, .desc = "2xx after the body"}},
 	{"size", REQ, {.type = T_INTEGER | T_NULL, .min = "0", .desc = "body bytes"}},
-	{"subject", REQ, STRING_OR_NULL},
+	{"subject", REQ, {.type = T_STRING | T_NULL,
+			  .desc = "the Subject header, its RFC 2047 encoded words decoded to UTF-8 "
+				  "(a malformed word, or one in an unknown charset, as sent)"}},
+	{"subject_raw", REQ, {.type = T_STRING | T_NULL,
+			      .desc = "the Subject as on the wire, when decoding changed it; else null"}},
+	{"from", REQ, {.type = T_STRING | T_NULL,
+		       .desc = "the From header (not the envelope's mail_from), decoded as subject"}},
+	{"from_raw", REQ, {.type = T_STRING | T_NULL,
+			   .desc = "the From header as on the wire, when decoding changed it; else null"}},
 	{"message_id", REQ, STRING_OR_NULL},
 	{"queue_id", REQ, STRING_OR_NULL},
 	{"outcome", REQ, {.type = T_STRING, .values = N_OUTCOME,
@@ -543,7 +551,12 @@ static const struct field host[] = {
 	{"ehlo_names", OPT, {.type = T_ARRAY, .items = &(const struct sch)STRING,
 			     .desc = "clients: the names they gave"}},
 	{"banners", OPT, {.type = T_ARRAY, .items = &(const struct sch)STRING,
-			  .desc = "servers: their greetings"}},
+			  .desc = "servers: the first line of their first 220 greeting (never a "
+				  "greeting that refused the session); a value cut at 63 bytes ends "
+				  "in \"…\", here and in the other lists of names"}},
+	{"reject_greeting", OPT, {.type = T_STRING | T_NULL,
+				  .desc = "servers: the code and first line of their first "
+					  "greeting that refused the session (554, 421); null: none"}},
 	{"top_failures", REQ, {.type = T_ARRAY, .items = &(const struct sch){
 				       .type = T_OBJECT, .props = failure}}},
 	{"other_failures", REQ, {.type = T_INTEGER, .min = "0",

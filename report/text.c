@@ -36,22 +36,30 @@ col(bool color, const char *c)
 	return color ? c : "";
 }
 
+/* The mark of a value cut short, the same for every writer of text. */
+void
+rpt_text_ellipsis(FILE *f)
+{
+	fputs("…", f);
+}
+
 /*
  * Wire text for a terminal: at most max bytes of one line, control bytes
  * (NUL and C1 among them) and invalid UTF-8 as \xNN, bidi and zero-width
  * characters as \uNNNN, so a remote host can neither send escape sequences
- * nor make the line read otherwise than it is.
+ * nor make the line read otherwise than it is. A line feed ends the text
+ * (multi-line replies), unless flat: then it is escaped like the others.
  * Returns the bytes written (for padding).
  */
-size_t
-rpt_text_wire(FILE *f, const char *s, size_t max)
+static size_t
+text_wire(FILE *f, const char *s, size_t max, bool flat)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
 	size_t w = 0, n;
 	unsigned cp;
 	int b;
 
-	while (*p && *p != '\n' && w < max) {
+	while (*p && (flat || *p != '\n') && w < max) {
 		if (*p >= 0x20 && *p < 0x7f) {
 			putc(*p++, f);
 			w++;
@@ -72,11 +80,17 @@ rpt_text_wire(FILE *f, const char *s, size_t max)
 			w += 4;
 		}
 	}
-	if (*p && *p != '\n') {
-		fputs("…", f);
+	if (*p && (flat || *p != '\n')) {
+		rpt_text_ellipsis(f);
 		w++;
 	}
 	return w;
+}
+
+size_t
+rpt_text_wire(FILE *f, const char *s, size_t max)
+{
+	return text_wire(f, s, max, false);
 }
 
 static void
@@ -128,9 +142,9 @@ message_line(FILE *f, const struct smtp_message *m, size_t i)
 	}
 	if (m->size >= 0)
 		fprintf(f, ", %" PRId64 " bytes", m->size);
-	if (m->subject) {
+	if (m->subject) { /* decoded (RFC 2047): a line feed in it is shown, not a line end */
 		fputs(", subject \"", f);
-		rpt_text_wire(f, m->subject, 60);
+		text_wire(f, m->subject, 60, true);
 		putc('"', f);
 	}
 	fprintf(f, ": %s\n", smtp_outcome_name(m->outcome));

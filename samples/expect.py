@@ -23,6 +23,10 @@
 Nothing here reads smtpscope's output.
 """
 import base64
+import email
+import email.errors
+import email.header
+import email.policy
 import json
 import re
 import subprocess
@@ -111,6 +115,36 @@ def headers_of(body_lines):
             cur = line.split(":", 1)[0].strip().lower()
             hdrs.setdefault(cur, line.split(":", 1)[1].strip())
     return hdrs
+
+
+def decoded_header(raw, name):
+    """A header's RFC 2047 encoded words decoded the way Python's email library does
+    (decode_header, then make_header); for Subject also its modern parser (policy.default),
+    which must agree.  None stays None."""
+    if raw is None:
+        return None
+    try:
+        text = str(email.header.make_header(email.header.decode_header(raw)))
+    except (LookupError, ValueError, email.errors.HeaderParseError) as e:
+        die("%s %r: Python's email library cannot decode it (%s)" % (name, raw, e))
+    if name == "subject":
+        parsed = email.message_from_string("Subject: %s\n\n" % raw, policy=email.policy.default)
+        if str(parsed["Subject"]) != text:
+            die("subject %r: decode_header gives %r, policy.default %r" % (
+                raw, text, str(parsed["Subject"])))
+    return text
+
+
+def set_headers(m, h):
+    """subject, subject_raw, from, from_raw, message_id of message m from its headers h:
+    subject and from decoded (decoded_header), the *_raw keys the wire text when that
+    differs, else None (report/schema.c)."""
+    for name in ("subject", "from"):
+        raw = h.get(name)
+        m[name] = decoded_header(raw, name)
+        m[name + "_raw"] = raw if m[name] != raw else None
+    mid = h.get("message-id")
+    m["message_id"] = mid.strip().strip("<>") if mid else None
 
 
 class Slot:
@@ -218,10 +252,7 @@ def derive(t):
                 if line == ".":
                     s = Slot(".", ".", hidden, cur)
                     if cur is not None and not hidden:
-                        h = headers_of(body)
-                        cur["subject"] = h.get("subject")
-                        mid = h.get("message-id")
-                        cur["message_id"] = mid.strip().strip("<>") if mid else None
+                        set_headers(cur, headers_of(body))
                         cur["size"] = sum(len(l[1:] if l.startswith(".") else l) + 2 for l in body)
                     slots.append(s)
                     pending.append(s)
@@ -314,10 +345,7 @@ def derive(t):
         if chunks:
             data = "".join(s.chunk for s in chunks)
             body_lines = data.split("\r\n")
-            h = headers_of(body_lines)
-            m["subject"] = h.get("subject")
-            mid = h.get("message-id")
-            m["message_id"] = mid.strip().strip("<>") if mid else None
+            set_headers(m, headers_of(body_lines))
             m["size"] = len(data)
     cmds = []
     for s in slots:
@@ -1031,7 +1059,10 @@ EHLO reply), `starttls`, `auth` (`{"mechanism", "user", "success"}` or null), `c
   on the wire, without CRLF).
 - `messages`: one per MAIL command the client sent (also when MAIL itself was refused; then
   `mail_accepted` is false), with `mail_from`, `rcpt_to` (recipients not refused), `rcpt_rejected`
-  (refused with 4xx/5xx), `accepted` (the reply to "." was 2xx), `subject`, `message_id` (without
+  (refused with 4xx/5xx), `accepted` (the reply to "." was 2xx), `subject` and `from` (the
+  Subject and From headers, RFC 2047 encoded words decoded by Python's email library:
+  decode_header, make_header), `subject_raw` and `from_raw` (the wire text when that differs,
+  else null; files made before these keys have `subject` as on the wire), `message_id` (without
   angle brackets), `size` (bytes of the message as sent between the 354 reply and the final
   ".", after dot-unstuffing, each line counted with its CRLF; null when no body was sent), and
   `queue_id` when the server said "queued as".

@@ -3,6 +3,7 @@
 # ("Transaction semantics", "TLS and not-SMTP", "Other verdicts"), each with its expected file,
 # from a scripted server and scripted clients (samples/trustclients.py) on the loopback
 # interface.  Run as root:   sudo bash samples/make-trust.sh      (about two minutes)
+#            or, to make only some:   sudo bash samples/make-trust.sh NAME...
 #
 # For each scenario NAME (trustclients.py list) it writes samples/trust/NAME.pcap and
 # samples/trust/NAME.expected.json, then samples/trust/README.md.  The expected results come
@@ -65,8 +66,18 @@ OSV=$($PY -c 'import ssl; print(ssl.OPENSSL_VERSION)')
 MADE="scripted Python $PYV server and client (samples/trustclients.py; TLS: Python ssl, $OSV), tcpdump $TDV (libpcap $LPV) on lo"
 HOW="scripted server on $SRV:25 and scripted client from 127.0.0.1, both playing trustclients.py's scenario"
 
-rm -f "$OUT"/*.pcap "$OUT"/*.expected.json
-for NAME in $($PY "$HERE/trustclients.py" list); do
+ALL=$($PY "$HERE/trustclients.py" list)
+if [ $# -gt 0 ]; then
+    for NAME in "$@"; do
+        grep -qxF "$NAME" <<<"$ALL" || fail "no scenario $NAME (trustclients.py list)"
+        rm -f "$OUT/$NAME.pcap" "$OUT/$NAME.expected.json"
+    done
+    NAMES="$*"
+else
+    rm -f "$OUT"/*.pcap "$OUT"/*.expected.json
+    NAMES=$ALL
+fi
+for NAME in $NAMES; do
     log "$NAME"
     rm -f "$WORK/$NAME.ready"
     timeout 90 $PY "$HERE/trustclients.py" server "$NAME" "$WORK/$NAME.serverlog.json" \

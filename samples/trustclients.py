@@ -72,8 +72,8 @@ EX_EHLO = ["250-EX01.example.com Hello [127.0.0.1]", "250-SIZE 37748736", "250-P
            "250-DSN", "250-ENHANCEDSTATUSCODES", "250-8BITMIME", "250 CHUNKING"]
 
 
-def body(n, subject, to="bob@example.net", frm="alice@client.example"):
-    return ["From: <%s>" % frm, "To: <%s>" % to, "Subject: %s" % subject,
+def body(n, subject, to="bob@example.net", frm="alice@client.example", from_hdr=None):
+    return ["From: %s" % (from_hdr or "<%s>" % frm), "To: <%s>" % to, "Subject: %s" % subject,
             "Message-ID: <%s@client.example>" % n, "Date: Tue, 1 Dec 2026 10:00:00 +0000", "",
             "Sample message %s for smtpscope's trust captures." % n]
 
@@ -83,6 +83,14 @@ def delivery(n, qid_reply, to="bob@example.net"):
     return [("C", "MAIL FROM:<alice@client.example>"), ("S", MAIL_OK),
             ("C", "RCPT TO:<%s>" % to), ("S", RCPT_OK), ("C", "DATA"), ("S", DATA_GO),
             ("BODY", body(n, "trust sample %s" % n, to)), ("S", qid_reply)]
+
+
+def encoded_delivery(n, qid, subject, from_hdr):
+    """delivery() of a message whose Subject and From are RFC 2047 encoded words (ASCII on the
+    wire, as a mailer writes them); a subject with "\r\n " is folded there."""
+    return [("C", "MAIL FROM:<alice@client.example>"), ("S", MAIL_OK),
+            ("C", "RCPT TO:<bob@example.net>"), ("S", RCPT_OK), ("C", "DATA"), ("S", DATA_GO),
+            ("BODY", body(n, subject, from_hdr=from_hdr)), ("S", queued(qid))]
 
 
 def queued(qid):
@@ -327,6 +335,41 @@ SCENARIOS = {
                       "end": "server", "unanswered_ok": True,
                       "checks": {"verdict_contains": ["Not SMTP"],
                                  "verdict_excludes": ["tarpitting", "overloaded"]}}]},
+    "rfc2047-headers": {
+        "what": "three delivered messages with RFC 2047 encoded words in Subject and From: "
+                "GB2312 B (issue 16's =?gb2312?B?dGVzdCCy4srU?=) from a UTF-8 B name; ISO-8859-1 "
+                "Q with underscores beside a UTF-8 character split across two B words, in plain "
+                "text, folded, from a Q name (RFC 2047 8's example); a malformed word (no ?=)",
+        "holds": "subject and from decoded as Python's email library decodes them "
+                 "(decode_header, make_header); subject_raw and from_raw the wire text when "
+                 "that differs, else null; the malformed word as sent",
+        "sessions": [{"steps": [("S", PF_GREET), EHLO, ("S", PF_EHLO)]
+                      + encoded_delivery("mime1", "6A1B2C3D4E", "=?gb2312?B?dGVzdCCy4srU?=",
+                                         "=?UTF-8?B?w4VsaWNlIMOJbWlsZQ==?= <alice@client.example>")
+                      + encoded_delivery("mime2", "7B2C3D4E5F",
+                                         "Re: =?ISO-8859-1?Q?Caf=E9_cr=E8me?=\r\n =?UTF-8?B?8J8=?= "
+                                         "=?UTF-8?B?mIIgc3BsaXQ=?= menu",
+                                         "=?iso-8859-1?q?Andr=E9?= Pirard <alice@client.example>")
+                      + encoded_delivery("mime3", "8C3D4E5F6A", "=?utf-8?q?missing_end",
+                                         "Alice <alice@client.example>")
+                      + [("C", "QUIT"), ("S", BYE)], "end": "server"}]},
+    "greeting-554": {
+        "what": "a server that refuses a client at the greeting: s1 554 5.7.1 Service unavailable; "
+                "Client host [127.0.0.1] blocked using zen.spamhaus.org (Postfix postscreen's "
+                "text), QUIT 221; s2 the same server greets with 220 (Exchange's 88-character "
+                "banner) and takes a message",
+        "holds": "s1 rejected, s2 delivered; for --audit the banner is the 220 line only (cut "
+                 "with an ellipsis), the 554 line is its reject greeting",
+        "sessions": [
+            {"steps": [("S", ["554 5.7.1 Service unavailable; Client host [127.0.0.1] blocked "
+                              "using zen.spamhaus.org; https://www.spamhaus.org/query/ip/127.0.0.1"]),
+                       ("C", "QUIT"), ("S", BYE)], "end": "server"},
+            {"steps": [("S", EX_GREET), EHLO, ("S", EX_EHLO)]
+             + delivery("greet", ["250 2.6.0 <greet@client.example> [InternalId=1234, "
+                                  "Hostname=EX01.example.com] Queued mail for delivery"])
+             + [("C", "QUIT"), ("S", ["221 2.0.0 Service closing transmission channel"])],
+             "end": "server", "assert_queue_ids": False},
+        ]},
     "port-scan": {
         "what": "a port scan: connect() and at once close() with SO_LINGER 0 (SYN, SYN-ACK, ACK, "
                 "RST); the server delays its greeting by 1 s and never sends it",

@@ -21,7 +21,9 @@ file names a "keylog") and judge the output against:
     reply.text, exactly: the reply lines as sent, without the code, joined by
     "\n"; null = no reply),
     messages (mail_from, rcpt_to, rcpt_rejected, accepted, subject,
-    message_id, and a size that is null: no complete body) and the queue id
+    subject_raw, from, from_raw (the RFC 2047 decoding of the Subject and From
+    headers and their wire text; samples/expect.py takes both from Python's
+    email library), message_id, and a size that is null: no complete body) and the queue id
     in the reply to "." (or BDAT).
     Keys absent from an expected session are not checked; neither are the
     sample's extra keys with no pinned meaning in DESIGN.md (a numeric message
@@ -663,7 +665,8 @@ def compare_messages(exp, ours, where, sizes=False):
     if len(exp) != len(ours):
         errs.append("%s: %d messages, expected %d" % (where, len(ours), len(exp)))
     for i, (e, o) in enumerate(zip(exp, ours)):
-        keys = ["mail_from", "rcpt_to", "rcpt_rejected", "accepted", "subject"]
+        keys = ["mail_from", "rcpt_to", "rcpt_rejected", "accepted", "subject", "subject_raw",
+                "from", "from_raw"]
         if "size" in e and (sizes or e["size"] is None):
             keys.append("size")
         for key in keys:

@@ -1,0 +1,318 @@
+/*
+ * mime.c - see mime.h.
+ *
+ * Linear time: a candidate word starting at "=?" is scanned only up to the
+ * "?" that ends its charset, two bytes, then up to the "?" that ends its text
+ * (neither part may hold a "?"), so every byte is looked at by the few
+ * candidates that start at one of the last "?"s before it. Words are decoded
+ * in place into one scratch buffer as long as the input (B and Q never
+ * decode to more bytes than they take), and converted once per run of
+ * adjacent words in the same charset.
+ *
+ * Decoded like Python's email.header.decode_header and most mail readers, an
+ * encoded word is recognised wherever it is well formed, also next to other
+ * text or inside quotes (RFC 2047 5 would not), since real mailers write them
+ * there.
+ */
+#include "mime.h"
+
+#include <errno.h>
+#include <iconv.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define CHARSET_MAX 40 /* longer than any name iconv knows */
+
+static const char replacement[] = "\xef\xbf\xbd"; /* U+FFFD */
+
+struct sink {
+	char *p;
+	size_t len, cap;
+	bool full;
+};
+
+struct word {
+	const char *charset; /* without the RFC 2231 "*language" */
+	size_t cs_len;
+	char enc;	     /* 'B' or 'Q' */
+	const char *text;
+	size_t text_len;
+	size_t end;	     /* offset just past "?=" */
+};
+
+/* The run of adjacent words in one charset, decoded but not yet converted. */
+struct run {
+	bool active;
+	char charset[CHARSET_MAX + 1];
+	char *bytes;	       /* scratch, as long as the input */
+	size_t len;	       /* decoded bytes so far */
+	size_t start, end;     /* the run's raw span in the input */
+	size_t gap, gap_len;   /* white space before it, after another run */
+	bool prev_raw;	       /* that run stayed raw: the white space is text */
+	bool converted;	       /* the last run flushed was converted */
+	bool any;	       /* some run was converted */
+};
+
+static void
+put(struct sink *o, const char *p, size_t n)
+{
+	if (n > o->cap - o->len) {
+		o->full = true;
+		return;
+	}
+	memcpy(o->p + o->len, p, n);
+	o->len += n;
+}
+
+/* RFC 2047 2: a token, minus "/" and "," that iconv gives meaning to ("//IGNORE"). */
+static bool
+charset_char(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && !strchr("()<>@,;:\"/[]?=\\", c);
+}
+
+static bool
+parse_word(const char *in, size_t n, size_t at, struct word *w)
+{
+	size_t i = at + 2, star;
+
+	w->charset = in + i;
+	while (i < n && i - at - 2 <= CHARSET_MAX && charset_char((unsigned char)in[i]))
+		i++;
+	w->cs_len = i - at - 2;
+	if (w->cs_len == 0 || w->cs_len > CHARSET_MAX || n - i < 5 || in[i] != '?' ||
+	    in[i + 2] != '?' || !strchr("BbQq", in[i + 1]) || in[i + 1] == '\0')
+		return false;
+	w->enc = (char)(in[i + 1] & ~0x20);
+	i += 3;
+	w->text = in + i;
+	while (i < n && in[i] != '?' && in[i] > 0x20 && in[i] < 0x7f)
+		i++;
+	if (n - i < 2 || in[i] != '?' || in[i + 1] != '=')
+		return false;
+	w->text_len = (size_t)(in + i - w->text);
+	w->end = i + 2;
+	for (star = 0; star < w->cs_len && w->charset[star] != '*'; star++)
+		;
+	w->cs_len = star; /* RFC 2231 5: "charset*language" */
+	return star > 0;
+}
+
+static int
+b64_value(unsigned char c)
+{
+	static const char digits[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *d = c ? strchr(digits, c) : NULL;
+
+	return d ? (int)(d - digits) : -1;
+}
+
+/* Base64 (RFC 2047 4.1); padding may be missing, as many mailers leave it out. */
+static bool
+decode_b(const char *t, size_t n, char *out, size_t *len)
+{
+	uint32_t acc = 0;
+	size_t bits = 0, k = 0, i = 0;
+
+	for (; i < n && t[i] != '='; i++) {
+		int v = b64_value((unsigned char)t[i]);
+
+		if (v < 0)
+			return false;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[k++] = (char)((acc >> bits) & 0xff);
+		}
+	}
+	for (size_t p = i; p < n; p++)
+		if (t[p] != '=' || p - i >= 2)
+			return false;
+	if ((i % 4) == 1)
+		return false; /* six bits cannot end a byte */
+	*len = k;
+	return true;
+}
+
+static int
+hex_value(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* RFC 2047 4.2: "_" is a space, "=XX" a byte; a "=" without two hex digits stays. */
+static bool
+decode_q(const char *t, size_t n, char *out, size_t *len)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int hi = -1, lo = -1;
+
+		if (t[i] == '=' && n - i > 2) {
+			hi = hex_value((unsigned char)t[i + 1]);
+			lo = hex_value((unsigned char)t[i + 2]);
+		}
+		if (hi >= 0 && lo >= 0) {
+			out[k++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else {
+			out[k++] = t[i] == '_' ? ' ' : t[i];
+		}
+	}
+	*len = k;
+	return true;
+}
+
+/* Bytes to UTF-8 through cd, a byte the charset does not allow as U+FFFD. */
+static void
+convert(struct sink *o, iconv_t cd, char *p, size_t n)
+{
+	char *dst;
+	size_t room;
+
+	while (n && !o->full) {
+		dst = o->p + o->len;
+		room = o->cap - o->len;
+		size_t r = iconv(cd, &p, &n, &dst, &room);
+		int err = errno;
+
+		o->len = (size_t)(dst - o->p);
+		if (r != (size_t)-1)
+			break;
+		if (err == E2BIG) {
+			o->full = true;
+			break;
+		}
+		put(o, replacement, sizeof(replacement) - 1); /* EILSEQ, EINVAL */
+		if (err != EILSEQ)
+			break; /* incomplete at the end: one U+FFFD for it */
+		p++;
+		n--;
+	}
+	dst = o->p + o->len;
+	room = o->cap - o->len;
+	if (iconv(cd, NULL, NULL, &dst, &room) == (size_t)-1) /* a stateful charset's shift back */
+		o->full = true;
+	o->len = (size_t)(dst - o->p);
+}
+
+/* The run ends: its text, converted, or raw if iconv does not know its charset. */
+static void
+flush(struct run *r, struct sink *o, const char *in)
+{
+	iconv_t cd;
+
+	if (!r->active)
+		return;
+	r->active = false;
+	cd = iconv_open("UTF-8", r->charset);
+	r->converted = cd != (iconv_t)-1;
+	if (!r->converted || r->prev_raw) /* 6.2: white space between two decoded words goes */
+		put(o, in + r->gap, r->gap_len);
+	if (r->converted) {
+		convert(o, cd, r->bytes, r->len);
+		iconv_close(cd);
+	} else {
+		put(o, in + r->start, r->end - r->start);
+	}
+	r->any |= r->converted;
+}
+
+/* Linear white space, folding included (RFC 5322 FWS). */
+static bool
+only_space(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strchr(" \t\r\n", p[i]) || p[i] == '\0')
+			return false;
+	return true;
+}
+
+/* A word decoded at r->bytes + r->len, k bytes: join it to the run or start one. */
+static void
+add_word(struct run *r, struct sink *o, const char *in, size_t plain, size_t at,
+	 const struct word *w, size_t k)
+{
+	bool adjacent = r->active && only_space(in + plain, at - plain);
+
+	if (adjacent && strlen(r->charset) == w->cs_len &&
+	    strncasecmp(r->charset, w->charset, w->cs_len) == 0) {
+		r->len += k;
+		r->end = w->end;
+		return;
+	}
+	size_t at_bytes = r->len;
+
+	flush(r, o, in);
+	if (adjacent) {
+		r->gap = plain;
+		r->gap_len = at - plain;
+		r->prev_raw = !r->converted;
+	} else {
+		put(o, in + plain, at - plain);
+		r->gap_len = 0;
+		r->prev_raw = false;
+	}
+	memmove(r->bytes, r->bytes + at_bytes, k);
+	memcpy(r->charset, w->charset, w->cs_len);
+	r->charset[w->cs_len] = '\0';
+	r->active = true;
+	r->len = k;
+	r->start = at;
+	r->end = w->end;
+}
+
+/* The next "=?" at or after at, or n. */
+static size_t
+next_start(const char *in, size_t n, size_t at)
+{
+	while (at < n) {
+		const char *eq = memchr(in + at, '=', n - at);
+
+		if (!eq)
+			return n;
+		at = (size_t)(eq - in);
+		if (at + 1 < n && in[at + 1] == '?')
+			return at;
+		at++;
+	}
+	return n;
+}
+
+size_t
+mime_decode_words(const char *in, size_t n, char *out, size_t cap)
+{
+	struct sink o = {.p = out, .cap = cap};
+	struct run r = {.bytes = malloc(n ? n : 1)};
+	size_t plain = 0, at = 0, k;
+	struct word w;
+
+	if (!r.bytes)
+		return MIME_NONE;
+	while ((at = next_start(in, n, at)) < n) {
+		if (!parse_word(in, n, at, &w) ||
+		    !(w.enc == 'B' ? decode_b : decode_q)(w.text, w.text_len, r.bytes + r.len, &k)) {
+			at++;
+			continue;
+		}
+		add_word(&r, &o, in, plain, at, &w, k);
+		plain = at = w.end;
+	}
+	if (!r.active && !r.any) {
+		free(r.bytes);
+		return MIME_NONE;
+	}
+	flush(&r, &o, in);
+	put(&o, in + plain, n - plain);
+	free(r.bytes);
+	return r.any && !o.full ? o.len : MIME_NONE;
+}
