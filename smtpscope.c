@@ -199,6 +199,8 @@ parse_limit(struct options *o, const char *arg)
 struct run {
 	bool live;
 	bool progress; /* a bar on stderr while a file is read */
+	bool bar_shown; /* drawn, not yet erased */
+	bool bar_over_stdout; /* stdout is a terminal too: sessions erase the bar and flush */
 	uint64_t started_us, shown_us;
 	struct rpt_extract *extract;
 	struct tls_keylog *keylog; /* --tls-keylog */
@@ -573,13 +575,30 @@ on_signal(int sig)
 		cap_stop(running_source);
 }
 
+/*
+ * The progress bar is one line of stderr, drawn over itself with "\r". When
+ * stdout is a terminal too, it sits on the line under the transcript: it is
+ * erased before a session is written and the session goes out whole at once,
+ * so no transcript line ever holds a piece of the bar, and stderr never
+ * writes into a line stdout has begun.
+ */
+static void
+bar_erase(struct run *r)
+{
+	if (!r->bar_shown)
+		return;
+	fputs("\r\033[K", stderr);
+	r->bar_shown = false;
+}
+
 static void
 on_session(void *arg, const struct smtp_session *s)
 {
 	struct run *r = arg;
 
+	bar_erase(r);
 	rpt_session(r->rpt, s);
-	if (r->live)
+	if (r->live || r->bar_over_stdout)
 		fflush(stdout); /* a live session is shown as soon as it ends */
 	r->sessions++;
 	if (r->max_sessions && r->sessions >= r->max_sessions)
@@ -592,7 +611,10 @@ on_session_written(void *arg, const struct smtp_session *s, const void *bytes, s
 {
 	struct run *r = arg;
 
+	bar_erase(r);
 	rpt_session_rendered(r->rpt, s, bytes, n);
+	if (r->bar_over_stdout)
+		fflush(stdout);
 	r->sessions++;
 }
 
@@ -790,7 +812,7 @@ show_progress(struct run *r, bool last)
 		return;
 	r->shown_us = now;
 	if (last) {
-		fputs("\r\033[K", stderr);
+		bar_erase(r);
 		return;
 	}
 	if (done > total) /* the file grew or shrank under us */
@@ -803,6 +825,7 @@ show_progress(struct run *r, bool last)
 	fprintf(stderr, "\r[%s] %3u%%  %.0f MB/s  %llu sessions", bar, (unsigned)(done * 100 / total),
 		(double)done / (double)(now - r->started_us + 1), (unsigned long long)r->sessions);
 	fflush(stderr);
+	r->bar_shown = true;
 }
 
 /* Regularly: end idle sessions on time, show progress, print the running summary when asked. */
@@ -824,7 +847,8 @@ on_tick(void *arg, uint64_t now_us)
 		struct rpt_totals t = {cap_stats(r->src), &rs, &ds, false, r->keylog};
 
 		summary_wanted = 0;
-		rpt_running_summary(r->rpt, stderr, &t);
+		bar_erase(r);
+		rpt_running_summary(r->rpt, stderr, &t); /* it flushes stdout first */
 	}
 }
 
@@ -890,6 +914,7 @@ analyse(const struct options *o)
 	}
 	cap_set_tick(r.src, on_tick, &r);
 	r.progress = !r.live && !o->quiet && isatty(STDERR_FILENO);
+	r.bar_over_stdout = r.progress && isatty(STDOUT_FILENO);
 	r.started_us = cap_monotonic_us();
 	running_source = r.src;
 	if (interrupted) /* Ctrl-C while the interface was being opened */

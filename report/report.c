@@ -102,6 +102,7 @@ rpt_summary(struct rpt *r, const struct rpt_totals *t)
 		ecs_summary(out, t, &r->counts, r->audit);
 		break;
 	case RPT_CSV:
+		fflush(out); /* what stdout holds first: stderr never lands inside one of its lines */
 		if (r->audit)
 			rpt_audit_print(r->audit, stderr, false);
 		csv_summary(out, r->cfg.quiet ? NULL : stderr, t, &r->counts, color);
@@ -109,6 +110,7 @@ rpt_summary(struct rpt *r, const struct rpt_totals *t)
 	case RPT_TEXT:
 		if (r->audit)
 			rpt_audit_print(r->audit, out, false);
+		fflush(out);
 		if (!r->cfg.quiet)
 			text_summary(stderr, t, &r->counts, color);
 		break;
