@@ -691,6 +691,15 @@ build_filter(const struct options *o, char *buf, size_t n, uint16_t *ports, size
 	return 0;
 }
 
+/* --color=auto: on a terminal, unless NO_COLOR is set and not empty (https://no-color.org). */
+static bool
+colour_auto(int fd)
+{
+	const char *no = getenv("NO_COLOR");
+
+	return isatty(fd) && !(no && *no);
+}
+
 static bool
 setup(struct run *r, const struct options *o, const uint16_t *ports, size_t nports)
 {
@@ -699,7 +708,10 @@ setup(struct run *r, const struct options *o, const uint16_t *ports, size_t npor
 	struct rpt_config pc = {.format = o->format, .out = stdout, .audit = o->audit,
 				.audit_sort = o->audit_sort, .quiet = o->quiet, .extract = r->extract};
 
-	pc.color = o->color < 0 ? isatty(STDOUT_FILENO) : o->color;
+	pc.color = o->color < 0 ? colour_auto(STDOUT_FILENO) : o->color;
+	pc.color_summary = o->color < 0 ? colour_auto(STDERR_FILENO) : o->color;
+	pc.ascii = !rpt_locale_utf8();
+	pc.width = o->format == RPT_TEXT ? rpt_term_width(STDOUT_FILENO) : 0;
 	/* one key per run for every hash table fed by packet data (siphash.c) */
 	if (rsm_hash_key_random(&rc.hash_key) < 0) {
 		fprintf(stderr, "smtpscope: no random key for the hash tables (getrandom, /dev/urandom): %s\n",

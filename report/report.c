@@ -4,7 +4,6 @@
 #include "report.h"
 
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "report_private.h"
 
@@ -60,7 +59,7 @@ rpt_render(const struct rpt_config *cfg, FILE *f, const struct smtp_session *s)
 		ecs_session(f, s);
 		break;
 	case RPT_TEXT:
-		text_session(f, s, cfg->color);
+		text_session(f, s, cfg);
 		break;
 	}
 }
@@ -90,7 +89,7 @@ void
 rpt_summary(struct rpt *r, const struct rpt_totals *t)
 {
 	FILE *out = r->cfg.out;
-	bool color = r->cfg.color && isatty(STDERR_FILENO);
+	bool color = r->cfg.color_summary;
 
 	switch (r->cfg.format) {
 	case RPT_JSON:
