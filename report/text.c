@@ -129,6 +129,17 @@ para_close(struct para *p, unsigned indent)
 	free(p->buf);
 }
 
+/* Characters (each a column) of one of our own strings: "…" is one. */
+static size_t
+chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += (*s & 0xc0) != 0x80;
+	return n;
+}
+
 /*
  * Wire text for a terminal: at most max columns of one line, control bytes
  * (NUL and C1 among them) and invalid UTF-8 as \xNN, bidi and zero-width
@@ -170,8 +181,7 @@ rpt_text_cut(FILE *f, const char *s, size_t max, const char *cut)
 	}
 	if (*p && *p != '\n') {
 		fputs(cut, f);
-		for (const char *q = cut; *q; q++) /* characters: "…" is one */
-			w += (*q & 0xc0) != 0x80;
+		w += chars(cut);
 	}
 	return w;
 }
@@ -221,7 +231,8 @@ more_lines(char *buf, size_t n, unsigned lines)
 static size_t
 reply_room(const struct rpt_config *cfg, size_t used, int more)
 {
-	size_t left = cfg->width > used + (size_t)more + 1 ? cfg->width - used - (size_t)more - 1 : 0;
+	size_t taken = used + (size_t)more + chars(mark(cfg, MARK_CUT));
+	size_t left = cfg->width > taken ? cfg->width - taken : 0;
 
 	if (!cfg->width)
 		return REPLY_WIDTH;
