@@ -819,14 +819,14 @@ show_progress(struct run *r, bool last)
 	uint64_t now = cap_monotonic_us(), done, total;
 	char bar[31];
 
-	if (!r->progress || (!last && now - r->shown_us < 100000) ||
-	    !cap_progress(r->src, &done, &total) || !total)
-		return;
-	r->shown_us = now;
 	if (last) {
 		bar_erase(r);
 		return;
 	}
+	if (!r->progress || now - r->shown_us < 100000 || !cap_progress(r->src, &done, &total) ||
+	    !total)
+		return;
+	r->shown_us = now;
 	if (done > total) /* the file grew or shrank under us */
 		done = total;
 	size_t fill = (size_t)(done * 30 / total);
