@@ -199,6 +199,8 @@ parse_limit(struct options *o, const char *arg)
 struct run {
 	bool live;
 	bool progress; /* a bar on stderr while a file is read */
+	bool bar_shown; /* drawn, not yet erased */
+	bool bar_over_stdout; /* stdout is a terminal too: sessions erase the bar and flush */
 	uint64_t started_us, shown_us;
 	struct rpt_extract *extract;
 	struct tls_keylog *keylog; /* --tls-keylog */
@@ -574,18 +576,35 @@ on_signal(int sig)
 		cap_stop(running_source);
 }
 
+/*
+ * The progress bar is one line of stderr, drawn over itself with "\r". When
+ * stdout is a terminal too, it sits on the line under the transcript: it is
+ * erased before a session is written and the session goes out whole at once,
+ * so no transcript line ever holds a piece of the bar, and stderr never
+ * writes into a line stdout has begun.
+ */
+static void
+bar_erase(struct run *r)
+{
+	if (!r->bar_shown)
+		return;
+	fputs("\r\033[K", stderr);
+	r->bar_shown = false;
+}
+
 static void
 on_session(void *arg, const struct smtp_session *s)
 {
 	struct run *r = arg;
 
+	bar_erase(r);
 	/* -c N: the first N sessions to end; those still open when it stops are not shown */
 	if (r->max_sessions && r->sessions >= r->max_sessions) {
 		r->not_shown++;
 		return;
 	}
 	rpt_session(r->rpt, s);
-	if (r->live)
+	if (r->live || r->bar_over_stdout)
 		fflush(stdout); /* a live session is shown as soon as it ends */
 	r->sessions++;
 	if (r->max_sessions && r->sessions >= r->max_sessions)
@@ -598,7 +617,10 @@ on_session_written(void *arg, const struct smtp_session *s, const void *bytes, s
 {
 	struct run *r = arg;
 
+	bar_erase(r);
 	rpt_session_rendered(r->rpt, s, bytes, n);
+	if (r->bar_over_stdout)
+		fflush(stdout);
 	r->sessions++;
 }
 
@@ -675,6 +697,15 @@ build_filter(const struct options *o, char *buf, size_t n, uint16_t *ports, size
 	return 0;
 }
 
+/* --color=auto: on a terminal, unless NO_COLOR is set and not empty (https://no-color.org). */
+static bool
+colour_auto(int fd)
+{
+	const char *no = getenv("NO_COLOR");
+
+	return isatty(fd) && !(no && *no);
+}
+
 static bool
 setup(struct run *r, const struct options *o, const uint16_t *ports, size_t nports)
 {
@@ -684,7 +715,10 @@ setup(struct run *r, const struct options *o, const uint16_t *ports, size_t npor
 				.audit_sort = o->audit_sort, .quiet = o->quiet, .extract = r->extract,
 				.ordered = !r->live && o->format == RPT_TEXT};
 
-	pc.color = o->color < 0 ? isatty(STDOUT_FILENO) : o->color;
+	pc.color = o->color < 0 ? colour_auto(STDOUT_FILENO) : o->color;
+	pc.color_summary = o->color < 0 ? colour_auto(STDERR_FILENO) : o->color;
+	pc.ascii = !rpt_locale_utf8();
+	pc.width = o->format == RPT_TEXT ? rpt_term_width(STDOUT_FILENO) : 0;
 	/* one key per run for every hash table fed by packet data (siphash.c) */
 	if (rsm_hash_key_random(&rc.hash_key) < 0) {
 		fprintf(stderr, "smtpscope: no random key for the hash tables (getrandom, /dev/urandom): %s\n",
@@ -792,14 +826,14 @@ show_progress(struct run *r, bool last)
 	uint64_t now = cap_monotonic_us(), done, total;
 	char bar[31];
 
-	if (!r->progress || (!last && now - r->shown_us < 100000) ||
-	    !cap_progress(r->src, &done, &total) || !total)
-		return;
-	r->shown_us = now;
 	if (last) {
-		fputs("\r\033[K", stderr);
+		bar_erase(r);
 		return;
 	}
+	if (!r->progress || now - r->shown_us < 100000 || !cap_progress(r->src, &done, &total) ||
+	    !total)
+		return;
+	r->shown_us = now;
 	if (done > total) /* the file grew or shrank under us */
 		done = total;
 	size_t fill = (size_t)(done * 30 / total);
@@ -810,6 +844,7 @@ show_progress(struct run *r, bool last)
 	fprintf(stderr, "\r[%s] %3u%%  %.0f MB/s  %llu sessions", bar, (unsigned)(done * 100 / total),
 		(double)done / (double)(now - r->started_us + 1), (unsigned long long)r->sessions);
 	fflush(stderr);
+	r->bar_shown = true;
 }
 
 /* Regularly: end idle sessions on time, show progress, print the running summary when asked. */
@@ -831,7 +866,8 @@ on_tick(void *arg, uint64_t now_us)
 		struct rpt_totals t = {cap_stats(r->src), &rs, &ds, false, r->keylog, 0};
 
 		summary_wanted = 0;
-		rpt_running_summary(r->rpt, stderr, &t);
+		bar_erase(r);
+		rpt_running_summary(r->rpt, stderr, &t); /* it flushes stdout first */
 	}
 }
 
@@ -897,6 +933,7 @@ analyse(const struct options *o)
 	}
 	cap_set_tick(r.src, on_tick, &r);
 	r.progress = !r.live && !o->quiet && isatty(STDERR_FILENO);
+	r.bar_over_stdout = r.progress && isatty(STDOUT_FILENO);
 	r.started_us = cap_monotonic_us();
 	running_source = r.src;
 	if (interrupted) /* Ctrl-C while the interface was being opened */

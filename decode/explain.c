@@ -889,6 +889,8 @@ reply_snippet(const struct smtp_command *c, char *out, size_t n)
 
 	if (len > 120)
 		len = 120;
+	while (len > 0 && t[len - 1] == '.') /* the sentence around it ends it: not "later.." */
+		len--;
 	snprintf(out, n, "%d %.*s", c->reply.code, len, t);
 }
 

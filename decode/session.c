@@ -73,6 +73,23 @@ static const char *const state_names[] = {
 	[SMTP_ST_TIMEOUT] = "timeout",	 [SMTP_ST_UNFINISHED] = "unfinished",
 };
 
+/* The verdict when its own text could not be kept either: the outcome, and why no more. */
+#define NOT_KEPT                                                                              \
+	" (the rest of the verdict could not be kept: the session's text reached its memory " \
+	"limit, --limit session-memory or memory)."
+static const char *const verdict_not_kept[SMTP_OUT_COUNT] = {
+	[SMTP_OUT_NONE] = "Outcome unknown" NOT_KEPT,
+	[SMTP_OUT_DELIVERED] = "Delivered" NOT_KEPT,
+	[SMTP_OUT_PARTIAL] = "Partly delivered" NOT_KEPT,
+	[SMTP_OUT_DEFERRED] = "Deferred" NOT_KEPT,
+	[SMTP_OUT_REJECTED] = "Rejected" NOT_KEPT,
+	[SMTP_OUT_ABORTED] = "Aborted" NOT_KEPT,
+	[SMTP_OUT_ABANDONED] = "No message sent" NOT_KEPT,
+	[SMTP_OUT_NEVER_REACHED] = "Never reached SMTP" NOT_KEPT,
+	[SMTP_OUT_NO_MAIL] = "No message sent" NOT_KEPT,
+	[SMTP_OUT_UNKNOWN] = "Outcome unknown" NOT_KEPT,
+};
+
 /* How a flow's end maps to the session state of the contract. */
 static const enum smtp_state end_states[] = {
 	[RSM_END_CLOSED] = SMTP_ST_CLOSED,	  [RSM_END_RESET] = SMTP_ST_RESET,
@@ -570,7 +587,7 @@ session_close(struct smtp_decoder *d, struct smtp_session *s, const struct rsm_e
 	explain_verdict(s, verdict, sizeof(verdict));
 	s->verdict = session_strdup(s, verdict, strlen(verdict));
 	if (!s->verdict)
-		s->verdict = "";
+		s->verdict = verdict_not_kept[s->outcome];
 	if (s->state == SMTP_ST_REFUSED)
 		d->stats.refused++;
 	if (s->state == SMTP_ST_NO_ANSWER)

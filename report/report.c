@@ -111,7 +111,7 @@ rpt_render(const struct rpt_config *cfg, FILE *f, const struct smtp_session *s)
 		ecs_session(f, s);
 		break;
 	case RPT_TEXT:
-		text_session(f, s, cfg->color);
+		text_session(f, s, cfg);
 		break;
 	}
 }
@@ -169,7 +169,7 @@ void
 rpt_summary(struct rpt *r, const struct rpt_totals *t)
 {
 	FILE *out = r->cfg.out;
-	bool color = r->cfg.color && isatty(STDERR_FILENO);
+	bool color = r->cfg.color_summary;
 
 	if (r->order) { /* what still waits for an earlier session: written now, in order */
 		rpt_order_flush(r->order, out);
@@ -186,6 +186,7 @@ rpt_summary(struct rpt *r, const struct rpt_totals *t)
 		ecs_summary(out, t, &r->counts, r->audit);
 		break;
 	case RPT_CSV:
+		fflush(out); /* what stdout holds first: stderr never lands inside one of its lines */
 		if (r->audit)
 			rpt_audit_print(r->audit, stderr, false);
 		csv_summary(out, r->cfg.quiet ? NULL : stderr, t, &r->counts, color);
@@ -193,6 +194,7 @@ rpt_summary(struct rpt *r, const struct rpt_totals *t)
 	case RPT_TEXT:
 		if (r->audit)
 			rpt_audit_print(r->audit, out, false);
+		fflush(out);
 		if (!r->cfg.quiet)
 			text_summary(stderr, t, &r->counts, color);
 		break;

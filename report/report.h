@@ -46,6 +46,9 @@ struct rpt_extract;
 struct rpt_config {
 	enum rpt_format format;
 	bool color; /* ANSI colours in text output */
+	bool color_summary; /* and in the summary a text or CSV run writes on stderr */
+	bool ascii; /* text: marks in ASCII ("ok", "x", "->"): the locale is not UTF-8 */
+	unsigned width; /* text: wrap to this many columns (a terminal); 0: one line each */
 	bool audit; /* --audit: a table of hosts before the summary */
 	bool quiet; /* no summary at the end of a text run */
 	struct rpt_extract *extract; /* --extract: index each session's messages (borrowed) */
@@ -116,6 +119,14 @@ void rpt_free(struct rpt *r);
 
 /* --json-schema (schema.c): a JSON Schema (draft 2020-12) of the -o json records. */
 void rpt_print_schema(FILE *f);
+
+/*
+ * The terminal (term.c): whether the user's locale (LC_ALL, LC_CTYPE, LANG)
+ * is UTF-8, read without changing the process's locale; the columns of fd
+ * when it is a terminal (its window, else COLUMNS, else 80), 0 when not.
+ */
+bool rpt_locale_utf8(void);
+unsigned rpt_term_width(int fd);
 
 /* Helpers shared by the writers, exposed for tests. */
 void rpt_json_string(FILE *f, const char *s);

@@ -49,15 +49,26 @@ bool rpt_c1_control(const unsigned char *s, size_t n);
 unsigned rpt_invisible(const unsigned char *s, size_t n);
 /* decode/'s two-byte forms of NUL and C0 (smtp.h): the byte, or -1. */
 int rpt_wire_escape(const unsigned char *s, size_t *n);
-/* Wire text for a terminal: one line, at most max bytes, escapes for the rest. */
+/* Wire text for a terminal: one line, at most max columns, escapes for the rest, "…" if cut. */
 size_t rpt_text_wire(FILE *f, const char *s, size_t max);
 /* The mark rpt_text_wire() puts where it cuts a value ("…"). */
 void rpt_text_ellipsis(FILE *f);
+/* The same, with cut where the text is cut short (ASCII: "..."). */
+size_t rpt_text_cut(FILE *f, const char *s, size_t max, const char *cut);
+/* Columns of the valid UTF-8 character of n bytes at s on a terminal: 2 wide (CJK), 0, or 1. */
+unsigned rpt_char_cols(const unsigned char *s, size_t n);
+/*
+ * len bytes of text (followed by '\n' or NUL), each line wrapped at spaces to
+ * width columns, continuation lines indented by indent (term.c).
+ */
+void rpt_wrap(FILE *f, const char *text, size_t len, unsigned width, unsigned indent);
+/* "notes:" in plain words; JSON keeps smtp_anomaly_name(). */
+const char *rpt_anomaly_words(enum smtp_anomaly a);
 /* ISO 8601 UTC like rpt_iso_time (report.h), from Unix seconds that may be negative. */
 void rpt_iso_seconds(char *buf, size_t n, int64_t sec);
 void json_session(FILE *f, const struct smtp_session *s);
 void json_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c);
-void text_session(FILE *f, const struct smtp_session *s, bool color);
+void text_session(FILE *f, const struct smtp_session *s, const struct rpt_config *cfg);
 void text_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c, bool color);
 void csv_header(FILE *f);
 void csv_session(FILE *f, const struct smtp_session *s);

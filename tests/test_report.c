@@ -9,6 +9,7 @@
 #include "testutil.h"
 
 #include "../report/report.h"
+#include "../report/report_private.h"
 
 static char *
 json_of(const char *s)
@@ -125,10 +126,9 @@ test_iso_time_and_addr(void **state)
  * totals, the summary is written too (quiet: CSV keeps its totals to itself).
  */
 static char *
-render_turns_n(enum rpt_format fmt, const char *const *turns, const size_t *lens,
-	       const struct rpt_totals *totals)
+render_look(struct rpt_config rc, const char *const *turns, const size_t *lens,
+	    const struct rpt_totals *totals)
 {
-	struct rpt_config rc = {.format = fmt, .color = false, .quiet = true};
 	char *buf = NULL;
 	size_t n = 0;
 	struct smtp_config sc;
@@ -164,6 +164,15 @@ render_turns_n(enum rpt_format fmt, const char *const *turns, const size_t *lens
 	rpt_free(r);
 	fclose(rc.out);
 	return buf;
+}
+
+static char *
+render_turns_n(enum rpt_format fmt, const char *const *turns, const size_t *lens,
+	       const struct rpt_totals *totals)
+{
+	struct rpt_config rc = {.format = fmt, .color = false, .quiet = true};
+
+	return render_look(rc, turns, lens, totals);
 }
 
 static char *
@@ -599,6 +608,129 @@ test_audit_counts_and_flags(void **state)
 	rpt_audit_free(a);
 }
 
+/* "notes:" in words, every anomaly: never the JSON name, never an identifier. */
+static void
+test_anomaly_words(void **state)
+{
+	(void)state;
+	for (int a = 0; a < SMTP_ANOM_COUNT; a++) {
+		const char *w = rpt_anomaly_words((enum smtp_anomaly)a);
+
+		if (strcmp(w, smtp_anomaly_name((enum smtp_anomaly)a)) == 0 || strchr(w, '_'))
+			fail_msg("anomaly %s has no words: \"%s\"", smtp_anomaly_name((enum smtp_anomaly)a),
+				 w);
+	}
+}
+
+/* A session with a two-line reply, a refusal and a long explanation. */
+static const char *const terminal_turns[] = {
+	"220 mx ESMTP\r\n",
+	"EHLO c\r\n",
+	"250-mx\r\n250 SIZE 100\r\n",
+	"MAIL FROM:<a@b>\r\n",
+	"550 5.1.7 Invalid address\r\n",
+	"QUIT\r\n",
+	"221 Bye\r\n",
+	NULL,
+};
+
+/* Columns of a line of UTF-8 text, each character one (the session above is ASCII but marks). */
+static size_t
+line_cols(const char *p, size_t n)
+{
+	size_t cols = 0;
+
+	for (size_t i = 0; i < n; i++)
+		cols += ((unsigned char)p[i] & 0xc0) != 0x80;
+	return cols;
+}
+
+/* On a terminal 40 wide: every line fits, continuation lines indented; ASCII marks. */
+static void
+test_text_terminal(void **state)
+{
+	struct rpt_config rc = {.format = RPT_TEXT, .quiet = true, .width = 40, .ascii = true};
+	char *out, *line, *nl;
+	bool continued = false, prev = false, expl;
+
+	(void)state;
+	out = render_look(rc, terminal_turns, NULL, NULL);
+	for (line = out; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+		if (line_cols(line, (size_t)(nl - line)) > 40)
+			fail_msg("wider than 40: %.*s", (int)(nl - line), line);
+		for (const char *c = line; c < nl; c++)
+			if ((unsigned char)*c >= 0x80)
+				fail_msg("not ASCII: %.*s", (int)(nl - line), line);
+		expl = strncmp(line, "      ", 6) == 0 && line[6] != ' ';
+		continued |= prev && expl; /* an explanation's second line, indented as its first */
+		prev = expl;
+	}
+	assert_true(continued);
+	assert_non_null(strstr(out, "  ok EHLO c"));
+	assert_non_null(strstr(out, "  x  MAIL FROM:<a@b>"));
+	assert_non_null(strstr(out, "(+1 line)"));
+	assert_null(strstr(out, "(+1 lines)"));
+	free(out);
+
+	rc.width = 0; /* a file or a pipe: one line per explanation */
+	rc.ascii = false;
+	out = render_look(rc, terminal_turns, NULL, NULL);
+	assert_non_null(strstr(out, "  ✓ EHLO c"));
+	assert_non_null(strstr(out, "\n      The sender's address (MAIL FROM) was refused as malformed: "
+				    "a syntax error such as missing angle brackets, spaces or invalid "
+				    "characters. Who can fix it: the sender. Permanent: retrying "
+				    "unchanged will fail again.\n"));
+	free(out);
+}
+
+/* Wrapping: at spaces, continuation indented, a word longer than a line cut. */
+static void
+test_wrap(void **state)
+{
+	static const char text[] = "  => one two three four five six seven eight nine ten\n"
+				   "  => abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz\n";
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&buf, &n);
+
+	(void)state;
+	rpt_wrap(f, text, sizeof(text) - 1, 20, 5);
+	fclose(f);
+	assert_string_equal(buf, "  => one two three\n"
+				 "     four five six\n"
+				 "     seven eight\n"
+				 "     nine ten\n"
+				 "  => abcdefghijklmno\n"
+				 "     pqrstuvwxyzabcd\n"
+				 "     efghijklmnopqrs\n"
+				 "     tuvwxyz\n");
+	free(buf);
+}
+
+/* Wide (CJK) characters take two columns: the command column is padded by what shows. */
+static void
+test_wide_columns(void **state)
+{
+	char *buf = NULL;
+	size_t n = 0, w;
+	FILE *f;
+
+	(void)state;
+	if (rpt_char_cols((const unsigned char *)"\xe4\xbe\x8b", 3) != 2)
+		skip(); /* no UTF-8 locale to ask wcwidth() */
+	f = open_memstream(&buf, &n);
+	w = rpt_text_wire(f, "EHLO \xe4\xbe\x8b\xe3\x81\x88.jp", 40); /* 例え */
+	fclose(f);
+	assert_int_equal(w, 12);
+	free(buf);
+	f = open_memstream(&buf, &n);
+	w = rpt_text_wire(f, "\xe4\xbe\x8b\xe3\x81\x88\xe4\xbe\x8b", 5); /* no half character */
+	fclose(f);
+	assert_string_equal(buf, "\xe4\xbe\x8b\xe3\x81\x88…");
+	assert_int_equal(w, 5);
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -617,6 +749,10 @@ main(void)
 		cmocka_unit_test(test_ecs_document),
 		cmocka_unit_test(test_ecs_failure),
 		cmocka_unit_test(test_schema_is_balanced),
+		cmocka_unit_test(test_anomaly_words),
+		cmocka_unit_test(test_text_terminal),
+		cmocka_unit_test(test_wrap),
+		cmocka_unit_test(test_wide_columns),
 	};
 
 	return cmocka_run_group_tests_name("report", tests, NULL, NULL);
