@@ -487,8 +487,8 @@ note_given(struct cmdline *cl, int code, const char *value)
 	}
 }
 
-/* The use the options chose, two uses at once, or an option with no meaning in it: refused. */
-static const struct rule *
+/* Refused: no use chosen, two at once, an option with no meaning in the one chosen. */
+static void
 check_uses(const struct cmdline *cl)
 {
 	const struct rule *use = NULL;
@@ -510,13 +510,13 @@ check_uses(const struct cmdline *cl)
 			usage_error("%s has no meaning with %s", r->name, use->name);
 	}
 	if (cl->nargs && use && !(use->uses & USE_CAPTURE))
-		usage_error("unexpected argument \"%s\": a filter expression goes with -r or -i, not %s",
-			    cl->args[0], use->name);
+		usage_error("unexpected argument \"%s\" with %s: %s", cl->args[0], use->name,
+			    use->uses == USE_EXPLAIN ? "quote the whole reply, \"550 5.1.1 ...\""
+						     : "a filter expression goes with -r or -i");
 	if (!use && cl->nargs == 1 && access(cl->args[0], F_OK) == 0)
 		usage_error("give the capture with -r: smtpscope -r %s", cl->args[0]);
 	if (!use)
 		usage_error("give one of -r FILE or -i IFACE");
-	return use;
 }
 
 static int
@@ -633,10 +633,11 @@ take_value(int c, const char *v, struct options *o)
 		o->explain_after = v;
 		break;
 	case OPT_IDLE:
-		limit_give(o, limit_named("idle", 4), (uint64_t)number(v, "--idle", 1, 86400 * 7));
+		limit_give(o, limit_named("idle", strlen("idle")), (uint64_t)number(v, "--idle", 1, 86400 * 7));
 		break;
 	case OPT_MAX_FLOWS:
-		limit_give(o, limit_named("flows", 5), (uint64_t)number(v, "--max-flows", 1, 100000000L));
+		limit_give(o, limit_named("flows", strlen("flows")),
+			   (uint64_t)number(v, "--max-flows", 1, 100000000L));
 		break;
 	case OPT_LIMIT:
 		parse_limit(o, v);
