@@ -14,10 +14,12 @@
 #include <pwd.h>
 #include <stddef.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "capture/capture.h"
@@ -77,6 +79,7 @@ struct options {
 	const char *keylog_file; /* --tls-keylog */
 	struct rpt_extract_limits extract_lim;
 	unsigned threads;
+	uint64_t limits_given; /* a bit per limits[] entry set on the command line */
 };
 
 /*
@@ -160,40 +163,62 @@ limit_set(struct options *o, const struct limit *l, uint64_t v)
 		memcpy(limit_field(o, l), &v, sizeof(v));
 }
 
+#define N_LIMITS (sizeof(limits) / sizeof(limits[0]))
+
 static void
-print_limits(struct options *o)
+print_limits(FILE *f, struct options *o)
 {
-	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++)
-		printf("  %-15s %12llu  %s\n", limits[i].name,
-		       (unsigned long long)limit_get(o, &limits[i]), limits[i].what);
+	for (size_t i = 0; i < N_LIMITS; i++)
+		fprintf(f, "  %-15s %12llu  %s\n", limits[i].name,
+			(unsigned long long)limit_get(o, &limits[i]), limits[i].what);
 }
 
-/* --limit NAME=VALUE */
+static const struct limit *
+limit_named(const char *name, size_t len)
+{
+	for (size_t i = 0; i < N_LIMITS; i++)
+		if (strlen(limits[i].name) == len && strncmp(name, limits[i].name, len) == 0)
+			return &limits[i];
+	return NULL;
+}
+
+/* A limit may be set once (again to the same value): --idle and --max-flows set one too. */
+static void
+limit_give(struct options *o, const struct limit *l, uint64_t v)
+{
+	uint64_t bit = 1ull << (l - limits);
+
+	if ((o->limits_given & bit) && limit_get(o, l) != v) {
+		fprintf(stderr, "smtpscope: the limit %s is set twice, to %llu and to %llu: set it once\n",
+			l->name, (unsigned long long)limit_get(o, l), (unsigned long long)v);
+		exit(EXIT_USAGE);
+	}
+	o->limits_given |= bit;
+	limit_set(o, l, v);
+}
+
+/* --limit NAME=VALUE; anything else lists the names on stderr, as the usage error it is. */
 static void
 parse_limit(struct options *o, const char *arg)
 {
 	const char *eq = strchr(arg, '=');
+	const struct limit *l = eq ? limit_named(arg, (size_t)(eq - arg)) : NULL;
+	unsigned long long v;
 	char *end;
 
-	for (size_t i = 0; eq && i < sizeof(limits) / sizeof(limits[0]); i++) {
-		const struct limit *l = &limits[i];
-
-		if (strlen(l->name) != (size_t)(eq - arg) || strncmp(arg, l->name, (size_t)(eq - arg)))
-			continue;
-		errno = 0;
-		unsigned long long v = strtoull(eq + 1, &end, 10);
-
-		if (errno || end == eq + 1 || *end || v < 1 || v > l->max || eq[1] == '-') {
-			fprintf(stderr, "smtpscope: --limit %s takes a number from 1 to %llu\n",
-				l->name, (unsigned long long)l->max);
-			exit(EXIT_USAGE);
-		}
-		limit_set(o, l, v);
-		return;
+	if (!l) {
+		fprintf(stderr, "smtpscope: --limit wants NAME=VALUE with one of these names:\n");
+		print_limits(stderr, o);
+		exit(EXIT_USAGE);
 	}
-	fprintf(stderr, "smtpscope: --limit wants NAME=VALUE with one of these names:\n");
-	print_limits(o);
-	exit(EXIT_USAGE);
+	errno = 0;
+	v = strtoull(eq + 1, &end, 10);
+	if (errno || end == eq + 1 || *end || v < 1 || v > l->max || eq[1] == '-') {
+		fprintf(stderr, "smtpscope: --limit %s takes a number from 1 to %llu\n", l->name,
+			(unsigned long long)l->max);
+		exit(EXIT_USAGE);
+	}
+	limit_give(o, l, v);
 }
 
 struct run {
@@ -346,29 +371,330 @@ enum {
 	OPT_KEYLOG
 };
 
+static const struct option longopts[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{"color", required_argument, NULL, OPT_COLOR},
+	{"colour", required_argument, NULL, OPT_COLOR},
+	{"show-secrets", no_argument, NULL, OPT_SECRETS},
+	{"explain", required_argument, NULL, OPT_EXPLAIN},
+	{"after", required_argument, NULL, OPT_AFTER},
+	{"idle", required_argument, NULL, OPT_IDLE},
+	{"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
+	{"limit", required_argument, NULL, OPT_LIMIT},
+	{"limits", no_argument, NULL, OPT_LIMITS},
+	{"audit", no_argument, NULL, OPT_AUDIT},
+	{"audit-sort", required_argument, NULL, OPT_AUDIT_SORT},
+	{"extract", required_argument, NULL, OPT_EXTRACT},
+	{"json-schema", no_argument, NULL, OPT_SCHEMA},
+	{"threads", required_argument, NULL, OPT_THREADS},
+	{"tls-keylog", required_argument, NULL, OPT_KEYLOG},
+	{NULL, 0, NULL, 0},
+};
+
+/*
+ * What a command line does: read a file, capture live, explain one reply or
+ * list the interfaces. The four options that choose it come first, in the
+ * order of the USE_ bits; every option says where it has a meaning. One not
+ * listed (-h, -V, --json-schema, --limits) acts at once, where it stands.
+ */
+enum { USE_FILE = 1, USE_LIVE = 2, USE_EXPLAIN = 4, USE_LIST = 8 };
+#define USE_CAPTURE (USE_FILE | USE_LIVE)
+#define USE_ANY (USE_CAPTURE | USE_EXPLAIN | USE_LIST)
+#define N_USES 4
+
+static const struct rule {
+	int code;
+	const char *name;
+	unsigned uses;
+	bool repeats; /* may come again with another value (--limit NAME=...) */
+} rules[] = {
+	{'r', "-r", USE_FILE, false},
+	{'i', "-i", USE_LIVE, false},
+	{OPT_EXPLAIN, "--explain", USE_EXPLAIN, false},
+	{'D', "-D", USE_LIST, false},
+	{'B', "-B", USE_LIVE, false},
+	{'s', "-s", USE_LIVE, false},
+	{'w', "-w", USE_CAPTURE, false},
+	{'Z', "-Z", USE_CAPTURE, false},
+	{'o', "-o", USE_CAPTURE, false},
+	{'p', "-p", USE_CAPTURE, false},
+	{'f', "-f", USE_CAPTURE, false},
+	{'c', "-c", USE_CAPTURE, false},
+	{'n', "-n", USE_ANY, false},
+	{'q', "-q", USE_CAPTURE, false},
+	{OPT_COLOR, "--color", USE_ANY, false},
+	{OPT_SECRETS, "--show-secrets", USE_CAPTURE, false},
+	{OPT_AFTER, "--after", USE_EXPLAIN, false},
+	{OPT_IDLE, "--idle", USE_CAPTURE, false},
+	{OPT_MAX_FLOWS, "--max-flows", USE_CAPTURE, false},
+	{OPT_LIMIT, "--limit", USE_CAPTURE, true},
+	{OPT_AUDIT, "--audit", USE_CAPTURE, false},
+	{OPT_AUDIT_SORT, "--audit-sort", USE_CAPTURE, false},
+	{OPT_EXTRACT, "--extract", USE_CAPTURE, false},
+	{OPT_THREADS, "--threads", USE_FILE, false},
+	{OPT_KEYLOG, "--tls-keylog", USE_CAPTURE, false},
+};
+
+#define N_RULES (sizeof(rules) / sizeof(rules[0]))
+
+/* What parsing has seen: each rule's value ("" for a flag), and the trailing words. */
+struct cmdline {
+	const char *given[N_RULES];
+	int nargs;
+	char **args;
+};
+
+static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* One line on stderr, exit 2. */
+static void
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("smtpscope: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see --help)\n", stderr);
+	exit(EXIT_USAGE);
+}
+
+/*
+ * Whatever went to standard output must have got there: a full disk or a
+ * closed pipe is not success. The status to exit with.
+ */
+static int
+output_status(int status)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout)) /* (errno: from the write that failed) */
+		return status;
+	fprintf(stderr, "smtpscope: cannot write the output: %s\n",
+		errno ? strerror(errno) : "write error");
+	return 1;
+}
+
+/* An option given again must say the same thing (a harmless repeat), or is refused. */
+static void
+note_given(struct cmdline *cl, int code, const char *value)
+{
+	for (size_t i = 0; i < N_RULES; i++) {
+		if (rules[i].code != code)
+			continue;
+		if (cl->given[i] && !rules[i].repeats && strcmp(cl->given[i], value) != 0)
+			usage_error("%s is given twice, as \"%s\" and as \"%s\": give it once",
+				    rules[i].name, cl->given[i], value);
+		cl->given[i] = value;
+		return;
+	}
+}
+
+/* Refused: no use chosen, two at once, an option with no meaning in the one chosen. */
+static void
+check_uses(const struct cmdline *cl)
+{
+	const struct rule *use = NULL;
+
+	for (size_t i = 0; i < N_USES; i++) {
+		if (cl->given[i] && use)
+			usage_error("%s and %s cannot be used together", use->name, rules[i].name);
+		if (cl->given[i])
+			use = &rules[i];
+	}
+	for (size_t i = N_USES; i < N_RULES; i++) {
+		const struct rule *r = &rules[i];
+
+		if (!cl->given[i] || (use && (r->uses & use->uses)))
+			continue;
+		if ((r->uses & (r->uses - 1)) == 0) /* one use only: name what it needs */
+			usage_error("%s works only with %s", r->name, rules[__builtin_ctz(r->uses)].name);
+		if (use)
+			usage_error("%s has no meaning with %s", r->name, use->name);
+	}
+	if (cl->nargs && use && !(use->uses & USE_CAPTURE))
+		usage_error("unexpected argument \"%s\" with %s: %s", cl->args[0], use->name,
+			    use->uses == USE_EXPLAIN ? "quote the whole reply, \"550 5.1.1 ...\""
+						     : "a filter expression goes with -r or -i");
+	if (!use && cl->nargs == 1 && access(cl->args[0], F_OK) == 0)
+		usage_error("give the capture with -r: smtpscope -r %s", cl->args[0]);
+	if (!use)
+		usage_error("give one of -r FILE or -i IFACE");
+}
+
+static int
+color_when(const char *when)
+{
+	static const struct {
+		const char *name;
+		int color;
+	} whens[] = {{"auto", -1}, {"always", 1}, {"never", 0}};
+
+	for (size_t i = 0; i < sizeof(whens) / sizeof(whens[0]); i++)
+		if (strcmp(when, whens[i].name) == 0)
+			return whens[i].color;
+	usage_error("--color takes auto, always or never, not \"%s\"", when);
+}
+
+/* The long name of an option's code, for messages. */
+static const char *
+option_name(int code, char *buf, size_t n)
+{
+	for (const struct option *l = longopts; l->name; l++)
+		if (l->val == code && code >= OPT_COLOR) {
+			snprintf(buf, n, "--%s", l->name);
+			return buf;
+		}
+	snprintf(buf, n, "-%c", code);
+	return buf;
+}
+
+/* What getopt refused: a value missing or not wanted, an option unknown or ambiguous. */
+static void
+refused_option(int c, const char *arg)
+{
+	char name[32];
+	size_t len = strcspn(arg, "="), matches = 0;
+
+	if (c == ':')
+		usage_error("%s needs a value", option_name(optopt, name, sizeof(name)));
+	if (optopt && strncmp(arg, "--", 2) == 0)
+		usage_error("%.*s takes no value", (int)len, arg);
+	if (optopt)
+		usage_error("unknown option -%c", optopt);
+	for (const struct option *l = longopts; strncmp(arg, "--", 2) == 0 && l->name; l++)
+		matches += len > 2 && strncmp(l->name, arg + 2, len - 2) == 0;
+	if (matches > 1)
+		usage_error("%.*s is short for more than one option", (int)len, arg);
+	usage_error("unknown option %s", arg);
+}
+
+/* The options that act at once and exit. */
+static void
+act_now(int c, struct options *o)
+{
+	switch (c) {
+	case 'h':
+		usage(stdout);
+		break;
+	case 'V':
+		printf("smtpscope %s%s\n", SMTPSCOPE_VERSION, BUILD_NOTE);
+		break;
+	case OPT_SCHEMA:
+		rpt_print_schema(stdout);
+		break;
+	case OPT_LIMITS:
+		printf("limits (set with --limit NAME=VALUE):\n");
+		print_limits(stdout, o);
+		break;
+	}
+	exit(output_status(0));
+}
+
+/* The options that take a value. */
+static void
+take_value(int c, const char *v, struct options *o)
+{
+	switch (c) {
+	case 'r':
+		o->read_file = v;
+		break;
+	case 'i':
+		o->iface = v;
+		break;
+	case 'B':
+		o->buffer_kib = (int)number(v, "-B", 64, INT_MAX / 1024);
+		break;
+	case 's':
+		o->snaplen = (int)number(v, "-s", 68, 262144);
+		break;
+	case 'w':
+		o->write_file = v;
+		break;
+	case 'Z':
+		o->user = v;
+		break;
+	case 'o':
+		o->format = output_format(v);
+		break;
+	case 'p':
+		o->ports = v;
+		break;
+	case 'f':
+		o->raw_filter = v;
+		break;
+	case 'c':
+		o->max_sessions = number(v, "-c", 1, 1000000000L);
+		break;
+	case OPT_COLOR:
+		o->color = color_when(v);
+		break;
+	case OPT_EXPLAIN:
+		o->explain = v;
+		break;
+	case OPT_AFTER:
+		o->explain_after = v;
+		break;
+	case OPT_IDLE:
+		limit_give(o, limit_named("idle", strlen("idle")), (uint64_t)number(v, "--idle", 1, 86400 * 7));
+		break;
+	case OPT_MAX_FLOWS:
+		limit_give(o, limit_named("flows", strlen("flows")),
+			   (uint64_t)number(v, "--max-flows", 1, 100000000L));
+		break;
+	case OPT_LIMIT:
+		parse_limit(o, v);
+		break;
+	case OPT_EXTRACT:
+		o->extract_dir = v;
+		break;
+	case OPT_KEYLOG:
+		o->keylog_file = v;
+		break;
+	case OPT_AUDIT_SORT:
+		o->audit = true;
+		o->audit_sort = audit_sort(v);
+		break;
+	case OPT_THREADS:
+		o->threads = (unsigned)number(v, "--threads", 1, SHARD_MAX_WORKERS);
+		break;
+	}
+}
+
+static void
+take_option(int c, const char *v, struct options *o)
+{
+	switch (c) {
+	case 'D':
+		o->list_interfaces = true;
+		break;
+	case 'n':
+		break;
+	case 'q':
+		o->quiet = true;
+		break;
+	case OPT_SECRETS:
+		o->show_secrets = true;
+		break;
+	case OPT_AUDIT:
+		o->audit = true;
+		break;
+	case 'h':
+	case 'V':
+	case OPT_SCHEMA:
+	case OPT_LIMITS:
+		act_now(c, o);
+		break;
+	default:
+		take_value(c, v, o);
+		break;
+	}
+}
+
 static void
 parse_options(int argc, char **argv, struct options *o)
 {
-	static const struct option longopts[] = {
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{"color", required_argument, NULL, OPT_COLOR},
-		{"colour", required_argument, NULL, OPT_COLOR},
-		{"show-secrets", no_argument, NULL, OPT_SECRETS},
-		{"explain", required_argument, NULL, OPT_EXPLAIN},
-		{"after", required_argument, NULL, OPT_AFTER},
-		{"idle", required_argument, NULL, OPT_IDLE},
-		{"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
-		{"limit", required_argument, NULL, OPT_LIMIT},
-		{"limits", no_argument, NULL, OPT_LIMITS},
-		{"audit", no_argument, NULL, OPT_AUDIT},
-		{"audit-sort", required_argument, NULL, OPT_AUDIT_SORT},
-		{"extract", required_argument, NULL, OPT_EXTRACT},
-		{"json-schema", no_argument, NULL, OPT_SCHEMA},
-		{"threads", required_argument, NULL, OPT_THREADS},
-		{"tls-keylog", required_argument, NULL, OPT_KEYLOG},
-		{NULL, 0, NULL, 0},
-	};
+	struct cmdline cl = {0};
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -380,114 +706,15 @@ parse_options(int argc, char **argv, struct options *o)
 	o->extract_lim = rpt_extract_default_limits();
 	opterr = 0; /* our own messages, prefixed like every other */
 	o->snaplen = 262144;
-	while ((c = getopt_long(argc, argv, "r:i:DB:s:w:Z:o:p:f:c:nqhV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'r':
-			o->read_file = optarg;
-			break;
-		case 'i':
-			o->iface = optarg;
-			break;
-		case 'D':
-			o->list_interfaces = true;
-			break;
-		case 'B':
-			o->buffer_kib = (int)number(optarg, "-B", 64, INT_MAX / 1024);
-			break;
-		case 's':
-			o->snaplen = (int)number(optarg, "-s", 68, 262144);
-			break;
-		case 'w':
-			o->write_file = optarg;
-			break;
-		case 'Z':
-			o->user = optarg;
-			break;
-		case 'o':
-			o->format = output_format(optarg);
-			break;
-		case 'p':
-			o->ports = optarg;
-			break;
-		case 'f':
-			o->raw_filter = optarg;
-			break;
-		case 'c':
-			o->max_sessions = number(optarg, "-c", 1, 1000000000L);
-			break;
-		case 'n':
-			break;
-		case 'q':
-			o->quiet = true;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		case 'V':
-			printf("smtpscope %s%s\n", SMTPSCOPE_VERSION, BUILD_NOTE);
-			exit(0);
-		case OPT_COLOR:
-			if (strcmp(optarg, "auto") == 0)
-				o->color = -1;
-			else if (strcmp(optarg, "always") == 0)
-				o->color = 1;
-			else if (strcmp(optarg, "never") == 0)
-				o->color = 0;
-			else {
-				fprintf(stderr, "smtpscope: --color takes auto, always or never\n");
-				exit(EXIT_USAGE);
-			}
-			break;
-		case OPT_SECRETS:
-			o->show_secrets = true;
-			break;
-		case OPT_EXPLAIN:
-			o->explain = optarg;
-			break;
-		case OPT_AFTER:
-			o->explain_after = optarg;
-			break;
-		case OPT_IDLE:
-			o->rsm.idle_timeout = (uint32_t)number(optarg, "--idle", 1, 86400 * 7);
-			break;
-		case OPT_MAX_FLOWS:
-			o->rsm.max_flows = (uint32_t)number(optarg, "--max-flows", 1, 100000000L);
-			break;
-		case OPT_LIMIT:
-			parse_limit(o, optarg);
-			break;
-		case OPT_AUDIT:
-			o->audit = true;
-			break;
-		case OPT_EXTRACT:
-			o->extract_dir = optarg;
-			break;
-		case OPT_KEYLOG:
-			o->keylog_file = optarg;
-			break;
-		case OPT_AUDIT_SORT:
-			o->audit = true;
-			o->audit_sort = audit_sort(optarg);
-			break;
-		case OPT_THREADS:
-			o->threads = (unsigned)number(optarg, "--threads", 1, SHARD_MAX_WORKERS);
-			break;
-		case OPT_SCHEMA:
-			rpt_print_schema(stdout);
-			exit(0);
-		case OPT_LIMITS:
-			printf("limits (set with --limit NAME=VALUE):\n");
-			print_limits(o);
-			exit(0);
-		default:
-			if (optopt && strchr("riBswZopfc", optopt))
-				fprintf(stderr, "smtpscope: -%c needs an argument (see --help)\n", optopt);
-			else
-				fprintf(stderr, "smtpscope: unknown option %s (see --help)\n",
-					argv[optind - 1]);
-			exit(EXIT_USAGE);
-		}
+	while ((c = getopt_long(argc, argv, ":r:i:DB:s:w:Z:o:p:f:c:nqhV", longopts, NULL)) != -1) {
+		if (c == '?' || c == ':')
+			refused_option(c, argv[optind - 1]);
+		note_given(&cl, c, optarg ? optarg : "");
+		take_option(c, optarg, o);
 	}
+	cl.nargs = argc - optind;
+	cl.args = argv + optind;
+	check_uses(&cl);
 	if (optind < argc)
 		o->trailing_filter = join_args(argc - optind, argv + optind);
 }
@@ -521,6 +748,31 @@ read_reply(const char *line, int *code, char *text, size_t size)
 }
 
 /*
+ * --after: a command by its verb (the first word counts: "MAIL FROM:<a@b>"), any
+ * case, or a pseudo-command the explanations know (CONNECT, ".").
+ */
+static bool
+after_verb(const char *after, enum smtp_verb *verb)
+{
+	size_t len = strcspn(after, " \t");
+
+	for (int v = 0; v < SMTP_VERB_COUNT; v++) {
+		const char *name = smtp_verb_name((enum smtp_verb)v);
+
+		if (*name && strlen(name) == len && strncasecmp(after, name, len) == 0) {
+			*verb = (enum smtp_verb)v;
+			return true;
+		}
+	}
+	fprintf(stderr, "smtpscope: --after \"%s\" is not a command smtpscope knows; it takes", after);
+	for (int v = 0, n = 0; v < SMTP_VERB_COUNT; v++)
+		if (*smtp_verb_name((enum smtp_verb)v))
+			fprintf(stderr, "%s %s", n++ ? "," : "", smtp_verb_name((enum smtp_verb)v));
+	fputc('\n', stderr);
+	return false;
+}
+
+/*
  * --explain: one reply, read as a server would send it; the lines of a
  * multi-line reply separated by newlines ("550-5.1.1 ...\n550 5.1.1 ..."),
  * each keeping its code, as on the wire.
@@ -541,11 +793,8 @@ explain_offline(const struct options *o)
 				"unknown\"\n");
 		return EXIT_USAGE;
 	}
-	if (o->explain_after) {
-		verb = strcmp(o->explain_after, "CONNECT") == 0 ? SMTP_CONNECT
-		       : strcmp(o->explain_after, ".") == 0	  ? SMTP_DOT
-			   : smtp_verb_lookup(o->explain_after, strlen(o->explain_after));
-	}
+	if (o->explain_after && !after_verb(o->explain_after, &verb))
+		return EXIT_USAGE;
 	smtp_parse_enhanced(text, strlen(text), enh);
 	smtp_explain(verb, code, enh, text, out, sizeof(out), &f);
 	printf("%s\n  %s\n", line, out);
@@ -812,8 +1061,10 @@ open_source(struct run *r, const struct options *o, const char *filter, char err
 	if ((o->iface ? cap_open_live(&r->src, o->iface, &lc, err)
 		      : cap_open_file(&r->src, o->read_file, err)) < 0)
 		return -1;
-	if (cap_set_filter(r->src, filter, err) < 0)
-		return -1;
+	int rc = cap_set_filter(r->src, filter, err);
+
+	if (rc < 0)
+		return rc; /* CAP_BAD_FILTER: an expression libpcap cannot compile */
 	if (o->write_file && cap_write_to(r->src, o->write_file, err) < 0)
 		return -1;
 	return 0;
@@ -891,6 +1142,25 @@ open_keylog(struct run *r, const char *path)
 	return 0;
 }
 
+/* Standard output, -w and --extract: 1 (each failure said) if any write failed, else 0. */
+static int
+written_status(struct run *r, const struct options *o)
+{
+	char err[CAP_ERRLEN];
+	int status = output_status(0), e;
+
+	if (cap_write_done(r->src, err) < 0) {
+		fprintf(stderr, "smtpscope: %s\n", err);
+		status = 1;
+	}
+	if (r->extract && (e = rpt_extract_error(r->extract)) != 0) {
+		fprintf(stderr, "smtpscope: cannot write to %s (--extract): %s\n", o->extract_dir,
+			strerror(e));
+		status = 1;
+	}
+	return status;
+}
+
 static int
 analyse(const struct options *o)
 {
@@ -902,7 +1172,14 @@ analyse(const struct options *o)
 
 	if (build_filter(o, filter, sizeof(filter), ports, &nports) < 0)
 		return EXIT_USAGE;
-	if (open_source(&r, o, filter, err) < 0) {
+	if ((status = open_source(&r, o, filter, err)) == CAP_BAD_FILTER) {
+		/* live, name the words typed, not the port filter built around them */
+		fprintf(stderr, "smtpscope: \"%s\": %s\n",
+			o->iface && !o->raw_filter && o->trailing_filter ? o->trailing_filter : filter, err);
+		cap_close(r.src);
+		return EXIT_USAGE;
+	}
+	if (status < 0) {
 		fprintf(stderr, "smtpscope: %s\n", err);
 		cap_close(r.src);
 		return 1;
@@ -955,12 +1232,10 @@ analyse(const struct options *o)
 				 r.not_shown};
 
 	rpt_summary(r.rpt, &t);
-	if (fflush(stdout) != 0 || ferror(stdout)) { /* a full disk must not look like success */
-		fprintf(stderr, "smtpscope: cannot write the output: %s\n", strerror(errno));
+	if (written_status(&r, o) != 0) /* a full disk must not look like success */
 		status = 1;
-	} else if (status) {
+	else if (status)
 		fprintf(stderr, "smtpscope: %s\n", err);
-	}
 	shard_free(r.shard);
 	rsm_free(r.rsm);
 	smtp_free(r.dec);
@@ -980,22 +1255,14 @@ main(int argc, char **argv)
 
 	parse_options(argc, argv, &o);
 	if (o.explain)
-		return explain_offline(&o);
+		return output_status(explain_offline(&o));
 	if (o.list_interfaces) {
 		char err[CAP_ERRLEN];
 
 		if (cap_list_interfaces(stdout, err) == 0)
-			return 0;
+			return output_status(0);
 		fprintf(stderr, "smtpscope: %s\n", err);
 		return 1;
-	}
-	if (!o.read_file == !o.iface) {
-		fprintf(stderr, "smtpscope: give one of -r FILE or -i IFACE (see --help)\n");
-		return EXIT_USAGE;
-	}
-	if (o.iface && o.threads > 1) {
-		fprintf(stderr, "smtpscope: --threads works with -r; live capture decodes on one thread\n");
-		return EXIT_USAGE;
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;

@@ -181,9 +181,8 @@ cap_set_filter(struct cap_source *src, const char *expr, char err[CAP_ERRLEN])
 	if (!expr || !*expr)
 		return 0;
 	if (pcap_compile(src->pcap, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) < 0) {
-		snprintf(err, CAP_ERRLEN, "bad filter expression \"%s\": %s", expr,
-			 pcap_geterr(src->pcap));
-		return -1;
+		snprintf(err, CAP_ERRLEN, "bad filter expression: %s", pcap_geterr(src->pcap));
+		return CAP_BAD_FILTER;
 	}
 	int rc = pcap_setfilter(src->pcap, &prog);
 

@@ -141,8 +141,13 @@ uint64_t cap_budget_refused(void); /* takes refused so far */
 /* Give up every capability left (after opening everything and dropping root). */
 int cap_drop_capabilities(char err[CAP_ERRLEN]);
 
-/* Also write every packet kept (SMTP ports, fragments, ICMP about them) to a new pcap (-w). */
+/*
+ * Also write every packet kept (SMTP ports, fragments, ICMP about them) to a new pcap (-w);
+ * path is borrowed until cap_close.
+ */
 int cap_write_to(struct cap_source *src, const char *path, char err[CAP_ERRLEN]);
+/* Flush what -w holds: -1 and a one-line err if any of it could not be written (a full disk). */
+int cap_write_done(struct cap_source *src, char err[CAP_ERRLEN]);
 
 /* Open a saved capture; "-" is standard input. -1 and a one-line err on failure. */
 int cap_open_file(struct cap_source **out, const char *path, char err[CAP_ERRLEN]);
@@ -167,7 +172,12 @@ struct cap_limits {
 void cap_default_limits(struct cap_limits *l);
 void cap_set_limits(struct cap_source *src, const struct cap_limits *l);
 
-/* Compile and install a BPF filter; NULL or "" installs none. */
+/*
+ * Compile and install a BPF filter; NULL or "" installs none. CAP_BAD_FILTER
+ * when libpcap cannot compile the expression (the user's mistake: err says
+ * why, the caller names what the user wrote), -1 when it cannot be installed.
+ */
+#define CAP_BAD_FILTER (-2)
 int cap_set_filter(struct cap_source *src, const char *expr, char err[CAP_ERRLEN]);
 
 /*

@@ -146,7 +146,20 @@ cap_write_to(struct cap_source *src, const char *path, char err[CAP_ERRLEN])
 		fclose(f);
 		return -1;
 	}
+	src->dump_name = path;
 	return 0;
+}
+
+int
+cap_write_done(struct cap_source *src, char err[CAP_ERRLEN])
+{
+	if (!src || !src->dump)
+		return 0;
+	if (pcap_dump_flush(src->dump) == 0 && !ferror(pcap_dump_file(src->dump)))
+		return 0;
+	snprintf(err, CAP_ERRLEN, "cannot write %s (-w): %s", src->dump_name,
+		 errno ? strerror(errno) : "write error");
+	return -1;
 }
 
 void

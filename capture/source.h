@@ -22,6 +22,7 @@ struct cap_source {
 	void *tick_arg;
 	uint64_t last_ts; /* capture time of the last packet */
 	pcap_dumper_t *dump; /* -w */
+	const char *dump_name;
 	char *iobuf;	     /* the stdio buffer of a file read, or NULL */
 	struct cap_stats stats;
 	struct frag_table frags;

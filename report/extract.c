@@ -13,7 +13,9 @@
  *
  * Files are created through the directory's descriptor (capture/output.c):
  * mode 0600, never through a symbolic link, and as root only in a directory
- * others cannot write to.
+ * others cannot write to. A directory that does not exist yet is created,
+ * mode 0700, in a parent that does. A write that fails (a full disk) is
+ * remembered, for the run to end with it.
  */
 #include "report.h"
 
@@ -43,6 +45,7 @@ struct rpt_extract {
 	unsigned open;
 	struct rpt_extract_limits lim;
 	uint64_t files, partial, skipped, bytes, cut_bytes;
+	int error; /* errno of the first write that failed */
 	struct written *done; /* written, not yet in the index */
 	struct smtp_sink sink;
 };
@@ -53,6 +56,28 @@ struct handle {
 	bool cut; /* bytes went unwritten: the bytes cap was reached */
 	char name[128];
 };
+
+/* The first write that failed is the one told; 0 is none. */
+static void
+write_failed(struct rpt_extract *x, int e)
+{
+	if (!x->error)
+		x->error = e;
+}
+
+/* Close f: 0, or the errno of what it could not write. */
+static int
+close_checked(FILE *f)
+{
+	int e = 0;
+
+	errno = 0;
+	if (fflush(f) != 0 || ferror(f))
+		e = errno ? errno : EIO;
+	if (fclose(f) != 0 && !e)
+		e = errno ? errno : EIO;
+	return e;
+}
 
 /* Create base (or base-2, base-3 ...) in the directory, new; the name chosen goes to out. */
 static FILE *
@@ -113,7 +138,8 @@ sink_write(void *handle, const uint8_t *p, size_t n)
 		n = room;
 	}
 	x->bytes += n;
-	fwrite(p, 1, n, h->f);
+	if (fwrite(p, 1, n, h->f) != n)
+		write_failed(x, errno ? errno : EIO);
 }
 
 /* A message not whole becomes NAME.eml.partial: link() refuses to overwrite, rename() would not. */
@@ -136,7 +162,7 @@ sink_close(void *arg, void *handle, const struct smtp_session *s, int msg, bool 
 	struct handle *h = handle;
 	struct written *w = calloc(1, sizeof(*w));
 
-	fclose(h->f);
+	write_failed(x, close_checked(h->f));
 	x->open--;
 	x->files++;
 	whole = whole && !h->cut;
@@ -161,22 +187,48 @@ rpt_extract_default_limits(void)
 	return (struct rpt_extract_limits){.files = 100000, .bytes = 1ull << 30};
 }
 
+/*
+ * The directory, created mode 0700 when it does not exist (its parent must).
+ * mkdir() never follows a symbolic link, and cap_output_dir() refuses one; a
+ * directory just created must still be ours once opened (not swapped).
+ */
+static int
+open_dir(const char *dir, char *err, size_t errsz)
+{
+	char why[CAP_ERRLEN];
+	bool created = mkdir(dir, 0700) == 0;
+	struct stat st;
+	int dfd;
+
+	if (!created && errno != EEXIST) {
+		snprintf(err, errsz, "%s: cannot create the directory: %s (--extract)", dir,
+			 strerror(errno));
+		return -1;
+	}
+	if ((dfd = cap_output_dir(dir, true, why)) < 0) {
+		snprintf(err, errsz, "%s (--extract)", why);
+		return -1;
+	}
+	if (faccessat(dfd, ".", W_OK | X_OK, 0) < 0 ||
+	    (created && (fstat(dfd, &st) < 0 || st.st_uid != geteuid()))) {
+		snprintf(err, errsz, "%s: not a directory smtpscope may write to (--extract)", dir);
+		close(dfd);
+		return -1;
+	}
+	return dfd;
+}
+
 int
 rpt_extract_open(struct rpt_extract **out, const char *dir, const struct rpt_extract_limits *lim,
 		 char *err, size_t errsz)
 {
 	struct rpt_extract *x;
-	char name[64], why[CAP_ERRLEN];
+	char name[64];
 	int dfd;
 
 	*out = NULL;
-	if ((dfd = cap_output_dir(dir, true, why)) < 0 || faccessat(dfd, ".", W_OK | X_OK, 0) < 0) {
-		snprintf(err, errsz, "%s (--extract)",
-			 dfd < 0 ? why : "not a directory smtpscope may write to");
-		if (dfd >= 0)
-			close(dfd);
+	if ((dfd = open_dir(dir, err, errsz)) < 0)
 		return -1;
-	}
 	if (!(x = calloc(1, sizeof(*x)))) {
 		close(dfd);
 		snprintf(err, errsz, "%s: out of memory (--extract)", dir);
@@ -258,7 +310,15 @@ rpt_extract_session(struct rpt_extract *x, const struct smtp_session *s)
 			index_line(x, s, w);
 		free(w);
 	}
-	fflush(x->index);
+	errno = 0;
+	if (fflush(x->index) != 0 || ferror(x->index))
+		write_failed(x, errno ? errno : EIO);
+}
+
+int
+rpt_extract_error(const struct rpt_extract *x)
+{
+	return x ? x->error : 0;
 }
 
 void

@@ -107,6 +107,8 @@ void rpt_extract_session(struct rpt_extract *x, const struct smtp_session *s);
 void rpt_extract_counts(const struct rpt_extract *x, uint64_t *files, uint64_t *partial,
 			uint64_t *skipped, uint64_t *cut_bytes);
 void rpt_extract_close(struct rpt_extract *x);
+/* 0, or the errno of the first write to DIR that failed (a full disk): the run must say so. */
+int rpt_extract_error(const struct rpt_extract *x);
 
 /* The host audit (audit.c), usable on its own. */
 struct rpt_audit;

@@ -4,47 +4,195 @@
 Every case runs the real binary on a bundled sample (samples/auth-required.pcap: two sessions,
 an EHLO of 24 bytes) and checks the exit status, what stderr says, and, for the options that
 change the analysis (-c, -f, --limit), that the output changed the way the option says.
+Input that cannot be read exits 1 with one line naming it; output that cannot be written
+(standard output on /dev/full, -w and --extract on a full tmpfs) exits 1 with one line too. "{tmp}" in a case's arguments is a fresh
+directory of its own.
 
     python3 tests/cli_check.py --bin build/smtpscope
 """
 import argparse
 import json
 import os
+import resource
+import shutil
+import signal
+import stat
 import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SAMPLE = os.path.join(HERE, "..", "samples", "auth-required.pcap")
+MESSAGES = os.path.join(HERE, "..", "samples", "multi-message.pcap")
 EXIT_USAGE = 2
+FULL = "smtpscope: cannot write the output: No space left on device"
+TMP = None  # set by main(): each case's "{tmp}" is a new directory under it
 
 
-def run(binary, args):
-    p = subprocess.run([binary] + args, capture_output=True, text=True, timeout=60)
-    return p.returncode, p.stdout, p.stderr
+def expand(args):
+    """Each case gets a directory of its own for "{tmp}"."""
+    if not any("{tmp}" in a for a in args):
+        return args
+    d = tempfile.mkdtemp(dir=TMP)
+    return [a.replace("{tmp}", d) for a in args]
+
+
+def run(binary, args, stdout=subprocess.PIPE, stdin=None, preexec_fn=None):
+    p = subprocess.run([binary] + args, stdout=stdout, stderr=subprocess.PIPE, stdin=stdin,
+                       text=True, timeout=60, preexec_fn=preexec_fn)
+    return p.returncode, p.stdout or "", p.stderr
 
 
 def sessions(stdout):
     return [json.loads(l) for l in stdout.splitlines() if l.startswith('{"type":"session"')]
 
 
+def one_line(rc, want_rc, out, err, says):
+    lines = err.strip().splitlines()
+    ok = rc == want_rc and len(lines) == 1 and says in lines[0] and not out
+    return ok, "exit %d, stderr %r" % (rc, err.strip()[:200])
+
+
 def usage_error(binary, args, says):
     """Exit 2 and one stderr line that names what was wrong."""
-    rc, out, err = run(binary, args)
+    rc, out, err = run(binary, expand(args))
+    return one_line(rc, EXIT_USAGE, out, err, says)
+
+
+def input_error(binary, args, says):
+    """Exit 1 (input or environment, not usage) and one stderr line naming it."""
+    rc, out, err = run(binary, expand(args))
+    return one_line(rc, 1, out, err, says)
+
+
+def accepted(binary, args, says):
+    """Exit 0, nothing on stderr (-q where a summary would come), says on stdout."""
+    rc, out, err = run(binary, expand(args))
+    return rc == 0 and not err and says in out, "exit %d, stderr %r, stdout %r" % (
+        rc, err.strip()[:120], out[:80])
+
+
+def full_disk(binary, args):
+    """Standard output on /dev/full: exit 1 and the one line that says so."""
+    with open("/dev/full", "w") as full:
+        rc, _, err = run(binary, expand(args), stdout=full)
+    return rc == 1 and err.strip() == FULL, "exit %d, stderr %r" % (rc, err.strip()[:200])
+
+
+# A full disk: the case's folder becomes a tmpfs of 4 KiB, filled, in a mount namespace of the
+# run's own (unshare -rm: no root needed where user namespaces are allowed).
+FULL_TMPFS = ('mount -t tmpfs -o size=4k,mode=0700 smtpscope-full "$0" && '
+              '{ head -c 8192 /dev/zero > "$0/fill" 2>/dev/null; exec "$@"; }')
+
+
+def small_files():
+    """In the child: files may not grow past 512 bytes (EFBIG, as a full disk fails a write)."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (512, 512))
+
+
+def disk_full(binary, args, says):
+    """-w or --extract cannot write all: exit 1, one line naming the output and why.
+
+    On a full tmpfs when a mount namespace can be had; else files are capped by RLIMIT_FSIZE
+    (EFBIG), except in a coverage build, whose counters the cap would cut short."""
+    d = tempfile.mkdtemp(dir=TMP)
+    args = [a.replace("{tmp}", d) for a in args]
+    if subprocess.run(["unshare", "-rm", "true"], capture_output=True).returncode == 0:
+        binary, args, why, pre = "unshare", ["-rm", "sh", "-c", FULL_TMPFS, d, binary] + args, \
+            "No space left on device", None
+    elif "coverage build" in run(binary, ["-V"])[1]:
+        return True, "skipped: no mount namespace, and a file size cap would cut gcov's counters"
+    else:
+        why, pre = "File too large", small_files
+    rc, out, err = run(binary, args, preexec_fn=pre)
     lines = err.strip().splitlines()
-    ok = rc == EXIT_USAGE and len(lines) == 1 and says in lines[0] and not out
+    ok = rc == 1 and len(lines) == 1 and says in lines[0] and why in lines[0]
     return ok, "exit %d, stderr %r" % (rc, err.strip()[:200])
 
 
 def limit_list(binary, args):
-    """A --limit without a known NAME=VALUE: exit 2 and every limit named with its value."""
+    """A --limit without a known NAME=VALUE: exit 2, every limit named on stderr, none on stdout."""
     rc, out, err = run(binary, args)
-    ok = rc == EXIT_USAGE and "NAME=VALUE" in err and "flows" in out and "frag-bytes" in out
-    return ok, "exit %d, stderr %r, %d lines listed" % (rc, err.strip()[:80], len(out.splitlines()))
+    ok = (rc == EXIT_USAGE and "NAME=VALUE" in err.splitlines()[0] and "flows" in err
+          and "frag-bytes" in err and not out)
+    return ok, "exit %d, stderr %r, stdout %d lines" % (rc, err.strip()[:80], len(out.splitlines()))
+
+
+def limits_listed(binary, args):
+    """--limits: the list on stdout, exit 0, with a value --limit set before it."""
+    rc, out, err = run(binary, args)
+    flows = [l for l in out.splitlines() if l.split()[:1] == ["flows"]]
+    ok = rc == 0 and not err and flows and flows[0].split()[1] == "7" and "frag-bytes" in out
+    return ok, "exit %d, flows line %r" % (rc, flows)
 
 
 def help_text(binary, args):
     rc, out, err = run(binary, args)
     return rc == 0 and out.startswith("usage: smtpscope") and not err, "exit %d" % rc
+
+
+def schema(binary, args):
+    rc, out, err = run(binary, args)
+    try:
+        ok = rc == 0 and not err and "$schema" in json.loads(out)
+    except ValueError:
+        ok = False
+    return ok, "exit %d, %d bytes" % (rc, len(out))
+
+
+def from_stdin(binary, args):
+    """-r - reads the capture from standard input."""
+    with open(SAMPLE, "rb") as f:
+        rc, out, err = run(binary, args, stdin=f)
+    n = len(sessions(out))
+    return rc == 0 and n == 2, "exit %d, %d sessions, stderr %r" % (rc, n, err.strip()[:80])
+
+
+def extract_creates(binary, args):
+    """--extract into a folder not there yet: created mode 0700, the messages in it."""
+    args = expand(args)
+    d = args[args.index("--extract") + 1]
+    rc, _, err = run(binary, args)
+    mode = stat.S_IMODE(os.stat(d).st_mode) if os.path.isdir(d) else None
+    emls = [f for f in os.listdir(d) if f.endswith(".eml")] if mode is not None else []
+    ok = (rc == 0 and mode == 0o700 and os.path.exists(os.path.join(d, "index.jsonl"))
+          and len(emls) >= 1)
+    return ok, "exit %d, mode %s, %d .eml, stderr %r" % (
+        rc, oct(mode) if mode is not None else None, len(emls), err.strip()[:120])
+
+
+def extract_link(binary, args, says):
+    """--extract on a symbolic link to a folder: refused, not followed (nothing written there)."""
+    args = expand(args)
+    d = args[args.index("--extract") + 1]
+    target = d + "-target"
+    os.mkdir(target)
+    os.symlink(target, d)
+    rc, out, err = run(binary, args)
+    ok, detail = one_line(rc, 1, out, err, says)
+    return ok and not os.listdir(target), detail + ", %d files written" % len(os.listdir(target))
+
+
+def pcap_written(binary, args):
+    """-w writes the SMTP packets: a pcap file, mode 0600."""
+    args = expand(args)
+    path = args[args.index("-w") + 1]
+    rc, _, err = run(binary, args)
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    ok = rc == 0 and magic in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4") and mode == 0o600
+    return ok, "exit %d, magic %r, mode %o, stderr %r" % (rc, magic, mode, err.strip()[:80])
+
+
+def as_root(check):
+    """A case that needs root (opening an interface): skipped, and said, otherwise."""
+    def wrapped(binary, args, *says):
+        if os.geteuid() != 0:
+            return True, "skipped: not root"
+        return check(binary, args, *says)
+    return wrapped
 
 
 def max_sessions(binary, args):
@@ -119,18 +267,114 @@ CASES = [
     ("-c 1", max_sessions, ["-r", SAMPLE, "-o", "json", "-c", "1"], None),
     ("--limit line=16", line_limit, ["-r", SAMPLE, "-o", "json", "--limit", "line=16"], None),
     ("-f filter", bpf_filter, ["-r", SAMPLE, "-o", "json", "-f"], None),
+    # issue 16 point 8: an option without its value says so
+    ("--explain without a value", usage_error, ["--explain"], "--explain needs a value"),
+    ("--limit without a value", usage_error, ["-r", SAMPLE, "--limit"], "--limit needs a value"),
+    ("-r without a value", usage_error, ["-r"], "-r needs a value"),
+    ("--help with a value", usage_error, ["--help=all"], "--help takes no value"),
+    ("ambiguous abbreviation", usage_error, ["-r", SAMPLE, "--lim", "5"], "more than one option"),
+    ("unknown long option", usage_error, ["-r", SAMPLE, "--nosuch"], "unknown option --nosuch"),
+    ("unknown short option", usage_error, ["-r", SAMPLE, "-qx"], "unknown option -x"),
+    # point 8: --limit's list is part of a usage error (stderr); --limits alone is output
+    ("--limits after --limit", limits_listed, ["--limit", "flows=7", "--limits"], None),
+    # point 8: a filter libpcap cannot compile is a usage error, as are stray arguments
+    ("bad filter expression", usage_error, ["-r", SAMPLE, "not", "a", "filter"], '"not a filter"'),
+    ("bad -f filter", usage_error, ["-r", SAMPLE, "-f", "port 25", "bogus"], "(port 25) and (bogus)"),
+    ("-p not ports", usage_error, ["-r", SAMPLE, "-p", "25,smtp"], "25,smtp"),
+    ("an argument with --explain", usage_error, ["--explain", "550 x", "extra"], '"extra"'),
+    ("an argument with -D", usage_error, ["-D", "extra"], '"extra"'),
+    ("a capture without -r", usage_error, [SAMPLE], "give the capture with -r"),
+    ("neither -r nor -i", usage_error, [], "give one of -r FILE or -i IFACE"),
+    # point 8: repeated or conflicting options
+    ("-r twice", usage_error, ["-r", SAMPLE, "-r", MESSAGES], "-r is given twice"),
+    ("-r twice, the same file", accepted, ["-r", SAMPLE, "-r", SAMPLE, "-q", "-o", "json"],
+     '"type":"session"'),
+    ("-i and -r", usage_error, ["-i", "lo", "-r", SAMPLE], "-r and -i cannot be used together"),
+    ("-D and -r", usage_error, ["-D", "-r", SAMPLE], "-r and -D cannot be used together"),
+    ("-o twice", usage_error, ["-r", SAMPLE, "-o", "csv", "-o", "json"], "-o is given twice"),
+    ("-c twice", usage_error, ["-r", SAMPLE, "-c", "1", "-c", "2"], "-c is given twice"),
+    ("--color twice", usage_error, ["-r", SAMPLE, "--color=never", "--colour=always"],
+     "--color is given twice"),
+    ("a limit set twice", usage_error, ["-r", SAMPLE, "--idle", "5", "--limit", "idle=6"],
+     "idle is set twice"),
+    ("--after without --explain", usage_error, ["-r", SAMPLE, "--after", "RCPT"],
+     "--after works only with --explain"),
+    ("--after an unknown command", usage_error, ["--explain", "550 x", "--after", "FOO"],
+     "CONNECT, HELO, EHLO, MAIL, RCPT"),
+    ("capture option with --explain", usage_error, ["--explain", "550 x", "-o", "json"],
+     "-o has no meaning with --explain"),
+    ("-B reading a file", usage_error, ["-r", SAMPLE, "-B", "1024"], "-B works only with -i"),
+    ("--threads live", usage_error, ["-i", "lo", "--threads", "2"], "--threads works only with -r"),
+    # point 8: --extract creates its folder (mode 0700) in a parent that exists
+    ("--extract creates its folder", extract_creates,
+     ["-r", MESSAGES, "-q", "-Z", "root", "--extract", "{tmp}/new"], None),
+    ("--extract without a parent", input_error,
+     ["-r", MESSAGES, "-q", "-Z", "root", "--extract", "{tmp}/no/new"], "cannot create the directory"),
+    ("--extract on a symbolic link", extract_link,
+     ["-r", MESSAGES, "-q", "-Z", "root", "--extract", "{tmp}/link"], "symbolic link"),
+    # point 9: output that cannot be written is an error
+    ("--help on a full disk", full_disk, ["--help"], None),
+    ("--version on a full disk", full_disk, ["--version"], None),
+    ("--json-schema on a full disk", full_disk, ["--json-schema"], None),
+    ("--limits on a full disk", full_disk, ["--limits"], None),
+    ("--explain on a full disk", full_disk, ["--explain", "550 5.1.1 User unknown"], None),
+    ("-D on a full disk", full_disk, ["-D"], None),
+    ("sessions on a full disk", full_disk, ["-r", SAMPLE, "-q", "-o", "json"], None),
+    ("-w on a full disk", disk_full, ["-r", SAMPLE, "-q", "-Z", "root", "-w", "{tmp}/o.pcap"],
+     "o.pcap (-w)"),
+    ("--extract on a full disk", disk_full,
+     ["-r", MESSAGES, "-q", "-Z", "root", "--extract", "{tmp}"], "(--extract)"),
+    # every other option and error path
+    ("version", accepted, ["-V"], "smtpscope "),
+    ("--json-schema", schema, ["--json-schema"], None),
+    ("-r - reads standard input", from_stdin, ["-r", "-", "-o", "json"], None),
+    ("--color=always", accepted, ["-r", SAMPLE, "-q", "--color=always", "-n"], "\033["),
+    ("--color=never", accepted, ["-r", SAMPLE, "-q", "--color=never"], "Session"),
+    ("--color=auto", accepted, ["-r", SAMPLE, "-q", "--colour=auto"], "Session"),
+    ("--color something else", usage_error, ["-r", SAMPLE, "--color=sometimes"], "sometimes"),
+    ("-o csv", accepted, ["-r", SAMPLE, "-q", "-o", "csv"], ","),
+    ("-o ecs", accepted, ["-r", SAMPLE, "-q", "-o", "ecs"], '"@timestamp"'),
+    ("--audit-sort host", accepted, ["-r", SAMPLE, "-q", "-o", "json", "--audit-sort", "host"],
+     '"type":"host"'),
+    ("--show-secrets, --idle, --max-flows", accepted,
+     ["-r", SAMPLE, "-q", "-o", "json", "--show-secrets", "--idle", "60", "--max-flows", "10",
+      "--limit", "extract-bytes=4096"], '"type":"session"'),
+    ("--threads 2", accepted, ["-r", SAMPLE, "-q", "-o", "json", "--threads", "2"],
+     '"type":"session"'),
+    ("-w writes a pcap", pcap_written, ["-r", SAMPLE, "-q", "-w", "{tmp}/o.pcap"], None),
+    ("-w in no folder", input_error, ["-r", SAMPLE, "-q", "-w", "{tmp}/no/o.pcap"],
+     "No such file or directory"),
+    ("--after as the client sent it", accepted,
+     ["--explain", "550 5.1.1 <a@b>: Recipient address rejected", "--after", "rcpt to:<a@b>"],
+     "reason: mailbox_unknown"),
+    ("-B too small", usage_error, ["-i", "lo", "-B", "1"], "-B"),
+    ("--threads not a number", usage_error, ["-r", SAMPLE, "--threads", "all"], "--threads"),
+    ("missing capture file", input_error, ["-r", "{tmp}/none.pcap"], "none.pcap: cannot open"),
+    ("not a capture", input_error, ["-r", os.path.join(HERE, "cli_check.py")], "not a pcap"),
+    ("--tls-keylog missing", input_error, ["-r", SAMPLE, "--tls-keylog", "{tmp}/none.log"],
+     "none.log"),
+    ("--tls-keylog a folder", input_error, ["-r", SAMPLE, "--tls-keylog", HERE], "--tls-keylog"),
+    ("no such interface", as_root(input_error), ["-i", "nosuch0"], "nosuch0"),
+    ("bad filter, live", as_root(usage_error), ["-i", "lo", "not", "a", "filter"],
+     '"not a filter"'),
 ]
 
 
 def main():
+    global TMP
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     a = ap.parse_args()
     failed = 0
-    for name, check, args, says in CASES:
-        ok, detail = check(a.bin, args, says) if says else check(a.bin, args)
-        print("%s %s: %s" % ("PASS" if ok else "FAIL", name, detail))
-        failed += not ok
+    TMP = tempfile.mkdtemp(prefix="smtpscope-cli-")
+    os.chmod(TMP, 0o700)
+    try:
+        for name, check, args, says in CASES:
+            ok, detail = check(a.bin, args, says) if says else check(a.bin, args)
+            print("%s %s: %s" % ("PASS" if ok else "FAIL", name, detail))
+            failed += not ok
+    finally:
+        shutil.rmtree(TMP)
     print("cli: %d passed, %d failed" % (len(CASES) - failed, failed))
     return 1 if failed else 0
 

@@ -443,7 +443,7 @@ test_file_errors(void **state)
 
 	write_pcap(path, DLT_EN10MB, &f, 3);
 	assert_int_equal(cap_open_file(&src, path, err), 0);
-	assert_int_equal(cap_set_filter(src, "tcp port (", err), -1);
+	assert_int_equal(cap_set_filter(src, "tcp port (", err), CAP_BAD_FILTER);
 	assert_non_null(strstr(err, "bad filter"));
 	cap_close(src);
 	unlink(path);
