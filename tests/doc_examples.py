@@ -9,6 +9,11 @@ pseudo-terminal; NO_COLOR set, a UTF-8 locale; standard error, the summary, is n
 the example). `--update` writes the program's output into the blocks instead of comparing:
 examples are made by running the program, never typed.
 
+Command lines: every `smtpscope ...` line of README's "Usage" block and of smtpscope.1's
+EXAMPLES is run (the file names in them replaced by a bundled capture and its key log, a new
+folder for --extract; a pipe's first command only; live capture, -i, is left out): it must
+exit 0 with nothing on standard error but the summary.
+
 Marks: the transcript's marks (the first character of each command line) over every sample
 must each be named in README's "Marks:" paragraph and in smtpscope.1's description of -o
 text (its groff escapes read through the table below).
@@ -22,9 +27,11 @@ import os
 import pty
 import re
 import select
+import shlex
 import struct
 import subprocess
 import sys
+import tempfile
 import termios
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -100,6 +107,48 @@ def check_examples(binary, update):
     return checked, fails
 
 
+# what the examples' placeholders stand for: a real capture and its key log
+PLACEHOLDERS = {"capture.pcap": "samples/keylog/tls13-aes256.pcap",
+                "big.pcap": "samples/pipelining.pcap",
+                "keys.log": "samples/keylog/tls13-aes256.keylog"}
+
+
+def example_lines():
+    """(where, command line) of README's Usage block and smtpscope.1's EXAMPLES."""
+    readme = open(README).read()
+    usage = re.search(r"^## Usage\n\n((?:    .*\n)+)", readme, re.M)
+    lines = [("README Usage", l.strip().split("  #")[0].strip())
+             for l in (usage.group(1).splitlines() if usage else [])]
+    man = open(MAN).read()
+    ex = re.search(r"^\.SH EXAMPLES\n\.nf\n(.*?)^\.fi", man, re.M | re.S)
+    lines += [("smtpscope.1 EXAMPLES", l.replace("\\-", "-"))
+              for l in (ex.group(1).splitlines() if ex else [])]
+    return [(w, l) for w, l in lines if l.startswith("smtpscope ")]
+
+
+def check_command_lines(binary, tmp):
+    fails, ran = [], 0
+    for where, line in example_lines():
+        cmd = line.split(" | ")[0].split(" > ")[0]  # a pipe's first command, no redirection
+        argv = shlex.split(cmd)[1:]
+        if "-i" in argv or not argv:
+            continue  # live capture: not run here (tests/live_test.sh runs -i)
+        argv = [os.path.join(ROOT, PLACEHOLDERS[a]) if a in PLACEHOLDERS else
+                os.path.join(tmp, "mails%d" % ran) if a.startswith("/tmp/") else a for a in argv]
+        root = ["-Z", "root"] if os.geteuid() == 0 and "-r" in argv else []
+        p = subprocess.run([binary] + root + argv,
+                           capture_output=True, timeout=60, cwd=ROOT)
+        err = [l for l in p.stderr.decode(errors="replace").splitlines()
+               if l.startswith("smtpscope:")]
+        ran += 1
+        if p.returncode != 0 or err:
+            fails.append("%s: `%s` exits %d: %s" % (where, line, p.returncode,
+                                                   err[0] if err else ""))
+    if ran == 0:
+        fails.append("no example command line found in README's Usage or smtpscope.1's EXAMPLES")
+    return ran, fails
+
+
 def marks_used(binary):
     marks = set()
     for pcap in sorted(glob.glob(os.path.join(ROOT, "samples", "**", "*.pcap"), recursive=True)):
@@ -137,10 +186,13 @@ def main():
     n, fails = check_examples(a.bin, a.update)
     marks, mfails = check_marks(a.bin)
     fails += mfails
+    with tempfile.TemporaryDirectory() as tmp:
+        ran, cfails = check_command_lines(a.bin, tmp)
+    fails += cfails
     for f in fails:
         print("FAIL " + f)
-    print("doc_examples: %d README example%s, marks %s: %s" % (
-        n, "" if n == 1 else "s", " ".join(sorted(marks)), "FAIL" if fails else "PASS"))
+    print("doc_examples: %d README example%s, %d example command lines run, marks %s: %s" % (
+        n, "" if n == 1 else "s", ran, " ".join(sorted(marks)), "FAIL" if fails else "PASS"))
     return 1 if fails else 0
 
 
