@@ -160,7 +160,7 @@ read_key(struct tls_cert *c, X509 *x)
 
 /* The leaf: DER that must fill exactly its n bytes. */
 static bool
-read_leaf(struct tls_cert *c, const uint8_t *der, size_t n)
+parse_leaf(struct tls_cert *c, const uint8_t *der, size_t n)
 {
 	const unsigned char *q = der;
 	X509 *x;
@@ -185,6 +185,51 @@ read_leaf(struct tls_cert *c, const uint8_t *der, size_t n)
 		read_key(c, x);
 	}
 	X509_free(x);
+	return ok;
+}
+
+/*
+ * The leaves read last, per thread: a mail server shows the same certificate
+ * in every session, and libcrypto takes about 100 us to parse one (its
+ * decoders, the key, a self-signature to check). A leaf is reused only when
+ * its DER is byte for byte the same.
+ */
+#define LEAF_CACHE 8
+#define LEAF_CACHE_DER 4096
+
+struct leaf_seen {
+	size_t n; /* 0: empty */
+	bool ok;
+	struct tls_cert c;
+	uint8_t der[LEAF_CACHE_DER];
+};
+
+static _Thread_local struct leaf_seen leaves[LEAF_CACHE];
+static _Thread_local unsigned next_leaf;
+
+static bool
+read_leaf(struct tls_cert *c, const uint8_t *der, size_t n)
+{
+	uint32_t chain = c->chain; /* counted by the caller, not by the leaf */
+	struct leaf_seen *l;
+	bool ok;
+
+	for (unsigned i = 0; i < LEAF_CACHE; i++) {
+		l = &leaves[i];
+		if (l->n == n && memcmp(l->der, der, n) == 0) {
+			*c = l->c;
+			c->chain = chain;
+			return l->ok;
+		}
+	}
+	ok = parse_leaf(c, der, n);
+	if (n > 0 && n <= LEAF_CACHE_DER) {
+		l = &leaves[next_leaf++ % LEAF_CACHE];
+		l->n = n;
+		l->ok = ok;
+		l->c = *c;
+		memcpy(l->der, der, n);
+	}
 	return ok;
 }
 
