@@ -277,7 +277,8 @@ usage(FILE *f)
 	      "  -n               no name resolution (addresses are never resolved anyway)\n"
 	      "  --idle SECONDS   end a session after this much silence (default 300)\n"
 	      "  --limit NAME=N   change one of the caps that bound memory (--limits lists them)\n"
-	      "  --color=WHEN     colour the transcript: auto (on a terminal), always, never\n"
+	      "  --color=WHEN     colour the transcript: auto (on a terminal, unless NO_COLOR is\n"
+	      "                   set), always, never\n"
 	      "  --show-secrets   print AUTH data as sent (masked by default)\n"
 	      "  --explain TEXT   explain one reply line without a capture\n"
 	      "  --after COMMAND  with --explain: the command the reply answers\n"
@@ -785,7 +786,10 @@ explain_offline(const struct options *o)
 	char enh[12], out[1024], text[4096];
 	const char *who[4];
 	struct smtp_finding f;
-	size_t n;
+	size_t n, len = 0;
+	char *buf = NULL;
+	unsigned width;
+	FILE *m;
 	int code;
 
 	if (!read_reply(line, &code, text, sizeof(text))) {
@@ -797,19 +801,34 @@ explain_offline(const struct options *o)
 		return EXIT_USAGE;
 	smtp_parse_enhanced(text, strlen(text), enh);
 	smtp_explain(verb, code, enh, text, out, sizeof(out), &f);
-	printf("%s\n  %s\n", line, out);
-	printf("  reason: %s", smtp_reason_name(f.reason));
+	/* written whole, then wrapped to the terminal's width when stdout is one */
+	if (!(m = open_memstream(&buf, &len))) {
+		fprintf(stderr, "smtpscope: out of memory\n");
+		return 1;
+	}
+	fprintf(m, "%s\n  %s\n", line, out);
+	fprintf(m, "  reason: %s", smtp_reason_name(f.reason));
 	if (smtp_failure_class(code, f.lasting))
-		printf("; class: %s", smtp_failure_class(code, f.lasting));
+		fprintf(m, "; class: %s", smtp_failure_class(code, f.lasting));
 	if ((n = smtp_reason_fixers(f.reason, who)) > 0 && code >= 400)
 		for (size_t i = 0; i < n; i++)
-			printf("%s%s", i ? " or " : "; fixed by: ", who[i]);
+			fprintf(m, "%s%s", i ? " or " : "; fixed by: ", who[i]);
 	if (smtp_origin_name(f.origin))
-		printf("; from: %s", smtp_origin_name(f.origin));
+		fprintf(m, "; from: %s", smtp_origin_name(f.origin));
 	if (smtp_origin_page(f.origin))
-		printf("; page: %s", smtp_origin_page(f.origin));
-	printf("\n  (%s; matched on %s)\n", smtp_result_name(smtp_result_of(code)),
-	       smtp_match_name(f.matched));
+		fprintf(m, "; page: %s", smtp_origin_page(f.origin));
+	fprintf(m, "\n  (%s; matched on %s)\n", smtp_result_name(smtp_result_of(code)),
+		smtp_match_name(f.matched));
+	if (fclose(m) != 0) {
+		free(buf);
+		fprintf(stderr, "smtpscope: out of memory\n");
+		return 1;
+	}
+	if ((width = rpt_term_width(STDOUT_FILENO)) > 0)
+		rpt_wrap(stdout, buf, len, width, 4);
+	else
+		fwrite(buf, 1, len, stdout);
+	free(buf);
 	return 0;
 }
 

@@ -129,6 +129,11 @@ void rpt_print_schema(FILE *f);
  */
 bool rpt_locale_utf8(void);
 unsigned rpt_term_width(int fd);
+/*
+ * len bytes of text (followed by '\n' or NUL), each line wrapped at spaces to
+ * width columns, continuation lines indented by indent (term.c).
+ */
+void rpt_wrap(FILE *f, const char *text, size_t len, unsigned width, unsigned indent);
 
 /* Helpers shared by the writers, exposed for tests. */
 void rpt_json_string(FILE *f, const char *s);

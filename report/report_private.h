@@ -57,11 +57,6 @@ void rpt_text_ellipsis(FILE *f);
 size_t rpt_text_cut(FILE *f, const char *s, size_t max, const char *cut);
 /* Columns of the valid UTF-8 character of n bytes at s on a terminal: 2 wide (CJK), 0, or 1. */
 unsigned rpt_char_cols(const unsigned char *s, size_t n);
-/*
- * len bytes of text (followed by '\n' or NUL), each line wrapped at spaces to
- * width columns, continuation lines indented by indent (term.c).
- */
-void rpt_wrap(FILE *f, const char *text, size_t len, unsigned width, unsigned indent);
 /* "notes:" in plain words; JSON keeps smtp_anomaly_name(). */
 const char *rpt_anomaly_words(enum smtp_anomaly a);
 /* ISO 8601 UTC like rpt_iso_time (report.h), from Unix seconds that may be negative. */

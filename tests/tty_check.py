@@ -235,6 +235,18 @@ def verdict_continued(binary, caps):
     return ok, "verdict: %r" % (lines[i:i + 2] if i is not None else None)
 
 
+def explain_wrapped(binary, caps):
+    """--explain on a terminal: wrapped too, its continuation indented."""
+    reply = ("550 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using "
+             "zen.spamhaus.org; https://www.spamhaus.org/query/ip/192.0.2.1")
+    rc, raw = run_pty(binary, ["--explain", reply, "--after", "RCPT"], cols=60)
+    lines = screen(raw)
+    wide = [l for l in lines if columns(l) > 60]
+    cont = [l for l in lines if l.startswith("    ") and l.strip()]
+    return rc == 0 and not wide and cont != [], "%d lines wider than 60, %d continued" % (
+        len(wide), len(cont))
+
+
 def columns_env(binary, caps):
     """A window with no size: COLUMNS says the width."""
     rc, raw = run_pty(binary, ["-r", SAMPLE], cols=0, env={"COLUMNS": "50"})
@@ -342,6 +354,7 @@ CHECKS = [
     ("5 lines fit the window, explanations wrapped", fits_width),
     ("5 verdict wrapped, continuation indented", verdict_continued),
     ("5 COLUMNS without a window size", columns_env),
+    ("5 --explain wrapped too", explain_wrapped),
     ("5 a pipe keeps one line per explanation", pipe_unwrapped),
     ("5 wide characters keep the reply column", cjk_columns),
     ("5 notes in words", notes_in_words),
