@@ -73,6 +73,7 @@ check-tree: bins $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp $(B)/tests/onef
 	python3 tests/cli_check.py --bin $(B)/smtpscope
 	python3 tests/order_check.py --bin $(B)/smtpscope
 	python3 tests/doc_examples.py --bin $(B)/smtpscope
+	python3 tests/tls_hostile_check.py --bin $(B)/smtpscope
 	python3 tests/tty_check.py --bin $(B)/smtpscope
 	python3 tests/schema_check.py --bin $(B)/smtpscope
 	python3 tests/cert_check.py --bin $(B)/smtpscope

@@ -684,8 +684,10 @@ http_line(struct smtp_session *s, const char *l, size_t n)
 static size_t
 tls_from_here(struct smtp_session *s, const uint8_t *data, size_t n)
 {
-	starttls_begin(s);
-	starttls_feed(s, RSM_C2S, data, n);
+	if (starttls_begin(s))
+		starttls_feed(s, RSM_C2S, data, n);
+	else
+		s->unparsed[RSM_C2S] += n;
 	return n;
 }
 

@@ -54,7 +54,46 @@ struct run {
 	bool prev_raw;	       /* that run stayed raw: the white space is text */
 	bool converted;	       /* the last run flushed was converted */
 	bool any;	       /* some run was converted */
+	unsigned opened;       /* iconv_open() calls for this header, at most MAX_OPENS */
 };
+
+/*
+ * Each change of charset loads iconv's module for it: at most this many per
+ * header, the words past them stay as they are (a header of words that cycle
+ * through charsets would cost ~50 us a word).
+ */
+#define MAX_OPENS 8
+
+/*
+ * The charsets mail uses (IANA names, with their common aliases): packet text
+ * may only pick among these, not any of iconv's ~250 modules, some of which
+ * had memory bugs on hostile input.
+ */
+static const char *const charsets[] = {
+	"UTF-8", "US-ASCII", "ASCII", "UTF-7", "KOI8-R", "KOI8-U", "GB2312", "GBK", "GB18030",
+	"BIG5", "BIG5-HKSCS", "SHIFT_JIS", "SJIS", "CP932", "EUC-JP", "EUC-KR", "CP949",
+	"ISO-2022-JP", "ISO-2022-KR", "TIS-620", "WINDOWS-874", "CP1250", "CP1251", "CP1252",
+	"CP1253", "CP1254", "CP1255", "CP1256", "CP1257", "CP1258", "LATIN1",
+};
+
+static bool
+charset_allowed(const char *cs)
+{
+	static const char *const prefixes[] = {"ISO-8859-", "WINDOWS-125", "ISO_8859-"};
+
+	for (size_t i = 0; i < sizeof(charsets) / sizeof(charsets[0]); i++)
+		if (strcasecmp(cs, charsets[i]) == 0)
+			return true;
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		size_t k = strlen(prefixes[i]);
+
+		/* ISO-8859-1 .. -16, windows-1250 .. -1258: one or two digits after the prefix */
+		if (strncasecmp(cs, prefixes[i], k) == 0 && cs[k] >= '0' && cs[k] <= '9' &&
+		    (cs[k + 1] == '\0' || (cs[k + 1] >= '0' && cs[k + 1] <= '9' && !cs[k + 2])))
+			return true;
+	}
+	return false;
+}
 
 static void
 put(struct sink *o, const char *p, size_t n)
@@ -193,8 +232,8 @@ convert(struct sink *o, iconv_t cd, char *p, size_t n)
 			break;
 		}
 		put(o, replacement, sizeof(replacement) - 1); /* EILSEQ, EINVAL */
-		if (err != EILSEQ)
-			break; /* incomplete at the end: one U+FFFD for it */
+		if (err != EILSEQ || n == 0)
+			break; /* incomplete at the end (or a module that ate it all): one U+FFFD */
 		p++;
 		n--;
 	}
@@ -214,7 +253,8 @@ flush(struct run *r, struct sink *o, const char *in)
 	if (!r->active)
 		return;
 	r->active = false;
-	cd = iconv_open("UTF-8", r->charset);
+	cd = charset_allowed(r->charset) && r->opened++ < MAX_OPENS
+		     ? iconv_open("UTF-8", r->charset) : (iconv_t)-1;
 	r->converted = cd != (iconv_t)-1;
 	if (!r->converted || r->prev_raw) /* 6.2: white space between two decoded words goes */
 		put(o, in + r->gap, r->gap_len);

@@ -2,10 +2,11 @@
  * mime.h - RFC 2047 encoded words in header text (private to decode/).
  *
  * "=?charset?B?base64?=" and "=?charset?Q?quoted?=" are decoded and turned
- * into UTF-8 with iconv (any charset it knows); adjacent words separated only
+ * into UTF-8 with iconv (the charsets mail uses, a table in mime.c; at most 8
+ * iconv_open() per header); adjacent words separated only
  * by white space are joined (RFC 2047 6.2), and bytes of adjacent words in one
  * charset are converted together, so a character split across two words
- * survives. A malformed word, or one in a charset iconv does not know, stays
+ * survives. A malformed word, or one in a charset not in the table, stays
  * as it is. Bytes the charset does not allow become U+FFFD.
  *
  * The text is from the wire: the scan is linear, the output bounded by the

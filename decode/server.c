@@ -583,7 +583,10 @@ server_data(struct smtp_session *s, const uint8_t *data, size_t n)
 	}
 	while (n > 0 && p->mode != CM_TLS) {
 		if (p->tls_check && data[0] == 0x16) { /* the server's TLS handshake */
-			starttls_begin(s);
+			if (!starttls_begin(s)) { /* not followed: counted, not read */
+				s->unparsed[RSM_S2C] += n;
+				n = 0;
+			}
 			break;
 		}
 		if (p->skip_line[RSM_S2C] && reply_starts(data, n))

@@ -67,6 +67,16 @@ starttls_begin(struct smtp_session *s)
 	struct tls_config tc = {.keylog = p->dec->cfg.keylog, .plain = on_plain, .lost = on_lost,
 				.arg = s};
 
+	if (p->tls_plain || p->in_plain) {
+		/*
+		 * STARTTLS inside the decrypted TLS: a second layer, not followed (the
+		 * key log is for the first). What follows is counted, not read.
+		 */
+		session_flag(s, SMTP_ANOM_TLS_UNDECRYPTED);
+		p->mode = CM_NOT_SMTP;
+		p->tls_check = false;
+		return false;
+	}
 	p->tls_on = true;
 	if (!p->tls) {
 		p->tls = tls_new(&tc);
@@ -81,14 +91,17 @@ starttls_begin(struct smtp_session *s)
 void
 starttls_feed(struct smtp_session *s, enum rsm_dir dir, const uint8_t *data, size_t n)
 {
-	if (s->priv->tls && n)
+	/* never back into tls/ from its own callback; no tls_conn (memory): counted */
+	if (s->priv->in_plain || !s->priv->tls)
+		s->unparsed[dir] += n;
+	else if (n)
 		tls_data(s->priv->tls, dir == RSM_C2S ? TLS_CLIENT : TLS_SERVER, data, n);
 }
 
 void
 starttls_gap(struct smtp_session *s, enum rsm_dir dir, size_t len)
 {
-	if (s->priv->tls)
+	if (s->priv->tls && !s->priv->in_plain)
 		tls_gap(s->priv->tls, dir == RSM_C2S ? TLS_CLIENT : TLS_SERVER, len);
 }
 

@@ -137,8 +137,8 @@ rec_set_tls13(struct rec_dir *d, const struct tls_suite *s, const uint8_t *secre
 {
 	pthread_once(&fetched, fetch_all);
 	d->ready = false;
-	if (len > sizeof(d->secret) || len != digest_len[s->prf])
-		return false;
+	if (len > sizeof(d->secret) || len != digest_len[s->prf] || s->kind == SUITE_CBC)
+		return false; /* TLS 1.3 protects records with an AEAD only */
 	d->suite = s;
 	d->version = 0x0304;
 	d->seq = 0;
@@ -161,7 +161,10 @@ rec_key_update(struct rec_dir *d)
 		d->ready = false;
 		return false;
 	}
-	return rec_set_tls13(d, d->suite, next, d->secret_len);
+	bool ok = rec_set_tls13(d, d->suite, next, d->secret_len);
+
+	OPENSSL_cleanse(next, sizeof(next));
+	return ok;
 }
 
 /* PRF(master, "key expansion", server_random + client_random) (RFC 5246 §5, §6.3). */
@@ -230,6 +233,7 @@ rec_set_tls12(struct rec_dir *cl, struct rec_dir *sv, const struct tls_suite *s,
 		memcpy(d->iv, kb + 2 * (mac + s->key_len) + i * iv, iv);
 		d->ready = key_cipher(d) && (s->kind != SUITE_CBC || key_hmac(d));
 	}
+	OPENSSL_cleanse(kb, sizeof(kb));
 	return cl->ready && sv->ready;
 }
 

@@ -176,6 +176,7 @@ read_line(struct tls_keylog *kl, const char *l, size_t n)
 			kl->st.bad_lines++;
 		else
 			store(kl, random, labels[i].secret, secret, (size_t)sl);
+		OPENSSL_cleanse(secret, sizeof(secret));
 		return;
 	}
 	kl->st.bad_lines++;
@@ -205,6 +206,7 @@ read_more(struct tls_keylog *kl)
 		}
 		kl->offset += got;
 	}
+	OPENSSL_cleanse(buf, sizeof(buf));
 }
 
 struct tls_keylog *

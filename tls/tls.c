@@ -94,6 +94,7 @@ struct dir_state {
 struct tls_conn {
 	size_t max_hs;
 	bool ended;
+	bool busy;			     /* inside tls_data/tls_gap/tls_end: no re-entry */
 	bool tls12_keyed;		     /* rec_set_tls12 was tried */
 	bool no_keys;			     /* they will not come: records are not kept */
 	bool have_random[2];		     /* the hellos' randoms below were read */
@@ -427,27 +428,34 @@ keys_ready(struct tls_conn *c, enum tls_dir dir)
 		return true;
 	if (!c->have_random[TLS_CLIENT] || !c->f.server_hello)
 		return false;
-	/* SSLv3's MAC is not HMAC (RFC 6101): not decrypted, like a suite not in the table */
-	if (!(suite = tls_suite_find(c->f.cipher_code)) || c->f.version_code < 0x0301) {
+	/*
+	 * SSLv3's MAC is not HMAC (RFC 6101); a TLS 1.3 suite belongs to TLS 1.3
+	 * only and the other way round (a hostile hello may pair them): not
+	 * decrypted, like a suite not in the table.
+	 */
+	suite = tls_suite_find(c->f.cipher_code);
+	if (!suite || c->f.version_code < 0x0301 ||
+	    (suite->code >> 8 == 0x13) != is_tls13(c)) {
 		c->f.keys = TLS_KEYS_UNSUPPORTED;
 		return false;
 	}
 	if (is_tls13(c)) {
 		want = tls13_secret[dir][d->app_keys];
-		if (!kl_find(c->cfg.keylog, c->random[TLS_CLIENT], want, &k))
-			return false;
-		c->f.keys = TLS_KEYS_FOUND;
-		rec_set_tls13(&d->rec, suite, k.secret[want], k.len[want]);
+		if (kl_find(c->cfg.keylog, c->random[TLS_CLIENT], want, &k) &&
+		    rec_set_tls13(&d->rec, suite, k.secret[want], k.len[want]))
+			c->f.keys = TLS_KEYS_FOUND; /* a secret of the wrong length is not a key */
 		OPENSSL_cleanse(&k, sizeof(k));
 		return d->rec.ready;
 	}
-	if (c->tls12_keyed || !c->have_random[TLS_SERVER] ||
-	    !kl_find(c->cfg.keylog, c->random[TLS_CLIENT], KL_MASTER, &k))
+	if (c->tls12_keyed || !c->have_random[TLS_SERVER])
 		return false;
-	c->tls12_keyed = true;
-	c->f.keys = TLS_KEYS_FOUND;
-	rec_set_tls12(&c->d[TLS_CLIENT].rec, &c->d[TLS_SERVER].rec, suite, c->f.version_code,
-		      k.secret[KL_MASTER], c->random[TLS_CLIENT], c->random[TLS_SERVER]);
+	if (kl_find(c->cfg.keylog, c->random[TLS_CLIENT], KL_MASTER, &k)) {
+		c->tls12_keyed = true;
+		if (rec_set_tls12(&c->d[TLS_CLIENT].rec, &c->d[TLS_SERVER].rec, suite,
+				  c->f.version_code, k.secret[KL_MASTER], c->random[TLS_CLIENT],
+				  c->random[TLS_SERVER]))
+			c->f.keys = TLS_KEYS_FOUND;
+	}
 	OPENSSL_cleanse(&k, sizeof(k));
 	return d->rec.ready;
 }
@@ -510,7 +518,8 @@ inner_handshake(struct tls_conn *c, enum tls_dir dir, const uint8_t *p, size_t n
 		if (d->itype == HS_FINISHED && !d->app_keys) {
 			d->app_keys = true;
 			d->rec.ready = false; /* keys_ready() takes the traffic secret */
-		} else if (d->itype == HS_KEY_UPDATE && d->app_keys) {
+		} else if (d->itype == HS_KEY_UPDATE && d->app_keys && d->rec.ready) {
+			/* under the traffic keys only: one beside Finished would update the wrong ones */
 			rec_key_update(&d->rec);
 		}
 	}
@@ -543,6 +552,37 @@ opened(struct tls_conn *c, enum tls_dir dir, uint8_t type, const uint8_t *p, siz
 	check_completed(c);
 }
 
+/*
+ * A record that did not open. A TLS 1.3 client record under the handshake
+ * keys may be early data the server skipped (RFC 8446 §4.2.10): it took no
+ * sequence number. Otherwise it is a failed record (unless a gap broke it),
+ * and a handshake message it was part of cannot be followed any further.
+ */
+static void
+not_opened(struct tls_conn *c, enum tls_dir dir, const uint8_t *hdr, size_t len)
+{
+	struct dir_state *d = &c->d[dir];
+	bool broken = hdr[5] & WAIT_BROKEN;
+
+	if (!broken && is_tls13(c) && dir == TLS_CLIENT && !d->app_keys && !c->f.decrypted) {
+		d->rec.seq--;
+		sealed_record(c, dir, hdr[0], len);
+		return;
+	}
+	c->f.failed_records += !broken;
+	if (d->ihdr_len || d->icert) { /* the inner handshake reader lost its place */
+		if (d->icert)
+			cap_budget_give(d->ilen);
+		free(d->icert);
+		d->icert = NULL;
+		d->ihdr_len = 0;
+		d->iskip = 0;
+	}
+	sealed_record(c, dir, hdr[0], len);
+	if (c->f.decrypted && c->cfg.lost)
+		c->cfg.lost(c->cfg.arg, dir, len);
+}
+
 /* Open the records of dir that wait, in order, as far as their keys are known. */
 static void
 drain(struct tls_conn *c, enum tls_dir dir)
@@ -555,6 +595,12 @@ drain(struct tls_conn *c, enum tls_dir dir)
 		size_t len = (size_t)(hdr[3] << 8 | hdr[4]);
 		long got = -1;
 
+		if (!c->f.server_hello) {
+			/* before the ServerHello (0-RTT data, or junk): no keys to open it with yet */
+			sealed_record(c, dir, hdr[0], len);
+			off += 6 + len;
+			continue;
+		}
 		if (!keys_ready(c, dir)) {
 			if (!kl_follows(c->cfg.keylog) || c->ended)
 				c->no_keys = true;
@@ -564,14 +610,10 @@ drain(struct tls_conn *c, enum tls_dir dir)
 			d->rec.seq++; /* it had a sequence number all the same */
 		else
 			got = rec_open(&d->rec, hdr, body, len, c->f.encrypt_then_mac, &out, &type);
-		if (got >= 0) {
+		if (got >= 0)
 			opened(c, dir, type, out, (size_t)got);
-		} else {
-			c->f.failed_records += !(hdr[5] & WAIT_BROKEN);
-			sealed_record(c, dir, hdr[0], len);
-			if (c->f.decrypted && c->cfg.lost)
-				c->cfg.lost(c->cfg.arg, dir, len);
-		}
+		else
+			not_opened(c, dir, hdr, len);
 		off += 6 + len;
 	}
 	wait_consumed(d, off);
@@ -668,16 +710,18 @@ lose_sync(struct tls_conn *c, enum tls_dir dir, uint64_t pending, uint64_t missi
 {
 	struct tls_side *s = &c->f.side[dir];
 
-	if (s->records == 0 && !s->lost_sync)
+	bool first = !s->lost_sync;
+
+	if (s->records == 0 && first)
 		s->not_tls = true;
-	if (!s->lost_sync && c->f.decrypted && c->cfg.lost) /* the dialog inside ends here */
-		c->cfg.lost(c->cfg.arg, dir, missing ? (size_t)missing : 1);
-	s->lost_sync = true;
+	s->lost_sync = true; /* before the callback: nothing it does can come back here */
 	s->unparsed_bytes += pending;
+	if (first && c->f.decrypted && c->cfg.lost) /* the dialog inside ends here */
+		c->cfg.lost(c->cfg.arg, dir, missing ? (size_t)missing : 1);
 }
 
-void
-tls_data(struct tls_conn *c, enum tls_dir dir, const uint8_t *p, size_t n)
+static void
+data_in(struct tls_conn *c, enum tls_dir dir, const uint8_t *p, size_t n)
 {
 	struct dir_state *d = &c->d[dir];
 	struct tls_side *s = &c->f.side[dir];
@@ -726,8 +770,8 @@ tls_data(struct tls_conn *c, enum tls_dir dir, const uint8_t *p, size_t n)
  * its clear content is lost, so a handshake message cut by it ends this side's
  * handshake reading. A gap anywhere else loses the framing.
  */
-void
-tls_gap(struct tls_conn *c, enum tls_dir dir, uint64_t len)
+static void
+gap_in(struct tls_conn *c, enum tls_dir dir, uint64_t len)
 {
 	struct dir_state *d = &c->d[dir];
 	struct tls_side *s = &c->f.side[dir];
@@ -753,8 +797,8 @@ tls_gap(struct tls_conn *c, enum tls_dir dir, uint64_t len)
 		record_end(c, dir);
 }
 
-void
-tls_end(struct tls_conn *c, enum tls_closer who)
+static void
+end_in(struct tls_conn *c, enum tls_closer who)
 {
 	if (c->ended)
 		return;
@@ -787,6 +831,46 @@ tls_keys_name(enum tls_keys k)
 	static const char *const names[] = {"off", "missing", "unsupported", "found"};
 
 	return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "unknown";
+}
+
+/*
+ * The way in. The callbacks (plain, lost) run inside these; should one of
+ * them feed this connection again, its bytes are counted, not read: a record
+ * being opened must not be moved or freed under drain().
+ */
+void
+tls_data(struct tls_conn *c, enum tls_dir dir, const uint8_t *p, size_t n)
+{
+	if (c->busy) {
+		c->f.side[dir].bytes += n;
+		c->f.side[dir].unparsed_bytes += n;
+		return;
+	}
+	c->busy = true;
+	data_in(c, dir, p, n);
+	c->busy = false;
+}
+
+void
+tls_gap(struct tls_conn *c, enum tls_dir dir, uint64_t len)
+{
+	if (c->busy) {
+		c->f.side[dir].gap_bytes += len;
+		return;
+	}
+	c->busy = true;
+	gap_in(c, dir, len);
+	c->busy = false;
+}
+
+void
+tls_end(struct tls_conn *c, enum tls_closer who)
+{
+	if (c->busy)
+		return;
+	c->busy = true;
+	end_in(c, who);
+	c->busy = false;
 }
 
 bool
