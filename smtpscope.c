@@ -869,6 +869,8 @@ on_session(void *arg, const struct smtp_session *s)
 	/* -c N: the first N sessions to end; those still open when it stops are not shown */
 	if (r->max_sessions && r->sessions >= r->max_sessions) {
 		r->not_shown++;
+		if (r->extract) /* its messages are on disk already: they stay in the index */
+			rpt_extract_session(r->extract, s);
 		return;
 	}
 	rpt_session(r->rpt, s);

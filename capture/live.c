@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "source.h"
@@ -136,6 +137,16 @@ cap_set_tick(struct cap_source *src, cap_tick_fn *fn, void *arg)
 int
 cap_write_to(struct cap_source *src, const char *path, char err[CAP_ERRLEN])
 {
+	FILE *in = src->live ? NULL : pcap_file(src->pcap);
+	struct stat a, b;
+
+	/* -w onto the file -r reads: opening it for writing would empty the capture first */
+	if (in && fstat(fileno(in), &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino) {
+		snprintf(err, CAP_ERRLEN, "%s: is the capture being read (-r); -w would destroy it",
+			 path);
+		return -1;
+	}
 	FILE *f = cap_output_file(path, err);
 
 	if (!f)

@@ -65,6 +65,18 @@ def input_error(binary, args, says):
     return one_line(rc, 1, out, err, says)
 
 
+def w_onto_r(binary, args, says):
+    """-w naming the capture -r reads: refused with one line, the capture left whole."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "c.pcap")
+        shutil.copy(SAMPLE, path)
+        size = os.path.getsize(path)
+        rc, out, err = run(binary, ["-r", path, "-w", path, "-q"] + args)
+        ok, seen = one_line(rc, 1, out, err, says)
+        left = os.path.getsize(path)
+        return ok and left == size, "%s; %d of %d bytes left" % (seen, left, size)
+
+
 def accepted(binary, args, says):
     """Exit 0, nothing on stderr (-q where a summary would come), says on stdout."""
     rc, out, err = run(binary, expand(args))
@@ -342,6 +354,7 @@ CASES = [
     ("--threads 2", accepted, ["-r", SAMPLE, "-q", "-o", "json", "--threads", "2"],
      '"type":"session"'),
     ("-w writes a pcap", pcap_written, ["-r", SAMPLE, "-q", "-w", "{tmp}/o.pcap"], None),
+    ("-w onto the capture -r reads", w_onto_r, [], "is the capture being read"),
     ("-w in no folder", input_error, ["-r", SAMPLE, "-q", "-w", "{tmp}/no/o.pcap"],
      "No such file or directory"),
     ("--after as the client sent it", accepted,

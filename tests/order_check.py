@@ -111,6 +111,18 @@ def check_count(binary, pcap, long_port, short_port):
     return None
 
 
+def check_count_extract(binary, pcap, tmp):
+    """-c 1 --extract: a message written to disk is in index.jsonl, shown or not."""
+    d = os.path.join(tmp, "mail")
+    run(binary, "-r", pcap, "-c", "1", "--extract", d, "-q")
+    emls = sorted(f for f in os.listdir(d) if f.endswith((".eml", ".eml.partial")))
+    index = [json.loads(l) for l in open(os.path.join(d, "index.jsonl"))]
+    named = sorted(os.path.basename(e.get("file", "")) for e in index)
+    if not emls or named != emls:
+        return "files %s, index names %s" % (emls, named)
+    return None
+
+
 def check_ports(binary, pcap):
     _, out, err = run(binary, "-r", pcap)
     if "port 587 look like SMTP" not in err or "-p 25,587" not in err:
@@ -135,6 +147,8 @@ def main():
                  ("order, --threads 2", lambda: check_order(a.bin, overlap, long_port,
                                                               short_port, 2)),
                  ("-c 1", lambda: check_count(a.bin, overlap, long_port, short_port)),
+                 ("-c 1 --extract: every file indexed",
+                  lambda: check_count_extract(a.bin, overlap, tmp)),
                  ("port 587 hint", lambda: check_ports(a.bin, p587))]
         for name, fn in cases:
             err = fn()
