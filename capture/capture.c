@@ -200,6 +200,16 @@ cap_set_filter(struct cap_source *src, const char *expr, char err[CAP_ERRLEN])
  * frame counts as CAP_FRAGMENT whatever becomes of it, so the verdicts add
  * up to the frames read; *kept says whether seg holds something to deliver.
  */
+/* Does the first line of a 220 name SMTP ("ESMTP Postfix", "SMTP service ready")? */
+static bool
+says_smtp(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i + 4 <= n && i < 512 && p[i] != '\n'; i++)
+		if (strncasecmp((const char *)p + i, "SMTP", 4) == 0)
+			return true;
+	return false;
+}
+
 /* Which port this segment's payload names as an SMTP server, or 0. */
 static uint16_t
 smtp_like_port(const struct cap_segment *seg)
@@ -208,8 +218,9 @@ smtp_like_port(const struct cap_segment *seg)
 
 	if (seg->len < 5)
 		return 0;
-	if (p[0] == '2' && p[1] == '2' && p[2] == '0' && (p[3] == ' ' || p[3] == '-'))
-		return seg->sport; /* a greeting, from the server */
+	if (p[0] == '2' && p[1] == '2' && p[2] == '0' && (p[3] == ' ' || p[3] == '-') &&
+	    says_smtp(p, seg->len))
+		return seg->sport; /* a greeting, from the server (FTP greets with 220 too) */
 	if ((strncasecmp((const char *)p, "EHLO ", 5) == 0 ||
 	     strncasecmp((const char *)p, "HELO ", 5) == 0))
 		return seg->dport;

@@ -75,7 +75,32 @@ def make(tmp):
             if struct.unpack("!H", rec[2][o:o + 2])[0] == 2525:
                 rec[2][o:o + 2] = struct.pack("!H", 587)
     write_pcap(os.path.join(tmp, "p587.pcap"), hdr, p2525)
+    make_ftp(tmp, hdr)
     return client_port(long_[0][2]), client_port(short[0][2])
+
+
+def frame(src, dst, sport, dport, seq, payload, flags=0x18):
+    """Ethernet, IPv4, TCP (checksums left zero: smtpscope does not need them)."""
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, 5 << 4, flags, 65535, 0, 0)
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp) + len(payload), 1, 0, 64, 6, 0,
+                     bytes(src), bytes(dst))
+    return bytearray(b"\x00" * 12 + b"\x08\x00" + ip + tcp + payload)
+
+
+def make_ftp(tmp, header):
+    """An FTP greeting (220 too) and a login on port 21: not SMTP, so no hint."""
+    c, sv = (10, 0, 0, 1), (10, 0, 0, 2)
+    frames = [frame(sv, c, 21, 40000, 1, b"220 (vsFTPd 3.0.3)\r\n"),
+              frame(c, sv, 40000, 21, 1, b"USER anonymous\r\n"),
+              frame(sv, c, 21, 40000, 23, b"331 Please specify the password.\r\n")]
+    recs = [[1700000000000000 + i, len(f), f] for i, f in enumerate(frames)]
+    write_pcap(os.path.join(tmp, "ftp.pcap"), header, recs)
+
+
+def check_no_ftp_hint(binary, pcap):
+    _, out, err = run(binary, "-r", pcap, "-o", "json")
+    like = json.loads(out.splitlines()[-1]).get("smtp_like_ports")
+    return None if like == [] else "an FTP greeting taken for SMTP: %s" % like
 
 
 def run(binary, *args):
@@ -149,7 +174,9 @@ def main():
                  ("-c 1", lambda: check_count(a.bin, overlap, long_port, short_port)),
                  ("-c 1 --extract: every file indexed",
                   lambda: check_count_extract(a.bin, overlap, tmp)),
-                 ("port 587 hint", lambda: check_ports(a.bin, p587))]
+                 ("port 587 hint", lambda: check_ports(a.bin, p587)),
+                 ("no hint for FTP's 220", lambda: check_no_ftp_hint(
+                     a.bin, os.path.join(tmp, "ftp.pcap")))]
         for name, fn in cases:
             err = fn()
             print("%s %s%s" % ("FAIL" if err else "PASS", name, ": " + err if err else ""))
