@@ -38,7 +38,8 @@ rpt_utf8_len(const unsigned char *s)
  * The code point of a valid sequence of n bytes at s, when it is one a
  * reader cannot see but which changes what is shown: a bidi control (U+061C,
  * U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) or a zero-width character
- * (U+200B-U+200D, U+2060-U+2064, U+FEFF). Otherwise 0.
+ * (U+200B-U+200D, U+2060-U+2064, U+FEFF), a variation selector (U+FE00-FE0F,
+ * U+E0100-E01EF) or a tag (U+E0000-E007F), which can carry hidden text. Otherwise 0.
  */
 bool
 rpt_c1_control(const unsigned char *s, size_t n)
@@ -53,11 +54,17 @@ rpt_invisible(const unsigned char *s, size_t n)
 
 	if (n == 2 && s[0] == 0xd8 && s[1] == 0x9c)
 		return 0x61c;
+	if (n == 4 && s[0] == 0xf3 && s[1] == 0xa0) {
+		/* tags (U+E0000-E007F) and variation selectors (U+E0100-E01EF): hidden text */
+		cp = 0xe0000 | (unsigned)(s[2] & 0x3f) << 6 | (s[3] & 0x3fu);
+		return cp <= 0xe007f || (cp >= 0xe0100 && cp <= 0xe01ef) ? cp : 0;
+	}
 	if (n != 3 || (s[0] != 0xe2 && s[0] != 0xef))
 		return 0;
 	cp = (unsigned)(s[0] & 0x0f) << 12 | (unsigned)(s[1] & 0x3f) << 6 | (s[2] & 0x3fu);
 	if ((cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) ||
-	    (cp >= 0x2060 && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff)
+	    (cp >= 0x2060 && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff ||
+	    (cp >= 0xfe00 && cp <= 0xfe0f))
 		return cp;
 	return 0;
 }

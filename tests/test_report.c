@@ -384,7 +384,8 @@ test_bidi_and_c1_escaped(void **state)
 {
 	static const char *const turns[] = {
 		"220 mx\r\n",
-		"EHLO c\r\nMAIL FROM:<a\xe2\x80\xae" "b@c>\r\nRCPT TO:<d@e>\r\nDATA\r\n",
+		"EHLO c\r\nMAIL FROM:<a\xe2\x80\xae" "b@c>\r\nRCPT TO:<d\xf3\xa0\x81\x81" "e\xef\xb8\x8f@f>\r\n"
+		"DATA\r\n",
 		"250 mx\r\n250 Ok\r\n250 Ok\r\n354 go\r\n",
 		"Subject: pay \xe2\x80\xae" "fdp.exe\xe2\x80\x8b\r\n\r\nx\r\n.\r\n",
 		"550 5.7.1 no \xc2\x9b" "31m way\r\n", NULL,
@@ -394,6 +395,8 @@ test_bidi_and_c1_escaped(void **state)
 	(void)state;
 	out = render_turns(RPT_TEXT, turns, NULL);
 	assert_non_null(strstr(out, "FROM:<a\\u202eb@c>"));
+	/* a tag character (hidden text) and a variation selector: shown, never passed on */
+	assert_non_null(strstr(out, "TO:<d\\ue0041e\\ufe0f@f>"));
 	assert_null(strstr(out, "\xe2\x80\xae"));
 	assert_null(strstr(out, "\xe2\x80\x8b"));
 	free(out);
