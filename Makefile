@@ -76,6 +76,7 @@ check-tree: bins $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp $(B)/tests/onef
 	python3 tests/tls_hostile_check.py --bin $(B)/smtpscope
 	python3 tests/tty_check.py --bin $(B)/smtpscope
 	python3 tests/schema_check.py --bin $(B)/smtpscope
+	python3 tests/analyst_check.py --bin $(B)/smtpscope
 	python3 tests/cert_check.py --bin $(B)/smtpscope
 	python3 tests/conformance.py --bin $(B)/smtpscope
 	tests/live_test.sh $(B)/smtpscope

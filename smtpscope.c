@@ -74,6 +74,7 @@ struct options {
 	bool show_secrets;
 	bool quiet;
 	bool audit;
+	bool csv_messages; /* --messages: -o csv writes a row per message */
 	enum rpt_audit_sort audit_sort;
 	const char *extract_dir;
 	const char *keylog_file; /* --tls-keylog */
@@ -270,6 +271,7 @@ usage(FILE *f)
 	      "  -o FORMAT        text (default); json (JSON Lines, one session per line);\n"
 	      "                   csv (a row per command, for spreadsheets); ecs (JSON Lines with\n"
 	      "                   Elastic Common Schema names, for Elasticsearch/OpenSearch)\n"
+	      "  --messages       with -o csv: a row per message (MAIL transaction), not per command\n"
 	      "  --json-schema    print the JSON Schema of the -o json records and exit\n"
 	      "  -p PORTS         SMTP ports, comma-separated (default " DEFAULT_PORTS ")\n"
 	      "  -f FILTER        a raw BPF filter instead of the port filter\n"
@@ -369,7 +371,7 @@ output_format(const char *name)
 enum {
 	OPT_COLOR = 256, OPT_SECRETS, OPT_EXPLAIN, OPT_AFTER, OPT_IDLE, OPT_MAX_FLOWS, OPT_LIMIT,
 	OPT_LIMITS, OPT_AUDIT, OPT_AUDIT_SORT, OPT_EXTRACT, OPT_SCHEMA, OPT_THREADS,
-	OPT_KEYLOG
+	OPT_KEYLOG, OPT_MESSAGES
 };
 
 static const struct option longopts[] = {
@@ -390,6 +392,7 @@ static const struct option longopts[] = {
 	{"json-schema", no_argument, NULL, OPT_SCHEMA},
 	{"threads", required_argument, NULL, OPT_THREADS},
 	{"tls-keylog", required_argument, NULL, OPT_KEYLOG},
+	{"messages", no_argument, NULL, OPT_MESSAGES},
 	{NULL, 0, NULL, 0},
 };
 
@@ -435,6 +438,7 @@ static const struct rule {
 	{OPT_EXTRACT, "--extract", USE_CAPTURE, false},
 	{OPT_THREADS, "--threads", USE_FILE, false},
 	{OPT_KEYLOG, "--tls-keylog", USE_CAPTURE, false},
+	{OPT_MESSAGES, "--messages", USE_CAPTURE, false},
 };
 
 #define N_RULES (sizeof(rules) / sizeof(rules[0]))
@@ -680,6 +684,9 @@ take_option(int c, const char *v, struct options *o)
 	case OPT_AUDIT:
 		o->audit = true;
 		break;
+	case OPT_MESSAGES:
+		o->csv_messages = true;
+		break;
 	case 'h':
 	case 'V':
 	case OPT_SCHEMA:
@@ -716,6 +723,8 @@ parse_options(int argc, char **argv, struct options *o)
 	cl.nargs = argc - optind;
 	cl.args = argv + optind;
 	check_uses(&cl);
+	if (o->csv_messages && o->format != RPT_CSV)
+		usage_error("--messages works only with -o csv (a row per message)");
 	if (optind < argc)
 		o->trailing_filter = join_args(argc - optind, argv + optind);
 }
@@ -983,6 +992,7 @@ setup(struct run *r, const struct options *o, const uint16_t *ports, size_t npor
 	struct smtp_config sc = o->smtp;
 	struct rpt_config pc = {.format = o->format, .out = stdout, .audit = o->audit,
 				.audit_sort = o->audit_sort, .quiet = o->quiet, .extract = r->extract,
+				.csv_messages = o->csv_messages,
 				.ordered = !r->live && o->format == RPT_TEXT};
 
 	pc.color = o->color < 0 ? colour_auto(STDOUT_FILENO) : o->color;

@@ -285,6 +285,10 @@ on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 	src->stats.packets++;
 	src->stats.bytes += h->len;
 	src->last_ts = ts; /* the capture clock, whatever the packet */
+	if (src->stats.packets == 1 || ts < src->stats.first_ts)
+		src->stats.first_ts = ts;
+	if (ts > src->stats.last_ts)
+		src->stats.last_ts = ts;
 	v = decode(src, h, bytes, ts, &seg, &kept);
 	src->stats.verdicts[v]++;
 	if (src->dump && (kept || v == CAP_FRAGMENT)) /* fragments: kept as they came */

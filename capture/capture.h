@@ -65,6 +65,7 @@ enum cap_verdict {
 struct cap_stats {
 	uint64_t packets;     /* frames read */
 	uint64_t bytes;       /* their length on the wire */
+	uint64_t first_ts, last_ts; /* the earliest and latest frame time (us); packets 0: none */
 	uint64_t verdicts[CAP_VERDICT_COUNT];
 	uint64_t reassembled;     /* datagrams put back together from fragments */
 	uint64_t frags_dropped;   /* fragments given up: timeout, caps, overlaps, cut */

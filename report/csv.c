@@ -1,6 +1,6 @@
 /*
  * csv.c - -o csv: RFC 4180 rows for a spreadsheet, one per command and its
- * reply, each carrying its session's endpoints and outcome so a row can be
+ * reply (with --messages, one per message), each carrying its session's endpoints and outcome so a row can be
  * sorted and filtered on its own. A header line comes first; the totals go
  * to stderr as text, never into the table.
  *
@@ -23,6 +23,7 @@
 #include "report.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "report_private.h"
@@ -30,7 +31,8 @@
 enum column {
 	COL_ID, COL_TS, COL_CLIENT_IP, COL_CLIENT_PORT, COL_SERVER_IP, COL_SERVER_PORT,
 	COL_STATE, COL_CMD, COL_ARG, COL_CMD_TS, COL_CODE, COL_ENHANCED, COL_RESULT,
-	COL_MATCHED, COL_REPLY, COL_EXPLANATION, COL_OUTCOME, COL_REASON, COL_COUNT
+	COL_MATCHED, COL_REPLY, COL_EXPLANATION, COL_OUTCOME, COL_REASON, COL_REPLY_TIME,
+	COL_COUNT
 };
 
 static const char *const headers[COL_COUNT] = {
@@ -41,6 +43,7 @@ static const char *const headers[COL_COUNT] = {
 	[COL_ENHANCED] = "enhanced", [COL_RESULT] = "result", [COL_MATCHED] = "matched_on",
 	[COL_REPLY] = "reply_text", [COL_EXPLANATION] = "explanation",
 	[COL_OUTCOME] = "session_outcome", [COL_REASON] = "reason",
+	[COL_REPLY_TIME] = "reply_time",
 };
 
 #define WIRE 1 /* sent by a remote host: guard against formulas */
@@ -98,26 +101,41 @@ cell(FILE *f, const char *str, unsigned flags)
 }
 
 static void
-row(FILE *f, const char *const v[COL_COUNT])
+cells(FILE *f, const char *const *v, const unsigned *flags, int n)
 {
-	for (int i = 0; i < COL_COUNT; i++) {
+	for (int i = 0; i < n; i++) {
 		if (i)
 			putc(',', f);
-		cell(f, v[i], how[i]);
+		cell(f, v[i], flags[i]);
 	}
 	fputs("\r\n", f); /* RFC 4180 ends records with CRLF */
+}
+
+static void
+row(FILE *f, const char *const v[COL_COUNT])
+{
+	cells(f, v, how, COL_COUNT);
+}
+
+/* Seconds with microseconds, as the JSON writes them ("0.25"), into buf. */
+static void
+seconds(char *buf, size_t n, uint64_t us)
+{
+	snprintf(buf, n, "%" PRIu64 ".%06" PRIu64, us / 1000000u, us % 1000000u);
 }
 
 /* The cells of one command; c is NULL for a session without any. */
 static void
 command_row(FILE *f, const char *v[COL_COUNT], const struct smtp_command *c)
 {
-	char ts[40] = "", code[8] = "";
+	char ts[40] = "", code[8] = "", took[32] = "";
 
 	if (c) {
 		rpt_iso_time(ts, sizeof(ts), c->ts);
-		if (c->has_reply)
+		if (c->has_reply) {
 			snprintf(code, sizeof(code), "%d", c->reply.code);
+			seconds(took, sizeof(took), c->reply_ts >= c->ts ? c->reply_ts - c->ts : 0);
+		}
 		v[COL_CMD] = c->name;
 		v[COL_ARG] = c->arg;
 		v[COL_RESULT] = smtp_result_name(c->result);
@@ -129,17 +147,164 @@ command_row(FILE *f, const char *v[COL_COUNT], const struct smtp_command *c)
 	}
 	v[COL_CMD_TS] = ts;
 	v[COL_CODE] = code;
+	v[COL_REPLY_TIME] = took;
 	row(f, v);
 }
 
-void
-csv_header(FILE *f)
+/* --messages: a row per message (MAIL transaction), with its session's endpoints. */
+enum mcolumn {
+	MC_ID, MC_TS, MC_CLIENT_IP, MC_CLIENT_PORT, MC_SERVER_IP, MC_SERVER_PORT, MC_HELO,
+	MC_INDEX, MC_FROM, MC_RCPT, MC_REJECTED, MC_ACCEPTED, MC_OUTCOME, MC_FINAL_CODE,
+	MC_SIZE, MC_SUBJECT, MC_MESSAGE_ID, MC_QUEUE_ID, MC_MAIL_TS, MC_DATA_END_TS,
+	MC_FINAL_REPLY_TS, MC_TRANSACTION_TIME, MC_COUNT
+};
+
+static const char *const mheaders[MC_COUNT] = {
+	[MC_ID] = "session_id", [MC_TS] = "session_ts", [MC_CLIENT_IP] = "client_ip",
+	[MC_CLIENT_PORT] = "client_port", [MC_SERVER_IP] = "server_ip",
+	[MC_SERVER_PORT] = "server_port", [MC_HELO] = "helo", [MC_INDEX] = "message",
+	[MC_FROM] = "mail_from", [MC_RCPT] = "rcpt_to", [MC_REJECTED] = "rcpt_rejected",
+	[MC_ACCEPTED] = "accepted", [MC_OUTCOME] = "outcome", [MC_FINAL_CODE] = "final_code",
+	[MC_SIZE] = "size", [MC_SUBJECT] = "subject", [MC_MESSAGE_ID] = "message_id",
+	[MC_QUEUE_ID] = "queue_id", [MC_MAIL_TS] = "mail_ts", [MC_DATA_END_TS] = "data_end_ts",
+	[MC_FINAL_REPLY_TS] = "final_reply_ts", [MC_TRANSACTION_TIME] = "transaction_time",
+};
+
+static const unsigned mhow[MC_COUNT] = {
+	[MC_HELO] = WIRE, [MC_FROM] = WIRE, [MC_RCPT] = WIRE, [MC_REJECTED] = WIRE,
+	[MC_SUBJECT] = WIRE | JOIN, [MC_MESSAGE_ID] = WIRE, [MC_QUEUE_ID] = WIRE,
+};
+
+/*
+ * The end of a message's data: its "." or BDAT LAST entry (the last one, if
+ * the client sent more), or -1.
+ */
+static int
+data_end_command(const struct smtp_session *s, const struct smtp_message *m)
 {
-	row(f, headers);
+	int idx = (int)(m - s->msgs), end = -1;
+
+	for (size_t i = 0; i < s->n_cmds; i++) {
+		const struct smtp_command *c = &s->cmds[i];
+
+		if (c->msg == idx && (c->verb == SMTP_DOT || (c->verb == SMTP_BDAT && c->last)))
+			end = (int)i;
+	}
+	return end;
 }
 
 void
-csv_session(FILE *f, const struct smtp_session *s)
+rpt_message_times(const struct smtp_session *s, const struct smtp_message *m,
+		  struct rpt_msg_times *t)
+{
+	int end = data_end_command(s, m);
+
+	memset(t, 0, sizeof(*t));
+	if (m->mail_cmd >= 0 && (size_t)m->mail_cmd < s->n_cmds) {
+		t->mail = s->cmds[m->mail_cmd].ts;
+		t->has_mail = true;
+	}
+	if (end < 0)
+		return;
+	/* an assumed ".": its time is when the reply showed the body was over, not when sent */
+	if (!s->cmds[end].assumed) {
+		t->data_end = s->cmds[end].ts;
+		t->has_data_end = true;
+	}
+	if (s->cmds[end].has_reply) {
+		t->final_reply = s->cmds[end].reply_ts;
+		t->has_final_reply = true;
+	}
+}
+
+/* The recipients refused (rejected) or not, separated by spaces, in a new string; NULL: none. */
+static char *
+address_list(const struct smtp_message *m, bool rejected)
+{
+	size_t len = 0, at = 0;
+	char *list;
+
+	for (size_t i = 0; i < m->n_rcpt; i++)
+		if (SMTP_RCPT_REFUSED(m->rcpt[i].status) == rejected && m->rcpt[i].addr)
+			len += strlen(m->rcpt[i].addr) + 1;
+	if (len == 0 || !(list = malloc(len)))
+		return NULL;
+	for (size_t i = 0; i < m->n_rcpt; i++) {
+		const char *a = m->rcpt[i].addr;
+
+		if (SMTP_RCPT_REFUSED(m->rcpt[i].status) != rejected || !a)
+			continue;
+		if (at)
+			list[at++] = ' ';
+		memcpy(list + at, a, strlen(a));
+		at += strlen(a);
+	}
+	list[at] = '\0';
+	return list;
+}
+
+/* The time cells of one message: ts[3] hold the three times, took the span. */
+static void
+message_times(const char *v[MC_COUNT], const struct smtp_session *s,
+	      const struct smtp_message *m, char ts[3][40], char *took, size_t n)
+{
+	struct rpt_msg_times t;
+
+	rpt_message_times(s, m, &t);
+	if (t.has_mail)
+		rpt_iso_time(ts[0], sizeof(ts[0]), t.mail);
+	if (t.has_data_end)
+		rpt_iso_time(ts[1], sizeof(ts[1]), t.data_end);
+	if (t.has_final_reply)
+		rpt_iso_time(ts[2], sizeof(ts[2]), t.final_reply);
+	if (t.has_mail && t.has_final_reply)
+		seconds(took, n, t.final_reply >= t.mail ? t.final_reply - t.mail : 0);
+	v[MC_MAIL_TS] = ts[0];
+	v[MC_DATA_END_TS] = ts[1];
+	v[MC_FINAL_REPLY_TS] = ts[2];
+	v[MC_TRANSACTION_TIME] = took;
+}
+
+static void
+message_row(FILE *f, const char *v[MC_COUNT], const struct smtp_session *s, size_t i)
+{
+	const struct smtp_message *m = &s->msgs[i];
+	char index[24], size[24] = "", code[8] = "", ts[3][40] = {"", "", ""}, took[32] = "";
+	char *rcpt = address_list(m, false), *rejected = address_list(m, true);
+
+	snprintf(index, sizeof(index), "%zu", i + 1);
+	if (m->size >= 0)
+		snprintf(size, sizeof(size), "%" PRId64, m->size);
+	if (m->final_code)
+		snprintf(code, sizeof(code), "%d", m->final_code);
+	v[MC_INDEX] = index;
+	v[MC_FROM] = m->mail_from;
+	v[MC_RCPT] = rcpt;
+	v[MC_REJECTED] = rejected;
+	v[MC_ACCEPTED] = m->accepted ? "true" : "false";
+	v[MC_OUTCOME] = smtp_outcome_name(m->outcome);
+	v[MC_FINAL_CODE] = code;
+	v[MC_SIZE] = size;
+	v[MC_SUBJECT] = m->subject;
+	v[MC_MESSAGE_ID] = m->message_id;
+	v[MC_QUEUE_ID] = m->queue_id;
+	message_times(v, s, m, ts, took, sizeof(took));
+	cells(f, v, mhow, MC_COUNT);
+	free(rcpt);
+	free(rejected);
+}
+
+void
+csv_header(FILE *f, bool messages)
+{
+	if (messages)
+		cells(f, mheaders, mhow, MC_COUNT);
+	else
+		row(f, headers);
+}
+
+void
+csv_session(FILE *f, const struct smtp_session *s, bool messages)
 {
 	char id[24], ts[40], cip[64], sip[64], cport[8], sport[8];
 	const char *v[COL_COUNT] = {
@@ -155,6 +320,16 @@ csv_session(FILE *f, const struct smtp_session *s)
 	rpt_addr(sip, sizeof(sip), &s->server);
 	snprintf(cport, sizeof(cport), "%u", s->client_port);
 	snprintf(sport, sizeof(sport), "%u", s->server_port);
+	if (messages) {
+		const char *mv[MC_COUNT] = {
+			[MC_ID] = id, [MC_TS] = ts, [MC_CLIENT_IP] = cip, [MC_CLIENT_PORT] = cport,
+			[MC_SERVER_IP] = sip, [MC_SERVER_PORT] = sport, [MC_HELO] = s->helo,
+		};
+
+		for (size_t i = 0; i < s->n_msgs; i++)
+			message_row(f, mv, s, i);
+		return;
+	}
 	/* every session shows, even one that recorded no command */
 	if (s->n_cmds == 0)
 		command_row(f, v, NULL);
@@ -164,10 +339,10 @@ csv_session(FILE *f, const struct smtp_session *s)
 
 void
 csv_summary(FILE *f, FILE *totals, const struct rpt_totals *t, const struct rpt_counts *c,
-	    bool color)
+	    bool color, bool messages)
 {
 	if (c->sessions == 0) /* an empty table still says what its columns are */
-		row(f, headers);
+		csv_header(f, messages);
 	if (totals)
 		text_summary(totals, t, c, color);
 }

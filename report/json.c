@@ -304,10 +304,11 @@ command(struct out *f, const struct smtp_command *c)
 		out_lit(f, ",\"paired\":\"seen\"");
 	if (c->in_tls)
 		out_lit(f, ",\"in_tls\":true");
-	if (c->has_reply) {
-		key(f, "reply_time", &first);
+	key(f, "reply_time", &first);
+	if (c->has_reply)
 		out_seconds(f, c->reply_ts >= c->ts ? c->reply_ts - c->ts : 0);
-	}
+	else
+		out_lit(f, "null");
 	out_chr(f, '}');
 }
 
@@ -354,6 +355,41 @@ recipients(struct out *f, const struct smtp_session *s, const struct smtp_messag
 	out_chr(f, ']');
 }
 
+/* An ISO 8601 time, or null when not seen. */
+static void
+time_or_null(struct out *f, bool seen, uint64_t us)
+{
+	char ts[40];
+
+	if (!seen) {
+		out_lit(f, "null");
+		return;
+	}
+	rpt_iso_time(ts, sizeof(ts), us);
+	name(f, ts);
+}
+
+/* When MAIL and the end of data were sent, when the reply to that end came, and the span. */
+static void
+message_times(struct out *f, const struct smtp_session *s, const struct smtp_message *m,
+	      bool *first)
+{
+	struct rpt_msg_times t;
+
+	rpt_message_times(s, m, &t);
+	key(f, "mail_ts", first);
+	time_or_null(f, t.has_mail, t.mail);
+	key(f, "data_end_ts", first);
+	time_or_null(f, t.has_data_end, t.data_end);
+	key(f, "final_reply_ts", first);
+	time_or_null(f, t.has_final_reply, t.final_reply);
+	key(f, "transaction_time", first);
+	if (t.has_mail && t.has_final_reply)
+		out_seconds(f, t.final_reply >= t.mail ? t.final_reply - t.mail : 0);
+	else
+		out_lit(f, "null");
+}
+
 static void
 message(struct out *f, const struct smtp_session *s, const struct smtp_message *m)
 {
@@ -389,6 +425,7 @@ message(struct out *f, const struct smtp_session *s, const struct smtp_message *
 	name(f, smtp_outcome_name(m->outcome));
 	key(f, "recipients", &first);
 	recipients(f, s, m);
+	message_times(f, s, m, &first);
 	out_chr(f, '}');
 }
 
@@ -439,6 +476,9 @@ session_head(struct out *f, const struct smtp_session *s, bool *first)
 	name(f, ts);
 	key(f, "duration", first);
 	out_seconds(f, s->ts_last >= s->ts_first ? s->ts_last - s->ts_first : 0);
+	rpt_iso_time(ts, sizeof(ts), s->ts_last >= s->ts_first ? s->ts_last : s->ts_first);
+	key(f, "end_ts", first);
+	name(f, ts);
 	key(f, "client", first);
 	endpoint(f, &s->client, s->client_port);
 	key(f, "server", first);
@@ -535,6 +575,20 @@ json_session(FILE *f, const struct smtp_session *s)
 	out_flush(&o);
 }
 
+/* "start_ts", "end_ts": the earliest and latest packet; left out when none was read. */
+static void
+capture_span(FILE *f, const struct cap_stats *cs)
+{
+	char ts[40];
+
+	if (!cs->packets)
+		return;
+	rpt_iso_time(ts, sizeof(ts), cs->first_ts);
+	fprintf(f, ",\"start_ts\":\"%s\"", ts);
+	rpt_iso_time(ts, sizeof(ts), cs->last_ts);
+	fprintf(f, ",\"end_ts\":\"%s\"", ts);
+}
+
 void
 json_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c)
 {
@@ -552,6 +606,7 @@ json_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c)
 		cs->packets, cs->bytes, cs->verdicts[CAP_TCP], ds->sessions, ds->refused + ds->no_answer,
 		ds->refused, ds->no_answer, ds->messages, ds->messages_accepted, ds->commands,
 		ds->replies, rs->gap_bytes, rs->evicted, rs->timed_out, rs->ooo_overflows, rs->ignored);
+	capture_span(f, cs);
 	fputs(",\"skipped_packets\":{", f);
 	for (int v = CAP_NOT_TCP; v < CAP_VERDICT_COUNT; v++)
 		fprintf(f, "%s\"%s\":%" PRIu64, v == CAP_NOT_TCP ? "" : ",",

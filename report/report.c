@@ -94,7 +94,7 @@ count(struct rpt *r, const struct smtp_session *s)
 	if (r->cfg.extract)
 		rpt_extract_session(r->cfg.extract, s);
 	if (r->cfg.format == RPT_CSV && r->counts.sessions == 1)
-		csv_header(r->cfg.out);
+		csv_header(r->cfg.out, r->cfg.csv_messages);
 }
 
 void
@@ -105,7 +105,7 @@ rpt_render(const struct rpt_config *cfg, FILE *f, const struct smtp_session *s)
 		json_session(f, s);
 		break;
 	case RPT_CSV:
-		csv_session(f, s);
+		csv_session(f, s, cfg->csv_messages);
 		break;
 	case RPT_ECS:
 		ecs_session(f, s);
@@ -189,7 +189,8 @@ rpt_summary(struct rpt *r, const struct rpt_totals *t)
 		fflush(out); /* what stdout holds first: stderr never lands inside one of its lines */
 		if (r->audit)
 			rpt_audit_print(r->audit, stderr, false);
-		csv_summary(out, r->cfg.quiet ? NULL : stderr, t, &r->counts, color);
+		csv_summary(out, r->cfg.quiet ? NULL : stderr, t, &r->counts, color,
+			    r->cfg.csv_messages);
 		break;
 	case RPT_TEXT:
 		if (r->audit)

@@ -35,7 +35,7 @@
 #include "../decode/smtp.h"
 #include "../reassembly/reassembly.h"
 
-/* -o: text, json (the contract), csv (a row per command), ecs (Elastic Common Schema) */
+/* -o: text, json (the contract), csv (a row per command, or message), ecs (Elastic Common Schema) */
 enum rpt_format { RPT_TEXT, RPT_JSON, RPT_CSV, RPT_ECS };
 
 /* --audit-sort */
@@ -51,6 +51,7 @@ struct rpt_config {
 	unsigned width; /* text: wrap to this many columns (a terminal); 0: one line each */
 	bool audit; /* --audit: a table of hosts before the summary */
 	bool quiet; /* no summary at the end of a text run */
+	bool csv_messages; /* -o csv --messages: a row per message, not per command */
 	struct rpt_extract *extract; /* --extract: index each session's messages (borrowed) */
 	enum rpt_audit_sort audit_sort;
 	struct rsm_hash_key hash_key; /* for the audit's host table; unset: drawn */

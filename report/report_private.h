@@ -65,11 +65,19 @@ void json_session(FILE *f, const struct smtp_session *s);
 void json_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c);
 void text_session(FILE *f, const struct smtp_session *s, const struct rpt_config *cfg);
 void text_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c, bool color);
-void csv_header(FILE *f);
-void csv_session(FILE *f, const struct smtp_session *s);
+/* --messages: a row per message (MAIL transaction) instead of one per command. */
+void csv_header(FILE *f, bool messages);
+void csv_session(FILE *f, const struct smtp_session *s, bool messages);
 /* The header if no session came; the totals as text on totals (NULL: none). */
 void csv_summary(FILE *f, FILE *totals, const struct rpt_totals *t, const struct rpt_counts *c,
-		 bool color);
+		 bool color, bool messages);
+/* When a message's steps were sent and answered (microseconds); each with has_ set when seen. */
+struct rpt_msg_times {
+	uint64_t mail, data_end, final_reply;
+	bool has_mail, has_data_end, has_final_reply;
+};
+void rpt_message_times(const struct smtp_session *s, const struct smtp_message *m,
+		       struct rpt_msg_times *t);
 void ecs_session(FILE *f, const struct smtp_session *s);
 /* The host audit (a: NULL if off) and the summary, as ECS metric documents. */
 void ecs_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c,

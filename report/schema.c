@@ -219,7 +219,8 @@ static const struct field command[] = {
 	{"paired", REQ, {.type = T_STRING | T_NULL, .values = N_PAIRED,
 			 .desc = "seen: the capture settles which command the reply answers; "
 				 "inferred: smtpscope chose (a gap, a reply out of place); null: no reply"}},
-	{"reply_time", OPT, {.type = T_NUMBER, .min = "0", .desc = "seconds to the reply"}},
+	{"reply_time", REQ, {.type = T_NUMBER | T_NULL, .min = "0",
+			     .desc = "seconds from the command to its reply; null without a reply"}},
 	{"in_tls", OPT, {.type = T_BOOLEAN,
 			 .desc = "true: sent inside TLS and read with the key log (--tls-keylog); "
 				 "absent otherwise"}},
@@ -334,6 +335,17 @@ static const struct field message[] = {
 			  .desc = "unknown when the capture does not settle it"}},
 	{"recipients", REQ, {.type = T_ARRAY, .items = &(const struct sch){
 				     .type = T_OBJECT, .props = recipient}}},
+	{"mail_ts", REQ, {.type = T_STRING | T_NULL, .format = "date-time",
+			  .desc = "when MAIL was sent; null when not seen"}},
+	{"data_end_ts", REQ, {.type = T_STRING | T_NULL, .format = "date-time",
+			      .desc = "when the end of data (\".\" or BDAT LAST) was sent; null when "
+				      "not seen or the capture does not settle when"}},
+	{"final_reply_ts", REQ, {.type = T_STRING | T_NULL, .format = "date-time",
+				 .desc = "when the server answered the end of data (queued or "
+					 "refused); null when no reply was seen"}},
+	{"transaction_time", REQ, {.type = T_NUMBER | T_NULL, .min = "0",
+				   .desc = "seconds from MAIL to the reply after the data (time to "
+					   "deliver); null unless both were seen"}},
 	END,
 };
 
@@ -370,6 +382,7 @@ static const struct field session[] = {
 	{"id", REQ, {.type = T_INTEGER, .min = "1", .desc = "1, 2 ... in order of first packet"}},
 	{"ts", REQ, TIME("first packet")},
 	{"duration", REQ, SECONDS},
+	{"end_ts", REQ, TIME("last packet")},
 	{"client", REQ, {.type = T_OBJECT, .props = endpoint}},
 	{"server", REQ, {.type = T_OBJECT, .props = endpoint, .desc = "the SMTP side"}},
 	{"state", REQ, {.type = T_STRING, .values = N_STATE}},
@@ -453,6 +466,8 @@ static const struct field summary[] = {
 	{"timed_out_flows", REQ, COUNT},
 	{"queue_overflows", REQ, COUNT},
 	{"ignored_segments", REQ, COUNT},
+	{"start_ts", OPT, TIME("the earliest packet of the capture; absent when none was read")},
+	{"end_ts", OPT, TIME("the latest packet of the capture; absent when none was read")},
 	{"skipped_packets", REQ, {.type = T_OBJECT, .counters = N_SKIPPED, .all_counters = true}},
 	{"icmp_unreachable", REQ, COUNT},
 	{"ip_reassembled", REQ, COUNT},

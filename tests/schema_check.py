@@ -24,10 +24,14 @@ Then for every samples/*.pcap(ng), samples/edge/*.pcap(ng) and samples/trust/*.p
       summary document, last, wrap the JSON records unchanged.
   -o csv
       stdout is valid UTF-8 and parses with Python's csv module; the header
-      names the 17 columns; every row has 17 cells; one row per command of
+      names the 19 columns; every row has 19 cells; one row per command of
       the JSON output (one for a session without commands), in order, with
-      the session id and command name; the totals are on stderr, not in the
-      table.
+      the session id, command name and reply_time (seconds, empty without a
+      reply); the totals are on stderr, not in the table.
+  -o csv --messages
+      the header names the 22 columns; one row per message of the JSON
+      output, in order, with the session id, mail_from, outcome and the
+      times of the JSON message (empty for null).
 
 Runs must exit 0 or 1 (a truncated capture), with no crash and no
 sanitizer report. One line per sample: PASS, or FAIL and the first problem
@@ -55,7 +59,12 @@ ISO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 CSV_COLUMNS = ["session_id", "session_ts", "client_ip", "client_port", "server_ip",
                "server_port", "state", "command", "argument", "command_ts", "reply_code",
                "enhanced", "result", "matched_on", "reply_text", "explanation",
-               "session_outcome", "reason"]
+               "session_outcome", "reason", "reply_time"]
+# -o csv --messages: a row per message
+MESSAGE_COLUMNS = ["session_id", "session_ts", "client_ip", "client_port", "server_ip",
+                   "server_port", "helo", "message", "mail_from", "rcpt_to", "rcpt_rejected",
+                   "accepted", "outcome", "final_code", "size", "subject", "message_id",
+                   "queue_id", "mail_ts", "data_end_ts", "final_reply_ts", "transaction_time"]
 # report/ecs.c: event.outcome by session outcome, "unknown" for the rest
 ECS_OUTCOME = {"delivered": "success", "rejected": "failure", "deferred": "failure",
                "aborted": "failure", "never_reached": "failure"}
@@ -427,16 +436,52 @@ def check_csv(rows, stderr, records):
             return "row %d has %d cells, not %d" % (n, len(row), len(CSV_COLUMNS))
     want = []
     for s in (r for r in records if r["type"] == "session"):
-        want += [(str(s["id"]), c["cmd"]) for c in s["commands"]] or [(str(s["id"]), "")]
+        want += [(str(s["id"]), c["cmd"], _secs(c["reply_time"])) for c in s["commands"]] \
+            or [(str(s["id"]), "", "")]
     got = rows[1:]
     if len(got) != len(want):
         return "%d rows for %d commands" % (len(got), len(want))
-    for n, (row, (sid, cmd)) in enumerate(zip(got, want), 2):
+    took = CSV_COLUMNS.index("reply_time")
+    for n, (row, (sid, cmd, secs)) in enumerate(zip(got, want), 2):
         if row[0] != sid or not _guarded(row[7], cmd):
             return "row %d is session %s %s, expected session %s %s" % (
                 n, row[0], _show(row[7]), sid, _show(cmd))
+        if row[took] != secs:
+            return "row %d: reply_time %s, the JSON says %s" % (n, _show(row[took]),
+                                                               _show(secs))
     if "Summary" not in stderr:
         return "no summary on stderr"
+    return None
+
+
+def _secs(v):
+    """A JSON number of seconds as the CSV writes it ("0.000181"); null: empty."""
+    return "" if v is None else "%.6f" % v
+
+
+def check_csv_messages(rows, records):
+    if not rows or rows[0] != MESSAGE_COLUMNS:
+        return "header is %s" % _show(rows[0] if rows else None)
+    want = [(s, m) for s in records if s["type"] == "session" for m in s["messages"]]
+    got = rows[1:]
+    if len(got) != len(want):
+        return "%d rows for %d messages" % (len(got), len(want))
+    col = {name: i for i, name in enumerate(MESSAGE_COLUMNS)}
+    for n, (row, (s, m)) in enumerate(zip(got, want), 2):
+        if len(row) != len(MESSAGE_COLUMNS):
+            return "row %d has %d cells" % (n, len(row))
+        expect = {"session_id": str(s["id"]), "outcome": m["outcome"],
+                  "accepted": "true" if m["accepted"] else "false",
+                  "mail_ts": m["mail_ts"] or "", "data_end_ts": m["data_end_ts"] or "",
+                  "final_reply_ts": m["final_reply_ts"] or "",
+                  "transaction_time": _secs(m["transaction_time"])}
+        for k, v in expect.items():
+            if row[col[k]] != v:
+                return "row %d: %s is %s, the JSON says %s" % (n, k, _show(row[col[k]]),
+                                                              _show(v))
+        if not _guarded(row[col["mail_from"]], m["mail_from"]):
+            return "row %d: mail_from %s, the JSON says %s" % (
+                n, _show(row[col["mail_from"]]), _show(m["mail_from"]))
     return None
 
 
@@ -488,6 +533,12 @@ def judge(binary, pcap, schema):
     if err:
         problems.append("csv: " + err)
     counts["csv"] = len(rows or [None]) - 1
+
+    out, _, err = run(binary, pcap, ["-o", "csv", "--messages"])
+    rows, err = (None, err) if err else csv_rows(out)
+    err = err or check_csv_messages(rows, records)
+    if err:
+        problems.append("csv --messages: " + err)
     return problems, counts, sample
 
 

@@ -258,7 +258,7 @@ test_json_session_fields(void **state)
 #define CSV_HEADER                                                                           \
 	"session_id,session_ts,client_ip,client_port,server_ip,server_port,state,command,"   \
 	"argument,command_ts,reply_code,enhanced,result,matched_on,reply_text,explanation," \
-	"session_outcome,reason\r\n"
+	"session_outcome,reason,reply_time\r\n"
 
 static int
 count(const char *s, const char *needle)
@@ -289,7 +289,8 @@ test_csv_quoting(void **state)
 	assert_non_null(strstr(out, ",closed,\"'=CMD|X,\"\"Y\"\"\",\"a\rz\","));
 	assert_non_null(strstr(out, ",500,,permanent_failure,code_in_context,'-no,"));
 	assert_non_null(strstr(out, ",NOOP,,"));
-	assert_non_null(strstr(out, ",unknown_command\r\n")); /* the reason, last */
+	/* the reason, then the reply time, last */
+	assert_non_null(strstr(out, ",unknown_command,0."));
 	assert_null(strchr(out, '\x1b'));
 	assert_null(strstr(out, "caf\xe9"));
 	assert_int_equal(count(out, "\r\n"), 4); /* header, CONNECT, the odd line, NOOP */
