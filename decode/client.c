@@ -340,6 +340,9 @@ on_bdat(struct smtp_session *s, struct smtp_command *c, const char *arg, size_t 
 	}
 	c->msg = ensure_message(s);
 	c->last = last;
+	/* c is an entry of s->cmds, or a scratch one when the entry could not be kept */
+	if (last && c->msg >= 0 && c >= s->cmds && c < s->cmds + s->n_cmds)
+		s->msgs[c->msg].end_cmd = (int)(c - s->cmds);
 	if (c->msg >= 0 && !s->msgs[c->msg].data_started)
 		begin_body(s, c->msg);
 	p->chunk_left = size;
@@ -780,6 +783,7 @@ client_end_body(struct smtp_session *s)
 	if (idx >= 0) {
 		s->cmds[idx].msg = p->body_msg;
 		s->cmds[idx].assumed = p->body_assumed;
+		m->end_cmd = idx;
 	}
 	p->body_assumed = false;
 	session_push_pending(s, SMTP_DOT, idx);

@@ -325,7 +325,7 @@ session_new_message(struct smtp_session *s)
 	m = &s->msgs[s->n_msgs];
 	memset(m, 0, sizeof(*m));
 	m->size = -1;
-	m->mail_cmd = m->first_failure = m->closing_failure = -1;
+	m->mail_cmd = m->end_cmd = m->first_failure = m->closing_failure = -1;
 	p->dec->stats.messages++;
 	return (int)s->n_msgs++;
 }

@@ -147,6 +147,7 @@ struct smtp_rcpt {
 struct smtp_message {
 	const char *mail_from;
 	int mail_cmd; /* the MAIL command entry that opened it, or -1 */
+	int end_cmd;  /* its last "." or BDAT LAST entry, or -1 */
 	struct smtp_rcpt *rcpt;
 	size_t n_rcpt, cap_rcpt;
 	bool mail_accepted; /* the reply to MAIL was 2xx */

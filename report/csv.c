@@ -175,29 +175,11 @@ static const unsigned mhow[MC_COUNT] = {
 	[MC_SUBJECT] = WIRE | JOIN, [MC_MESSAGE_ID] = WIRE, [MC_QUEUE_ID] = WIRE,
 };
 
-/*
- * The end of a message's data: its "." or BDAT LAST entry (the last one, if
- * the client sent more), or -1.
- */
-static int
-data_end_command(const struct smtp_session *s, const struct smtp_message *m)
-{
-	int idx = (int)(m - s->msgs), end = -1;
-
-	for (size_t i = 0; i < s->n_cmds; i++) {
-		const struct smtp_command *c = &s->cmds[i];
-
-		if (c->msg == idx && (c->verb == SMTP_DOT || (c->verb == SMTP_BDAT && c->last)))
-			end = (int)i;
-	}
-	return end;
-}
-
 void
 rpt_message_times(const struct smtp_session *s, const struct smtp_message *m,
 		  struct rpt_msg_times *t)
 {
-	int end = data_end_command(s, m);
+	int end = m->end_cmd < (int)s->n_cmds ? m->end_cmd : -1; /* decode/ keeps it */
 
 	memset(t, 0, sizeof(*t));
 	if (m->mail_cmd >= 0 && (size_t)m->mail_cmd < s->n_cmds) {
