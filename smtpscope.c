@@ -75,6 +75,7 @@ struct options {
 	bool quiet;
 	bool audit;
 	bool csv_messages; /* --messages: -o csv writes a row per message */
+	bool transcripts; /* --transcripts: with --audit, the sessions too */
 	enum rpt_audit_sort audit_sort;
 	const char *extract_dir;
 	const char *keylog_file; /* --tls-keylog */
@@ -289,8 +290,12 @@ usage(FILE *f)
 	      "  --tls-keylog FILE  decrypt TLS (after STARTTLS, or TLS at once as on port 465)\n"
 	      "                   with the secrets in FILE (NSS key log: SSLKEYLOGFILE); the SMTP\n"
 	      "                   inside is read like plain SMTP; with -i FILE is followed as it grows\n"
-	      "  --audit          a table of hosts (clients and servers) before the summary\n"
-	      "  --audit-sort KEY sessions (default), messages, failures or host\n"
+	      "  --audit          a report of hosts (clients and servers) instead of the sessions\n"
+	      "                   (with -o json or ecs: host records after the sessions)\n"
+	      "  --transcripts    with --audit: the sessions too (text: transcripts; csv: the\n"
+	      "                   session rows, the host table then on stderr)\n"
+	      "  --audit-sort KEY flags (default: flags, then failures, then sessions),\n"
+	      "                   sessions, messages, failures or host\n"
 	      "  --threads N      use N threads in all (with -r): flows are spread over them,\n"
 	      "                   the output is the same as with one; -c and --extract use one\n"
 	      "  -q               no summary at the end\n"
@@ -343,14 +348,15 @@ static enum rpt_audit_sort
 audit_sort(const char *key)
 {
 	static const char *const keys[] = {
-		[RPT_SORT_SESSIONS] = "sessions", [RPT_SORT_MESSAGES] = "messages",
+		[RPT_SORT_FLAGS] = "flags", [RPT_SORT_SESSIONS] = "sessions",
+		[RPT_SORT_MESSAGES] = "messages",
 		[RPT_SORT_FAILURES] = "failures", [RPT_SORT_HOST] = "host",
 	};
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strcmp(key, keys[i]) == 0)
 			return (enum rpt_audit_sort)i;
-	fprintf(stderr, "smtpscope: --audit-sort takes sessions, messages, failures or host\n");
+	fprintf(stderr, "smtpscope: --audit-sort takes flags, sessions, messages, failures or host\n");
 	exit(EXIT_USAGE);
 }
 
@@ -371,7 +377,7 @@ output_format(const char *name)
 enum {
 	OPT_COLOR = 256, OPT_SECRETS, OPT_EXPLAIN, OPT_AFTER, OPT_IDLE, OPT_MAX_FLOWS, OPT_LIMIT,
 	OPT_LIMITS, OPT_AUDIT, OPT_AUDIT_SORT, OPT_EXTRACT, OPT_SCHEMA, OPT_THREADS,
-	OPT_KEYLOG, OPT_MESSAGES
+	OPT_KEYLOG, OPT_MESSAGES, OPT_TRANSCRIPTS
 };
 
 static const struct option longopts[] = {
@@ -388,6 +394,7 @@ static const struct option longopts[] = {
 	{"limits", no_argument, NULL, OPT_LIMITS},
 	{"audit", no_argument, NULL, OPT_AUDIT},
 	{"audit-sort", required_argument, NULL, OPT_AUDIT_SORT},
+	{"transcripts", no_argument, NULL, OPT_TRANSCRIPTS},
 	{"extract", required_argument, NULL, OPT_EXTRACT},
 	{"json-schema", no_argument, NULL, OPT_SCHEMA},
 	{"threads", required_argument, NULL, OPT_THREADS},
@@ -435,6 +442,7 @@ static const struct rule {
 	{OPT_LIMIT, "--limit", USE_CAPTURE, true},
 	{OPT_AUDIT, "--audit", USE_CAPTURE, false},
 	{OPT_AUDIT_SORT, "--audit-sort", USE_CAPTURE, false},
+	{OPT_TRANSCRIPTS, "--transcripts", USE_CAPTURE, false},
 	{OPT_EXTRACT, "--extract", USE_CAPTURE, false},
 	{OPT_THREADS, "--threads", USE_FILE, false},
 	{OPT_KEYLOG, "--tls-keylog", USE_CAPTURE, false},
@@ -687,6 +695,9 @@ take_option(int c, const char *v, struct options *o)
 	case OPT_MESSAGES:
 		o->csv_messages = true;
 		break;
+	case OPT_TRANSCRIPTS:
+		o->transcripts = true;
+		break;
 	case 'h':
 	case 'V':
 	case OPT_SCHEMA:
@@ -697,6 +708,17 @@ take_option(int c, const char *v, struct options *o)
 		take_value(c, v, o);
 		break;
 	}
+}
+
+/* --transcripts undoes what --audit hides: the sessions of text and CSV output. */
+static void
+check_transcripts(const struct options *o)
+{
+	if (o->transcripts && !o->audit)
+		usage_error("--transcripts works only with --audit (sessions are written without it)");
+	if (o->transcripts && (o->format == RPT_JSON || o->format == RPT_ECS))
+		usage_error("--transcripts has no meaning with -o %s: its session records are "
+			    "always written", o->format == RPT_JSON ? "json" : "ecs");
 }
 
 static void
@@ -725,6 +747,7 @@ parse_options(int argc, char **argv, struct options *o)
 	check_uses(&cl);
 	if (o->csv_messages && o->format != RPT_CSV)
 		usage_error("--messages works only with -o csv (a row per message)");
+	check_transcripts(o);
 	if (optind < argc)
 		o->trailing_filter = join_args(argc - optind, argv + optind);
 }
@@ -992,7 +1015,7 @@ setup(struct run *r, const struct options *o, const uint16_t *ports, size_t npor
 	struct smtp_config sc = o->smtp;
 	struct rpt_config pc = {.format = o->format, .out = stdout, .audit = o->audit,
 				.audit_sort = o->audit_sort, .quiet = o->quiet, .extract = r->extract,
-				.csv_messages = o->csv_messages,
+				.csv_messages = o->csv_messages, .transcripts = o->transcripts,
 				.ordered = !r->live && o->format == RPT_TEXT};
 
 	pc.color = o->color < 0 ? colour_auto(STDOUT_FILENO) : o->color;

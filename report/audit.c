@@ -18,7 +18,9 @@
 #define AUDIT_MAX_HOSTS 65536
 #define MAX_PEERS 65536 /* distinct peers counted exactly per host; past it, "at least" */
 #define MAX_NAMES 8
-#define MAX_REASONS 8
+#define MAX_REASONS 16 /* distinct failure replies counted per host */
+#define TOP_REASONS 8  /* ... of which the most frequent are shown */
+#define MAX_PORTS 8
 #define NAME_LEN 64
 #define REASON_LEN 48
 #define MANY_SERVERS 10 /* a client talking to this many servers is sending direct to MX */
@@ -67,7 +69,17 @@ struct host {
 	bool reject_cut;
 	struct reason reasons[MAX_REASONS];
 	unsigned n_reasons;
-	uint64_t other_reasons;
+	uint64_t failures; /* replies of 400 or more, but knock-on ones */
+	uint64_t knock_on; /* refusals that only follow from an earlier one (knock_on()) */
+	uint16_t ports[MAX_PORTS]; /* the server ports of its sessions, as first seen */
+	unsigned n_ports;
+	bool ports_cut;
+	unsigned n_flags; /* set by sorted_hosts() */
+};
+
+/* Where a session's transaction stands, for telling knock-on refusals apart. */
+struct tx_state {
+	bool failed_before, mail_refused, rcpt_seen, rcpt_ok;
 };
 
 struct rpt_audit {
@@ -233,10 +245,8 @@ add_reason(struct host *h, const struct smtp_command *c)
 			return;
 		}
 	}
-	if (h->n_reasons == MAX_REASONS) {
-		h->other_reasons++;
-		return;
-	}
+	if (h->n_reasons == MAX_REASONS)
+		return; /* counted in failures: shown as other_failures */
 	memcpy(h->reasons[h->n_reasons].text, key, sizeof(key));
 	h->reasons[h->n_reasons].cut = cut;
 	h->reasons[h->n_reasons++].count = 1;
@@ -269,10 +279,83 @@ count_tls(struct host *h, const struct tls_facts *t, uint64_t ts_us)
 		snprintf(h->ciphers[h->n_ciphers++], sizeof(h->ciphers[0]), "%s", t->cipher);
 }
 
+/*
+ * A refusal that only follows from an earlier one: a 503 "bad sequence" after
+ * a refusal in the session, RCPT or DATA after MAIL was refused, DATA when no
+ * RCPT was accepted. Counting them as failures would count one cause twice.
+ */
+static bool
+knock_on(const struct tx_state *t, const struct smtp_command *c)
+{
+	bool in_tx = c->verb == SMTP_RCPT || c->verb == SMTP_DATA || c->verb == SMTP_BDAT;
+	bool data = c->verb == SMTP_DATA || c->verb == SMTP_BDAT;
+
+	return (c->reply.code == 503 && t->failed_before) || (in_tx && t->mail_refused) ||
+	       (data && t->rcpt_seen && !t->rcpt_ok);
+}
+
+static void
+tx_step(struct tx_state *t, const struct smtp_command *c)
+{
+	bool bad = c->reply.code >= 400;
+
+	switch (c->verb) {
+	case SMTP_MAIL:
+		t->mail_refused = bad;
+		t->rcpt_seen = t->rcpt_ok = false;
+		break;
+	case SMTP_RSET:
+	case SMTP_HELO:
+	case SMTP_EHLO:
+		t->mail_refused = t->rcpt_seen = t->rcpt_ok = false;
+		break;
+	case SMTP_RCPT:
+		t->rcpt_seen = true;
+		t->rcpt_ok |= !bad;
+		break;
+	default:
+		break;
+	}
+	t->failed_before |= bad;
+}
+
+static void
+count_failures(struct host *h, const struct smtp_session *s)
+{
+	struct tx_state t = {0};
+
+	for (size_t i = 0; i < s->n_cmds; i++) {
+		const struct smtp_command *c = &s->cmds[i];
+
+		if (!c->has_reply)
+			continue;
+		if (c->reply.code >= 400 && knock_on(&t, c)) {
+			h->knock_on++;
+		} else if (c->reply.code >= 400) {
+			h->failures++;
+			add_reason(h, c);
+		}
+		tx_step(&t, c);
+	}
+}
+
+static void
+add_port(struct host *h, uint16_t port)
+{
+	for (unsigned i = 0; i < h->n_ports; i++)
+		if (h->ports[i] == port)
+			return;
+	if (h->n_ports < MAX_PORTS)
+		h->ports[h->n_ports++] = port;
+	else
+		h->ports_cut = true;
+}
+
 static void
 count_session(struct host *h, const struct smtp_session *s)
 {
 	h->sessions++;
+	h->first_seen = s->ts_first < h->first_seen ? s->ts_first : h->first_seen;
 	h->last_seen = s->ts_last > h->last_seen ? s->ts_last : h->last_seen;
 	h->refused += s->state == SMTP_ST_REFUSED;
 	h->no_answer += s->state == SMTP_ST_NO_ANSWER;
@@ -290,9 +373,8 @@ count_session(struct host *h, const struct smtp_session *s)
 		h->deferred += s->msgs[i].outcome == SMTP_OUT_DEFERRED;
 		h->rejected += s->msgs[i].outcome == SMTP_OUT_REJECTED;
 	}
-	for (size_t i = 0; i < s->n_cmds; i++)
-		if (s->cmds[i].has_reply && s->cmds[i].reply.code >= 400)
-			add_reason(h, &s->cmds[i]);
+	count_failures(h, s);
+	add_port(h, s->server_port);
 }
 
 /*
@@ -402,17 +484,40 @@ host_flags(const struct host *h, const char **out, unsigned max)
 }
 
 static uint64_t
-sort_key(const struct host *h, enum rpt_audit_sort sort)
+key_flags(const struct host *h)
 {
-	switch (sort) {
-	case RPT_SORT_MESSAGES:
-		return h->delivered + h->deferred + h->rejected;
-	case RPT_SORT_FAILURES:
-		return h->deferred + h->rejected + h->refused + h->no_answer + h->auth_failed;
-	default:
-		return h->sessions;
-	}
+	return h->n_flags;
 }
+
+static uint64_t
+key_failures(const struct host *h)
+{
+	return h->deferred + h->rejected + h->refused + h->no_answer + h->no_greeting +
+	       h->auth_failed;
+}
+
+static uint64_t
+key_messages(const struct host *h)
+{
+	return h->delivered + h->deferred + h->rejected;
+}
+
+static uint64_t
+key_sessions(const struct host *h)
+{
+	return h->sessions;
+}
+
+typedef uint64_t host_key_fn(const struct host *h);
+
+/* --audit-sort: the keys, each largest first, then the address; "host": the address only. */
+static host_key_fn *const sort_keys[][3] = {
+	[RPT_SORT_FLAGS] = {key_flags, key_failures, key_sessions},
+	[RPT_SORT_SESSIONS] = {key_sessions},
+	[RPT_SORT_MESSAGES] = {key_messages},
+	[RPT_SORT_FAILURES] = {key_failures},
+	[RPT_SORT_HOST] = {NULL},
+};
 
 static enum rpt_audit_sort sort_by;
 
@@ -420,10 +525,13 @@ static int
 by_key(const void *x, const void *y)
 {
 	const struct host *a = *(const struct host *const *)x, *b = *(const struct host *const *)y;
-	uint64_t ka = sort_key(a, sort_by), kb = sort_key(b, sort_by);
 
-	if (sort_by != RPT_SORT_HOST && ka != kb)
-		return ka > kb ? -1 : 1;
+	for (unsigned i = 0; i < 3 && sort_keys[sort_by][i]; i++) {
+		uint64_t ka = sort_keys[sort_by][i](a), kb = sort_keys[sort_by][i](b);
+
+		if (ka != kb)
+			return ka > kb ? -1 : 1;
+	}
 	if (a->ip.family != b->ip.family)
 		return a->ip.family - b->ip.family;
 	int c = memcmp(a->ip.bytes, b->ip.bytes, 16);
@@ -435,16 +543,42 @@ static struct host **
 sorted_hosts(struct rpt_audit *a)
 {
 	struct host **v = malloc((a->count ? a->count : 1) * sizeof(*v));
+	const char *flags[8];
 	size_t n = 0;
 
 	if (!v)
 		return NULL;
-	for (size_t i = 0; i < a->cap; i++)
-		if (a->slots[i].used)
+	for (size_t i = 0; i < a->cap; i++) {
+		if (a->slots[i].used) {
+			a->slots[i].n_flags = host_flags(&a->slots[i], flags, 8);
 			v[n++] = &a->slots[i];
+		}
+	}
 	sort_by = a->sort;
 	qsort(v, n, sizeof(*v), by_key);
 	return v;
+}
+
+/* The most frequent failure replies, at most TOP_REASONS, first seen first among equals. */
+static unsigned
+top_reasons(const struct host *h, const struct reason **out, uint64_t *other)
+{
+	unsigned n = 0;
+	uint64_t shown = 0;
+
+	for (unsigned i = 0; i < h->n_reasons; i++) {
+		unsigned j = n < TOP_REASONS ? n++ : TOP_REASONS;
+
+		if (j == TOP_REASONS && out[j - 1]->count >= h->reasons[i].count)
+			continue;
+		for (j = j == TOP_REASONS ? j - 1 : j; j && out[j - 1]->count < h->reasons[i].count; j--)
+			out[j] = out[j - 1];
+		out[j] = &h->reasons[i];
+	}
+	for (unsigned i = 0; i < n; i++)
+		shown += out[i]->count;
+	*other = h->failures - shown;
+	return n;
 }
 
 /* A value cut when it was stored, with the mark that says so. */
@@ -471,6 +605,9 @@ json_host(FILE *f, const struct host *h)
 	char ip[64], t1[40], t2[40];
 	const char *flags[8];
 	unsigned nf = host_flags(h, flags, 8);
+	const struct reason *top[TOP_REASONS];
+	uint64_t other;
+	unsigned nr = top_reasons(h, top, &other);
 
 	rpt_addr(ip, sizeof(ip), &h->ip);
 	rpt_iso_time(t1, sizeof(t1), h->first_seen);
@@ -520,13 +657,17 @@ json_host(FILE *f, const struct host *h)
 			fputs("null", f);
 	}
 	fputs(",\"top_failures\":[", f);
-	for (unsigned i = 0; i < h->n_reasons; i++) {
+	for (unsigned i = 0; i < nr; i++) {
 		fprintf(f, "%s{\"reply\":", i ? "," : "");
-		json_cut(f, h->reasons[i].text, h->reasons[i].cut);
-		fprintf(f, ",\"count\":%" PRIu64 "}", h->reasons[i].count);
+		json_cut(f, top[i]->text, top[i]->cut);
+		fprintf(f, ",\"count\":%" PRIu64 "}", top[i]->count);
 	}
-	fprintf(f, "],\"other_failures\":%" PRIu64 ",\"first_seen\":\"%s\",\"last_seen\":\"%s\","
-		   "\"flags\":[", h->other_reasons, t1, t2);
+	fprintf(f, "],\"other_failures\":%" PRIu64 ",\"knock_on\":%" PRIu64 ",\"ports\":[", other,
+		h->knock_on);
+	for (unsigned i = 0; i < h->n_ports; i++)
+		fprintf(f, "%s%u", i ? "," : "", h->ports[i]);
+	fprintf(f, "],\"ports_capped\":%s,\"first_seen\":\"%s\",\"last_seen\":\"%s\",\"flags\":[",
+		h->ports_cut ? "true" : "false", t1, t2);
 	for (unsigned i = 0; i < nf; i++)
 		fprintf(f, "%s\"%s\"", i ? "," : "", flags[i]);
 	fputs("]}\n", f);
@@ -558,6 +699,43 @@ text_tls(FILE *f, const struct host *h)
 		putc('\n', f);
 }
 
+/* The ports a host's sessions used on the server's side, and when it was seen. */
+static void
+text_seen(FILE *f, const struct host *h)
+{
+	char t1[40], t2[40];
+
+	rpt_iso_time(t1, sizeof(t1), h->first_seen);
+	rpt_iso_time(t2, sizeof(t2), h->last_seen);
+	for (unsigned i = 0; i < h->n_ports; i++)
+		fprintf(f, "%s%u", i ? ", " : (h->n_ports > 1 ? "         ports " : "         port "),
+			h->ports[i]);
+	fprintf(f, "%s; seen %s to %s\n", h->ports_cut ? ", ..." : "", t1, t2);
+}
+
+static void
+text_failures(FILE *f, const struct host *h)
+{
+	const struct reason *top[TOP_REASONS];
+	uint64_t other;
+	unsigned n = top_reasons(h, top, &other);
+
+	if (!h->failures && !h->knock_on)
+		return;
+	fputs("         failures:", f);
+	for (unsigned i = 0; i < n; i++) {
+		fputs(i ? ", " : " ", f);
+		text_cut(f, top[i]->text, top[i]->cut); /* the verb is the client's */
+		fprintf(f, " (%" PRIu64 ")", top[i]->count);
+	}
+	if (other)
+		fprintf(f, ", %" PRIu64 " other", other);
+	if (h->knock_on)
+		fprintf(f, "%s%" PRIu64 " knock-on (after an earlier refusal)", n ? "; " : " ",
+			h->knock_on);
+	putc('\n', f);
+}
+
 static void
 text_host(FILE *f, const struct host *h)
 {
@@ -567,10 +745,13 @@ text_host(FILE *f, const struct host *h)
 
 	rpt_addr(ip, sizeof(ip), &h->ip);
 	fprintf(f, "  %-6s %-39s %8" PRIu64 " %5u%s %9" PRIu64 " %8" PRIu64 " %8" PRIu64 " %7" PRIu64
-		   " %10" PRIu64 "  tls %" PRIu64 "/%" PRIu64 " auth %" PRIu64 "\n",
+		   " %10" PRIu64 " %8" PRIu64 " %9" PRIu64 "  tls %" PRIu64 "/%" PRIu64
+		   " auth %" PRIu64 "\n",
 		h->role == ROLE_CLIENT ? "client" : "server", ip, h->sessions, h->n_peers,
 		h->peers_overflow ? "+" : " ", h->delivered, h->deferred, h->rejected, h->refused,
-		h->no_answer, h->tls_used, h->tls_used + h->tls_unused, h->auth_used);
+		h->no_answer, h->no_greeting, h->auth_failed, h->tls_used, h->tls_used + h->tls_unused,
+		h->auth_used);
+	text_seen(f, h);
 	for (unsigned i = 0; i < h->n_names; i++) {
 		fputs(i ? ", " : (h->role == ROLE_CLIENT ? "         EHLO: " : "         banner: "), f);
 		text_cut(f, h->names[i], h->names_cut[i]);
@@ -583,15 +764,76 @@ text_host(FILE *f, const struct host *h)
 		putc('\n', f);
 	}
 	text_tls(f, h);
-	for (unsigned i = 0; i < h->n_reasons; i++) {
-		fputs(i ? ", " : "         failures: ", f);
-		text_cut(f, h->reasons[i].text, h->reasons[i].cut); /* the verb is the client's */
-		fprintf(f, " (%" PRIu64 ")", h->reasons[i].count);
-	}
-	if (h->n_reasons)
-		fprintf(f, "%s\n", h->other_reasons ? ", ..." : "");
+	text_failures(f, h);
 	for (unsigned i = 0; i < nf; i++)
 		fprintf(f, "         ! %s\n", flags[i]);
+}
+
+/* v with a comma every three digits: 2,141. */
+static const char *
+grouped(char *buf, size_t n, uint64_t v)
+{
+	char d[24];
+	int len = snprintf(d, sizeof(d), "%" PRIu64, v);
+	size_t k = 0;
+
+	for (int i = 0; i < len && k + 2 < n; i++) {
+		if (i && (len - i) % 3 == 0)
+			buf[k++] = ',';
+		buf[k++] = d[i];
+	}
+	buf[k] = '\0';
+	return buf;
+}
+
+/* What the whole audit comes to, before the table: each session is counted at its server. */
+static void
+text_headline(FILE *f, struct host *const *v, size_t n)
+{
+	uint64_t servers = 0, flagged = 0, sessions = 0, msgs[3] = {0}, failures = 0, knock = 0;
+	char b[9][32];
+
+	for (size_t i = 0; i < n; i++) {
+		const struct host *h = v[i];
+
+		flagged += h->n_flags > 0;
+		if (h->role != ROLE_SERVER)
+			continue;
+		servers++;
+		sessions += h->sessions;
+		msgs[0] += h->delivered;
+		msgs[1] += h->deferred;
+		msgs[2] += h->rejected;
+		failures += h->failures;
+		knock += h->knock_on;
+	}
+	fprintf(f, "Audit: %s server%s, %s client%s; %s host%s flagged; %s session%s; messages: "
+		   "%s delivered, %s deferred, %s rejected; %s failure repl%s (and %s knock-on)\n",
+		grouped(b[0], 32, servers), servers == 1 ? "" : "s", grouped(b[1], 32, n - servers),
+		n - servers == 1 ? "" : "s", grouped(b[2], 32, flagged), flagged == 1 ? "" : "s",
+		grouped(b[3], 32, sessions), sessions == 1 ? "" : "s", grouped(b[4], 32, msgs[0]),
+		grouped(b[5], 32, msgs[1]), grouped(b[6], 32, msgs[2]), grouped(b[7], 32, failures),
+		failures == 1 ? "y" : "ies", grouped(b[8], 32, knock));
+}
+
+static const char *const sort_words[] = {
+	[RPT_SORT_FLAGS] = "flags, then failures, then sessions",
+	[RPT_SORT_SESSIONS] = "sessions", [RPT_SORT_MESSAGES] = "messages",
+	[RPT_SORT_FAILURES] = "failures", [RPT_SORT_HOST] = "address",
+};
+
+static void
+text_table_head(FILE *f, const struct rpt_audit *a)
+{
+	fprintf(f, "Hosts (%zu), by %s%s:\n", a->count, sort_words[a->sort],
+		a->unaudited ? " (table full: some sessions not audited)" : "");
+	fputs("  sessions, refused, unanswered, no-greet, auth-fail: the host's sessions; delivered,\n"
+	      "  deferred, rejected: its messages (several per session possible); tls U/T: sessions\n"
+	      "  that used STARTTLS / sessions where it was offered or used; auth: sessions with AUTH\n",
+	      f);
+	fprintf(f, "  %-6s %-39s %8s %6s %9s %8s %8s %7s %10s %8s %9s\n", "role", "host", "sessions",
+		"peers", "delivered", "deferred", "rejected", "refused", "unanswered", "no-greet",
+		"auth-fail");
 }
 
 uint64_t
@@ -607,15 +849,106 @@ rpt_audit_print(struct rpt_audit *a, FILE *f, bool json)
 
 	if (!v)
 		return;
-	if (!json)
-		fprintf(f, "Hosts (%zu)%s:\n  %-6s %-39s %8s %6s %9s %8s %8s %7s %10s\n", a->count,
-			a->unaudited ? " (table full: some sessions not audited)" : "", "role", "host",
-			"sessions", "peers", "delivered", "deferred", "rejected", "refused",
-			"unanswered");
+	if (!json) {
+		text_headline(f, v, a->count);
+		text_table_head(f, a);
+	}
 	for (size_t i = 0; i < a->count; i++)
 		json ? json_host(f, v[i]) : text_host(f, v[i]);
 	if (!json)
 		putc('\n', f);
+	free(v);
+}
+
+/*
+ * Wire text in a CSV cell (between its quotes): a quote doubled, a backslash
+ * \\, a control or any byte past ASCII \xNN (stricter than csv.c, which keeps
+ * valid UTF-8: these values are short names and replies). A value that
+ * starts with = + - @ gets an apostrophe, as in csv.c.
+ */
+static void
+csv_wire(FILE *f, const char *s, bool first)
+{
+	if (first && *s && strchr("=+-@", *s))
+		putc('\'', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"')
+			fputs("\"\"", f);
+		else if (*p == '\\')
+			fputs("\\\\", f);
+		else if (*p < 0x20 || *p >= 0x7f)
+			fprintf(f, "\\x%02X", *p);
+		else
+			putc(*p, f);
+	}
+}
+
+static const char *const csv_columns[] = {
+	"role", "ip", "ports", "sessions", "peers", "delivered", "deferred", "rejected", "refused",
+	"no_answer", "no_greeting", "tls_used", "tls_offered_unused", "tls_failed", "auth_used",
+	"auth_cleartext", "auth_failed", "failures", "knock_on", "first_seen", "last_seen", "names",
+	"top_failures", "flags",
+};
+
+static void
+csv_lists(FILE *f, const struct host *h)
+{
+	const struct reason *top[TOP_REASONS];
+	const char *flags[8];
+	uint64_t other;
+	unsigned nr = top_reasons(h, top, &other), nf = host_flags(h, flags, 8);
+
+	putc('"', f);
+	for (unsigned i = 0; i < h->n_names; i++) {
+		fputs(i ? " / " : "", f);
+		csv_wire(f, h->names[i], i == 0);
+		fputs(h->names_cut[i] ? "..." : "", f);
+	}
+	fputs("\",\"", f);
+	for (unsigned i = 0; i < nr; i++) {
+		fputs(i ? " / " : "", f);
+		csv_wire(f, top[i]->text, false); /* starts with a reply code */
+		fprintf(f, "%s (%" PRIu64 ")", top[i]->cut ? "..." : "", top[i]->count);
+	}
+	fputs("\",\"", f);
+	for (unsigned i = 0; i < nf; i++)
+		fprintf(f, "%s%s", i ? " / " : "", flags[i]);
+	fputs("\"\r\n", f);
+}
+
+static void
+csv_host(FILE *f, const struct host *h)
+{
+	char ip[64], t1[40], t2[40];
+
+	rpt_addr(ip, sizeof(ip), &h->ip);
+	rpt_iso_time(t1, sizeof(t1), h->first_seen);
+	rpt_iso_time(t2, sizeof(t2), h->last_seen);
+	fprintf(f, "%s,%s,\"", h->role == ROLE_CLIENT ? "client" : "server", ip);
+	for (unsigned i = 0; i < h->n_ports; i++)
+		fprintf(f, "%s%u", i ? " " : "", h->ports[i]);
+	fprintf(f, "%s\",%" PRIu64 ",%u%s", h->ports_cut ? " ..." : "", h->sessions, h->n_peers,
+		h->peers_overflow ? "+" : "");
+	const uint64_t nums[] = {h->delivered, h->deferred, h->rejected, h->refused, h->no_answer,
+				 h->no_greeting, h->tls_used, h->tls_unused, h->tls_failed,
+				 h->auth_used, h->auth_cleartext, h->auth_failed, h->failures,
+				 h->knock_on};
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+		fprintf(f, ",%" PRIu64, nums[i]);
+	fprintf(f, ",%s,%s,", t1, t2);
+	csv_lists(f, h);
+}
+
+void
+rpt_audit_csv(struct rpt_audit *a, FILE *f)
+{
+	struct host **v = sorted_hosts(a);
+
+	for (size_t i = 0; i < sizeof(csv_columns) / sizeof(csv_columns[0]); i++)
+		fprintf(f, "%s%s", i ? "," : "", csv_columns[i]);
+	fputs("\r\n", f);
+	for (size_t i = 0; v && i < a->count; i++)
+		csv_host(f, v[i]);
 	free(v);
 }
 

@@ -53,6 +53,13 @@ mem_open(struct rpt *r)
 	return f;
 }
 
+/* --audit without --transcripts: text and CSV write the host report alone. */
+static bool
+sessions_hidden(const struct rpt_config *cfg)
+{
+	return cfg->audit && !cfg->transcripts && (cfg->format == RPT_TEXT || cfg->format == RPT_CSV);
+}
+
 struct rpt *
 rpt_new(const struct rpt_config *cfg)
 {
@@ -67,7 +74,8 @@ rpt_new(const struct rpt_config *cfg)
 		return NULL;
 	}
 	r->counts.audit = r->audit;
-	if (cfg->ordered && (!(r->order = rpt_order_new()) || !(r->mem = mem_open(r)))) {
+	if (cfg->ordered && !sessions_hidden(cfg) &&
+	    (!(r->order = rpt_order_new()) || !(r->mem = mem_open(r)))) {
 		rpt_order_free(r->order);
 		rpt_audit_free(r->audit);
 		free(r);
@@ -93,13 +101,15 @@ count(struct rpt *r, const struct smtp_session *s)
 		rpt_audit_session(r->audit, s);
 	if (r->cfg.extract)
 		rpt_extract_session(r->cfg.extract, s);
-	if (r->cfg.format == RPT_CSV && r->counts.sessions == 1)
+	if (r->cfg.format == RPT_CSV && r->counts.sessions == 1 && !sessions_hidden(&r->cfg))
 		csv_header(r->cfg.out, r->cfg.csv_messages);
 }
 
 void
 rpt_render(const struct rpt_config *cfg, FILE *f, const struct smtp_session *s)
 {
+	if (sessions_hidden(cfg))
+		return;
 	switch (cfg->format) {
 	case RPT_JSON:
 		json_session(f, s);
@@ -124,6 +134,8 @@ rpt_session(void *arg, const struct smtp_session *s)
 	off_t len = -1;
 
 	count(r, s);
+	if (sessions_hidden(&r->cfg))
+		return;
 	if (r->order && !rpt_order_due(r->order, s->id) && r->mem) {
 		/* rendered once into the reused buffer, then copied to its exact size */
 		r->mem_len = 0;
@@ -150,6 +162,8 @@ rpt_session_rendered(struct rpt *r, const struct smtp_session *s, const void *by
 	char *text;
 
 	count(r, s);
+	if (sessions_hidden(&r->cfg))
+		return;
 	if (!r->order || rpt_order_due(r->order, s->id) || !(text = malloc(n ? n : 1))) {
 		fwrite(bytes, 1, n, r->cfg.out);
 		if (r->order)
@@ -162,8 +176,9 @@ rpt_session_rendered(struct rpt *r, const struct smtp_session *s, const void *by
 
 /*
  * The audit and the totals. Records on stdout stay of one kind: text and CSV
- * put the totals (and CSV the audit) on stderr as text; JSON and ECS write
- * them as records.
+ * put the totals on stderr as text; JSON and ECS write them as records. CSV
+ * with --audit writes the host rows on stdout, or with --transcripts (the
+ * session rows there) the host table as text on stderr.
  */
 void
 rpt_summary(struct rpt *r, const struct rpt_totals *t)
@@ -186,6 +201,13 @@ rpt_summary(struct rpt *r, const struct rpt_totals *t)
 		ecs_summary(out, t, &r->counts, r->audit);
 		break;
 	case RPT_CSV:
+		if (sessions_hidden(&r->cfg)) {
+			rpt_audit_csv(r->audit, out);
+			fflush(out);
+			if (!r->cfg.quiet)
+				text_summary(stderr, t, &r->counts, color);
+			break;
+		}
 		fflush(out); /* what stdout holds first: stderr never lands inside one of its lines */
 		if (r->audit)
 			rpt_audit_print(r->audit, stderr, false);

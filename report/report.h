@@ -38,8 +38,10 @@
 /* -o: text, json (the contract), csv (a row per command, or message), ecs (Elastic Common Schema) */
 enum rpt_format { RPT_TEXT, RPT_JSON, RPT_CSV, RPT_ECS };
 
-/* --audit-sort */
-enum rpt_audit_sort { RPT_SORT_SESSIONS, RPT_SORT_MESSAGES, RPT_SORT_FAILURES, RPT_SORT_HOST };
+/* --audit-sort; flags (default): flags, then failures, then sessions */
+enum rpt_audit_sort {
+	RPT_SORT_FLAGS, RPT_SORT_SESSIONS, RPT_SORT_MESSAGES, RPT_SORT_FAILURES, RPT_SORT_HOST
+};
 
 struct rpt_extract;
 
@@ -50,6 +52,7 @@ struct rpt_config {
 	bool ascii; /* text: marks in ASCII ("ok", "x", "->"): the locale is not UTF-8 */
 	unsigned width; /* text: wrap to this many columns (a terminal); 0: one line each */
 	bool audit; /* --audit: a table of hosts before the summary */
+	bool transcripts; /* --transcripts: with --audit, text and CSV write the sessions too */
 	bool quiet; /* no summary at the end of a text run */
 	bool csv_messages; /* -o csv --messages: a row per message, not per command */
 	struct rpt_extract *extract; /* --extract: index each session's messages (borrowed) */
@@ -117,6 +120,8 @@ struct rpt_audit;
 struct rpt_audit *rpt_audit_new(enum rpt_audit_sort sort, const struct rsm_hash_key *key);
 void rpt_audit_session(struct rpt_audit *a, const struct smtp_session *s);
 void rpt_audit_print(struct rpt_audit *a, FILE *f, bool json);
+/* The hosts as CSV rows, after a header line. */
+void rpt_audit_csv(struct rpt_audit *a, FILE *f);
 void rpt_audit_free(struct rpt_audit *a);
 void rpt_free(struct rpt *r);
 

@@ -573,9 +573,20 @@ static const struct field host[] = {
 				  .desc = "servers: the code and first line of their first "
 					  "greeting that refused the session (554, 421); null: none"}},
 	{"top_failures", REQ, {.type = T_ARRAY, .items = &(const struct sch){
-				       .type = T_OBJECT, .props = failure}}},
+				       .type = T_OBJECT, .props = failure},
+			       .desc = "the most frequent replies of 400 or more (at most 8), most "
+				       "frequent first, knock-on replies left out"}},
 	{"other_failures", REQ, {.type = T_INTEGER, .min = "0",
 				 .desc = "failures past the top ones, counted"}},
+	{"knock_on", REQ, {.type = T_INTEGER, .min = "0",
+			   .desc = "refusals that only follow from an earlier one, not failures: a "
+				   "503 after a refusal in the session, RCPT or DATA after MAIL was "
+				   "refused, DATA when no RCPT was accepted"}},
+	{"ports", REQ, {.type = T_ARRAY, .items = &(const struct sch){.type = T_INTEGER,
+								     .min = "0", .max = "65535"},
+			.desc = "the server ports of its sessions (a server: the ports it answered "
+				"on; a client: the ports it connected to), at most 8, as first seen"}},
+	{"ports_capped", REQ, {.type = T_BOOLEAN, .desc = "true: more ports than ports lists"}},
 	{"first_seen", REQ, TIME(NULL)},
 	{"last_seen", REQ, TIME(NULL)},
 	{"flags", REQ, STRINGS},

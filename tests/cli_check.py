@@ -84,6 +84,13 @@ def accepted(binary, args, says):
         rc, err.strip()[:120], out[:80])
 
 
+def audit_only(binary, args):
+    """--audit (issue 18 point 2): the headline first, no transcript (its "Session N" lines)."""
+    rc, out, err = run(binary, expand(args))
+    ok = rc == 0 and not err and out.startswith("Audit: ") and "\nSession " not in out
+    return ok, "exit %d, stderr %r, stdout %r" % (rc, err.strip()[:120], out[:80])
+
+
 def full_disk(binary, args):
     """Standard output on /dev/full: exit 1 and the one line that says so."""
     with open("/dev/full", "w") as full:
@@ -354,6 +361,25 @@ CASES = [
      "--messages works only with -o csv"),
     ("--audit-sort host", accepted, ["-r", SAMPLE, "-q", "-o", "json", "--audit-sort", "host"],
      '"type":"host"'),
+    # issue 18 point 2: --audit alone is the host report; --transcripts brings the sessions back
+    ("--audit without transcripts", audit_only, ["-r", MESSAGES, "-q", "--audit"], None),
+    ("--audit-sort without transcripts", audit_only, ["-r", MESSAGES, "-q", "--audit-sort", "host"],
+     None),
+    ("--audit --transcripts", accepted, ["-r", MESSAGES, "-q", "--audit", "--transcripts"],
+     "Session 1 "),
+    ("--transcripts twice", accepted,
+     ["-r", MESSAGES, "-q", "--audit", "--transcripts", "--transcripts"], "Audit: "),
+    ("--audit-sort flags", accepted, ["-r", SAMPLE, "-q", "-o", "json", "--audit-sort", "flags"],
+     '"type":"host"'),
+    ("-o csv --audit: host rows", accepted, ["-r", MESSAGES, "-q", "-o", "csv", "--audit"],
+     "role,ip,ports,sessions,"),
+    ("--transcripts without --audit", usage_error, ["-r", SAMPLE, "--transcripts"],
+     "--transcripts works only with --audit"),
+    ("--transcripts with -o json", usage_error,
+     ["-r", SAMPLE, "--audit", "-o", "json", "--transcripts"],
+     "--transcripts has no meaning with -o json"),
+    ("--transcripts with --explain", usage_error, ["--explain", "550 x", "--transcripts"],
+     "--transcripts has no meaning with --explain"),
     ("--show-secrets, --idle, --max-flows", accepted,
      ["-r", SAMPLE, "-q", "-o", "json", "--show-secrets", "--idle", "60", "--max-flows", "10",
       "--limit", "extract-bytes=4096"], '"type":"session"'),

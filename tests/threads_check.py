@@ -32,6 +32,9 @@ WALL_CLOCK = re.compile(rb'^\{"@timestamp":"[^"]*"(?=,"ecs":\{[^}]*\},"event":\{
 
 def run(binary, pcap, extra, threads):
     cmd = [binary, "-r", pcap, "--audit"] + extra + ["--threads", str(threads)]
+    fmt = extra[extra.index("-o") + 1] if "-o" in extra else "text"
+    if fmt in ("text", "csv"):  # --audit alone writes only the hosts: the sessions too
+        cmd.append("--transcripts")
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
     return proc.returncode, WALL_CLOCK.sub(b'{"@timestamp":"-"', proc.stdout), proc.stderr
 
