@@ -11,6 +11,7 @@
  * connection, they are read as if the server had said yes.
  */
 #include "session.h"
+#include "mime.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -91,44 +92,6 @@ sasl_mech_len(const char *arg, size_t n)
 	return w;
 }
 
-static int
-b64_value(uint8_t c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Lenient base64 (RFC 4648): stops at '=' or the first foreign byte. */
-static size_t
-b64_decode(const char *in, size_t n, char *out, size_t outsz)
-{
-	uint32_t acc = 0;
-	size_t bits = 0, o = 0;
-
-	for (size_t i = 0; i < n && o < outsz; i++) {
-		int v = b64_value((uint8_t)in[i]);
-
-		if (v < 0)
-			break;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	return o;
-}
-
 /* The user name inside a decoded SASL response, by mechanism. */
 static void
 auth_user_from(struct smtp_session *s, const char *mech, const char *d, size_t n)
@@ -178,7 +141,7 @@ static void
 auth_decode(struct smtp_session *s, const char *b64, size_t n)
 {
 	char d[AUTH_DECODED_MAX];
-	size_t len = b64_decode(b64, n, d, sizeof(d));
+	size_t len = mime_b64_decode(b64, n, d, sizeof(d), NULL);
 
 	auth_user_from(s, s->auth.mechanism, d, len);
 }
@@ -458,7 +421,7 @@ looks_base64(const char *l, size_t n)
 	if (n < 4)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (b64_value((uint8_t)l[i]) < 0 && l[i] != '=')
+		if (mime_b64_value((unsigned char)l[i]) < 0 && l[i] != '=')
 			return false;
 	return true;
 }

@@ -140,8 +140,8 @@ parse_word(const char *in, size_t n, size_t at, struct word *w)
 	return star > 0;
 }
 
-static int
-b64_value(unsigned char c)
+int
+mime_b64_value(unsigned char c)
 {
 	static const char digits[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -150,32 +150,42 @@ b64_value(unsigned char c)
 	return d ? (int)(d - digits) : -1;
 }
 
-/* Base64 (RFC 2047 4.1); padding may be missing, as many mailers leave it out. */
-static bool
-decode_b(const char *t, size_t n, char *out, size_t *len)
+size_t
+mime_b64_decode(const char *in, size_t n, char *out, size_t outsz, size_t *used)
 {
 	uint32_t acc = 0;
-	size_t bits = 0, k = 0, i = 0;
+	size_t bits = 0, o = 0, i = 0;
 
-	for (; i < n && t[i] != '='; i++) {
-		int v = b64_value((unsigned char)t[i]);
+	for (; i < n && o < outsz; i++) {
+		int v = mime_b64_value((unsigned char)in[i]);
 
 		if (v < 0)
-			return false;
+			break;
 		acc = (acc << 6) | (uint32_t)v;
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
-			out[k++] = (char)((acc >> bits) & 0xff);
+			out[o++] = (char)((acc >> bits) & 0xff);
 		}
 	}
+	if (used)
+		*used = i;
+	return o;
+}
+
+/* Base64 (RFC 2047 4.1); padding may be missing, as many mailers leave it out. */
+static bool
+decode_b(const char *t, size_t n, char *out, size_t *len)
+{
+	size_t i;
+
+	*len = mime_b64_decode(t, n, out, n, &i);
+	if (i < n && t[i] != '=')
+		return false; /* a byte outside the alphabet */
 	for (size_t p = i; p < n; p++)
 		if (t[p] != '=' || p - i >= 2)
 			return false;
-	if ((i % 4) == 1)
-		return false; /* six bits cannot end a byte */
-	*len = k;
-	return true;
+	return (i % 4) != 1; /* six bits cannot end a byte */
 }
 
 static int

@@ -27,4 +27,13 @@
  */
 size_t mime_decode_words(const char *in, size_t n, char *out, size_t cap);
 
+/* A base64 digit's value (RFC 4648 alphabet), or -1. */
+int mime_b64_value(unsigned char c);
+/*
+ * Lenient base64: in[0..n) into out, at most outsz bytes, stopping at '=' or
+ * the first byte outside the alphabet (*used, when not NULL: the bytes read).
+ * Returns the bytes written. AUTH answers (client.c) and B words here.
+ */
+size_t mime_b64_decode(const char *in, size_t n, char *out, size_t outsz, size_t *used);
+
 #endif
