@@ -198,10 +198,7 @@ tls(struct out *f, const struct smtp_session *s)
 	out_lit(f, ",\"certificate\":");
 	certificate(f, s);
 	out_lit(f, ",\"decrypted\":");
-	if (t->decrypted)
-		out_lit(f, "true");
-	else
-		out_lit(f, "false");
+	boolean(f, t->decrypted);
 	out_lit(f, ",\"keys\":");
 	name(f, tls_keys_name(t->keys));
 	out_lit(f, ",\"failed_records\":");

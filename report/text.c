@@ -288,16 +288,24 @@ command_line(FILE *f, const struct rpt_config *cfg, const struct smtp_command *c
 }
 
 /* The explanation under its command; explanations quote the wire: escaped like the rest. */
+/* indent, then lead and wire text in a style, as one paragraph wrapped at hang. */
 static void
-explanation_line(FILE *f, const struct rpt_config *cfg, const struct smtp_command *c)
+styled_para(FILE *f, const struct rpt_config *cfg, const char *indent, const char *style,
+	    const char *lead, const char *text, unsigned hang)
 {
 	struct para p;
 	FILE *o = para_open(&p, f, cfg->width);
 
-	fprintf(o, "      %s", col(cfg->color, C_DIM));
-	wire(o, cfg, c->explanation, SIZE_MAX);
+	fprintf(o, "%s%s%s", indent, col(cfg->color, style), lead);
+	wire(o, cfg, text, SIZE_MAX);
 	fprintf(o, "%s\n", col(cfg->color, C_RESET));
-	para_close(&p, 6);
+	para_close(&p, hang);
+}
+
+static void
+explanation_line(FILE *f, const struct rpt_config *cfg, const struct smtp_command *c)
+{
+	styled_para(f, cfg, "      ", C_DIM, "", c->explanation, 6);
 }
 
 static const char *const rcpt_marks[SMTP_RCPT_STATUS_COUNT] = {
@@ -473,13 +481,7 @@ notes_line(FILE *f, const struct rpt_config *cfg, const struct smtp_session *s)
 static void
 verdict_line(FILE *f, const struct rpt_config *cfg, const struct smtp_session *s)
 {
-	struct para p;
-	FILE *o = para_open(&p, f, cfg->width);
-
-	fprintf(o, "  %s=> ", col(cfg->color, C_BOLD));
-	wire(o, cfg, s->verdict, SIZE_MAX);
-	fprintf(o, "%s\n", col(cfg->color, C_RESET));
-	para_close(&p, 5);
+	styled_para(f, cfg, "  ", C_BOLD, "=> ", s->verdict, 5);
 	putc('\n', f);
 }
 
