@@ -453,21 +453,39 @@ smtp_session_free(struct smtp_session *s)
 	free(s); /* and its smtp_priv: one block (session_open) */
 }
 
-/* A gap: bytes of one direction never seen (reassembly says how many). */
+/* The open transaction and the body being read lost bytes. */
 static void
-session_gap(struct smtp_session *s, enum rsm_dir dir, size_t len)
+mark_messages_cut(struct smtp_session *s)
 {
-	session_flag(s, SMTP_ANOM_GAP);
 	if (s->priv->cur_msg >= 0)
 		s->msgs[s->priv->cur_msg].gap = true;
 	if (s->priv->body_msg >= 0)
 		s->msgs[s->priv->body_msg].gap = true;
-	if (s->priv->tls_on) /* when decrypting, tls/ says what the dialog lost (on_lost) */
-		starttls_gap(s, dir, len);
-	else if (dir == RSM_S2C)
+}
+
+void
+session_lose(struct smtp_session *s, enum smtp_anomaly why, enum rsm_dir dir, size_t len)
+{
+	session_flag(s, why);
+	mark_messages_cut(s);
+	if (dir == RSM_S2C)
 		server_gap(s, len);
 	else
 		client_gap(s, len);
+}
+
+/* A gap: bytes of one direction never seen (reassembly says how many). */
+static void
+session_gap(struct smtp_session *s, enum rsm_dir dir, size_t len)
+{
+	if (!s->priv->tls_on) {
+		session_lose(s, SMTP_ANOM_GAP, dir, len);
+		return;
+	}
+	/* when decrypting, tls/ says what the dialog lost (starttls.c: on_lost) */
+	session_flag(s, SMTP_ANOM_GAP);
+	mark_messages_cut(s);
+	starttls_gap(s, dir, len);
 }
 
 /* Commands that never got a reply, and the transport facts, explained. */

@@ -131,6 +131,8 @@ struct smtp_decoder {
 /* Does the client wait for this command's reply before it goes on (DATA, AUTH, STARTTLS)? */
 bool session_verb_turns(enum smtp_verb v);
 void session_flag(struct smtp_session *s, enum smtp_anomaly a);
+/* len bytes of dir's SMTP were lost (a gap, or TLS records not decrypted): flagged why. */
+void session_lose(struct smtp_session *s, enum smtp_anomaly why, enum rsm_dir dir, size_t len);
 /* Room for one more item in a growing array, within max items (doubling from 2). */
 /*
  * Room for one more item of `size` bytes, within max items and the shared

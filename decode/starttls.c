@@ -47,16 +47,9 @@ on_lost(void *arg, enum tls_dir dir, size_t n)
 	if (!p->tls_plain)
 		return; /* the dialog inside was never read: nothing to cut */
 	p->tls_lost = true;
-	session_flag(s, SMTP_ANOM_TLS_UNDECRYPTED);
-	if (p->cur_msg >= 0)
-		s->msgs[p->cur_msg].gap = true;
-	if (p->body_msg >= 0)
-		s->msgs[p->body_msg].gap = true;
 	p->in_plain++;
-	if (dir == TLS_CLIENT)
-		client_gap(s, n ? n : 1);
-	else
-		server_gap(s, n ? n : 1);
+	session_lose(s, SMTP_ANOM_TLS_UNDECRYPTED, dir == TLS_CLIENT ? RSM_C2S : RSM_S2C,
+		     n ? n : 1);
 	p->in_plain--;
 }
 
