@@ -143,11 +143,13 @@ parse_word(const char *in, size_t n, size_t at, struct word *w)
 int
 mime_b64_value(unsigned char c)
 {
-	static const char digits[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const char *d = c ? strchr(digits, c) : NULL;
-
-	return d ? (int)(d - digits) : -1;
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '+' ? 62 : c == '/' ? 63 : -1;
 }
 
 size_t

@@ -267,9 +267,10 @@ session_grow(struct smtp_session *s, void **arr, size_t *cap, size_t have, size_
 	}
 	void *a = realloc(*arr, n * size);
 
-	if (!a) {
+	if (!a) { /* out of memory: said as such, not as a cap the session went past */
 		cap_budget_give(more);
-		return 0;
+		session_flag(s, SMTP_ANOM_MEMORY_CAP);
+		return -1;
 	}
 	p->arrays_held += more;
 	*arr = a;
@@ -592,8 +593,11 @@ session_close(struct smtp_decoder *d, struct smtp_session *s, const struct rsm_e
 	memcpy(s->packets, c->packets, sizeof(s->packets));
 	memcpy(s->bytes, c->bytes, sizeof(s->bytes));
 	memcpy(s->gaps, c->gap_bytes, sizeof(s->gaps));
-	if (p->arena.hit_cap) /* a subject or an address that could not be kept */
+	/* a subject or an address that could not be kept: the cap, or the process's budget */
+	if (p->arena.hit_cap)
 		session_flag(s, SMTP_ANOM_MEMORY_CAP);
+	if (p->arena.hit_budget)
+		session_flag(s, SMTP_ANOM_MEMORY_BUDGET);
 	if (!s->helo) /* none accepted: the last one sent (DESIGN.md) */
 		s->helo = p->helo_sent;
 	starttls_settle(s, c);

@@ -136,8 +136,8 @@ void session_lose(struct smtp_session *s, enum smtp_anomaly why, enum rsm_dir di
 /* Room for one more item in a growing array, within max items (doubling from 2). */
 /*
  * Room for one more item of `size` bytes, within max items and the shared
- * budget: 1, or 0 past max, or -1 when the budget refused (flagged
- * memory_budget here).
+ * budget: 1, or 0 past max, or -1 when the budget or malloc refused (flagged
+ * memory_budget or memory_cap here).
  */
 int session_grow(struct smtp_session *s, void **arr, size_t *cap, size_t have, size_t size,
 		 size_t max);

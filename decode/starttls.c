@@ -118,7 +118,7 @@ starttls_settle(struct smtp_session *s, const struct rsm_conn *c)
 	tls_end(p->tls, who);
 	kept = arena_alloc(&p->arena, sizeof(*kept));
 	if (!kept) {
-		session_flag(s, SMTP_ANOM_MEMORY_CAP);
+		session_memory_refused(s);
 		return;
 	}
 	memcpy(kept, tls_facts(p->tls), sizeof(*kept));
