@@ -122,11 +122,16 @@ slot_for(const struct rsm_hash_key *key, struct host *slots, size_t cap, const s
 static bool
 grow(struct rpt_audit *a)
 {
-	size_t cap = a->cap ? a->cap * 2 : 256;
-	struct host *n = calloc(cap, sizeof(*n));
+	size_t cap = a->cap ? a->cap * 2 : 256, more = (cap - a->cap) * sizeof(struct host);
+	struct host *n;
 
-	if (!n)
+	/* the table draws on the process's budget (capture.h): past it, new hosts go unaudited */
+	if (!cap_budget_take(more))
 		return false;
+	if (!(n = calloc(cap, sizeof(*n)))) {
+		cap_budget_give(more);
+		return false;
+	}
 	for (size_t i = 0; i < a->cap; i++)
 		if (a->slots[i].used)
 			*slot_for(&a->key, n, cap, &a->slots[i].ip, a->slots[i].role) = a->slots[i];
@@ -395,9 +400,9 @@ add_greeting(struct host *h, const struct smtp_reply *r)
 	} else if (r->code >= 400 && !h->reject[0]) {
 		int k = snprintf(line, sizeof(line), "%d %.*s", r->code, (int)len, r->text);
 
+		/* a line longer than line[] is longer than NAME_LEN too: cut_copy says it is cut */
 		h->reject_cut = cut_copy(h->reject, NAME_LEN, line,
 					 k < 0 ? 0 : (size_t)k < sizeof(line) ? (size_t)k : sizeof(line) - 1);
-		h->reject_cut |= k >= 0 && (size_t)k >= sizeof(line);
 	}
 }
 
@@ -977,5 +982,6 @@ rpt_audit_free(struct rpt_audit *a)
 	for (size_t i = 0; i < a->cap; i++)
 		free(a->slots[i].peers);
 	free(a->slots);
+	cap_budget_give(a->cap * sizeof(struct host));
 	free(a);
 }
