@@ -76,7 +76,8 @@ struct options {
 	bool audit;
 	bool csv_messages; /* --messages: -o csv writes a row per message */
 	bool transcripts; /* --transcripts: with --audit, the sessions too */
-	enum rpt_audit_sort audit_sort;
+	struct rpt_audit_opts audit_opts; /* --audit-sort, --local-nets, --audit-only, ... */
+	const char *audit_graph;	   /* --audit-graph FILE */
 	const char *extract_dir;
 	const char *keylog_file; /* --tls-keylog */
 	struct rpt_extract_limits extract_lim;
@@ -239,6 +240,8 @@ struct run {
 	struct rpt_config rpt_cfg; /* for the workers that write sessions themselves */
 	long sessions, max_sessions;
 	uint64_t not_shown; /* -c: sessions that ended after it stopped the capture */
+	FILE *graph;	    /* --audit-graph */
+	bool graph_svg;	    /* ... drawn by dot */
 };
 
 static struct cap_source *volatile running_source;
@@ -296,6 +299,14 @@ usage(FILE *f)
 	      "                   session rows, the host table then on stderr)\n"
 	      "  --audit-sort KEY flags (default: flags, then failures, then sessions),\n"
 	      "                   sessions, messages, failures or host\n"
+	      "  --local-nets LIST  our networks (192.0.2.0/24,2001:db8::/32): with them the\n"
+	      "                   audit judges direct-to-MX clients, our servers' STARTTLS, relaying\n"
+	      "  --local-domains LIST  our mail domains (example.com,...): open relay, forged senders\n"
+	      "  --audit-only LIST  show only these hosts: client, server, local, outside, flagged\n"
+	      "                   or flag ids (--audit-only help lists them)\n"
+	      "  --audit-rdns     look up the clients' reverse DNS (at most 256) and compare it\n"
+	      "                   with their EHLO names\n"
+	      "  --audit-graph FILE  who talks to whom, as Graphviz DOT; FILE.svg: drawn by dot\n"
 	      "  --threads N      use N threads in all (with -r): flows are spread over them,\n"
 	      "                   the output is the same as with one; -c and --extract use one\n"
 	      "  -q               no summary at the end\n"
@@ -377,7 +388,8 @@ output_format(const char *name)
 enum {
 	OPT_COLOR = 256, OPT_SECRETS, OPT_EXPLAIN, OPT_AFTER, OPT_IDLE, OPT_MAX_FLOWS, OPT_LIMIT,
 	OPT_LIMITS, OPT_AUDIT, OPT_AUDIT_SORT, OPT_EXTRACT, OPT_SCHEMA, OPT_THREADS,
-	OPT_KEYLOG, OPT_MESSAGES, OPT_TRANSCRIPTS
+	OPT_KEYLOG, OPT_MESSAGES, OPT_TRANSCRIPTS, OPT_LOCAL_NETS, OPT_LOCAL_DOMAINS, OPT_AUDIT_ONLY,
+	OPT_AUDIT_RDNS, OPT_AUDIT_GRAPH
 };
 
 static const struct option longopts[] = {
@@ -395,6 +407,11 @@ static const struct option longopts[] = {
 	{"audit", no_argument, NULL, OPT_AUDIT},
 	{"audit-sort", required_argument, NULL, OPT_AUDIT_SORT},
 	{"transcripts", no_argument, NULL, OPT_TRANSCRIPTS},
+	{"local-nets", required_argument, NULL, OPT_LOCAL_NETS},
+	{"local-domains", required_argument, NULL, OPT_LOCAL_DOMAINS},
+	{"audit-only", required_argument, NULL, OPT_AUDIT_ONLY},
+	{"audit-rdns", no_argument, NULL, OPT_AUDIT_RDNS},
+	{"audit-graph", required_argument, NULL, OPT_AUDIT_GRAPH},
 	{"extract", required_argument, NULL, OPT_EXTRACT},
 	{"json-schema", no_argument, NULL, OPT_SCHEMA},
 	{"threads", required_argument, NULL, OPT_THREADS},
@@ -443,6 +460,11 @@ static const struct rule {
 	{OPT_AUDIT, "--audit", USE_CAPTURE, false},
 	{OPT_AUDIT_SORT, "--audit-sort", USE_CAPTURE, false},
 	{OPT_TRANSCRIPTS, "--transcripts", USE_CAPTURE, false},
+	{OPT_LOCAL_NETS, "--local-nets", USE_CAPTURE, false},
+	{OPT_LOCAL_DOMAINS, "--local-domains", USE_CAPTURE, false},
+	{OPT_AUDIT_ONLY, "--audit-only", USE_CAPTURE, false},
+	{OPT_AUDIT_RDNS, "--audit-rdns", USE_CAPTURE, false},
+	{OPT_AUDIT_GRAPH, "--audit-graph", USE_CAPTURE, false},
 	{OPT_EXTRACT, "--extract", USE_CAPTURE, false},
 	{OPT_THREADS, "--threads", USE_FILE, false},
 	{OPT_KEYLOG, "--tls-keylog", USE_CAPTURE, false},
@@ -486,6 +508,33 @@ output_status(int status)
 	fprintf(stderr, "smtpscope: cannot write the output: %s\n",
 		errno ? strerror(errno) : "write error");
 	return 1;
+}
+
+/* --audit-only help: what it takes, on stdout. */
+static void
+audit_only_help(void)
+{
+	printf("--audit-only takes a comma-separated list of: client, server (roles); local,\n"
+	       "outside (zones, with --local-nets); flagged; or flag ids:\n");
+	rpt_audit_flag_list(stdout);
+	exit(output_status(0));
+}
+
+/* --local-nets, --local-domains, --audit-only: lists the audit parses; each implies --audit. */
+static void
+audit_list(int c, const char *v, struct options *o)
+{
+	const char *why = c == OPT_LOCAL_NETS	 ? rpt_audit_nets(&o->audit_opts, v)
+			  : c == OPT_LOCAL_DOMAINS ? rpt_audit_domains(&o->audit_opts, v)
+						   : rpt_audit_only(&o->audit_opts, v);
+
+	o->audit = true;
+	if (why && strcmp(why, "help") == 0)
+		audit_only_help();
+	if (why) {
+		fprintf(stderr, "smtpscope: %s\n", why);
+		exit(EXIT_USAGE);
+	}
 }
 
 /* An option given again must say the same thing (a harmless repeat), or is refused. */
@@ -666,7 +715,16 @@ take_value(int c, const char *v, struct options *o)
 		break;
 	case OPT_AUDIT_SORT:
 		o->audit = true;
-		o->audit_sort = audit_sort(v);
+		o->audit_opts.sort = audit_sort(v);
+		break;
+	case OPT_LOCAL_NETS:
+	case OPT_LOCAL_DOMAINS:
+	case OPT_AUDIT_ONLY:
+		audit_list(c, v, o);
+		break;
+	case OPT_AUDIT_GRAPH:
+		o->audit = true;
+		o->audit_graph = v;
 		break;
 	case OPT_THREADS:
 		o->threads = (unsigned)number(v, "--threads", 1, SHARD_MAX_WORKERS);
@@ -697,6 +755,9 @@ take_option(int c, const char *v, struct options *o)
 		break;
 	case OPT_TRANSCRIPTS:
 		o->transcripts = true;
+		break;
+	case OPT_AUDIT_RDNS:
+		o->audit = o->audit_opts.rdns = true;
 		break;
 	case 'h':
 	case 'V':
@@ -1014,7 +1075,7 @@ setup(struct run *r, const struct options *o, const uint16_t *ports, size_t npor
 	struct rsm_config rc = o->rsm;
 	struct smtp_config sc = o->smtp;
 	struct rpt_config pc = {.format = o->format, .out = stdout, .audit = o->audit,
-				.audit_sort = o->audit_sort, .quiet = o->quiet, .extract = r->extract,
+				.audit_opts = &o->audit_opts, .quiet = o->quiet, .extract = r->extract,
 				.csv_messages = o->csv_messages, .transcripts = o->transcripts,
 				.ordered = !r->live && o->format == RPT_TEXT};
 
@@ -1215,6 +1276,42 @@ written_status(struct run *r, const struct options *o)
 	return status;
 }
 
+/* --audit-graph FILE: DOT, or SVG (drawn by Graphviz's dot) when FILE ends in .svg. */
+static int
+open_graph(struct run *r, const char *path)
+{
+	size_t len = strlen(path);
+
+	r->graph_svg = len > 4 && strcasecmp(path + len - 4, ".svg") == 0;
+	if (r->graph_svg && !rpt_audit_dot_found()) {
+		fprintf(stderr, "smtpscope: --audit-graph %s: an SVG is drawn by Graphviz's dot, which "
+			"is not on the PATH (apt-get install graphviz), or name a .dot file\n", path);
+		return -1;
+	}
+	if (!(r->graph = fopen(path, "w"))) {
+		fprintf(stderr, "smtpscope: cannot write %s (--audit-graph): %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+write_graph(struct run *r, const char *path)
+{
+	bool ok = rpt_audit_graph(rpt_audit_of(r->rpt), r->graph, r->graph_svg);
+
+	errno = 0;
+	if (fclose(r->graph) != 0 || !ok) {
+		fprintf(stderr, "smtpscope: cannot write %s (--audit-graph): %s\n", path,
+			r->graph_svg && errno == 0 ? "dot failed" : strerror(errno ? errno : EIO));
+		r->graph = NULL;
+		return -1;
+	}
+	r->graph = NULL;
+	return 0;
+}
+
 static int
 analyse(const struct options *o)
 {
@@ -1250,7 +1347,11 @@ analyse(const struct options *o)
 		cap_close(r.src);
 		return 1;
 	}
-	/* after the drop: the messages are written as the user smtpscope runs as */
+	/* after the drop: the messages and the graph are written as the user smtpscope runs as */
+	if (o->audit_graph && open_graph(&r, o->audit_graph) < 0) {
+		cap_close(r.src);
+		return 1;
+	}
 	if (o->extract_dir &&
 	    rpt_extract_open(&r.extract, o->extract_dir, &o->extract_lim, err, CAP_ERRLEN) < 0) {
 		fprintf(stderr, "smtpscope: %s\n", err);
@@ -1286,6 +1387,8 @@ analyse(const struct options *o)
 				 r.not_shown};
 
 	rpt_summary(r.rpt, &t);
+	if (r.graph && write_graph(&r, o->audit_graph) < 0)
+		status = 1;
 	if (written_status(&r, o) != 0) /* a full disk must not look like success */
 		status = 1;
 	else if (status)

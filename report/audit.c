@@ -9,23 +9,43 @@
  */
 #include "report.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "report_private.h"
 
+extern char **environ;
+
 #define AUDIT_MAX_HOSTS 65536
 #define MAX_PEERS 65536 /* distinct peers counted exactly per host; past it, "at least" */
+#define TOP_PEERS 8	/* ... of which the busiest are shown */
 #define MAX_NAMES 8
 #define MAX_REASONS 16 /* distinct failure replies counted per host */
 #define TOP_REASONS 8  /* ... of which the most frequent are shown */
 #define MAX_PORTS 8
 #define NAME_LEN 64
 #define REASON_LEN 48
-#define MANY_SERVERS 10 /* a client talking to this many servers is sending direct to MX */
+#define MANY_SERVERS 10 /* without --local-nets: a client talking to this many servers */
+#define RELAY_TRIES 3	/* refused relay attempts that make a prober */
+#define BURST_COUNT 10	/* failed logins or unknown recipients ... */
+#define BURST_SPAN (600 * 1000000ull) /* ... within this many microseconds: a burst */
+#define BURST_KEEP 64	/* times kept per host while no burst was found */
+#define RDNS_MAX 256	/* --audit-rdns: lookups at most (each may wait on the resolver) */
 
 enum role { ROLE_CLIENT, ROLE_SERVER };
+/* Without --local-nets every host's zone is unknown, and no judgement needs it. */
+enum zone { ZONE_UNKNOWN, ZONE_LOCAL, ZONE_OUTSIDE };
 
 /* TLS versions an auditor asks about: 1.0 and 1.1 are deprecated (RFC 8996), SSLv3 broken. */
 #define TLS_VERSIONS 6
@@ -39,17 +59,114 @@ static const struct {
 #define MAX_CIPHERS 4
 #define CERT_SOON (30 * 86400) /* seconds: "expires soon" */
 
+/*
+ * What the audit can say of a host: an id (JSON, CSV, --audit-only), what it
+ * means and what to check next. Display order: abuse first, then how the
+ * host is set up. The thresholds are the #defines above.
+ */
+enum flag {
+	F_OPEN_RELAY, F_PASSWORD_GUESSING, F_LOGIN_FAILURES, F_HARVESTING, F_RELAY_ATTEMPTS,
+	F_SPOOFED_SENDER, F_DIRECT_TO_MX, F_MANY_SERVERS, F_EHLO_MISMATCH, F_EHLO_NOT_RDNS,
+	F_EHLO_NOT_HOSTNAME, F_NEVER_ANSWERED, F_AUTH_CLEARTEXT, F_NO_STARTTLS, F_STARTTLS_UNUSED,
+	F_OLD_TLS, F_TLS_FAILED, F_CERT_EXPIRED, F_CERT_EXPIRING, F_COUNT
+};
+
+static const struct flag_info {
+	const char *id, *says, *next;
+} flag_info[F_COUNT] = {
+	[F_OPEN_RELAY] = {"open_relay",
+		"open relay: accepted recipients in other domains from outside hosts without AUTH",
+		"Anyone can send spam through it: allow relaying only after AUTH or from your own "
+		"networks (Postfix smtpd_relay_restrictions, Exim relay_from_hosts), then check "
+		"its queue and blocklists."},
+	[F_PASSWORD_GUESSING] = {"password_guessing",
+		"password guessing: 10 or more failed logins within 10 minutes",
+		"Block the address (fail2ban, a firewall) and look in its sessions and the server's "
+		"log for a login that worked."},
+	[F_LOGIN_FAILURES] = {"login_failures",
+		"logins fail in bulk: 10 or more within 10 minutes",
+		"See which clients fail (flagged password_guessing); rate-limit AUTH or block them, "
+		"and check the accounts for a login that worked."},
+	[F_HARVESTING] = {"harvesting",
+		"directory harvesting: 10 or more unknown recipients within 10 minutes",
+		"Someone tries addresses to learn which exist: block or rate-limit the address "
+		"(Postfix smtpd_hard_error_limit, anvil)."},
+	[F_RELAY_ATTEMPTS] = {"relay_attempts",
+		"tried to relay and was refused 3 or more times",
+		"An outside host testing for an open relay, or a client that should log in first: "
+		"block it if it is not one of yours."},
+	[F_SPOOFED_SENDER] = {"spoofed_sender",
+		"outside host sends as one of our domains without AUTH",
+		"Forged sender: check SPF, DKIM and DMARC for these messages and refuse your own "
+		"domains from outside unless the client logs in."},
+	[F_DIRECT_TO_MX] = {"direct_to_mx",
+		"our host mails outside servers directly on port 25, not through a relay",
+		"Unless it is one of your mail relays, look for malware or a misconfigured "
+		"application on it; allow outbound port 25 only from the relays."},
+	[F_MANY_SERVERS] = {"many_servers",
+		"talks to many mail servers (direct-to-MX sending?)",
+		"Mail relays do this; other hosts should not. Give --local-nets to tell your "
+		"relays from the rest."},
+	[F_EHLO_MISMATCH] = {"ehlo_mismatch",
+		"EHLO address literal is not the client's own address",
+		"Expected behind NAT; otherwise the client misstates who it is, as spam software "
+		"often does."},
+	[F_EHLO_NOT_RDNS] = {"ehlo_not_rdns",
+		"EHLO name differs from the reverse DNS name, or there is none",
+		"Many receivers check that EHLO, reverse and forward DNS agree: fix the PTR record "
+		"or the name the client says."},
+	[F_EHLO_NOT_HOSTNAME] = {"ehlo_not_hostname", "EHLO name is not a host name",
+		"RFC 5321 asks for a fully qualified name or an address literal, and many servers "
+		"refuse a bare word: fix the client's host name setting."},
+	[F_NEVER_ANSWERED] = {"never_answered", "never answered SMTP",
+		"Check that the service runs and listens on this address and port, and that no "
+		"firewall drops the traffic; or that the DNS points here by mistake."},
+	[F_AUTH_CLEARTEXT] = {"auth_cleartext", "passwords sent in cleartext (AUTH without TLS)",
+		"Require TLS before AUTH (Postfix smtpd_tls_auth_only = yes) and change the "
+		"passwords that went in clear."},
+	[F_NO_STARTTLS] = {"no_starttls", "our server does not offer STARTTLS",
+		"Mail to it travels unencrypted: give it a certificate and offer STARTTLS."},
+	[F_STARTTLS_UNUSED] = {"starttls_unused", "STARTTLS offered but not used",
+		"Make the client use STARTTLS when offered (Postfix smtp_tls_security_level = may)."},
+	[F_OLD_TLS] = {"old_tls", "speaks SSLv3, TLS 1.0 or 1.1 (deprecated, RFC 8996)",
+		"Turn these versions off and update the peers that still need them."},
+	[F_TLS_FAILED] = {"tls_failed", "TLS handshakes failed",
+		"See the sessions' TLS alerts and certificates: a version or cipher mismatch, or a "
+		"certificate the peer refuses."},
+	[F_CERT_EXPIRED] = {"cert_expired", "certificate expired",
+		"Renew the certificate: senders that verify certificates stop delivering."},
+	[F_CERT_EXPIRING] = {"cert_expiring", "certificate expires within 30 days",
+		"Renew it before it expires."},
+};
+
 struct reason {
 	char text[REASON_LEN]; /* "550 5.1.1" or "550" plus a few words */
 	bool cut;
 	uint64_t count;
 };
 
+/* A peer of a host: what they exchanged. */
+struct peer {
+	struct cap_addr ip; /* family 0: a free slot */
+	bool port25;	    /* one of their sessions went to port 25 */
+	uint64_t sessions, bytes;
+};
+
+/* Times of events that make a burst: kept sorted until BURST_COUNT fall within BURST_SPAN. */
+struct burst {
+	uint64_t *ts; /* BURST_KEEP, allocated on the first event */
+	unsigned n;
+	bool hit;
+	uint64_t count; /* every event, kept or not */
+};
+
 struct host {
 	bool used;
 	enum role role;
+	enum zone zone;
 	struct cap_addr ip;
 	uint64_t sessions, first_seen, last_seen;
+	uint64_t bytes_sent, bytes_received;
 	uint64_t delivered, deferred, rejected, refused, no_answer, no_greeting;
 	uint64_t tls_used, tls_unused, auth_used, auth_cleartext, auth_failed;
 	uint64_t tls_versions[TLS_VERSIONS]; /* completed handshakes, by tls_versions_seen[] */
@@ -59,8 +176,8 @@ struct host {
 	bool cert_seen;			      /* servers: the certificate that expires first */
 	int64_t cert_not_after;		      /* Unix seconds */
 	int64_t cert_left;		      /* seconds it had left when seen (< 0: expired) */
-	struct cap_addr *peers; /* an open-addressing set, at most half full */
-	unsigned n_peers, cap_peers;
+	struct peer *peers; /* an open-addressing set, at most half full */
+	unsigned n_peers, cap_peers, outside_mx;
 	bool peers_overflow;
 	char names[MAX_NAMES][NAME_LEN]; /* client: EHLO names; server: its 220 greeting */
 	bool names_cut[MAX_NAMES];
@@ -74,7 +191,13 @@ struct host {
 	uint16_t ports[MAX_PORTS]; /* the server ports of its sessions, as first seen */
 	unsigned n_ports;
 	bool ports_cut;
-	unsigned n_flags; /* set by sorted_hosts() */
+	/* what the judgements count (flag_info[]) */
+	struct burst logins_failed, unknown_rcpt;
+	uint64_t open_relay, relay_denied, spoofed, no_starttls, ehlo_mismatch;
+	char *rdns; /* --audit-rdns: the PTR name, "" when there is none; NULL: not looked up */
+	uint8_t drawn; /* --audit-graph: 0 no, 1 a host shown, 2 a peer drawn for context */
+	uint64_t flag_counts[F_COUNT]; /* set by judge() */
+	unsigned n_flags;
 };
 
 /* Where a session's transaction stands, for telling knock-on refusals apart. */
@@ -86,7 +209,8 @@ struct rpt_audit {
 	struct host *slots;
 	size_t cap, count;
 	uint64_t unaudited;
-	enum rpt_audit_sort sort;
+	unsigned rdns_done; /* --audit-rdns lookups made */
+	struct rpt_audit_opts opts;
 	struct rsm_hash_key key;
 };
 
@@ -160,40 +284,291 @@ find_host(struct rpt_audit *a, const struct cap_addr *ip, enum role role, uint64
 	return h;
 }
 
-static struct cap_addr *
-peer_slot(const struct rsm_hash_key *key, struct cap_addr *set, unsigned cap,
-	  const struct cap_addr *peer)
+static struct peer *
+peer_slot(const struct rsm_hash_key *key, struct peer *set, unsigned cap,
+	  const struct cap_addr *ip)
 {
-	size_t i = host_hash(key, peer, ROLE_CLIENT) & (cap - 1);
+	size_t i = host_hash(key, ip, ROLE_CLIENT) & (cap - 1);
 
-	while (set[i].family && !same_ip(&set[i], peer))
+	while (set[i].ip.family && !same_ip(&set[i].ip, ip))
 		i = (i + 1) & (cap - 1);
 	return &set[i];
 }
 
-/* Distinct peers of a host; the set doubles up to MAX_PEERS, then says "at least". */
-static void
-add_peer(const struct rsm_hash_key *key, struct host *h, const struct cap_addr *peer)
+/* Room for one more peer: the set doubles up to MAX_PEERS, on the memory budget. */
+static bool
+peers_room(const struct rsm_hash_key *key, struct host *h)
 {
-	if (h->cap_peers && peer_slot(key, h->peers, h->cap_peers, peer)->family)
-		return;
-	if ((h->n_peers + 1) * 2 > h->cap_peers) {
-		unsigned cap = h->cap_peers ? h->cap_peers * 2 : 8;
-		struct cap_addr *set;
+	unsigned cap = h->cap_peers ? h->cap_peers * 2 : 8;
+	struct peer *set;
 
-		if (h->n_peers >= MAX_PEERS || !(set = calloc(cap, sizeof(*set)))) {
+	if ((h->n_peers + 1) * 2 <= h->cap_peers)
+		return true;
+	if (h->n_peers >= MAX_PEERS || !cap_budget_take((size_t)(cap - h->cap_peers) * sizeof(*set)))
+		return false;
+	if (!(set = calloc(cap, sizeof(*set)))) {
+		cap_budget_give((size_t)(cap - h->cap_peers) * sizeof(*set));
+		return false;
+	}
+	for (unsigned i = 0; i < h->cap_peers; i++)
+		if (h->peers[i].ip.family)
+			*peer_slot(key, set, cap, &h->peers[i].ip) = h->peers[i];
+	free(h->peers);
+	h->peers = set;
+	h->cap_peers = cap;
+	return true;
+}
+
+/* A session with peer: past MAX_PEERS (or the budget) the count says "at least". */
+static struct peer *
+add_peer(const struct rsm_hash_key *key, struct host *h, const struct cap_addr *ip,
+	 const struct smtp_session *s)
+{
+	struct peer *p = h->cap_peers ? peer_slot(key, h->peers, h->cap_peers, ip) : NULL;
+
+	if (!p || !p->ip.family) {
+		if (!peers_room(key, h)) {
 			h->peers_overflow = true;
+			return NULL;
+		}
+		p = peer_slot(key, h->peers, h->cap_peers, ip);
+		p->ip = *ip;
+		h->n_peers++;
+	}
+	p->sessions++;
+	p->bytes += s->bytes[RSM_C2S] + s->bytes[RSM_S2C];
+	return p;
+}
+
+/* ------------------------------------------------------------- what is ours */
+
+static bool
+in_net(const struct rpt_net *n, const struct cap_addr *ip)
+{
+	unsigned full = n->bits / 8, rest = n->bits % 8;
+
+	if (n->addr.family != ip->family || memcmp(n->addr.bytes, ip->bytes, full) != 0)
+		return false;
+	return !rest || ((n->addr.bytes[full] ^ ip->bytes[full]) & (0xff00u >> rest) & 0xff) == 0;
+}
+
+static enum zone
+zone_of(const struct rpt_audit_opts *o, const struct cap_addr *ip)
+{
+	if (!o->n_nets)
+		return ZONE_UNKNOWN;
+	for (unsigned i = 0; i < o->n_nets; i++)
+		if (in_net(&o->nets[i], ip))
+			return ZONE_LOCAL;
+	return ZONE_OUTSIDE;
+}
+
+/* Is the domain of addr (after its last '@') one of ours, or below one? */
+static bool
+local_address(const struct rpt_audit_opts *o, const char *addr)
+{
+	const char *at = addr ? strrchr(addr, '@') : NULL;
+	size_t len;
+
+	if (!at || !at[1])
+		return false;
+	len = strlen(++at);
+	len -= len && at[len - 1] == '.';
+	for (unsigned i = 0; i < o->n_domains; i++) {
+		size_t k = strlen(o->domains[i]);
+
+		if (len >= k && strncasecmp(at + len - k, o->domains[i], k) == 0 &&
+		    (len == k || at[len - k - 1] == '.'))
+			return true;
+	}
+	return false;
+}
+
+/* Each comma-separated item of list, as a NUL-terminated word in buf; false when too long. */
+static const char *
+next_item(const char **list, char *buf, size_t n)
+{
+	const char *p = *list, *e = strchr(p, ',');
+	size_t len = e ? (size_t)(e - p) : strlen(p);
+
+	*list = e ? e + 1 : p + len;
+	if (len >= n)
+		return NULL;
+	memcpy(buf, p, len);
+	buf[len] = '\0';
+	return buf;
+}
+
+static const char *
+parse_net(struct rpt_net *n, char *w)
+{
+	char *slash = strchr(w, '/'), *end;
+	unsigned max;
+	long bits;
+
+	if (slash)
+		*slash = '\0';
+	memset(n, 0, sizeof(*n));
+	if (inet_pton(AF_INET, w, n->addr.bytes) == 1)
+		n->addr.family = 4;
+	else if (inet_pton(AF_INET6, w, n->addr.bytes) == 1)
+		n->addr.family = 6;
+	else
+		return "is not an IPv4 or IPv6 address";
+	max = n->addr.family == 4 ? 32 : 128;
+	bits = max;
+	if (slash) {
+		errno = 0;
+		bits = strtol(slash + 1, &end, 10);
+		if (errno || end == slash + 1 || *end || bits < 0 || bits > (long)max)
+			return n->addr.family == 4 ? "has a prefix length outside 0-32"
+						   : "has a prefix length outside 0-128";
+	}
+	n->bits = (uint8_t)bits;
+	for (unsigned i = 0; i < 16; i++) /* host bits off: 10.1.2.3/8 is 10.0.0.0/8 */
+		n->addr.bytes[i] &= i * 8 + 8 <= bits ? 0xff
+				    : i * 8 >= (unsigned)bits ? 0 : (uint8_t)(0xff00u >> (bits % 8));
+	return NULL;
+}
+
+const char *
+rpt_audit_nets(struct rpt_audit_opts *o, const char *list)
+{
+	static char why[160];
+	char w[64];
+
+	while (*list) {
+		const char *bad;
+
+		if (!next_item(&list, w, sizeof(w)) || !w[0])
+			return "--local-nets takes networks like 192.0.2.0/24,2001:db8::/32";
+		if (o->n_nets == RPT_MAX_LOCAL)
+			return "--local-nets takes at most 64 networks";
+		if ((bad = parse_net(&o->nets[o->n_nets], w))) {
+			snprintf(why, sizeof(why), "--local-nets: \"%s\" %s", w, bad);
+			return why;
+		}
+		o->n_nets++;
+	}
+	return o->n_nets ? NULL : "--local-nets takes networks like 192.0.2.0/24,2001:db8::/32";
+}
+
+static bool
+domain_word(const char *w)
+{
+	size_t len = strlen(w);
+
+	if (!len || w[0] == '.' || w[0] == '-' || len > 253)
+		return false;
+	for (const char *p = w; *p; p++)
+		if (!(isalnum((unsigned char)*p) || *p == '-' || *p == '.' || (*p & 0x80)))
+			return false;
+	return strstr(w, "..") == NULL;
+}
+
+const char *
+rpt_audit_domains(struct rpt_audit_opts *o, const char *list)
+{
+	static char why[320];
+	char w[256];
+
+	while (*list) {
+		size_t len;
+
+		if (!next_item(&list, w, sizeof(w)))
+			return "--local-domains: a domain is longer than 253 characters";
+		len = strlen(w);
+		len -= len && w[len - 1] == '.';
+		w[len] = '\0';
+		if (!domain_word(w)) {
+			snprintf(why, sizeof(why), "--local-domains: \"%s\" is not a domain name", w);
+			return why;
+		}
+		if (o->n_domains == RPT_MAX_LOCAL)
+			return "--local-domains takes at most 64 domains";
+		for (size_t i = 0; i <= len; i++)
+			o->domains[o->n_domains][i] = (char)tolower((unsigned char)w[i]);
+		o->n_domains++;
+	}
+	return o->n_domains ? NULL : "--local-domains takes domains like example.com,example.org";
+}
+
+static const char *const role_words[] = {"client", "server"};
+static const char *const zone_words[] = {"", "local", "outside"};
+
+/* --audit-only: roles, zones, "flagged" or flag ids; within a kind any, across kinds all. */
+const char *
+rpt_audit_only(struct rpt_audit_opts *o, const char *list)
+{
+	static char why[160];
+	char w[32];
+
+	while (*list) {
+		bool known = false;
+
+		if (!next_item(&list, w, sizeof(w)))
+			w[0] = '\0';
+		for (unsigned i = 0; i < 2; i++)
+			if (strcmp(w, role_words[i]) == 0 && (known = true))
+				o->only_roles |= 1u << i;
+		for (unsigned i = 1; i < 3; i++)
+			if (strcmp(w, zone_words[i]) == 0 && (known = true))
+				o->only_zones |= 1u << i;
+		for (unsigned i = 0; i < F_COUNT; i++)
+			if (strcmp(w, flag_info[i].id) == 0 && (known = true))
+				o->only_flags |= 1ull << i;
+		if (strcmp(w, "flagged") == 0)
+			known = o->only_flagged = true;
+		if (!known) {
+			snprintf(why, sizeof(why), "--audit-only: \"%.31s\" is not client, server, local, "
+				 "outside, flagged or a flag id (--audit-only help lists them)", w);
+			return strcmp(w, "help") == 0 ? "help" : why;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Events that count when BURST_COUNT of them fall within BURST_SPAN: their
+ * times are kept sorted (sessions end out of order), BURST_KEEP at most
+ * (then the oldest goes), until a burst is found.
+ */
+static void
+burst_add(struct burst *b, uint64_t ts)
+{
+	unsigned i;
+
+	b->count++;
+	if (b->hit)
+		return;
+	if (!b->ts) {
+		if (!cap_budget_take(BURST_KEEP * sizeof(*b->ts)))
+			return;
+		if (!(b->ts = malloc(BURST_KEEP * sizeof(*b->ts)))) {
+			cap_budget_give(BURST_KEEP * sizeof(*b->ts));
 			return;
 		}
-		for (unsigned i = 0; i < h->cap_peers; i++)
-			if (h->peers[i].family)
-				*peer_slot(key, set, cap, &h->peers[i]) = h->peers[i];
-		free(h->peers);
-		h->peers = set;
-		h->cap_peers = cap;
 	}
-	*peer_slot(key, h->peers, h->cap_peers, peer) = *peer;
-	h->n_peers++;
+	if (b->n == BURST_KEEP) {
+		if (ts <= b->ts[0])
+			return;
+		memmove(b->ts, b->ts + 1, --b->n * sizeof(*b->ts));
+	}
+	for (i = b->n; i && b->ts[i - 1] > ts; i--)
+		b->ts[i] = b->ts[i - 1];
+	b->ts[i] = ts;
+	b->n++;
+	for (unsigned j = i >= BURST_COUNT - 1 ? i - (BURST_COUNT - 1) : 0;
+	     j + BURST_COUNT - 1 < b->n && j <= i; j++)
+		b->hit |= b->ts[j + BURST_COUNT - 1] - b->ts[j] <= BURST_SPAN;
+}
+
+static void
+burst_free(struct burst *b)
+{
+	if (b->ts)
+		cap_budget_give(BURST_KEEP * sizeof(*b->ts));
+	free(b->ts);
 }
 
 /*
@@ -366,13 +741,17 @@ count_session(struct host *h, const struct smtp_session *s)
 	h->no_answer += s->state == SMTP_ST_NO_ANSWER;
 	h->no_greeting += s->outcome == SMTP_OUT_NEVER_REACHED && s->state != SMTP_ST_REFUSED &&
 			  s->state != SMTP_ST_NO_ANSWER;
-	h->tls_used += s->starttls;
+	/* a handshake that failed is counted in tls_failed, not as TLS used */
+	h->tls_used += s->starttls && !(s->tls && (s->tls->handshake == TLS_HS_FAILED ||
+						   s->tls->handshake == TLS_HS_ABANDONED));
 	h->tls_unused += (s->anomalies >> SMTP_ANOM_STARTTLS_NOT_USED) & 1;
 	if (s->tls)
 		count_tls(h, s->tls, s->ts_first);
 	h->auth_used += s->has_auth;
 	h->auth_cleartext += (s->anomalies >> SMTP_ANOM_AUTH_CLEARTEXT) & 1;
 	h->auth_failed += s->has_auth && s->auth.success == 0;
+	h->bytes_sent += s->bytes[h->role == ROLE_CLIENT ? RSM_C2S : RSM_S2C];
+	h->bytes_received += s->bytes[h->role == ROLE_CLIENT ? RSM_S2C : RSM_C2S];
 	for (size_t i = 0; i < s->n_msgs; i++) {
 		h->delivered += s->msgs[i].outcome == SMTP_OUT_DELIVERED;
 		h->deferred += s->msgs[i].outcome == SMTP_OUT_DEFERRED;
@@ -406,6 +785,101 @@ add_greeting(struct host *h, const struct smtp_reply *r)
 	}
 }
 
+static bool
+authenticated(const struct smtp_session *s)
+{
+	return s->has_auth && s->auth.success == 1;
+}
+
+/* Failed logins, unknown recipients and refused relaying, at the time of their reply. */
+static void
+count_refusals(struct host *c, struct host *v, const struct smtp_session *s)
+{
+	for (size_t i = 0; i < s->n_cmds; i++) {
+		const struct smtp_command *cmd = &s->cmds[i];
+		uint64_t ts = cmd->reply_ts ? cmd->reply_ts : cmd->ts;
+		bool auth = cmd->verb == SMTP_AUTH || cmd->verb == SMTP_AUTH_DATA;
+
+		if (!cmd->has_reply || cmd->reply.code < 400)
+			continue;
+		if (auth && cmd->reason == SMTP_R_auth_failed) {
+			burst_add(&c->logins_failed, ts);
+			burst_add(&v->logins_failed, ts);
+		} else if (cmd->verb == SMTP_RCPT && cmd->reason == SMTP_R_mailbox_unknown) {
+			burst_add(&c->unknown_rcpt, ts);
+			burst_add(&v->unknown_rcpt, ts);
+		} else if (cmd->verb == SMTP_RCPT && cmd->reason == SMTP_R_relay_denied) {
+			c->relay_denied++;
+		}
+	}
+}
+
+/* With our domains known: senders forged from outside, recipients relayed for outsiders. */
+static void
+count_relaying(const struct rpt_audit_opts *o, struct host *c, struct host *v,
+	       const struct smtp_session *s)
+{
+	if (!o->n_domains || c->zone != ZONE_OUTSIDE || authenticated(s))
+		return;
+	for (size_t i = 0; i < s->n_msgs; i++) {
+		const struct smtp_message *m = &s->msgs[i];
+
+		c->spoofed += local_address(o, m->mail_from);
+		for (size_t k = 0; v->zone == ZONE_LOCAL && k < m->n_rcpt; k++)
+			v->open_relay += m->rcpt[k].status == SMTP_RCPT_ACCEPTED &&
+					 !local_address(o, m->rcpt[k].addr);
+	}
+}
+
+static bool
+offers_starttls(const struct smtp_session *s)
+{
+	for (size_t i = 0; i < s->n_extensions; i++)
+		if (strncasecmp(s->extensions[i], "STARTTLS", 8) == 0 &&
+		    (s->extensions[i][8] == '\0' || s->extensions[i][8] == ' '))
+			return true;
+	return s->starttls || s->implicit_tls;
+}
+
+/* An address literal ("[192.0.2.1]", "[IPv6:2001:db8::1]") that is not the client's address. */
+static bool
+literal_not_own(const char *helo, const struct cap_addr *ip)
+{
+	struct cap_addr lit = {0};
+	size_t len = helo ? strlen(helo) : 0;
+	char buf[64];
+
+	if (len < 3 || helo[0] != '[' || helo[len - 1] != ']' || len - 2 >= sizeof(buf))
+		return false;
+	memcpy(buf, helo + 1, len - 2);
+	buf[len - 2] = '\0';
+	if (strncasecmp(buf, "IPv6:", 5) == 0 && inet_pton(AF_INET6, buf + 5, lit.bytes) == 1)
+		lit.family = 6;
+	else if (inet_pton(AF_INET, buf, lit.bytes) == 1)
+		lit.family = 4;
+	else
+		return false;
+	return !same_ip(&lit, ip);
+}
+
+static void
+count_judged(struct rpt_audit *a, struct host *c, struct host *v, const struct smtp_session *s)
+{
+	struct peer *p = add_peer(&a->key, c, &s->server, s);
+
+	add_peer(&a->key, v, &s->client, s);
+	/* a client of ours on port 25 of a server outside: sending straight to an MX */
+	if (p && !p->port25 && s->server_port == 25 && c->zone == ZONE_LOCAL &&
+	    v->zone == ZONE_OUTSIDE) {
+		p->port25 = true;
+		c->outside_mx++;
+	}
+	count_refusals(c, v, s);
+	count_relaying(&a->opts, c, v, s);
+	v->no_starttls += v->zone == ZONE_LOCAL && s->esmtp && !offers_starttls(s);
+	c->ehlo_mismatch += literal_not_own(s->helo, &s->client);
+}
+
 void
 rpt_audit_session(struct rpt_audit *a, const struct smtp_session *s)
 {
@@ -423,10 +897,11 @@ rpt_audit_session(struct rpt_audit *a, const struct smtp_session *s)
 		a->unaudited++;
 		return;
 	}
+	c->zone = zone_of(&a->opts, &s->client);
+	v->zone = zone_of(&a->opts, &s->server);
 	count_session(c, s);
 	count_session(v, s);
-	add_peer(&a->key, c, &s->server);
-	add_peer(&a->key, v, &s->client);
+	count_judged(a, c, v, s);
 	add_name(c, s->helo);
 	if (s->n_cmds && s->cmds[0].verb == SMTP_CONNECT && s->cmds[0].has_reply)
 		add_greeting(v, &s->cmds[0].reply);
@@ -456,36 +931,84 @@ looks_like_hostname(const char *n)
 	return dot;
 }
 
-/* The flags an auditor should look at, as fixed short phrases. */
-static unsigned
-host_flags(const struct host *h, const char **out, unsigned max)
+static uint64_t
+bad_names(const struct host *h)
 {
-	unsigned n = 0;
+	uint64_t n = 0;
 
-	if (h->role == ROLE_CLIENT && (h->n_peers >= MANY_SERVERS || h->peers_overflow) && n < max)
-		out[n++] = "talks to many mail servers (direct-to-MX sending?)";
-	for (unsigned i = 0; h->role == ROLE_CLIENT && i < h->n_names; i++) {
-		if (!looks_like_hostname(h->names[i]) && n < max) {
-			out[n++] = "EHLO name is not a host name";
-			break;
-		}
-	}
-	if (h->role == ROLE_SERVER && h->refused + h->no_answer + h->no_greeting == h->sessions &&
-	    n < max)
-		out[n++] = "never answered SMTP";
-	if (h->auth_cleartext && n < max)
-		out[n++] = "passwords sent in cleartext (AUTH without TLS)";
-	if (h->tls_unused && n < max)
-		out[n++] = "STARTTLS offered but not used";
-	if (h->tls_versions[0] + h->tls_versions[1] + h->tls_versions[2] && n < max)
-		out[n++] = "speaks SSLv3, TLS 1.0 or 1.1 (deprecated, RFC 8996)";
-	if (h->tls_failed && n < max)
-		out[n++] = "TLS handshakes failed";
-	if (h->cert_seen && h->cert_left < 0 && n < max)
-		out[n++] = "certificate expired";
-	else if (h->cert_seen && h->cert_left < CERT_SOON && n < max)
-		out[n++] = "certificate expires within 30 days";
+	for (unsigned i = 0; i < h->n_names; i++)
+		n += !looks_like_hostname(h->names[i]);
 	return n;
+}
+
+/* Was this address also seen answering SMTP (a relay, not a desktop)? */
+static bool
+seen_serving(const struct rpt_audit *a, const struct host *h)
+{
+	return slot_for(&a->key, a->slots, a->cap, &h->ip, ROLE_SERVER)->used;
+}
+
+static bool
+same_name(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	la -= la && a[la - 1] == '.';
+	lb -= lb && b[lb - 1] == '.';
+	return la == lb && strncasecmp(a, b, la) == 0;
+}
+
+/* --audit-rdns: does a host name the client gave in EHLO match its PTR name? Literals aside. */
+static uint64_t
+rdns_differs(const struct host *h)
+{
+	bool named = false;
+
+	if (!h->rdns)
+		return 0;
+	for (unsigned i = 0; i < h->n_names; i++) {
+		if (h->names[i][0] == '[')
+			continue;
+		named = true;
+		if (h->rdns[0] && same_name(h->names[i], h->rdns))
+			return 0;
+	}
+	return named;
+}
+
+/* What flag_info[] says of a host, as a count per flag (0: not said); sets n_flags. */
+static unsigned
+judge(const struct rpt_audit *a, struct host *h)
+{
+	uint64_t *n = h->flag_counts;
+	bool client = h->role == ROLE_CLIENT, server = !client;
+	unsigned k = 0;
+
+	n[F_OPEN_RELAY] = server ? h->open_relay : 0;
+	n[F_PASSWORD_GUESSING] = client && h->logins_failed.hit ? h->logins_failed.count : 0;
+	n[F_LOGIN_FAILURES] = server && h->logins_failed.hit ? h->logins_failed.count : 0;
+	n[F_HARVESTING] = client && h->unknown_rcpt.hit ? h->unknown_rcpt.count : 0;
+	n[F_RELAY_ATTEMPTS] = h->relay_denied >= RELAY_TRIES ? h->relay_denied : 0;
+	n[F_SPOOFED_SENDER] = h->spoofed;
+	n[F_DIRECT_TO_MX] = h->outside_mx && !seen_serving(a, h) ? h->outside_mx : 0;
+	n[F_MANY_SERVERS] = client && !a->opts.n_nets &&
+			    (h->n_peers >= MANY_SERVERS || h->peers_overflow) ? h->n_peers : 0;
+	n[F_EHLO_MISMATCH] = h->ehlo_mismatch;
+	n[F_EHLO_NOT_RDNS] = client ? rdns_differs(h) : 0;
+	n[F_EHLO_NOT_HOSTNAME] = client ? bad_names(h) : 0;
+	n[F_NEVER_ANSWERED] = server && h->refused + h->no_answer + h->no_greeting == h->sessions
+			      ? h->sessions : 0;
+	n[F_AUTH_CLEARTEXT] = h->auth_cleartext;
+	n[F_NO_STARTTLS] = h->no_starttls;
+	/* the client's choice, not the server's; an auditor answers for our clients only */
+	n[F_STARTTLS_UNUSED] = client && h->zone == ZONE_LOCAL ? h->tls_unused : 0;
+	n[F_OLD_TLS] = h->tls_versions[0] + h->tls_versions[1] + h->tls_versions[2];
+	n[F_TLS_FAILED] = h->tls_failed;
+	n[F_CERT_EXPIRED] = h->cert_seen && h->cert_left < 0;
+	n[F_CERT_EXPIRING] = h->cert_seen && h->cert_left >= 0 && h->cert_left < CERT_SOON;
+	for (unsigned i = 0; i < F_COUNT; i++)
+		k += n[i] != 0;
+	return h->n_flags = k;
 }
 
 static uint64_t
@@ -544,24 +1067,108 @@ by_key(const void *x, const void *y)
 	return c ? c : (int)a->role - (int)b->role;
 }
 
+/* --audit-rdns: the client's PTR name, once ("" when it has none); RDNS_MAX lookups at most. */
+static void
+look_up_rdns(struct rpt_audit *a, struct host *h)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char name[NI_MAXHOST];
+
+	if (!a->opts.rdns || h->role != ROLE_CLIENT || h->rdns || a->rdns_done == RDNS_MAX)
+		return;
+	memset(&ss, 0, sizeof(ss));
+	if (h->ip.family == 4) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		in->sin_family = AF_INET;
+		memcpy(&in->sin_addr, h->ip.bytes, 4);
+		len = sizeof(*in);
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		in6->sin6_family = AF_INET6;
+		memcpy(&in6->sin6_addr, h->ip.bytes, 16);
+		len = sizeof(*in6);
+	}
+	a->rdns_done++;
+	if (getnameinfo((struct sockaddr *)&ss, len, name, sizeof(name), NULL, 0, NI_NAMEREQD) != 0)
+		name[0] = '\0';
+	h->rdns = strdup(name);
+}
+
+/* Every host, judged, in the order of --audit-sort. */
 static struct host **
 sorted_hosts(struct rpt_audit *a)
 {
 	struct host **v = malloc((a->count ? a->count : 1) * sizeof(*v));
-	const char *flags[8];
 	size_t n = 0;
 
 	if (!v)
 		return NULL;
 	for (size_t i = 0; i < a->cap; i++) {
 		if (a->slots[i].used) {
-			a->slots[i].n_flags = host_flags(&a->slots[i], flags, 8);
+			look_up_rdns(a, &a->slots[i]);
+			judge(a, &a->slots[i]);
 			v[n++] = &a->slots[i];
 		}
 	}
-	sort_by = a->sort;
+	sort_by = a->opts.sort;
 	qsort(v, n, sizeof(*v), by_key);
 	return v;
+}
+
+/* --audit-only: a role asked, a zone asked, and a flag asked (any of each kind). */
+static bool
+shown(const struct rpt_audit *a, const struct host *h)
+{
+	const struct rpt_audit_opts *o = &a->opts;
+	bool flag = !o->only_flags;
+
+	for (unsigned i = 0; i < F_COUNT && !flag; i++)
+		flag = (o->only_flags >> i & 1) && h->flag_counts[i];
+	return (!o->only_roles || (o->only_roles >> h->role & 1)) &&
+	       (!o->only_zones || (o->only_zones >> h->zone & 1)) && flag &&
+	       (!o->only_flagged || h->n_flags);
+}
+
+/* Busier: more sessions, then more bytes, then the lower address (the same in any run). */
+static bool
+busier(const struct peer *a, const struct peer *b)
+{
+	if (a->sessions != b->sessions)
+		return a->sessions > b->sessions;
+	if (a->bytes != b->bytes)
+		return a->bytes > b->bytes;
+	if (a->ip.family != b->ip.family)
+		return a->ip.family < b->ip.family;
+	return memcmp(a->ip.bytes, b->ip.bytes, 16) < 0;
+}
+
+/* Its busiest peers, at most TOP_PEERS, busiest first. */
+static unsigned
+top_peers(const struct host *h, const struct peer **out)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < h->cap_peers; i++) {
+		const struct peer *p = &h->peers[i];
+		unsigned j;
+
+		if (!p->ip.family || (n == TOP_PEERS && !busier(p, out[n - 1])))
+			continue;
+		for (j = n < TOP_PEERS ? n++ : n - 1; j && busier(p, out[j - 1]); j--)
+			out[j] = out[j - 1];
+		out[j] = p;
+	}
+	return n;
+}
+
+static const char *
+role_zone(const struct host *h, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s%s%s", zone_words[h->zone], h->zone ? " " : "", role_words[h->role]);
+	return buf;
 }
 
 /* The most frequent failure replies, at most TOP_REASONS, first seen first among equals. */
@@ -604,12 +1211,55 @@ text_cut(FILE *f, const char *v, bool cut)
 		rpt_text_ellipsis(f);
 }
 
+/* Bytes each way, the busiest peers and, with --audit-rdns, the PTR name. */
+static void
+json_volume(FILE *f, const struct host *h)
+{
+	const struct peer *top[TOP_PEERS];
+	unsigned n = top_peers(h, top);
+	char ip[64];
+
+	fprintf(f, ",\"bytes\":{\"sent\":%" PRIu64 ",\"received\":%" PRIu64 "},\"top_peers\":[",
+		h->bytes_sent, h->bytes_received);
+	for (unsigned i = 0; i < n; i++) {
+		rpt_addr(ip, sizeof(ip), &top[i]->ip);
+		fprintf(f, "%s{\"ip\":\"%s\",\"sessions\":%" PRIu64 ",\"bytes\":%" PRIu64 "}",
+			i ? "," : "", ip, top[i]->sessions, top[i]->bytes);
+	}
+	putc(']', f);
+	if (h->rdns) {
+		fputs(",\"rdns\":", f);
+		if (h->rdns[0])
+			rpt_json_string(f, h->rdns);
+		else
+			fputs("null", f);
+	}
+}
+
+/* "flags": what each says, as before; "findings": the same with id, count and what to check. */
+static void
+json_flags(FILE *f, const struct host *h)
+{
+	unsigned k = 0;
+
+	fputs(",\"flags\":[", f);
+	for (unsigned i = 0; i < F_COUNT; i++)
+		if (h->flag_counts[i])
+			fprintf(f, "%s\"%s\"", k++ ? "," : "", flag_info[i].says);
+	fputs("],\"findings\":[", f);
+	k = 0;
+	for (unsigned i = 0; i < F_COUNT; i++)
+		if (h->flag_counts[i])
+			fprintf(f, "%s{\"id\":\"%s\",\"count\":%" PRIu64 ",\"says\":\"%s\",\"next\":\"%s\"}",
+				k++ ? "," : "", flag_info[i].id, h->flag_counts[i], flag_info[i].says,
+				flag_info[i].next);
+	putc(']', f);
+}
+
 static void
 json_host(FILE *f, const struct host *h)
 {
 	char ip[64], t1[40], t2[40];
-	const char *flags[8];
-	unsigned nf = host_flags(h, flags, 8);
 	const struct reason *top[TOP_REASONS];
 	uint64_t other;
 	unsigned nr = top_reasons(h, top, &other);
@@ -617,12 +1267,15 @@ json_host(FILE *f, const struct host *h)
 	rpt_addr(ip, sizeof(ip), &h->ip);
 	rpt_iso_time(t1, sizeof(t1), h->first_seen);
 	rpt_iso_time(t2, sizeof(t2), h->last_seen);
-	fprintf(f, "{\"type\":\"host\",\"ip\":\"%s\",\"role\":\"%s\",\"sessions\":%" PRIu64
+	fprintf(f, "{\"type\":\"host\",\"ip\":\"%s\",\"role\":\"%s\",\"zone\":", ip,
+		role_words[h->role]);
+	fputs(h->zone ? (h->zone == ZONE_LOCAL ? "\"local\"" : "\"outside\"") : "null", f);
+	fprintf(f, ",\"sessions\":%" PRIu64
 		   ",\"peers\":%u,\"peers_capped\":%s,\"messages\":{\"delivered\":%" PRIu64
 		   ",\"deferred\":%" PRIu64 ",\"rejected\":%" PRIu64 "},\"attempts\":{\"refused\":%" PRIu64
 		   ",\"no_answer\":%" PRIu64 ",\"no_greeting\":%" PRIu64 "},\"tls\":{\"used\":%" PRIu64
 		   ",\"offered_unused\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"versions\":[",
-		ip, h->role == ROLE_CLIENT ? "client" : "server", h->sessions, h->n_peers,
+		h->sessions, h->n_peers,
 		h->peers_overflow ? "true" : "false", h->delivered, h->deferred, h->rejected, h->refused,
 		h->no_answer, h->no_greeting, h->tls_used, h->tls_unused, h->tls_failed);
 	for (unsigned i = 0, k = 0; i < TLS_VERSIONS; i++)
@@ -645,8 +1298,8 @@ json_host(FILE *f, const struct host *h)
 		fputs("null", f);
 	}
 	fprintf(f, "},\"auth\":{\"used\":%" PRIu64 ",\"cleartext\":%" PRIu64
-		   ",\"failed\":%" PRIu64 "},\"%s\":[",
-		h->auth_used, h->auth_cleartext, h->auth_failed,
+		   ",\"failed\":%" PRIu64 ",\"failed_attempts\":%" PRIu64 "},\"%s\":[",
+		h->auth_used, h->auth_cleartext, h->auth_failed, h->logins_failed.count,
 		h->role == ROLE_CLIENT ? "ehlo_names" : "banners");
 	for (unsigned i = 0; i < h->n_names; i++) {
 		if (i)
@@ -671,11 +1324,11 @@ json_host(FILE *f, const struct host *h)
 		h->knock_on);
 	for (unsigned i = 0; i < h->n_ports; i++)
 		fprintf(f, "%s%u", i ? "," : "", h->ports[i]);
-	fprintf(f, "],\"ports_capped\":%s,\"first_seen\":\"%s\",\"last_seen\":\"%s\",\"flags\":[",
+	fprintf(f, "],\"ports_capped\":%s,\"first_seen\":\"%s\",\"last_seen\":\"%s\"",
 		h->ports_cut ? "true" : "false", t1, t2);
-	for (unsigned i = 0; i < nf; i++)
-		fprintf(f, "%s\"%s\"", i ? "," : "", flags[i]);
-	fputs("]}\n", f);
+	json_volume(f, h);
+	json_flags(f, h);
+	fputs("}\n", f);
 }
 
 /* The TLS versions and ciphers of completed handshakes, and the failed ones. */
@@ -741,39 +1394,6 @@ text_failures(FILE *f, const struct host *h)
 	putc('\n', f);
 }
 
-static void
-text_host(FILE *f, const struct host *h)
-{
-	char ip[64];
-	const char *flags[8];
-	unsigned nf = host_flags(h, flags, 8);
-
-	rpt_addr(ip, sizeof(ip), &h->ip);
-	fprintf(f, "  %-6s %-39s %8" PRIu64 " %5u%s %9" PRIu64 " %8" PRIu64 " %8" PRIu64 " %7" PRIu64
-		   " %10" PRIu64 " %8" PRIu64 " %9" PRIu64 "  tls %" PRIu64 "/%" PRIu64
-		   " auth %" PRIu64 "\n",
-		h->role == ROLE_CLIENT ? "client" : "server", ip, h->sessions, h->n_peers,
-		h->peers_overflow ? "+" : " ", h->delivered, h->deferred, h->rejected, h->refused,
-		h->no_answer, h->no_greeting, h->auth_failed, h->tls_used, h->tls_used + h->tls_unused,
-		h->auth_used);
-	text_seen(f, h);
-	for (unsigned i = 0; i < h->n_names; i++) {
-		fputs(i ? ", " : (h->role == ROLE_CLIENT ? "         EHLO: " : "         banner: "), f);
-		text_cut(f, h->names[i], h->names_cut[i]);
-	}
-	if (h->n_names)
-		putc('\n', f);
-	if (h->reject[0]) {
-		fputs("         greeting refused: ", f);
-		text_cut(f, h->reject, h->reject_cut);
-		putc('\n', f);
-	}
-	text_tls(f, h);
-	text_failures(f, h);
-	for (unsigned i = 0; i < nf; i++)
-		fprintf(f, "         ! %s\n", flags[i]);
-}
-
 /* v with a comma every three digits: 2,141. */
 static const char *
 grouped(char *buf, size_t n, uint64_t v)
@@ -789,6 +1409,73 @@ grouped(char *buf, size_t n, uint64_t v)
 	}
 	buf[k] = '\0';
 	return buf;
+}
+
+static void
+text_peers(FILE *f, const struct host *h)
+{
+	const struct peer *top[TOP_PEERS];
+	unsigned n = top_peers(h, top);
+	char ip[64], b[3][32];
+
+	fprintf(f, "         bytes sent %s, received %s", grouped(b[0], 32, h->bytes_sent),
+		grouped(b[1], 32, h->bytes_received));
+	for (unsigned i = 0; i < n; i++) {
+		rpt_addr(ip, sizeof(ip), &top[i]->ip);
+		fprintf(f, "%s%s (%" PRIu64 " session%s, %s bytes)", i ? ", " : "; peers: ", ip,
+			top[i]->sessions, top[i]->sessions == 1 ? "" : "s",
+			grouped(b[2], 32, top[i]->bytes));
+	}
+	if (h->n_peers > n)
+		fprintf(f, ", %u%s more", h->n_peers - n, h->peers_overflow ? "+" : "");
+	putc('\n', f);
+}
+
+/* Each flag: what it says, how often, and what to check next. */
+static void
+text_flags(FILE *f, const struct host *h)
+{
+	for (unsigned i = 0; i < F_COUNT; i++) {
+		if (!h->flag_counts[i])
+			continue;
+		fprintf(f, "         ! %s", flag_info[i].says);
+		if (h->flag_counts[i] > 1)
+			fprintf(f, " (%" PRIu64 ")", h->flag_counts[i]);
+		fprintf(f, " [%s]\n           next: %s\n", flag_info[i].id, flag_info[i].next);
+	}
+}
+
+static void
+text_host(FILE *f, const struct rpt_audit *a, const struct host *h)
+{
+	char ip[64], rz[24];
+
+	rpt_addr(ip, sizeof(ip), &h->ip);
+	fprintf(f, "  %-*s %-39s %8" PRIu64 " %5u%s %9" PRIu64 " %8" PRIu64 " %8" PRIu64 " %7" PRIu64
+		   " %10" PRIu64 " %8" PRIu64 " %9" PRIu64 "  tls %" PRIu64 "/%" PRIu64
+		   " auth %" PRIu64 "\n",
+		a->opts.n_nets ? 14 : 6, role_zone(h, rz, sizeof(rz)), ip, h->sessions, h->n_peers,
+		h->peers_overflow ? "+" : " ", h->delivered, h->deferred, h->rejected, h->refused,
+		h->no_answer, h->no_greeting, h->auth_failed, h->tls_used, h->tls_used + h->tls_unused,
+		h->auth_used);
+	text_seen(f, h);
+	for (unsigned i = 0; i < h->n_names; i++) {
+		fputs(i ? ", " : (h->role == ROLE_CLIENT ? "         EHLO: " : "         banner: "), f);
+		text_cut(f, h->names[i], h->names_cut[i]);
+	}
+	if (h->n_names)
+		putc('\n', f);
+	if (h->rdns)
+		fprintf(f, "         reverse DNS: %s\n", h->rdns[0] ? h->rdns : "(none)");
+	if (h->reject[0]) {
+		fputs("         greeting refused: ", f);
+		text_cut(f, h->reject, h->reject_cut);
+		putc('\n', f);
+	}
+	text_peers(f, h);
+	text_tls(f, h);
+	text_failures(f, h);
+	text_flags(f, h);
 }
 
 /* What the whole audit comes to, before the table: each session is counted at its server. */
@@ -827,18 +1514,48 @@ static const char *const sort_words[] = {
 	[RPT_SORT_FAILURES] = "failures", [RPT_SORT_HOST] = "address",
 };
 
+/* Hosts per flag, in flag_info[] order, and what could not be judged without "ours". */
 static void
-text_table_head(FILE *f, const struct rpt_audit *a)
+text_flag_totals(FILE *f, const struct rpt_audit *a, struct host *const *v, size_t n)
 {
-	fprintf(f, "Hosts (%zu), by %s%s:\n", a->count, sort_words[a->sort],
-		a->unaudited ? " (table full: some sessions not audited)" : "");
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < F_COUNT; i++) {
+		uint64_t hosts = 0;
+
+		for (size_t j = 0; j < n; j++)
+			hosts += v[j]->flag_counts[i] != 0;
+		if (hosts)
+			fprintf(f, "%s%s %" PRIu64, k++ ? ", " : "Flags (hosts): ", flag_info[i].id, hosts);
+	}
+	if (k)
+		putc('\n', f);
+	if (!a->opts.n_nets || !a->opts.n_domains)
+		fprintf(f, "Not judged without %s: %s\n",
+			!a->opts.n_nets && !a->opts.n_domains ? "--local-nets and --local-domains"
+			: !a->opts.n_nets ? "--local-nets" : "--local-domains",
+			!a->opts.n_nets ? "open relay, spoofed senders, direct-to-MX clients, our "
+					  "servers without STARTTLS, our clients not using it"
+					: "open relay, spoofed senders");
+}
+
+static void
+text_table_head(FILE *f, const struct rpt_audit *a, size_t n_shown)
+{
+	if (n_shown == a->count)
+		fprintf(f, "Hosts (%zu), by %s%s:\n", a->count, sort_words[a->opts.sort],
+			a->unaudited ? " (table full: some sessions not audited)" : "");
+	else
+		fprintf(f, "Hosts: %zu of %zu shown (--audit-only), by %s%s:\n", n_shown, a->count,
+			sort_words[a->opts.sort],
+			a->unaudited ? " (table full: some sessions not audited)" : "");
 	fputs("  sessions, refused, unanswered, no-greet, auth-fail: the host's sessions; delivered,\n"
 	      "  deferred, rejected: its messages (several per session possible); tls U/T: sessions\n"
 	      "  that used STARTTLS / sessions where it was offered or used; auth: sessions with AUTH\n",
 	      f);
-	fprintf(f, "  %-6s %-39s %8s %6s %9s %8s %8s %7s %10s %8s %9s\n", "role", "host", "sessions",
-		"peers", "delivered", "deferred", "rejected", "refused", "unanswered", "no-greet",
-		"auth-fail");
+	fprintf(f, "  %-*s %-39s %8s %6s %9s %8s %8s %7s %10s %8s %9s\n", a->opts.n_nets ? 14 : 6,
+		"role", "host", "sessions", "peers", "delivered", "deferred", "rejected", "refused",
+		"unanswered", "no-greet", "auth-fail");
 }
 
 uint64_t
@@ -851,15 +1568,20 @@ void
 rpt_audit_print(struct rpt_audit *a, FILE *f, bool json)
 {
 	struct host **v = sorted_hosts(a);
+	size_t n_shown = 0;
 
 	if (!v)
 		return;
+	for (size_t i = 0; i < a->count; i++)
+		n_shown += shown(a, v[i]);
 	if (!json) {
 		text_headline(f, v, a->count);
-		text_table_head(f, a);
+		text_flag_totals(f, a, v, a->count);
+		text_table_head(f, a, n_shown);
 	}
 	for (size_t i = 0; i < a->count; i++)
-		json ? json_host(f, v[i]) : text_host(f, v[i]);
+		if (shown(a, v[i]))
+			json ? json_host(f, v[i]) : text_host(f, a, v[i]);
 	if (!json)
 		putc('\n', f);
 	free(v);
@@ -892,16 +1614,16 @@ static const char *const csv_columns[] = {
 	"role", "ip", "ports", "sessions", "peers", "delivered", "deferred", "rejected", "refused",
 	"no_answer", "no_greeting", "tls_used", "tls_offered_unused", "tls_failed", "auth_used",
 	"auth_cleartext", "auth_failed", "failures", "knock_on", "first_seen", "last_seen", "names",
-	"top_failures", "flags",
+	"top_failures", "flags", "zone", "bytes_sent", "bytes_received", "auth_failed_attempts",
+	"top_peers", "flag_ids",
 };
 
 static void
 csv_lists(FILE *f, const struct host *h)
 {
 	const struct reason *top[TOP_REASONS];
-	const char *flags[8];
 	uint64_t other;
-	unsigned nr = top_reasons(h, top, &other), nf = host_flags(h, flags, 8);
+	unsigned nr = top_reasons(h, top, &other), k = 0;
 
 	putc('"', f);
 	for (unsigned i = 0; i < h->n_names; i++) {
@@ -916,8 +1638,31 @@ csv_lists(FILE *f, const struct host *h)
 		fprintf(f, "%s (%" PRIu64 ")", top[i]->cut ? "..." : "", top[i]->count);
 	}
 	fputs("\",\"", f);
-	for (unsigned i = 0; i < nf; i++)
-		fprintf(f, "%s%s", i ? " / " : "", flags[i]);
+	for (unsigned i = 0; i < F_COUNT; i++)
+		if (h->flag_counts[i])
+			fprintf(f, "%s%s", k++ ? " / " : "", flag_info[i].says);
+	putc('"', f);
+}
+
+/* The columns added with the judgements: zone, volume, login attempts, peers, flag ids. */
+static void
+csv_judged(FILE *f, const struct host *h)
+{
+	const struct peer *top[TOP_PEERS];
+	unsigned n = top_peers(h, top), k = 0;
+	char ip[64];
+
+	fprintf(f, ",%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",\"", zone_words[h->zone], h->bytes_sent,
+		h->bytes_received, h->logins_failed.count);
+	for (unsigned i = 0; i < n; i++) {
+		rpt_addr(ip, sizeof(ip), &top[i]->ip);
+		fprintf(f, "%s%s (%" PRIu64 " sessions, %" PRIu64 " bytes)", i ? " / " : "", ip,
+			top[i]->sessions, top[i]->bytes);
+	}
+	fputs("\",\"", f);
+	for (unsigned i = 0; i < F_COUNT; i++)
+		if (h->flag_counts[i])
+			fprintf(f, "%s%s", k++ ? " " : "", flag_info[i].id);
 	fputs("\"\r\n", f);
 }
 
@@ -929,7 +1674,7 @@ csv_host(FILE *f, const struct host *h)
 	rpt_addr(ip, sizeof(ip), &h->ip);
 	rpt_iso_time(t1, sizeof(t1), h->first_seen);
 	rpt_iso_time(t2, sizeof(t2), h->last_seen);
-	fprintf(f, "%s,%s,\"", h->role == ROLE_CLIENT ? "client" : "server", ip);
+	fprintf(f, "%s,%s,\"", role_words[h->role], ip);
 	for (unsigned i = 0; i < h->n_ports; i++)
 		fprintf(f, "%s%u", i ? " " : "", h->ports[i]);
 	fprintf(f, "%s\",%" PRIu64 ",%u%s", h->ports_cut ? " ..." : "", h->sessions, h->n_peers,
@@ -942,6 +1687,7 @@ csv_host(FILE *f, const struct host *h)
 		fprintf(f, ",%" PRIu64, nums[i]);
 	fprintf(f, ",%s,%s,", t1, t2);
 	csv_lists(f, h);
+	csv_judged(f, h);
 }
 
 void
@@ -953,18 +1699,246 @@ rpt_audit_csv(struct rpt_audit *a, FILE *f)
 		fprintf(f, "%s%s", i ? "," : "", csv_columns[i]);
 	fputs("\r\n", f);
 	for (size_t i = 0; v && i < a->count; i++)
-		csv_host(f, v[i]);
+		if (shown(a, v[i]))
+			csv_host(f, v[i]);
 	free(v);
 }
 
+_Static_assert(F_COUNT == RPT_AUDIT_FLAGS, "report_private.h counts the flags");
+
+const char *
+rpt_audit_flag_id(unsigned i)
+{
+	return i < F_COUNT ? flag_info[i].id : NULL;
+}
+
+void
+rpt_audit_flag_list(FILE *f)
+{
+	for (unsigned i = 0; i < F_COUNT; i++)
+		fprintf(f, "  %-18s %s\n", flag_info[i].id, flag_info[i].says);
+}
+
+/* ------------------------------------------------------------ --audit-graph */
+
+#define GRAPH_HOSTS 200 /* hosts drawn, as --audit-sort and --audit-only choose them */
+
+static void
+dot_id(FILE *f, const struct host *h)
+{
+	char ip[64];
+
+	rpt_addr(ip, sizeof(ip), &h->ip);
+	fprintf(f, "\"%c %s\"", h->role == ROLE_CLIENT ? 'c' : 's', ip);
+}
+
+static void
+dot_node(FILE *f, const struct host *h)
+{
+	char ip[64], rz[24], b[32];
+	unsigned k = 0;
+
+	rpt_addr(ip, sizeof(ip), &h->ip);
+	dot_id(f, h);
+	fprintf(f, " [shape=%s,label=\"%s\\n%s, %" PRIu64 " session%s, %s bytes",
+		h->role == ROLE_CLIENT ? "ellipse" : "box", ip, role_zone(h, rz, sizeof(rz)),
+		h->sessions, h->sessions == 1 ? "" : "s", grouped(b, sizeof(b),
+		h->bytes_sent + h->bytes_received));
+	for (unsigned i = 0; i < F_COUNT; i++)
+		if (h->flag_counts[i])
+			fprintf(f, "%s%s", k++ ? ", " : "\\n! ", flag_info[i].id);
+	fprintf(f, "\"%s%s%s];\n", h->zone == ZONE_LOCAL ? ",style=filled,fillcolor=\"#dde8f8\"" : "",
+		k ? ",color=red,fontcolor=red,penwidth=2" : "",
+		h->drawn == 2 ? ",fontsize=9,color=gray50" : "");
+}
+
+static struct host *
+peer_host(struct rpt_audit *a, const struct host *h, const struct peer *p)
+{
+	struct host *o = slot_for(&a->key, a->slots, a->cap, &p->ip,
+				  h->role == ROLE_CLIENT ? ROLE_SERVER : ROLE_CLIENT);
+
+	return o->used ? o : NULL;
+}
+
+/* The hosts shown (GRAPH_HOSTS at most), then the busiest peers of each, for context. */
+static size_t
+mark_drawn(struct rpt_audit *a, struct host *const *v)
+{
+	size_t n = 0, more = 0;
+
+	for (size_t i = 0; i < a->count; i++) {
+		v[i]->drawn = 0;
+		if (shown(a, v[i]) && n < GRAPH_HOSTS && ++n)
+			v[i]->drawn = 1;
+		else if (shown(a, v[i]))
+			more++;
+	}
+	for (size_t i = 0; i < a->count; i++) {
+		const struct peer *top[TOP_PEERS];
+		unsigned k = v[i]->drawn == 1 ? top_peers(v[i], top) : 0;
+
+		for (unsigned j = 0; j < k; j++) {
+			struct host *o = peer_host(a, v[i], top[j]);
+
+			if (o && !o->drawn)
+				o->drawn = 2;
+		}
+	}
+	return more;
+}
+
+static int
+by_busier(const void *x, const void *y)
+{
+	const struct peer *a = *(const struct peer *const *)x, *b = *(const struct peer *const *)y;
+
+	return busier(a, b) ? -1 : busier(b, a);
+}
+
+/* A client's edges to the servers drawn, busiest first (the same order in every run). */
+static void
+dot_edges(FILE *f, struct rpt_audit *a, const struct host *c)
+{
+	const struct peer **e = malloc((c->n_peers ? c->n_peers : 1) * sizeof(*e));
+	unsigned n = 0;
+	char b[32];
+
+	if (!e)
+		return;
+	for (unsigned i = 0; i < c->cap_peers; i++) {
+		const struct host *v = c->peers[i].ip.family ? peer_host(a, c, &c->peers[i]) : NULL;
+
+		if (v && v->drawn && n < c->n_peers)
+			e[n++] = &c->peers[i];
+	}
+	qsort(e, n, sizeof(*e), by_busier);
+	for (unsigned i = 0; i < n; i++) {
+		unsigned width = 1;
+
+		for (uint64_t k = e[i]->sessions; k > 1 && width < 8; k /= 4)
+			width++;
+		fputs("  ", f);
+		dot_id(f, c);
+		fputs(" -> ", f);
+		dot_id(f, peer_host(a, c, e[i]));
+		fprintf(f, " [label=\"%" PRIu64 " session%s\\n%s bytes\",penwidth=%u];\n",
+			e[i]->sessions, e[i]->sessions == 1 ? "" : "s",
+			grouped(b, sizeof(b), e[i]->bytes), width);
+	}
+	free(e);
+}
+
+static void
+write_dot(FILE *f, struct rpt_audit *a, struct host *const *v)
+{
+	size_t more = mark_drawn(a, v);
+
+	fputs("digraph smtpscope_audit {\n  rankdir=LR;\n  node [fontname=\"Helvetica\",fontsize=10];\n"
+	      "  edge [fontname=\"Helvetica\",fontsize=8,color=gray40];\n", f);
+	fprintf(f, "  label=\"smtpscope --audit: clients (ellipses) and servers (boxes)%s%s\";\n",
+		a->opts.n_nets ? "; ours shaded" : "", "; red: flagged");
+	for (size_t i = 0; i < a->count; i++) {
+		if (!v[i]->drawn)
+			continue;
+		fputs("  ", f);
+		dot_node(f, v[i]);
+	}
+	for (size_t i = 0; i < a->count; i++) {
+		if (v[i]->drawn && v[i]->role == ROLE_CLIENT)
+			dot_edges(f, a, v[i]);
+	}
+	if (more)
+		fprintf(f, "  more [shape=note,label=\"%zu more hosts not drawn\\n(--audit-only "
+			   "narrows the choice)\"];\n", more);
+	fputs("}\n", f);
+}
+
+/* Graphviz's dot on the PATH, as posix_spawnp() would find it. */
+bool
+rpt_audit_dot_found(void)
+{
+	const char *path = getenv("PATH");
+	char buf[4096];
+
+	for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+		const char *e = strchr(p, ':');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+
+		if (len && len + 5 < sizeof(buf)) {
+			memcpy(buf, p, len);
+			memcpy(buf + len, "/dot", 5);
+			if (access(buf, X_OK) == 0)
+				return true;
+		}
+		p += len + (e != NULL);
+	}
+	return false;
+}
+
+/* DOT through `dot -Tsvg`, whose output goes to f. */
+static bool
+draw_svg(FILE *f, struct rpt_audit *a, struct host *const *v)
+{
+	char *argv[] = {"dot", "-Tsvg", NULL};
+	posix_spawn_file_actions_t fa;
+	struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+	int fds[2], status = 0, err;
+	pid_t pid;
+	FILE *w;
+
+	fflush(f);
+	if (pipe(fds) < 0)
+		return false;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, fileno(f), 1);
+	posix_spawn_file_actions_addclose(&fa, fds[1]);
+	err = posix_spawnp(&pid, "dot", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[0]);
+	if (err || !(w = fdopen(fds[1], "w"))) {
+		close(fds[1]);
+		if (!err)
+			waitpid(pid, &status, 0);
+		return false;
+	}
+	sigaction(SIGPIPE, &ign, &old); /* dot may stop reading: an error, not our death */
+	write_dot(w, a, v);
+	err = fclose(w) != 0;
+	sigaction(SIGPIPE, &old, NULL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return !err && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+bool
+rpt_audit_graph(struct rpt_audit *a, FILE *f, bool svg)
+{
+	struct host **v = sorted_hosts(a);
+	bool ok;
+
+	if (!v)
+		return false;
+	if (svg) {
+		ok = draw_svg(f, a, v);
+	} else {
+		write_dot(f, a, v);
+		ok = fflush(f) == 0 && !ferror(f);
+	}
+	free(v);
+	return ok;
+}
+
 struct rpt_audit *
-rpt_audit_new(enum rpt_audit_sort sort, const struct rsm_hash_key *key)
+rpt_audit_new(const struct rpt_audit_opts *opts, const struct rsm_hash_key *key)
 {
 	struct rpt_audit *a = calloc(1, sizeof(*a));
 
 	if (!a)
 		return NULL;
-	a->sort = sort;
+	if (opts)
+		a->opts = *opts;
 	if (key)
 		a->key = *key;
 	if (rsm_hash_key_ensure(&a->key) < 0) {
@@ -979,8 +1953,16 @@ rpt_audit_free(struct rpt_audit *a)
 {
 	if (!a)
 		return;
-	for (size_t i = 0; i < a->cap; i++)
-		free(a->slots[i].peers);
+	for (size_t i = 0; i < a->cap; i++) {
+		struct host *h = &a->slots[i];
+
+		if (h->cap_peers)
+			cap_budget_give(h->cap_peers * sizeof(*h->peers));
+		free(h->peers);
+		burst_free(&h->logins_failed);
+		burst_free(&h->unknown_rcpt);
+		free(h->rdns);
+	}
 	free(a->slots);
 	cap_budget_give(a->cap * sizeof(struct host));
 	free(a);

@@ -69,7 +69,7 @@ rpt_new(const struct rpt_config *cfg)
 		return NULL;
 	r->cfg = *cfg;
 	r->counts.extract = cfg->extract;
-	if (cfg->audit && !(r->audit = rpt_audit_new(cfg->audit_sort, &cfg->hash_key))) {
+	if (cfg->audit && !(r->audit = rpt_audit_new(cfg->audit_opts, &cfg->hash_key))) {
 		free(r);
 		return NULL;
 	}
@@ -223,6 +223,12 @@ rpt_summary(struct rpt *r, const struct rpt_totals *t)
 		break;
 	}
 	fflush(out);
+}
+
+struct rpt_audit *
+rpt_audit_of(struct rpt *r)
+{
+	return r->audit;
 }
 
 void

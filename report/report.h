@@ -45,6 +45,38 @@ enum rpt_audit_sort {
 
 struct rpt_extract;
 
+/*
+ * How the audit judges and shows hosts (audit.c): what is "ours"
+ * (--local-nets, --local-domains), which hosts to show (--audit-only), reverse
+ * DNS (--audit-rdns) and the picture (--audit-graph).
+ */
+#define RPT_MAX_LOCAL 64
+struct rpt_net {
+	struct cap_addr addr;
+	uint8_t bits;
+};
+struct rpt_audit_opts {
+	enum rpt_audit_sort sort;
+	struct rpt_net nets[RPT_MAX_LOCAL];
+	unsigned n_nets;
+	char domains[RPT_MAX_LOCAL][256]; /* lower case, no trailing dot */
+	unsigned n_domains;
+	unsigned only_roles, only_zones; /* bits: 1 << role, 1 << zone; 0: all */
+	uint64_t only_flags;		 /* bits of flag ids; 0: all */
+	bool only_flagged;
+	bool rdns;
+	FILE *graph;	/* --audit-graph: DOT written here, or through dot when graph_svg */
+	bool graph_svg;
+};
+/* Each parses one option's list into o: NULL, or why it is refused (for one line). */
+const char *rpt_audit_nets(struct rpt_audit_opts *o, const char *list);
+const char *rpt_audit_domains(struct rpt_audit_opts *o, const char *list);
+const char *rpt_audit_only(struct rpt_audit_opts *o, const char *list);
+/* The flag ids and what each says, a line each (--audit-only help). */
+void rpt_audit_flag_list(FILE *f);
+/* Can an SVG be drawn: Graphviz's dot on the PATH. */
+bool rpt_audit_dot_found(void);
+
 struct rpt_config {
 	enum rpt_format format;
 	bool color; /* ANSI colours in text output */
@@ -56,7 +88,7 @@ struct rpt_config {
 	bool quiet; /* no summary at the end of a text run */
 	bool csv_messages; /* -o csv --messages: a row per message, not per command */
 	struct rpt_extract *extract; /* --extract: index each session's messages (borrowed) */
-	enum rpt_audit_sort audit_sort;
+	const struct rpt_audit_opts *audit_opts; /* NULL: the defaults */
 	struct rsm_hash_key hash_key; /* for the audit's host table; unset: drawn */
 	FILE *out;
 	/*
@@ -116,13 +148,17 @@ int rpt_extract_error(const struct rpt_extract *x);
 
 /* The host audit (audit.c), usable on its own. */
 struct rpt_audit;
-/* key: the run's hash key; NULL or unset: one is drawn. */
-struct rpt_audit *rpt_audit_new(enum rpt_audit_sort sort, const struct rsm_hash_key *key);
+/* opts: NULL for the defaults (borrowed); key: the run's hash key; NULL or unset: one is drawn. */
+struct rpt_audit *rpt_audit_new(const struct rpt_audit_opts *opts, const struct rsm_hash_key *key);
 void rpt_audit_session(struct rpt_audit *a, const struct smtp_session *s);
 void rpt_audit_print(struct rpt_audit *a, FILE *f, bool json);
 /* The hosts as CSV rows, after a header line. */
 void rpt_audit_csv(struct rpt_audit *a, FILE *f);
+/* --audit-graph: who talks to whom, as Graphviz DOT (or SVG through dot); false on failure. */
+bool rpt_audit_graph(struct rpt_audit *a, FILE *f, bool svg);
 void rpt_audit_free(struct rpt_audit *a);
+/* The report's audit (NULL without --audit), for --audit-graph at the end. */
+struct rpt_audit *rpt_audit_of(struct rpt *r);
 void rpt_free(struct rpt *r);
 
 /* --json-schema (schema.c): a JSON Schema (draft 2020-12) of the -o json records. */

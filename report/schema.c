@@ -30,7 +30,8 @@ static const char *const type_names[] = {
 /* Lists of names: the values of an enum, or the keys of a map of counters. */
 enum names {
 	N_NONE, N_STATE, N_RESULT, N_MATCH, N_OUTCOME, N_OUTCOME_SEEN, N_ANOMALY, N_RCPT,
-	N_SKIPPED, N_ROLE, N_PAIRED, N_HANDSHAKE, N_ALERT_LEVEL, N_REASON, N_CLASS, N_FIXER, N_KEYS
+	N_SKIPPED, N_ROLE, N_PAIRED, N_HANDSHAKE, N_ALERT_LEVEL, N_REASON, N_CLASS, N_FIXER, N_KEYS,
+	N_ZONE, N_FLAG
 };
 
 static const char *
@@ -123,6 +124,18 @@ fixer_name(int i)
 	return smtp_fixer_name((unsigned)i);
 }
 
+static const char *
+zone_name(int i)
+{
+	return i ? "outside" : "local";
+}
+
+static const char *
+flag_name(int i)
+{
+	return rpt_audit_flag_id((unsigned)i);
+}
+
 static const struct {
 	const char *(*name)(int);
 	int first, end;
@@ -145,6 +158,8 @@ static const struct {
 	[N_CLASS] = {class_name, 0, 2},
 	[N_FIXER] = {fixer_name, 0, 4},
 	[N_KEYS] = {keys_name, 0, TLS_KEYS_FOUND + 1},
+	[N_ZONE] = {zone_name, 0, 2},
+	[N_FLAG] = {flag_name, 0, RPT_AUDIT_FLAGS},
 };
 
 struct field;
@@ -545,7 +560,31 @@ static const struct field host_tls[] = {
 };
 
 static const struct field host_auth[] = {
-	{"used", REQ, COUNT}, {"cleartext", REQ, COUNT}, {"failed", REQ, COUNT}, END,
+	{"used", REQ, COUNT}, {"cleartext", REQ, COUNT},
+	{"failed", REQ, {.type = T_INTEGER, .min = "0", .desc = "sessions whose AUTH failed"}},
+	{"failed_attempts", REQ, {.type = T_INTEGER, .min = "0",
+				  .desc = "AUTH exchanges refused as failed logins (535), each "
+					  "attempt counted"}},
+	END,
+};
+
+static const struct field host_bytes[] = {
+	{"sent", REQ, COUNT}, {"received", REQ, COUNT}, END,
+};
+
+static const struct field host_peer[] = {
+	{"ip", REQ, STRING}, {"sessions", REQ, COUNT},
+	{"bytes", REQ, {.type = T_INTEGER, .min = "0", .desc = "both ways, in their sessions"}},
+	END,
+};
+
+static const struct field finding[] = {
+	{"id", REQ, {.type = T_STRING, .values = N_FLAG}},
+	{"count", REQ, {.type = T_INTEGER, .min = "1",
+			.desc = "what the flag counts: attempts, recipients, sessions or hosts"}},
+	{"says", REQ, {.type = T_STRING, .desc = "the flag in a few words (as in flags)"}},
+	{"next", REQ, {.type = T_STRING, .desc = "what to check or do next"}},
+	END,
 };
 
 static const struct field failure[] = {
@@ -556,6 +595,8 @@ static const struct field host[] = {
 	{"type", REQ, {.type = T_STRING, .cst = "host"}},
 	{"ip", REQ, STRING},
 	{"role", REQ, {.type = T_STRING, .values = N_ROLE}},
+	{"zone", REQ, {.type = T_STRING | T_NULL, .values = N_ZONE,
+		       .desc = "in --local-nets or not; null without --local-nets"}},
 	{"sessions", REQ, COUNT},
 	{"peers", REQ, COUNT},
 	{"peers_capped", REQ, BOOLEAN},
@@ -589,7 +630,17 @@ static const struct field host[] = {
 	{"ports_capped", REQ, {.type = T_BOOLEAN, .desc = "true: more ports than ports lists"}},
 	{"first_seen", REQ, TIME(NULL)},
 	{"last_seen", REQ, TIME(NULL)},
+	{"bytes", REQ, {.type = T_OBJECT, .props = host_bytes,
+			.desc = "TCP payload bytes the host sent and received in its sessions"}},
+	{"top_peers", REQ, {.type = T_ARRAY, .items = &(const struct sch){.type = T_OBJECT,
+									  .props = host_peer},
+			    .desc = "its busiest peers (at most 8), by sessions then bytes"}},
+	{"rdns", OPT, {.type = T_STRING | T_NULL,
+		       .desc = "--audit-rdns, clients: the PTR name; null: none"}},
 	{"flags", REQ, STRINGS},
+	{"findings", REQ, {.type = T_ARRAY, .items = &(const struct sch){.type = T_OBJECT,
+									 .props = finding},
+			   .desc = "the flags with their ids, counts and what to check next"}},
 	END,
 };
 

@@ -359,7 +359,8 @@ def check_mix_text(binary, pcap, records, extra):
 CSV_COLUMNS = ["role", "ip", "ports", "sessions", "peers", "delivered", "deferred", "rejected",
                "refused", "no_answer", "no_greeting", "tls_used", "tls_offered_unused",
                "tls_failed", "auth_used", "auth_cleartext", "auth_failed", "failures",
-               "knock_on", "first_seen", "last_seen", "names", "top_failures", "flags"]
+               "knock_on", "first_seen", "last_seen", "names", "top_failures", "flags", "zone",
+               "bytes_sent", "bytes_received", "auth_failed_attempts", "top_peers", "flag_ids"]
 
 
 def check_csv(binary, pcap, records, extra=()):
@@ -379,7 +380,10 @@ def check_csv(binary, pcap, records, extra=()):
                 "delivered": str(h["messages"]["delivered"]),
                 "auth_failed": str(h["auth"]["failed"]),
                 "first_seen": h["first_seen"], "last_seen": h["last_seen"],
-                "flags": " / ".join(h["flags"])}
+                "flags": " / ".join(h["flags"]), "zone": h["zone"] or "",
+                "bytes_sent": str(h["bytes"]["sent"]),
+                "auth_failed_attempts": str(h["auth"]["failed_attempts"]),
+                "flag_ids": " ".join(f["id"] for f in h["findings"])}
         diff = {k: (d.get(k), v) for k, v in want.items() if d.get(k) != v}
         if diff:
             errs.append("csv %s %s: %r" % (h["role"], h["ip"], diff))

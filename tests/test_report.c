@@ -537,16 +537,16 @@ to_audit(void *arg, const struct smtp_session *s)
 	rpt_audit_session(arg, s);
 }
 
-/* One session from client .c to server .v, as the decoder hands it over. */
+/* One session from client .c to server .v at ts (microseconds), as the decoder hands it over. */
 static void
-audit_session(struct rpt_audit *a, uint8_t c, uint8_t v, const char *client, const char *server,
-	      enum rsm_end end)
+audit_session_at(struct rpt_audit *a, uint8_t c, uint8_t v, const char *client,
+		 const char *server, enum rsm_end end, uint64_t ts)
 {
 	struct smtp_config cfg;
 	struct rsm_conn conn = {.id = 1, .client = {.family = 4, .bytes = {10, 0, 0, c}},
 				.server = {.family = 4, .bytes = {10, 0, 0, v}}, .client_port = 40000,
 				.server_port = 25};
-	struct rsm_event ev = {.type = RSM_EV_OPEN, .conn = &conn};
+	struct rsm_event ev = {.type = RSM_EV_OPEN, .conn = &conn, .ts = ts};
 	struct smtp_decoder *dec;
 
 	smtp_default_config(&cfg);
@@ -554,26 +554,45 @@ audit_session(struct rpt_audit *a, uint8_t c, uint8_t v, const char *client, con
 	smtp_on_stream(dec, &ev);
 	if (server) {
 		conn.packets[RSM_S2C] = conn.packets[RSM_C2S] = 1;
-		ev = (struct rsm_event){.type = RSM_EV_DATA, .dir = RSM_S2C, .conn = &conn,
+		ev = (struct rsm_event){.type = RSM_EV_DATA, .dir = RSM_S2C, .conn = &conn, .ts = ts,
 					.data = (const uint8_t *)server, .len = 14};
 		smtp_on_stream(dec, &ev); /* the greeting */
-		ev = (struct rsm_event){.type = RSM_EV_DATA, .dir = RSM_C2S, .conn = &conn,
+		ev = (struct rsm_event){.type = RSM_EV_DATA, .dir = RSM_C2S, .conn = &conn, .ts = ts,
 					.data = (const uint8_t *)client, .len = strlen(client)};
 		smtp_on_stream(dec, &ev);
-		ev = (struct rsm_event){.type = RSM_EV_DATA, .dir = RSM_S2C, .conn = &conn,
+		ev = (struct rsm_event){.type = RSM_EV_DATA, .dir = RSM_S2C, .conn = &conn, .ts = ts,
 					.data = (const uint8_t *)server + 14, .len = strlen(server) - 14};
 		smtp_on_stream(dec, &ev);
 	}
-	ev = (struct rsm_event){.type = RSM_EV_CLOSE, .conn = &conn, .end = end};
+	ev = (struct rsm_event){.type = RSM_EV_CLOSE, .conn = &conn, .end = end, .ts = ts};
 	smtp_on_stream(dec, &ev);
 	smtp_free(dec);
+}
+
+static void
+audit_session(struct rpt_audit *a, uint8_t c, uint8_t v, const char *client, const char *server,
+	      enum rsm_end end)
+{
+	audit_session_at(a, c, v, client, server, end, 0);
+}
+
+/* Does the JSON Lines record that contains head also contain what? */
+static bool
+record_has(const char *out, const char *head, const char *what)
+{
+	const char *r = strstr(out, head), *end = r ? strchr(r, '\n') : NULL, *w;
+
+	assert_non_null(end);
+	w = strstr(r, what);
+	return w && w < end;
 }
 
 /* A client writing to 12 servers with a bare EHLO name, and a server that never answers. */
 static void
 test_audit_counts_and_flags(void **state)
 {
-	struct rpt_audit *a = rpt_audit_new(RPT_SORT_SESSIONS, NULL);
+	struct rpt_audit_opts ao = {.sort = RPT_SORT_SESSIONS};
+	struct rpt_audit *a = rpt_audit_new(&ao, NULL);
 	char *out = NULL;
 	size_t n = 0;
 	FILE *f = open_memstream(&out, &n);
@@ -598,16 +617,117 @@ test_audit_counts_and_flags(void **state)
 	fclose(f);
 	/* the busy client comes first: most sessions */
 	assert_non_null(strstr(out, "{\"type\":\"host\",\"ip\":\"10.0.0.9\",\"role\":\"client\","
-				    "\"sessions\":14,\"peers\":13,"));
+				    "\"zone\":null,\"sessions\":14,\"peers\":13,"));
+	/* twelve unknown recipients at once: a harvester, as far as the audit can tell */
+	assert_non_null(strstr(out, "{\"id\":\"harvesting\",\"count\":12,"));
 	assert_non_null(strstr(out, "\"rejected\":12},\"attempts\":{\"refused\":1,\"no_answer\":1,"));
 	assert_non_null(strstr(out, "\"ehlo_names\":[\"PC01\"]"));
 	assert_non_null(strstr(out, "{\"reply\":\"550 5.1.1 after RCPT\",\"count\":12}"));
 	assert_non_null(strstr(out, "talks to many mail servers"));
 	assert_non_null(strstr(out, "EHLO name is not a host name"));
-	assert_non_null(strstr(out, "\"ip\":\"10.0.0.200\",\"role\":\"server\",\"sessions\":2"));
+	assert_non_null(strstr(out, "\"ip\":\"10.0.0.200\",\"role\":\"server\",\"zone\":null,\"sessions\":2"));
 	assert_non_null(strstr(out, "\"other_failures\":3,"));
 	assert_non_null(strstr(out, "never answered SMTP"));
-	assert_null(strstr(strstr(out, "10.0.0.100"), "never answered"));
+	assert_false(record_has(out, "\"ip\":\"10.0.0.100\",\"role\":\"server\"", "never answered"));
+	free(out);
+	rpt_audit_free(a);
+}
+
+#define EHLO_OK "220 mx ESMTP\r\n250 mx\r\n"
+
+/* Ours: 10.0.0.0/28 and example.org; the judgements that need them, and --audit-only. */
+static void
+test_audit_judgements(void **state)
+{
+	struct rpt_audit_opts ao = {.sort = RPT_SORT_HOST}, bad = {0};
+	struct rpt_audit *a;
+	char *out = NULL, *dot = NULL;
+	size_t n = 0, nd = 0;
+	FILE *f = open_memstream(&out, &n), *g = open_memstream(&dot, &nd);
+	const uint64_t min = 60 * 1000000ull;
+	/* failed logins: nine, one 20 minutes later, then (late, out of order) a tenth within */
+	const uint64_t guesses[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 28, 9};
+
+	(void)state;
+	assert_null(rpt_audit_nets(&ao, "10.0.0.0/28"));
+	assert_null(rpt_audit_domains(&ao, "Example.ORG."));
+	assert_non_null(rpt_audit_nets(&bad, "10.0.0.0/33"));
+	assert_non_null(rpt_audit_nets(&bad, "mx.example.org"));
+	assert_non_null(rpt_audit_nets(&bad, "::1/129"));
+	assert_non_null(rpt_audit_nets(&bad, ""));
+	assert_non_null(rpt_audit_domains(&bad, "bad..example"));
+	assert_non_null(rpt_audit_only(&bad, "servers"));
+	assert_int_equal(bad.n_nets, 0);
+	a = rpt_audit_new(&ao, NULL);
+	/* outside .20 relays through our .1 to a foreign domain; ours and a subdomain are fine */
+	audit_session(a, 20, 1, "EHLO a.example\r\nMAIL FROM:<x@a.example>\r\n"
+		      "RCPT TO:<y@foreign.example>\r\nRCPT TO:<z@mail.example.org>\r\n",
+		      EHLO_OK "250 ok\r\n250 ok\r\n250 ok\r\n", RSM_END_CLOSED);
+	/* outside .21 sends as example.org; .22 names an address that is not its own */
+	audit_session(a, 21, 1, "EHLO b.example\r\nMAIL FROM:<boss@EXAMPLE.org>\r\n",
+		      EHLO_OK "250 ok\r\n", RSM_END_CLOSED);
+	audit_session(a, 22, 1, "EHLO [192.0.2.1]\r\n", EHLO_OK, RSM_END_CLOSED);
+	audit_session(a, 23, 1, "EHLO [10.0.0.23]\r\n", EHLO_OK, RSM_END_CLOSED);
+	/* our .5 mails two outside MX servers; our .2 does too, but is a server itself */
+	audit_session(a, 5, 100, "EHLO pc5.example.org\r\n", EHLO_OK, RSM_END_CLOSED);
+	audit_session(a, 5, 101, "EHLO pc5.example.org\r\n", EHLO_OK, RSM_END_CLOSED);
+	audit_session(a, 2, 100, "EHLO relay.example.org\r\n", EHLO_OK, RSM_END_CLOSED);
+	audit_session(a, 3, 2, "EHLO pc3.example.org\r\n", EHLO_OK, RSM_END_CLOSED);
+	for (size_t i = 0; i < sizeof(guesses) / sizeof(guesses[0]); i++)
+		audit_session_at(a, 30, 1, "EHLO c.example\r\nAUTH PLAIN AGFsaWNlAHdyb25n\r\n",
+				 EHLO_OK "535 5.7.8 Error: authentication failed\r\n",
+				 RSM_END_CLOSED, guesses[i] * min);
+	rpt_audit_print(a, f, true);
+	fclose(f);
+	assert_non_null(strstr(out, "\"ip\":\"10.0.0.1\",\"role\":\"server\",\"zone\":\"local\""));
+	assert_non_null(strstr(out, "{\"id\":\"open_relay\",\"count\":1,"));
+	assert_non_null(strstr(out, "{\"id\":\"spoofed_sender\",\"count\":1,"));
+	assert_non_null(strstr(out, "{\"id\":\"ehlo_mismatch\",\"count\":1,"));
+	assert_non_null(strstr(out, "{\"id\":\"direct_to_mx\",\"count\":2,"));
+	assert_non_null(strstr(out, "{\"id\":\"password_guessing\",\"count\":11,"));
+	assert_non_null(strstr(out, "{\"id\":\"login_failures\",\"count\":11,"));
+	assert_non_null(strstr(out, "\"failed\":11,\"failed_attempts\":11}"));
+	/* 15 sessions with EHLO at our .1, none offered STARTTLS */
+	assert_non_null(strstr(out, "{\"id\":\"no_starttls\",\"count\":15,"));
+	/* the relay and .23 (its own address) are not flagged */
+	assert_false(record_has(out, "\"ip\":\"10.0.0.2\",\"role\":\"client\"", "direct_to_mx"));
+	assert_true(record_has(out, "\"ip\":\"10.0.0.5\",\"role\":\"client\"", "direct_to_mx"));
+	assert_false(record_has(out, "\"ip\":\"10.0.0.23\",\"role\":\"client\"", "ehlo_mismatch"));
+	rpt_audit_graph(a, g, false);
+	fclose(g);
+	assert_non_null(strstr(dot, "digraph smtpscope_audit {"));
+	assert_non_null(strstr(dot, "\"c 10.0.0.20\" -> \"s 10.0.0.1\" [label=\"1 session"));
+	assert_non_null(strstr(dot, "open_relay"));
+	free(out);
+	free(dot);
+	rpt_audit_free(a);
+}
+
+/* The same failed logins, spread over more than 10 minutes each: no burst, no flag; --audit-only. */
+static void
+test_audit_no_burst_and_only(void **state)
+{
+	struct rpt_audit_opts ao = {.sort = RPT_SORT_HOST};
+	struct rpt_audit *a;
+	char *out = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&out, &n);
+
+	(void)state;
+	assert_null(rpt_audit_only(&ao, "client,password_guessing,ehlo_not_hostname"));
+	a = rpt_audit_new(&ao, NULL);
+	for (uint64_t i = 0; i < 12; i++) /* one every 70 s, last first: 9 within any 10 minutes */
+		audit_session_at(a, 31, 1, "EHLO PC31\r\nAUTH PLAIN AGFsaWNlAHdyb25n\r\n",
+				 EHLO_OK "535 5.7.8 Error: authentication failed\r\n",
+				 RSM_END_CLOSED, (11 - i) * 70 * 1000000ull);
+	audit_session(a, 32, 1, "EHLO c.example\r\n", EHLO_OK, RSM_END_CLOSED);
+	rpt_audit_print(a, f, true);
+	fclose(f);
+	assert_null(strstr(out, "password_guessing"));
+	assert_null(strstr(out, "\"role\":\"server\""));
+	assert_null(strstr(out, "10.0.0.32"));
+	assert_non_null(strstr(out, "\"ip\":\"10.0.0.31\""));
+	assert_non_null(strstr(out, "\"failed_attempts\":12}"));
 	free(out);
 	rpt_audit_free(a);
 }
@@ -745,6 +865,8 @@ main(void)
 		cmocka_unit_test(test_terminal_output_has_no_wire_escapes),
 		cmocka_unit_test(test_json_session_fields),
 		cmocka_unit_test(test_audit_counts_and_flags),
+		cmocka_unit_test(test_audit_judgements),
+		cmocka_unit_test(test_audit_no_burst_and_only),
 		cmocka_unit_test(test_csv_quoting),
 		cmocka_unit_test(test_csv_one_row_per_command),
 		cmocka_unit_test(test_nul_kept_in_every_format),
