@@ -1125,6 +1125,22 @@ setup(struct run *r, const struct options *o, const uint16_t *ports, size_t npor
  * capabilities set on the binary, or root kept with -Z root): nothing that
  * follows needs one.
  */
+/* The user root was dropped to, for an error that the drop explains; "" when not dropped. */
+static char dropped_to[64];
+
+/* After "Permission denied" on a file written after the drop: why, and how to keep root. */
+static const char *
+drop_hint(int err)
+{
+	static char hint[160];
+
+	if (err != EACCES || !dropped_to[0])
+		return "";
+	snprintf(hint, sizeof(hint), " (written as %s, the user root was dropped to; -Z root keeps "
+		 "root)", dropped_to);
+	return hint;
+}
+
 static int
 drop_root(const struct options *o)
 {
@@ -1149,6 +1165,7 @@ drop_root(const struct options *o)
 			strerror(errno));
 		return -1;
 	}
+	snprintf(dropped_to, sizeof(dropped_to), "%s", pw->pw_name);
 	return 0;
 }
 
@@ -1289,8 +1306,8 @@ open_graph(struct run *r, const char *path)
 		return -1;
 	}
 	if (!(r->graph = fopen(path, "w"))) {
-		fprintf(stderr, "smtpscope: cannot write %s (--audit-graph): %s\n", path,
-			strerror(errno));
+		fprintf(stderr, "smtpscope: cannot write %s (--audit-graph): %s%s\n", path,
+			strerror(errno), drop_hint(errno));
 		return -1;
 	}
 	return 0;

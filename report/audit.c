@@ -431,12 +431,23 @@ parse_net(struct rpt_net *n, char *w)
 	return NULL;
 }
 
+/* An empty list, or one that ends in a comma: an item left out. */
+static bool
+item_missing(const char *list)
+{
+	size_t len = strlen(list);
+
+	return !len || list[len - 1] == ',';
+}
+
 const char *
 rpt_audit_nets(struct rpt_audit_opts *o, const char *list)
 {
 	static char why[160];
 	char w[64];
 
+	if (item_missing(list))
+		return "--local-nets takes networks like 192.0.2.0/24,2001:db8::/32";
 	while (*list) {
 		const char *bad;
 
@@ -472,6 +483,8 @@ rpt_audit_domains(struct rpt_audit_opts *o, const char *list)
 	static char why[320];
 	char w[256];
 
+	if (item_missing(list))
+		return "--local-domains takes domains like example.com,example.org";
 	while (*list) {
 		size_t len;
 
@@ -503,6 +516,8 @@ rpt_audit_only(struct rpt_audit_opts *o, const char *list)
 	static char why[160];
 	char w[32];
 
+	if (item_missing(list))
+		return "--audit-only takes a list like client,flagged (--audit-only help lists them)";
 	while (*list) {
 		bool known = false;
 

@@ -26,6 +26,8 @@ SAMPLE = os.path.join(HERE, "..", "samples", "auth-required.pcap")
 MESSAGES = os.path.join(HERE, "..", "samples", "multi-message.pcap")
 EXIT_USAGE = 2
 FULL = "smtpscope: cannot write the output: No space left on device"
+# as root, smtpscope drops to nobody before it writes --audit-graph: -Z root for a root-owned {tmp}
+ROOT = ["-Z", "root"] if os.geteuid() == 0 else []
 TMP = None  # set by main(): each case's "{tmp}" is a new directory under it
 
 
@@ -89,6 +91,53 @@ def audit_only(binary, args):
     rc, out, err = run(binary, expand(args))
     ok = rc == 0 and not err and out.startswith("Audit: ") and "\nSession " not in out
     return ok, "exit %d, stderr %r, stdout %r" % (rc, err.strip()[:120], out[:80])
+
+
+def graph_written(binary, args, says):
+    """--audit-graph FILE.dot: a digraph with an arrow per client and server; FILE.svg through
+    Graphviz's dot when it is installed, and one line naming dot when it is not on the PATH."""
+    with tempfile.TemporaryDirectory(dir=TMP) as tmp:
+        dot = os.path.join(tmp, "g.dot")
+        rc, out, err = run(binary, args + ["--audit-graph", dot])
+        text = open(dot).read() if os.path.exists(dot) else ""
+        ok = rc == 0 and not err and text.startswith("digraph") and says in text
+        seen = "dot: exit %d, stderr %r, %d bytes" % (rc, err.strip()[:120], len(text))
+        svg = os.path.join(tmp, "g.svg")
+        if shutil.which("dot"):
+            rc, out, err = run(binary, args + ["--audit-graph", svg])
+            drawn = open(svg).read() if os.path.exists(svg) else ""
+            ok = ok and rc == 0 and not err and "<svg" in drawn and says.split('"')[1] in drawn
+            seen += "; svg: exit %d, %d bytes" % (rc, len(drawn))
+        p = subprocess.run([binary] + args + ["--audit-graph", svg], capture_output=True,
+                           text=True, timeout=60, env=dict(os.environ, PATH=tmp))
+        lines = p.stderr.strip().splitlines()
+        ok = ok and p.returncode == 1 and len(lines) == 1 and "Graphviz's dot" in lines[0]
+        return ok, seen + "; without dot: exit %d, %r" % (p.returncode, p.stderr.strip()[:120])
+
+
+def rdns_compared(binary, args):
+    """--audit-rdns: each client's rdns is what the system resolver says (Python asks the same
+    resolver), and ehlo_not_rdns is flagged exactly when no EHLO name is that name."""
+    import socket
+    rc, out, err = run(binary, args)
+    hosts = [json.loads(l) for l in out.splitlines() if l.startswith('{"type":"host"')]
+    clients = [h for h in hosts if h["role"] == "client"]
+    bad = []
+    for h in clients:
+        try:
+            want = socket.gethostbyaddr(h["ip"])[0]
+        except OSError:
+            want = None
+        flagged = any(f["id"] == "ehlo_not_rdns" for f in h["findings"])
+        names = [n for n in h.get("ehlo_names", []) if not n.startswith("[")]
+        differs = bool(names) and (want is None or
+                                   want.rstrip(".").lower() not in
+                                   [n.rstrip(".").lower() for n in names])
+        if h.get("rdns", "absent") != want or flagged != differs:
+            bad.append((h["ip"], h.get("rdns", "absent"), want, flagged))
+    ok = rc == 0 and clients and not bad and all("rdns" not in h for h in hosts
+                                                  if h["role"] == "server")
+    return ok, "exit %d, %d clients, differences %r" % (rc, len(clients), bad)
 
 
 def full_disk(binary, args):
@@ -373,6 +422,37 @@ CASES = [
      '"type":"host"'),
     ("-o csv --audit: host rows", accepted, ["-r", MESSAGES, "-q", "-o", "csv", "--audit"],
      "role,ip,ports,sessions,"),
+    # issue 18 point 1: what is ours, and the host filter, graph and reverse DNS
+    ("--local-nets prefix too long", usage_error, ["-r", SAMPLE, "--local-nets", "10.0.0.0/33"],
+     "prefix length outside 0-32"),
+    ("--local-nets not an address", usage_error,
+     ["-r", SAMPLE, "--local-nets", "10.0.0.0/8,mx.example.org"],
+     '"mx.example.org" is not an IPv4 or IPv6 address'),
+    ("--local-nets empty item", usage_error, ["-r", SAMPLE, "--local-nets", "10.0.0.0/8,"],
+     "--local-nets takes networks"),
+    ("--local-nets given twice", usage_error,
+     ["-r", SAMPLE, "--local-nets", "10.0.0.0/8", "--local-nets", "192.0.2.0/24"],
+     "--local-nets is given twice"),
+    ("--local-domains not a domain", usage_error, ["-r", SAMPLE, "--local-domains", "a..b"],
+     '"a..b" is not a domain name'),
+    ("--local-domains with --explain", usage_error,
+     ["--explain", "550 x", "--local-domains", "example.org"],
+     "--local-domains has no meaning with --explain"),
+    ("--audit-only unknown word", usage_error, ["-r", SAMPLE, "--audit-only", "client,servers"],
+     '"servers" is not client, server'),
+    ("--audit-only help", accepted, ["-r", SAMPLE, "--audit-only", "help"], "password_guessing"),
+    ("--audit-only flagged", accepted,
+     ["-r", MESSAGES, "-q", "--local-nets", "127.0.0.0/8", "--audit-only", "flagged"],
+     "Hosts: 1 of 2 shown (--audit-only)"),
+    ("--audit-only outside: none", accepted,
+     ["-r", MESSAGES, "-q", "-o", "csv", "--local-nets", "127.0.0.0/8", "--audit-only", "outside"],
+     "role,ip,ports,"),
+    ("--audit-graph", graph_written, ["-r", MESSAGES, "-q"] + ROOT,
+     '"c 127.0.0.1" -> "s 127.0.0.1" [label="1 session'),
+    ("--audit-graph in no folder", input_error,
+     ["-r", SAMPLE, "-q", "--audit-graph", "{tmp}/no/g.dot"] + ROOT,
+     "(--audit-graph): No such file"),
+    ("--audit-rdns", rdns_compared, ["-r", MESSAGES, "-q", "-o", "json", "--audit-rdns"], None),
     ("--transcripts without --audit", usage_error, ["-r", SAMPLE, "--transcripts"],
      "--transcripts works only with --audit"),
     ("--transcripts with -o json", usage_error,
@@ -403,6 +483,12 @@ CASES = [
     ("bad filter, live", as_root(usage_error), ["-i", "lo", "not", "a", "filter"],
      '"not a filter"'),
 ]
+
+
+if os.geteuid() == 0:  # root drops to nobody before writing the graph: the error says so
+    CASES.append(("--audit-graph as root, a folder only root may write", input_error,
+                  ["-r", SAMPLE, "-q", "--audit-graph", "{tmp}/g.dot"],
+                  "Permission denied (written as "))
 
 
 def main():

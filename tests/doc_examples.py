@@ -28,6 +28,7 @@ import pty
 import re
 import select
 import shlex
+import shutil
 import struct
 import subprocess
 import sys
@@ -126,6 +127,13 @@ def example_lines():
     return [(w, l) for w, l in lines if l.startswith("smtpscope ")]
 
 
+def graph_name(name):
+    """--audit-graph FILE, written in the scratch folder; an SVG needs Graphviz's dot."""
+    if name.endswith(".svg") and not shutil.which("dot"):
+        return name[:-4] + ".dot"
+    return name
+
+
 def check_command_lines(binary, tmp):
     fails, ran = [], 0
     for where, line in example_lines():
@@ -134,7 +142,9 @@ def check_command_lines(binary, tmp):
         if "-i" in argv or not argv:
             continue  # live capture: not run here (tests/live_test.sh runs -i)
         argv = [os.path.join(ROOT, PLACEHOLDERS[a]) if a in PLACEHOLDERS else
-                os.path.join(tmp, "mails%d" % ran) if a.startswith("/tmp/") else a for a in argv]
+                os.path.join(tmp, "mails%d" % ran) if a.startswith("/tmp/") else
+                os.path.join(tmp, graph_name(a)) if a.endswith((".svg", ".dot")) else a
+                for a in argv]
         root = ["-Z", "root"] if os.geteuid() == 0 and "-r" in argv else []
         p = subprocess.run([binary] + root + argv,
                            capture_output=True, timeout=60, cwd=ROOT)
