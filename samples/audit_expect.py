@@ -37,8 +37,8 @@ THE RULES (the contract of --audit's judging findings):
                   session with on port 25 (needs --local-nets)
   spoofed_sender  outside client: MAIL FROM in a local domain, session without successful AUTH
                   (both options)
-  no_starttls     local server: sessions where it answered EHLO 250 without STARTTLS in the
-                  list (needs --local-nets)
+  no_starttls     local server: sessions where it answered EHLO 250 and never listed STARTTLS
+                  (nor was STARTTLS used) (needs --local-nets)
   ehlo_mismatch   client: sessions with a HELO/EHLO address literal that is not its address
 A local domain matches itself and its subdomains, case-insensitively.
 """
@@ -130,8 +130,7 @@ def judge(sessions, nets, domains):
         fails = sum(1 for _, code in ex if code is not None and code >= 400)
         counts[("client", cip)]["password_guessing"] += fails
         counts[("server", sip)]["login_failures"] += fails
-        lit = False
-        no_tls = False
+        lit = ehlo = offered = False
         for c in cmds:
             code, text = c.get("code"), (c.get("reply_text") or "")
             if c["cmd"] in ("EHLO", "HELO"):
@@ -139,9 +138,9 @@ def judge(sessions, nets, domains):
                 if a is not None and a != ipaddress.ip_address(cip):
                     lit = True
             if c["cmd"] == "EHLO" and code == 250:
-                exts = [l[4:].split(" ")[0].upper() for l in c["reply_lines"][1:]]
-                if "STARTTLS" not in exts:
-                    no_tls = True
+                ehlo = True
+                if "STARTTLS" in [l[4:].split(" ")[0].upper() for l in c["reply_lines"][1:]]:
+                    offered = True
             if c["cmd"] == "RCPT" and code is not None:
                 rcpt = rcpt_domain_of(c["line"])
                 if code >= 400 and re.search(r"relay access denied", text, re.I):
@@ -158,7 +157,7 @@ def judge(sessions, nets, domains):
                 counts[("client", cip)]["spoofed_sender"] += 1
         if lit:
             counts[("client", cip)]["ehlo_mismatch"] += 1
-        if no_tls and nets is not None and local(sip):
+        if ehlo and not offered and not s.get("starttls") and not s.get("tls") and nets is not None and local(sip):
             counts[("server", sip)]["no_starttls"] += 1
         if nets is not None and local(cip) and not local(sip) and s["server_port"] == 25:
             mx[cip].add(sip)
