@@ -84,6 +84,7 @@ check-tree: bins $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp $(B)/tests/onef
 	python3 tests/privs_check.py --bin $(B)/smtpscope
 	python3 tests/escape_check.py --bin $(B)/smtpscope
 	python3 tests/audit_check.py --bin $(B)/smtpscope
+	python3 tests/audit_flags_check.py --bin $(B)/smtpscope
 	python3 tests/rewrite_check.py --bin $(B)/smtpscope
 	python3 tests/threads_check.py --bin $(B)/smtpscope --quick
 	python3 tests/hash_flood.py --bin $(B)/smtpscope --dir $(B)/hash-flood

@@ -906,7 +906,49 @@ def readme(outdir):
             e["sample"], os.path.getsize(pcap), len(e["sessions"]),
             "" if len(e["sessions"]) == 1 else "s", e["description"], e["how"], e["made_with"],
             "<br>".join(k.replace("|", "\\|") for k in keys)))
-    print(README_HEAD + "\n".join(rows) + "\n" + README_TAIL)
+    print(README_HEAD + "\n".join(rows) + "\n" + readme_audit(os.path.join(outdir, "audit")) +
+          README_TAIL)
+
+
+def readme_audit(auditdir):
+    """The table of audit/ (made by make-audit-samples.sh): its rows from the expected files."""
+    import glob
+    import os
+    rows = []
+    for f in sorted(glob.glob(os.path.join(auditdir, "*.expected.json"))):
+        e = json.load(open(f))
+        name = e["sample"].split("/")[-1]
+        a = e["audit"]
+        found = ["%s %s: `%s` %d" % (h["role"], h["ip"], x["id"], x["count"])
+                 for h in a["hosts"] for x in h["findings"]]
+        rows.append("| `audit/%s.pcap` (%d B, %d sessions) | %s | `--local-nets %s "
+                    "--local-domains %s` | %s |" % (
+                        name, os.path.getsize(os.path.join(auditdir, name + ".pcap")),
+                        len(e["sessions"]), e["description"], a["local_nets"],
+                        a["local_domains"], "<br>".join(found)))
+    if not rows:
+        return ""
+    return AUDIT_HEAD + "\n".join(rows) + "\n"
+
+
+AUDIT_HEAD = """
+## Audit captures (`audit/`)
+
+One capture per judging finding of `--audit` (issue 18 point 5), made by `sudo bash
+samples/make-audit-samples.sh` with this Postfix instance (`postfix-lib.sh`, shared with
+`make-samples.sh`) plus an open relay of ours on 127.0.0.2:25, a server of ours without
+STARTTLS on 127.0.0.3:25 and three outside MX on 127.0.2.1-3:25; our clients are 127.0.0.x,
+outside clients 127.0.1.x. Each `audit/NAME.expected.json` has the sessions (as below, from the
+clients' transcripts) and `audit`: the `--local-nets` / `--local-domains` to run with and every
+host with the findings it must carry (`id`, `count`), derived from the transcripts by the rules
+in `audit_expect.py` and checked against what Postfix's own log counts; every other host must
+carry none. `tests/audit_flags_check.py` checks them, and checks that none of these findings
+fires on the other captures here (see its docstring for the exception, `no_starttls` on the
+scripted servers). Details: `audit/README.md`.
+
+| capture | what it shows | options | expected findings (host: id count) |
+|---|---|---|---|
+"""
 
 
 def readme_trust(outdir):
@@ -1028,7 +1070,11 @@ transcript). Never from smtpscope's output.
 `trust/` one small capture per behaviour of issue 11, from a scripted server and clients
 (`sudo bash samples/make-trust.sh`; see `trust/README.md`); `keylog/` TLS sessions (STARTTLS
 and port 465, TLS 1.2 and 1.3) with the clients' own key logs, for `--tls-keylog`
-(`sudo bash samples/make-keylog-samples.sh`; see `keylog/README.md`).
+(`sudo bash samples/make-keylog-samples.sh`; see `keylog/README.md`); `audit/` one capture per
+judging finding of `--audit` (open relay, relay attempts, password guessing, harvesting,
+direct-to-MX, spoofed sender, no STARTTLS, EHLO address literal), with the options to run it
+with and the findings expected per host (`sudo bash samples/make-audit-samples.sh`; see the
+table after this one and `audit/README.md`).
 
 | capture | what it shows | how it was made | key replies |
 |---|---|---|---|
