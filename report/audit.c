@@ -68,7 +68,7 @@ enum flag {
 	F_OPEN_RELAY, F_PASSWORD_GUESSING, F_LOGIN_FAILURES, F_HARVESTING, F_RELAY_ATTEMPTS,
 	F_SPOOFED_SENDER, F_DIRECT_TO_MX, F_MANY_SERVERS, F_EHLO_MISMATCH, F_EHLO_NOT_RDNS,
 	F_EHLO_NOT_HOSTNAME, F_NEVER_ANSWERED, F_AUTH_CLEARTEXT, F_NO_STARTTLS, F_STARTTLS_UNUSED,
-	F_OLD_TLS, F_TLS_FAILED, F_CERT_EXPIRED, F_CERT_EXPIRING, F_COUNT
+	F_OLD_TLS, F_WEAK_CIPHER, F_TLS_FAILED, F_CERT_EXPIRED, F_CERT_EXPIRING, F_COUNT
 };
 
 static const struct flag_info {
@@ -130,6 +130,10 @@ static const struct flag_info {
 		"Make the client use STARTTLS when offered (Postfix smtp_tls_security_level = may)."},
 	[F_OLD_TLS] = {"old_tls", "speaks SSLv3, TLS 1.0 or 1.1 (deprecated, RFC 8996)",
 		"Turn these versions off and update the peers that still need them."},
+	[F_WEAK_CIPHER] = {"weak_cipher",
+		"weak cipher negotiated (RC4, DES, 3DES, NULL, export or anonymous)",
+		"Take these ciphers out of the TLS configuration on both sides; a modern peer never "
+		"needs them."},
 	[F_TLS_FAILED] = {"tls_failed", "TLS handshakes failed",
 		"See the sessions' TLS alerts and certificates: a version or cipher mismatch, or a "
 		"certificate the peer refuses."},
@@ -171,6 +175,7 @@ struct host {
 	uint64_t tls_used, tls_unused, auth_used, auth_cleartext, auth_failed;
 	uint64_t tls_versions[TLS_VERSIONS]; /* completed handshakes, by tls_versions_seen[] */
 	uint64_t tls_failed;		      /* handshakes that failed or were abandoned */
+	uint64_t tls_weak;		      /* completed with a weak cipher (weak_cipher()) */
 	char ciphers[MAX_CIPHERS][64];	      /* the first distinct ones, as negotiated */
 	unsigned n_ciphers;
 	bool cert_seen;			      /* servers: the certificate that expires first */
@@ -647,6 +652,23 @@ add_reason(struct host *h, const struct smtp_command *c)
 	h->reasons[h->n_reasons++].count = 1;
 }
 
+/*
+ * A cipher suite no configuration should allow: RC4 and DES/3DES (RFC 7465,
+ * RFC 8996's companions; Sweet32), no encryption, export grade, no
+ * authentication. IANA names (tls/names.c) carry these as words.
+ */
+static bool
+weak_cipher(const char *name)
+{
+	static const char *const words[] = {"_RC4_", "_DES_", "_3DES_", "_DES40_", "_NULL_",
+					    "_EXPORT", "_anon_"};
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strstr(name, words[i]))
+			return true;
+	return false;
+}
+
 static void
 count_tls(struct host *h, const struct tls_facts *t, uint64_t ts_us)
 {
@@ -667,6 +689,7 @@ count_tls(struct host *h, const struct tls_facts *t, uint64_t ts_us)
 		if (tls_versions_seen[i].code == t->version_code)
 			v = i;
 	h->tls_versions[v]++;
+	h->tls_weak += weak_cipher(t->cipher);
 	for (unsigned i = 0; i < h->n_ciphers; i++)
 		if (strcmp(h->ciphers[i], t->cipher) == 0)
 			return;
@@ -1018,6 +1041,7 @@ judge(const struct rpt_audit *a, struct host *h)
 	/* the client's choice, not the server's; an auditor answers for our clients only */
 	n[F_STARTTLS_UNUSED] = client && h->zone == ZONE_LOCAL ? h->tls_unused : 0;
 	n[F_OLD_TLS] = h->tls_versions[0] + h->tls_versions[1] + h->tls_versions[2];
+	n[F_WEAK_CIPHER] = h->tls_weak;
 	n[F_TLS_FAILED] = h->tls_failed;
 	n[F_CERT_EXPIRED] = h->cert_seen && h->cert_left < 0;
 	n[F_CERT_EXPIRING] = h->cert_seen && h->cert_left >= 0 && h->cert_left < CERT_SOON;
@@ -1725,6 +1749,19 @@ const char *
 rpt_audit_flag_id(unsigned i)
 {
 	return i < F_COUNT ? flag_info[i].id : NULL;
+}
+
+void
+rpt_audit_flag_hosts(struct rpt_audit *a, uint64_t hosts[RPT_AUDIT_FLAGS])
+{
+	memset(hosts, 0, RPT_AUDIT_FLAGS * sizeof(hosts[0]));
+	for (size_t i = 0; i < a->cap; i++) {
+		if (!a->slots[i].used)
+			continue;
+		judge(a, &a->slots[i]);
+		for (unsigned k = 0; k < F_COUNT; k++)
+			hosts[k] += a->slots[i].flag_counts[k] != 0;
+	}
 }
 
 void

@@ -72,6 +72,11 @@ struct rpt_audit_opts {
 const char *rpt_audit_nets(struct rpt_audit_opts *o, const char *list);
 const char *rpt_audit_domains(struct rpt_audit_opts *o, const char *list);
 const char *rpt_audit_only(struct rpt_audit_opts *o, const char *list);
+struct rpt_audit;
+/* The audit's flags (audit.c flag_info[]): their ids, and how many hosts carry each now. */
+#define RPT_AUDIT_FLAGS 20
+const char *rpt_audit_flag_id(unsigned i);
+void rpt_audit_flag_hosts(struct rpt_audit *a, uint64_t hosts[RPT_AUDIT_FLAGS]);
 /* The flag ids and what each says, a line each (--audit-only help). */
 void rpt_audit_flag_list(FILE *f);
 /* Can an SVG be drawn: Graphviz's dot on the PATH. */

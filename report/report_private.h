@@ -18,9 +18,7 @@ struct rpt_counts {
 
 /* Sessions the audit could not place (its host table was full). */
 uint64_t rpt_audit_unaudited(const struct rpt_audit *a);
-/* The audit's flag ids (audit.c flag_info[]), for the schema. */
-#define RPT_AUDIT_FLAGS 19
-const char *rpt_audit_flag_id(unsigned i);
+
 
 struct rpt {
 	struct rpt_config cfg;

@@ -703,6 +703,45 @@ test_audit_judgements(void **state)
 	rpt_audit_free(a);
 }
 
+/* TLS as the audit counts it: a weak cipher, an old version, a failed handshake not as TLS used. */
+static void
+test_audit_tls_judgements(void **state)
+{
+	struct rpt_audit *a = rpt_audit_new(NULL, NULL);
+	struct tls_facts rc4 = {.handshake = TLS_HS_COMPLETED, .version_code = 0x0301,
+				.cipher = "TLS_RSA_WITH_RC4_128_SHA"};
+	struct tls_facts failed = {.handshake = TLS_HS_FAILED};
+	struct smtp_session s = {.client = {.family = 4, .bytes = {192, 0, 2, 1}},
+				 .server = {.family = 4, .bytes = {192, 0, 2, 25}},
+				 .server_port = 25, .starttls = true, .tls = &rc4,
+				 .state = SMTP_ST_CLOSED};
+	uint64_t hosts[RPT_AUDIT_FLAGS];
+	char *out = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&out, &n);
+
+	(void)state;
+	rpt_audit_session(a, &s);
+	s.tls = &failed;
+	rpt_audit_session(a, &s);
+	rpt_audit_print(a, f, true);
+	fclose(f);
+	assert_non_null(strstr(out, "{\"id\":\"weak_cipher\",\"count\":1,"));
+	assert_non_null(strstr(out, "{\"id\":\"old_tls\",\"count\":1,"));
+	assert_non_null(strstr(out, "\"tls\":{\"used\":1,\"offered_unused\":0,\"failed\":1,"));
+	rpt_audit_flag_hosts(a, hosts);
+	for (unsigned i = 0; i < RPT_AUDIT_FLAGS; i++) {
+		const char *id = rpt_audit_flag_id(i);
+		bool both = !strcmp(id, "weak_cipher") || !strcmp(id, "old_tls") ||
+			    !strcmp(id, "tls_failed");
+
+		assert_int_equal(hosts[i], both ? 2 : 0);
+	}
+	assert_null(rpt_audit_flag_id(RPT_AUDIT_FLAGS));
+	free(out);
+	rpt_audit_free(a);
+}
+
 /* The same failed logins, spread over more than 10 minutes each: no burst, no flag; --audit-only. */
 static void
 test_audit_no_burst_and_only(void **state)
@@ -867,6 +906,7 @@ main(void)
 		cmocka_unit_test(test_audit_counts_and_flags),
 		cmocka_unit_test(test_audit_judgements),
 		cmocka_unit_test(test_audit_no_burst_and_only),
+		cmocka_unit_test(test_audit_tls_judgements),
 		cmocka_unit_test(test_csv_quoting),
 		cmocka_unit_test(test_csv_one_row_per_command),
 		cmocka_unit_test(test_nul_kept_in_every_format),
