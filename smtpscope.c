@@ -304,8 +304,8 @@ usage(FILE *f)
 	      "  --local-domains LIST  our mail domains (example.com,...): open relay, forged senders\n"
 	      "  --audit-only LIST  show only these hosts: client, server, local, outside, flagged\n"
 	      "                   or flag ids (--audit-only help lists them)\n"
-	      "  --audit-rdns     look up the clients' reverse DNS (at most 256) and compare it\n"
-	      "                   with their EHLO names\n"
+	      "  --audit-rdns     with -r: look up the clients' reverse DNS (at most 256) and\n"
+	      "                   compare it with their EHLO names\n"
 	      "  --audit-graph FILE  who talks to whom, as Graphviz DOT; FILE.svg: drawn by dot\n"
 	      "  --threads N      use N threads in all (with -r): flows are spread over them,\n"
 	      "                   the output is the same as with one; -c and --extract use one\n"
@@ -463,7 +463,7 @@ static const struct rule {
 	{OPT_LOCAL_NETS, "--local-nets", USE_CAPTURE, false},
 	{OPT_LOCAL_DOMAINS, "--local-domains", USE_CAPTURE, false},
 	{OPT_AUDIT_ONLY, "--audit-only", USE_CAPTURE, false},
-	{OPT_AUDIT_RDNS, "--audit-rdns", USE_CAPTURE, false},
+	{OPT_AUDIT_RDNS, "--audit-rdns", USE_FILE, false}, /* lookups would stall a live capture */
 	{OPT_AUDIT_GRAPH, "--audit-graph", USE_CAPTURE, false},
 	{OPT_EXTRACT, "--extract", USE_CAPTURE, false},
 	{OPT_THREADS, "--threads", USE_FILE, false},

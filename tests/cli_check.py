@@ -452,6 +452,8 @@ CASES = [
     ("--audit-graph in no folder", input_error,
      ["-r", SAMPLE, "-q", "--audit-graph", "{tmp}/no/g.dot"] + ROOT,
      "(--audit-graph): No such file"),
+    ("--audit-rdns live", usage_error, ["-i", "lo", "--audit-rdns"],
+     "--audit-rdns works only with -r"),
     ("--audit-rdns", rdns_compared, ["-r", MESSAGES, "-q", "-o", "json", "--audit-rdns"], None),
     ("--transcripts without --audit", usage_error, ["-r", SAMPLE, "--transcripts"],
      "--transcripts works only with --audit"),
