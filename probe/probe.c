@@ -178,8 +178,11 @@ parse_addr(const char *v, struct cap_addr *a)
 static int
 opt_source(struct probe_config *c, const char *v, char *err, size_t n)
 {
-	if (!parse_addr(v, &c->source_addr))
+	struct cap_addr a;
+
+	if (!parse_addr(v, &a))
 		return refuse(err, n, "--source wants an IPv4 or IPv6 address of this host, not", v);
+	c->source_addr = a;
 	c->source = v;
 	return 0;
 }
