@@ -82,6 +82,7 @@ check-tree: bins $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp $(B)/tests/onef
 	python3 tests/cert_check.py --bin $(B)/smtpscope
 	python3 tests/conformance.py --bin $(B)/smtpscope
 	tests/live_test.sh $(B)/smtpscope
+	python3 tests/probe_check.py --bin $(B)/smtpscope
 	python3 tests/extract_check.py --bin $(B)/smtpscope
 	python3 tests/privs_check.py --bin $(B)/smtpscope
 	python3 tests/escape_check.py --bin $(B)/smtpscope
@@ -147,7 +148,7 @@ define ensure_debs
 endef
 
 RUN_DEPS := "command -v pkg-config:pkg-config" "$(PKG_CONFIG) --exists libpcap:libpcap-dev" \
-	"$(PKG_CONFIG) --exists libcrypto:libssl-dev"
+	"$(PKG_CONFIG) --exists libcrypto:libssl-dev" "test -e /usr/include/resolv.h:libc6-dev"
 TEST_DEPS := $(RUN_DEPS) "$(PKG_CONFIG) --exists cmocka:libcmocka-dev" \
 	"command -v python3:python3" "python3 -c 'import yaml':python3-yaml" \
 	"command -v openssl:openssl"
