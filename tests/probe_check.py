@@ -494,6 +494,30 @@ def check_case(binary, log, args, want_exit, want):
     return None
 
 
+def formats_agree(binary):
+    """Text, ECS and CSV write the probe's session and verdict as JSON does (one refusal)."""
+    args = ["probe.test", "-4", "--rcpt", "nobody@probe.test"]
+    status, recs, _ = probe(binary, args)
+    sess, end = recs[0], recs[-1]
+    outs = {}
+    for fmt in ("text", "ecs", "csv"):
+        p = nsx(binary, "-o", fmt, "--probe", *args, check=False)
+        outs[fmt] = (p.returncode, p.stdout.decode(), p.stderr.decode())
+    if any(o[0] != status for o in outs.values()):
+        return "exit statuses differ: json %d, %s" % (status, {f: o[0] for f, o in outs.items()})
+    text = outs["text"][1]
+    if "=> " + sess["verdict"] not in text or end["verdict"] not in text or "Probe of" not in text:
+        return "text lacks the session's or the probe's verdict"
+    docs = [json.loads(l) for l in outs["ecs"][1].splitlines()]
+    if docs[0]["smtpscope"]["source"] != "probe" or \
+            docs[-1]["smtpscope"]["probe"]["verdict"] != end["verdict"]:
+        return "ECS differs: %s" % docs[-1]
+    rows = outs["csv"][1].splitlines()
+    if len(rows) < 2 or end["verdict"] not in outs["csv"][2]:
+        return "CSV: %d rows, verdict on stderr: %s" % (len(rows), end["verdict"] in outs["csv"][2])
+    return None
+
+
 def bad_arguments(binary):
     """One clear line on stderr and exit 2 for what cannot be probed (no namespace needed)."""
     fails = []
@@ -550,6 +574,13 @@ def main():
             else:
                 passed += 1
                 print("probe: PASS %s" % name)
+        why = formats_agree(binary)
+        if why:
+            fails.append("formats")
+            print("probe: FAIL: text, ECS and CSV against JSON: %s" % why)
+        else:
+            passed += 1
+            print("probe: PASS text, ECS and CSV agree with JSON")
     finally:
         teardown(procs, etc)
     if fails:
