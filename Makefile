@@ -27,6 +27,8 @@ PCAP_CFLAGS = $(shell $(PKG_CONFIG) --cflags libpcap 2>/dev/null)
 PCAP_LIBS = $(shell $(PKG_CONFIG) --libs libpcap 2>/dev/null || echo -lpcap)
 CRYPTO_CFLAGS = $(shell $(PKG_CONFIG) --cflags libcrypto 2>/dev/null)
 CRYPTO_LIBS = $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null || echo -lcrypto)
+# --probe asks the system resolver (res_nquery, ns_initparse: libc6-dev's libresolv)
+RESOLV_LIBS := -lresolv
 CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
@@ -34,7 +36,7 @@ B ?= build
 XFLAGS ?= $(CFLAGS)
 ALL_CFLAGS = $(STD) $(WARN) $(XFLAGS) $(PCAP_CFLAGS) $(CRYPTO_CFLAGS)
 
-LIB_SRC := $(wildcard capture/*.c reassembly/*.c decode/*.c report/*.c shard/*.c tls/*.c)
+LIB_SRC := $(wildcard capture/*.c reassembly/*.c decode/*.c report/*.c shard/*.c tls/*.c probe/*.c)
 LIB_OBJ = $(LIB_SRC:%.c=$(B)/obj/%.o)
 HEADERS := $(wildcard */*.h */*.def)
 TESTS := $(basename $(notdir $(wildcard tests/test_*.c)))
@@ -54,11 +56,11 @@ $(B)/libsmtpscope.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(B)/smtpscope: $(B)/obj/smtpscope.o $(B)/libsmtpscope.a
-	$(CC) $(XFLAGS) -pthread -o $@ $^ $(PCAP_LIBS) $(CRYPTO_LIBS)
+	$(CC) $(XFLAGS) -pthread -o $@ $^ $(PCAP_LIBS) $(CRYPTO_LIBS) $(RESOLV_LIBS)
 
 $(B)/tests/%: tests/%.c tests/testutil.h $(B)/libsmtpscope.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(B)/libsmtpscope.a $(CMOCKA_LIBS) $(PCAP_LIBS) $(CRYPTO_LIBS)
+	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(B)/libsmtpscope.a $(CMOCKA_LIBS) $(PCAP_LIBS) $(CRYPTO_LIBS) $(RESOLV_LIBS)
 
 bins: $(B)/smtpscope $(TEST_BIN)
 
@@ -80,6 +82,7 @@ check-tree: bins $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp $(B)/tests/onef
 	python3 tests/cert_check.py --bin $(B)/smtpscope
 	python3 tests/conformance.py --bin $(B)/smtpscope
 	tests/live_test.sh $(B)/smtpscope
+	python3 tests/probe_check.py --bin $(B)/smtpscope
 	python3 tests/extract_check.py --bin $(B)/smtpscope
 	python3 tests/privs_check.py --bin $(B)/smtpscope
 	python3 tests/escape_check.py --bin $(B)/smtpscope
@@ -146,7 +149,7 @@ define ensure_debs
 endef
 
 RUN_DEPS := "command -v pkg-config:pkg-config" "$(PKG_CONFIG) --exists libpcap:libpcap-dev" \
-	"$(PKG_CONFIG) --exists libcrypto:libssl-dev"
+	"$(PKG_CONFIG) --exists libcrypto:libssl-dev" "test -e /usr/include/resolv.h:libc6-dev"
 TEST_DEPS := $(RUN_DEPS) "$(PKG_CONFIG) --exists cmocka:libcmocka-dev" \
 	"command -v python3:python3" "python3 -c 'import yaml':python3-yaml" \
 	"command -v openssl:openssl"
@@ -219,7 +222,7 @@ fuzz:
 
 $(FZ)/fuzz_pcap $(FZ)/fuzz_smtp $(FZ)/fuzz_tls: $(FZ)/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(LIB_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(STD) $(WARN) $(FUZZ_FLAGS) $(PCAP_CFLAGS) -o $@ $< $(LIB_SRC) $(PCAP_LIBS) $(CRYPTO_LIBS)
+	$(FUZZ_CC) $(STD) $(WARN) $(FUZZ_FLAGS) $(PCAP_CFLAGS) -o $@ $< $(LIB_SRC) $(PCAP_LIBS) $(CRYPTO_LIBS) $(RESOLV_LIBS)
 
 # Seeds: the captures under samples/ and the shared corpus, copied flat (libFuzzer takes
 # directories; many corpus files are called input.pcap).
@@ -239,7 +242,7 @@ fuzz-run: $(FZ)/fuzz_pcap $(FZ)/fuzz_smtp $(FZ)/fuzz_tls
 $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp $(B)/tests/onefile_tls: $(B)/tests/onefile_%: tests/fuzz/fuzz_%.c \
 		tests/fuzz/onefile.c tests/fuzz/fuzz.h $(B)/libsmtpscope.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/onefile.c $(B)/libsmtpscope.a $(PCAP_LIBS) $(CRYPTO_LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/onefile.c $(B)/libsmtpscope.a $(PCAP_LIBS) $(CRYPTO_LIBS) $(RESOLV_LIBS)
 
 regress: $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp $(B)/tests/onefile_tls
 	$(B)/tests/onefile_pcap tests/regress/pcap

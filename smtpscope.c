@@ -24,6 +24,7 @@
 
 #include "capture/capture.h"
 #include "decode/smtp.h"
+#include "probe/probe.h"
 #include "reassembly/reassembly.h"
 #include "report/report.h"
 #include "shard/shard.h"
@@ -83,6 +84,7 @@ struct options {
 	struct rpt_extract_limits extract_lim;
 	unsigned threads;
 	uint64_t limits_given; /* a bit per limits[] entry set on the command line */
+	struct probe_config probe; /* --probe TARGET and its options (probe/) */
 };
 
 /*
@@ -254,6 +256,9 @@ usage(FILE *f)
 	      "                 [-c N] [-w FILE] [-Z USER] [--color=auto|always|never]\n"
 	      "                 [--show-secrets] [filter expression]\n"
 	      "       smtpscope --explain \"550 5.1.1 User unknown\" [--after COMMAND]\n"
+	      "       smtpscope --probe TARGET [--from ADDR] [--rcpt ADDR[,ADDR...]] [--notify]\n"
+	      "                 [--port N] [--helo NAME] [--source ADDR] [-4|-6] [--no-mx]\n"
+	      "                 [--timeout [STEP=]SECONDS] [-o FORMAT]\n"
 	      "       smtpscope -D | --json-schema\n"
 	      "\n"
 	      "Reads SMTP traffic from a saved capture (pcap or pcapng) or a network interface,\n"
@@ -309,6 +314,21 @@ usage(FILE *f)
 	      "  --audit-graph FILE  who talks to whom, as Graphviz DOT; FILE.svg: drawn by dot\n"
 	      "  --threads N      use N threads in all (with -r): flows are spread over them,\n"
 	      "                   the output is the same as with one; -c and --extract use one\n"
+	      "  --probe TARGET   test a mail server as the telnet steps do, without sending a\n"
+	      "                   message: MX (then A/AAAA) of a domain, each host in order,\n"
+	      "                   EHLO, MAIL FROM, RCPT TO, RSET, QUIT; every reply explained.\n"
+	      "                   TARGET: a domain, a host (with --no-mx) or an address. Exit\n"
+	      "                   status: 0 accepted, 3 refused, 4 not reached, 5 deferred (4xx)\n"
+	      "  --from ADDR      MAIL FROM (default <>, the null sender)\n"
+	      "  --rcpt ADDR      RCPT TO, repeatable or a comma list (default for a domain:\n"
+	      "                   postmaster@TARGET; none for a host: MAIL FROM only)\n"
+	      "  --notify         NOTIFY=SUCCESS,FAILURE on RCPT when the server offers DSN\n"
+	      "  --port N         the server's port (default 25)\n"
+	      "  --helo NAME      EHLO's name (default this host's name, or its address)\n"
+	      "  --source ADDR    connect from this local address;  -4, -6  one family only\n"
+	      "  --no-mx          TARGET is a host: no MX lookup\n"
+	      "  --timeout [STEP=]SECONDS  every step, or one: connect (30), greeting, ehlo,\n"
+	      "                   mail, rcpt, rset, quit (300 each, RFC 5321 4.5.3.2)\n"
 	      "  -q               no summary at the end\n"
 	      "  -h, --help       this text;  -V, --version  the version\n"
 	      "\n"
@@ -389,7 +409,9 @@ enum {
 	OPT_COLOR = 256, OPT_SECRETS, OPT_EXPLAIN, OPT_AFTER, OPT_IDLE, OPT_MAX_FLOWS, OPT_LIMIT,
 	OPT_LIMITS, OPT_AUDIT, OPT_AUDIT_SORT, OPT_EXTRACT, OPT_SCHEMA, OPT_THREADS,
 	OPT_KEYLOG, OPT_MESSAGES, OPT_TRANSCRIPTS, OPT_LOCAL_NETS, OPT_LOCAL_DOMAINS, OPT_AUDIT_ONLY,
-	OPT_AUDIT_RDNS, OPT_AUDIT_GRAPH
+	OPT_AUDIT_RDNS, OPT_AUDIT_GRAPH,
+	OPT_PROBE, OPT_FROM, OPT_RCPT, OPT_NOTIFY, OPT_PORT, OPT_HELO, OPT_SOURCE, OPT_TIMEOUT,
+	OPT_NO_MX /* the options of --probe, handed to probe_option() by name */
 };
 
 static const struct option longopts[] = {
@@ -417,6 +439,15 @@ static const struct option longopts[] = {
 	{"threads", required_argument, NULL, OPT_THREADS},
 	{"tls-keylog", required_argument, NULL, OPT_KEYLOG},
 	{"messages", no_argument, NULL, OPT_MESSAGES},
+	{"probe", required_argument, NULL, OPT_PROBE},
+	{"from", required_argument, NULL, OPT_FROM},
+	{"rcpt", required_argument, NULL, OPT_RCPT},
+	{"notify", no_argument, NULL, OPT_NOTIFY},
+	{"port", required_argument, NULL, OPT_PORT},
+	{"helo", required_argument, NULL, OPT_HELO},
+	{"source", required_argument, NULL, OPT_SOURCE},
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"no-mx", no_argument, NULL, OPT_NO_MX},
 	{NULL, 0, NULL, 0},
 };
 
@@ -426,10 +457,10 @@ static const struct option longopts[] = {
  * order of the USE_ bits; every option says where it has a meaning. One not
  * listed (-h, -V, --json-schema, --limits) acts at once, where it stands.
  */
-enum { USE_FILE = 1, USE_LIVE = 2, USE_EXPLAIN = 4, USE_LIST = 8 };
+enum { USE_FILE = 1, USE_LIVE = 2, USE_EXPLAIN = 4, USE_LIST = 8, USE_PROBE = 16 };
 #define USE_CAPTURE (USE_FILE | USE_LIVE)
-#define USE_ANY (USE_CAPTURE | USE_EXPLAIN | USE_LIST)
-#define N_USES 4
+#define USE_ANY (USE_CAPTURE | USE_EXPLAIN | USE_LIST | USE_PROBE)
+#define N_USES 5
 
 static const struct rule {
 	int code;
@@ -441,11 +472,12 @@ static const struct rule {
 	{'i', "-i", USE_LIVE, false},
 	{OPT_EXPLAIN, "--explain", USE_EXPLAIN, false},
 	{'D', "-D", USE_LIST, false},
+	{OPT_PROBE, "--probe", USE_PROBE, false},
 	{'B', "-B", USE_LIVE, false},
 	{'s', "-s", USE_LIVE, false},
 	{'w', "-w", USE_CAPTURE, false},
-	{'Z', "-Z", USE_CAPTURE, false},
-	{'o', "-o", USE_CAPTURE, false},
+	{'Z', "-Z", USE_CAPTURE | USE_PROBE, false},
+	{'o', "-o", USE_CAPTURE | USE_PROBE, false},
 	{'p', "-p", USE_CAPTURE, false},
 	{'f', "-f", USE_CAPTURE, false},
 	{'c', "-c", USE_CAPTURE, false},
@@ -469,6 +501,16 @@ static const struct rule {
 	{OPT_THREADS, "--threads", USE_FILE, false},
 	{OPT_KEYLOG, "--tls-keylog", USE_CAPTURE, false},
 	{OPT_MESSAGES, "--messages", USE_CAPTURE, false},
+	{OPT_FROM, "--from", USE_PROBE, false},
+	{OPT_RCPT, "--rcpt", USE_PROBE, true},
+	{OPT_NOTIFY, "--notify", USE_PROBE, false},
+	{OPT_PORT, "--port", USE_PROBE, false},
+	{OPT_HELO, "--helo", USE_PROBE, false},
+	{OPT_SOURCE, "--source", USE_PROBE, false},
+	{OPT_TIMEOUT, "--timeout", USE_PROBE, true},
+	{OPT_NO_MX, "--no-mx", USE_PROBE, false},
+	{'4', "-4", USE_PROBE, false},
+	{'6', "-6", USE_PROBE, false},
 };
 
 #define N_RULES (sizeof(rules) / sizeof(rules[0]))
@@ -581,7 +623,7 @@ check_uses(const struct cmdline *cl)
 	if (!use && cl->nargs == 1 && access(cl->args[0], F_OK) == 0)
 		usage_error("give the capture with -r: smtpscope -r %s", cl->args[0]);
 	if (!use)
-		usage_error("give one of -r FILE or -i IFACE");
+		usage_error("give one of -r FILE, -i IFACE or --probe TARGET");
 }
 
 static int
@@ -629,6 +671,18 @@ refused_option(int c, const char *arg)
 	if (matches > 1)
 		usage_error("%.*s is short for more than one option", (int)len, arg);
 	usage_error("unknown option %s", arg);
+}
+
+/* An option of --probe, by its name without dashes ("from", "4"): probe/ reads it. */
+static void
+probe_take(int c, const char *v, struct options *o)
+{
+	char name[32], err[PROBE_ERRLEN];
+	const char *bare = option_name(c, name, sizeof(name));
+
+	bare += strspn(bare, "-");
+	if (probe_option(&o->probe, bare, v, err, sizeof(err)) < 0)
+		usage_error("%s", err);
 }
 
 /* The options that act at once and exit. */
@@ -729,6 +783,9 @@ take_value(int c, const char *v, struct options *o)
 	case OPT_THREADS:
 		o->threads = (unsigned)number(v, "--threads", 1, SHARD_MAX_WORKERS);
 		break;
+	case OPT_PROBE:
+		o->probe.target = v;
+		break;
 	}
 }
 
@@ -758,6 +815,11 @@ take_option(int c, const char *v, struct options *o)
 		break;
 	case OPT_AUDIT_RDNS:
 		o->audit = o->audit_opts.rdns = true;
+		break;
+	case OPT_FROM ... OPT_NO_MX:
+	case '4':
+	case '6':
+		probe_take(c, v, o);
 		break;
 	case 'h':
 	case 'V':
@@ -795,9 +857,10 @@ parse_options(int argc, char **argv, struct options *o)
 	rsm_default_config(&o->rsm);
 	smtp_default_config(&o->smtp);
 	o->extract_lim = rpt_extract_default_limits();
+	probe_default_config(&o->probe);
 	opterr = 0; /* our own messages, prefixed like every other */
 	o->snaplen = 262144;
-	while ((c = getopt_long(argc, argv, ":r:i:DB:s:w:Z:o:p:f:c:nqhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":r:i:DB:s:w:Z:o:p:f:c:nqhV46", longopts, NULL)) != -1) {
 		if (c == '?' || c == ':')
 			refused_option(c, argv[optind - 1]);
 		note_given(&cl, c, optarg ? optarg : "");
@@ -1420,6 +1483,42 @@ analyse(const struct options *o)
 	return status;
 }
 
+/*
+ * --probe: probe/ holds the dialog and hands each connection's session to
+ * the report as the capture's decoder does; the exit status says whether
+ * the server would take the mail (smtpscope.1, EXIT STATUS).
+ */
+static int
+probe(const struct options *o)
+{
+	struct rpt_config pc = {.format = o->format, .out = stdout, .quiet = o->quiet};
+	struct probe_result res;
+	char err[PROBE_ERRLEN];
+	struct rpt *r;
+	int rc;
+
+	if (probe_check(&o->probe, err, sizeof(err)) < 0)
+		usage_error("%s", err);
+	if (drop_privileges(o) < 0)
+		return 1;
+	pc.color = o->color < 0 ? colour_auto(STDOUT_FILENO) : o->color;
+	pc.ascii = !rpt_locale_utf8();
+	pc.width = o->format == RPT_TEXT ? rpt_term_width(STDOUT_FILENO) : 0;
+	if (!(r = rpt_new(&pc))) {
+		fprintf(stderr, "smtpscope: out of memory\n");
+		return 1;
+	}
+	rc = probe_run(&o->probe, &o->smtp, rpt_session, r, &res, err, sizeof(err));
+	if (rc == 0)
+		rpt_probe_end(r, &(struct rpt_probe){o->probe.target,
+			res.dns_used ? &res.store.dns : NULL, res.status_name, res.exit_status,
+			res.verdict, res.sessions});
+	else
+		fprintf(stderr, "smtpscope: %s\n", err);
+	rpt_free(r);
+	return rc == 0 ? res.exit_status : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1430,6 +1529,8 @@ main(int argc, char **argv)
 	parse_options(argc, argv, &o);
 	if (o.explain)
 		return output_status(explain_offline(&o));
+	if (o.probe.target)
+		return output_status(probe(&o));
 	if (o.list_interfaces) {
 		char err[CAP_ERRLEN];
 

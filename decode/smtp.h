@@ -169,6 +169,32 @@ struct smtp_message {
 	const char *subject_raw, *from, *from_raw;
 };
 
+/*
+ * A probe's session (smtpscope --probe, probe/): the DNS steps that chose its
+ * server, and what the probe itself has to say. The decoder never sets or
+ * reads it; the probe sets it after RSM_EV_OPEN, and report/ writes it.
+ */
+struct smtp_dns_host {
+	int preference; /* of its MX record; -1 when not from one (implicit MX, a host given) */
+	const char *host;
+	const struct cap_addr *addrs; /* A/AAAA, in the order they are tried */
+	size_t n_addrs;
+};
+
+struct smtp_dns {
+	const char *query;	 /* the name looked up ("example.com") */
+	const char *result;	 /* mx, implicit_mx, host, address, nxdomain, no_mx_no_address, ... */
+	const char *explanation; /* in plain words */
+	const struct smtp_dns_host *hosts; /* in the order they are tried */
+	size_t n_hosts;
+};
+
+struct smtp_probe {
+	const struct smtp_dns *dns; /* NULL: an address was given, no DNS step */
+	const char *const *notes;   /* what the probe did or left out, in words */
+	size_t n_notes;
+};
+
 struct smtp_session {
 	uint64_t id;
 	uint64_t ts_first, ts_last;
@@ -212,6 +238,7 @@ struct smtp_session {
 	const char *verdict;
 	struct smtp_priv *priv; /* decoder state, not for readers */
 	void *user;             /* the caller's; the decoder never touches it */
+	const struct smtp_probe *probe; /* NULL: a session from a capture (source "capture") */
 };
 
 /*

@@ -315,6 +315,11 @@ smtp_fields(FILE *f, const struct smtp_session *s, bool *first)
 	opt_string(f, "outcome", smtp_outcome_name(s->outcome), first);
 	key(f, "midstream", first);
 	fputs(s->midstream ? "true" : "false", f);
+	opt_string(f, "source", s->probe ? "probe" : "capture", first);
+	if (s->probe && s->probe->dns) {
+		key(f, "dns", first);
+		rpt_json_dns(f, s->probe->dns);
+	}
 	opt_string(f, "helo", s->helo, first);
 	key(f, "esmtp", first);
 	fputs(s->esmtp ? "true" : "false", f);

@@ -459,6 +459,23 @@ anomalies(struct out *f, uint64_t bits)
 	out_chr(f, ']');
 }
 
+/* A probe's session: the DNS steps that chose its server, and the probe's notes. */
+static void
+probe_facts(struct out *f, const struct smtp_probe *p, bool *first)
+{
+	key(f, "dns", first);
+	out_flush(f); /* probe.c writes to the FILE itself */
+	rpt_json_dns(f->f, p->dns);
+	key(f, "probe_notes", first);
+	out_chr(f, '[');
+	for (size_t i = 0; i < p->n_notes; i++) {
+		if (i)
+			out_chr(f, ',');
+		out_json(f, p->notes[i]);
+	}
+	out_chr(f, ']');
+}
+
 static void
 session_head(struct out *f, const struct smtp_session *s, bool *first)
 {
@@ -484,6 +501,10 @@ session_head(struct out *f, const struct smtp_session *s, bool *first)
 	name(f, smtp_state_name(s->state));
 	key(f, "midstream", first);
 	out_str(f, s->midstream ? "true" : "false");
+	key(f, "source", first);
+	out_str(f, s->probe ? "\"probe\"" : "\"capture\"");
+	if (s->probe)
+		probe_facts(f, s->probe, first);
 }
 
 static void

@@ -166,6 +166,22 @@ void rpt_audit_free(struct rpt_audit *a);
 struct rpt_audit *rpt_audit_of(struct rpt *r);
 void rpt_free(struct rpt *r);
 
+/*
+ * The end of a probe (smtpscope --probe, probe.c): what DNS found (NULL when
+ * an address was given), how it ended, the exit status it gives, the verdict.
+ * JSON and ECS write a "probe" record; text the verdict on stdout; CSV (rows
+ * of sessions) on stderr.
+ */
+struct rpt_probe {
+	const char *target;
+	const struct smtp_dns *dns;
+	const char *result; /* accepted, refused, deferred, unreachable */
+	int exit_status;
+	const char *verdict;
+	unsigned sessions;
+};
+void rpt_probe_end(struct rpt *r, const struct rpt_probe *p);
+
 /* --json-schema (schema.c): a JSON Schema (draft 2020-12) of the -o json records. */
 void rpt_print_schema(FILE *f);
 

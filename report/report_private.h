@@ -63,6 +63,9 @@ const char *rpt_anomaly_words(enum smtp_anomaly a);
 /* ISO 8601 UTC like rpt_iso_time (report.h), from Unix seconds that may be negative. */
 void rpt_iso_seconds(char *buf, size_t n, int64_t sec);
 void json_session(FILE *f, const struct smtp_session *s);
+/* probe.c: a probe's DNS steps as a JSON object (null when none), and its closing record. */
+void rpt_json_dns(FILE *f, const struct smtp_dns *d);
+void rpt_json_probe(FILE *f, const struct rpt_probe *p);
 void json_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c);
 void text_session(FILE *f, const struct smtp_session *s, const struct rpt_config *cfg);
 void text_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c, bool color);

@@ -31,7 +31,7 @@ static const char *const type_names[] = {
 enum names {
 	N_NONE, N_STATE, N_RESULT, N_MATCH, N_OUTCOME, N_OUTCOME_SEEN, N_ANOMALY, N_RCPT,
 	N_SKIPPED, N_ROLE, N_PAIRED, N_HANDSHAKE, N_ALERT_LEVEL, N_REASON, N_CLASS, N_FIXER, N_KEYS,
-	N_ZONE, N_FLAG
+	N_ZONE, N_FLAG, N_SOURCE, N_PROBE_RESULT
 };
 
 static const char *
@@ -136,6 +136,21 @@ flag_name(int i)
 	return rpt_audit_flag_id((unsigned)i);
 }
 
+static const char *
+source_name(int i)
+{
+	return i ? "probe" : "capture";
+}
+
+/* rpt_probe's result (probe/ names them; report/ cannot ask the stage before it) */
+static const char *
+probe_result_name(int i)
+{
+	static const char *const names[] = {"accepted", "refused", "deferred", "unreachable"};
+
+	return names[i];
+}
+
 static const struct {
 	const char *(*name)(int);
 	int first, end;
@@ -160,6 +175,8 @@ static const struct {
 	[N_KEYS] = {keys_name, 0, TLS_KEYS_FOUND + 1},
 	[N_ZONE] = {zone_name, 0, 2},
 	[N_FLAG] = {flag_name, 0, RPT_AUDIT_FLAGS},
+	[N_SOURCE] = {source_name, 0, 2},
+	[N_PROBE_RESULT] = {probe_result_name, 0, 4},
 };
 
 struct field;
@@ -392,6 +409,28 @@ static const struct field icmp[] = {
 	END,
 };
 
+static const struct field dns_host[] = {
+	{"preference", REQ, {.type = T_INTEGER | T_NULL, .min = "0", .max = "65535",
+			     .desc = "of its MX record; null: not from an MX record (the implicit "
+				     "MX, or a host given with --no-mx)"}},
+	{"host", REQ, STRING},
+	{"addresses", REQ, {.type = T_ARRAY, .items = &(const struct sch){.type = T_STRING},
+			    .desc = "its A/AAAA records, in the order they are tried"}},
+	END,
+};
+
+static const struct field dns[] = {
+	{"query", REQ, {.type = T_STRING, .desc = "the name looked up"}},
+	{"result", REQ, {.type = T_STRING,
+			 .desc = "mx, implicit_mx, host, nxdomain, no_mail_host, no_address, "
+				 "null_mx, servfail, timeout, malformed or no_resolver"}},
+	{"explanation", REQ, {.type = T_STRING, .desc = "the result in plain words"}},
+	{"mx", REQ, {.type = T_ARRAY, .items = &(const struct sch){.type = T_OBJECT,
+								      .props = dns_host},
+		     .desc = "the hosts in the order they are tried (lowest preference first)"}},
+	END,
+};
+
 static const struct field session[] = {
 	{"type", REQ, {.type = T_STRING, .cst = "session"}},
 	{"id", REQ, {.type = T_INTEGER, .min = "1", .desc = "1, 2 ... in order of first packet"}},
@@ -402,6 +441,13 @@ static const struct field session[] = {
 	{"server", REQ, {.type = T_OBJECT, .props = endpoint, .desc = "the SMTP side"}},
 	{"state", REQ, {.type = T_STRING, .values = N_STATE}},
 	{"midstream", REQ, {.type = T_BOOLEAN, .desc = "the handshake was not seen"}},
+	{"source", REQ, {.type = T_STRING, .values = N_SOURCE,
+			 .desc = "capture: seen on the wire; probe: smtpscope --probe held it"}},
+	{"dns", OPT, {.type = T_OBJECT | T_NULL, .props = dns,
+		      .desc = "--probe: the DNS steps that chose the server; null: an address was "
+			      "given"}},
+	{"probe_notes", OPT, {.type = T_ARRAY, .items = &(const struct sch){.type = T_STRING},
+			      .desc = "--probe: what the probe did or left out, in words"}},
 	{"helo", REQ, STRING_OR_NULL},
 	{"esmtp", REQ, BOOLEAN},
 	{"extensions", REQ, STRINGS},
@@ -644,10 +690,26 @@ static const struct field host[] = {
 	END,
 };
 
+static const struct field probe[] = {
+	{"type", REQ, {.type = T_STRING, .cst = "probe"}},
+	{"target", REQ, {.type = T_STRING, .desc = "the domain, host or address probed"}},
+	{"dns", REQ, {.type = T_OBJECT | T_NULL, .props = dns,
+		      .desc = "null: an address was given, no DNS step"}},
+	{"sessions", REQ, {.type = T_INTEGER, .min = "0", .desc = "connections tried"}},
+	{"result", REQ, {.type = T_STRING, .values = N_PROBE_RESULT,
+			 .desc = "would the server take the mail: accepted, refused (for good), "
+				 "deferred (for now), unreachable"}},
+	{"exit_status", REQ, {.type = T_INTEGER, .min = "0", .max = "5",
+			      .desc = "0 accepted, 3 refused, 4 unreachable, 5 deferred"}},
+	{"verdict", REQ, {.type = T_STRING, .desc = "one plain-language line"}},
+	END,
+};
+
 static const struct sch records[] = {
 	{.type = T_OBJECT, .props = session, .desc = "one per TCP connection to an SMTP port"},
 	{.type = T_OBJECT, .props = summary, .desc = "last: the totals of the run"},
 	{.type = T_OBJECT, .props = host, .desc = "--audit: one per host, before the summary"},
+	{.type = T_OBJECT, .props = probe, .desc = "--probe: last, how the probe ended"},
 };
 
 /* Where the members of an object go: one per line (wide) or all on one. */

@@ -503,6 +503,8 @@ text_session(FILE *f, const struct smtp_session *s, const struct rpt_config *cfg
 		login_line(f, cfg, s);
 	if (s->anomalies)
 		notes_line(f, cfg, s);
+	for (size_t i = 0; s->probe && i < s->probe->n_notes; i++)
+		styled_para(f, cfg, "  ", "", "probe: ", s->probe->notes[i], 9);
 	verdict_line(f, cfg, s);
 }
 

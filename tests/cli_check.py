@@ -352,7 +352,7 @@ CASES = [
     ("an argument with --explain", usage_error, ["--explain", "550 x", "extra"], '"extra"'),
     ("an argument with -D", usage_error, ["-D", "extra"], '"extra"'),
     ("a capture without -r", usage_error, [SAMPLE], "give the capture with -r"),
-    ("neither -r nor -i", usage_error, [], "give one of -r FILE or -i IFACE"),
+    ("neither -r nor -i", usage_error, [], "give one of -r FILE, -i IFACE or --probe TARGET"),
     # point 8: repeated or conflicting options
     ("-r twice", usage_error, ["-r", SAMPLE, "-r", MESSAGES], "-r is given twice"),
     ("-r twice, the same file", accepted, ["-r", SAMPLE, "-r", SAMPLE, "-q", "-o", "json"],

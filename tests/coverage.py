@@ -21,7 +21,7 @@ def main():
     a = ap.parse_args()
     srcs = sorted(glob.glob("*/*.c")) + ["smtpscope.c"]
     srcs = [s for s in srcs if s.split("/")[0] in
-            ("capture", "reassembly", "decode", "report", "shard", "tls") or s == "smtpscope.c"]
+            ("capture", "reassembly", "decode", "report", "shard", "tls", "probe") or s == "smtpscope.c"]
     total = hit = 0
     for src in srcs:
         obj = os.path.join(a.build, "obj", os.path.dirname(src))

@@ -139,8 +139,8 @@ def check_command_lines(binary, tmp):
     for where, line in example_lines():
         cmd = line.split(" | ")[0].split(" > ")[0]  # a pipe's first command, no redirection
         argv = shlex.split(cmd)[1:]
-        if "-i" in argv or not argv:
-            continue  # live capture: not run here (tests/live_test.sh runs -i)
+        if "-i" in argv or "--probe" in argv or not argv:
+            continue  # live capture, a probe: not run here (live_test.sh, probe_check.py)
         argv = [os.path.join(ROOT, PLACEHOLDERS[a]) if a in PLACEHOLDERS else
                 os.path.join(tmp, "mails%d" % ran) if a.startswith("/tmp/") else
                 os.path.join(tmp, graph_name(a)) if a.endswith((".svg", ".dot")) else a

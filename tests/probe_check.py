@@ -1,0 +1,595 @@
+#!/usr/bin/env python3
+"""tests/probe_check.py --bin BIN: smtpscope --probe end to end, in a network namespace.
+
+Needs root (ip netns) and Postfix; prints one "probe: SKIP: <reason>" line and exits 0 when
+not root, when `ip netns` is unusable, or when Postfix or nft is missing and cannot be
+installed (as root it installs postfix, preseeded "No configuration", and nftables).
+
+Everything lives in one namespace of its own, smtpscope-probe-<pid>, on its loopback:
+  10.201.0.1, fd00:201::1   a Postfix instance (its own config, queue and maillog_file under
+                            the work directory): mail for probe.test accepted, 550 5.1.1 for
+                            an unknown user, relay denied for other domains, 450 for
+                            grey@probe.test (check_recipient_access), DSN and STARTTLS offered
+  10.201.0.2                nothing listens (connection refused)
+  10.201.0.3                an nftables rule drops port 25 (no answer)
+  10.201.0.4                scripted servers: :25 closes after its banner, :2526 greets 554,
+                            :2527 never greets
+  10.201.0.53               a DNS server (this file, --dns; standard library only) serving
+                            MX, no-MX, NXDOMAIN, SERVFAIL, null-MX and silent names
+  10.202.0.0/24             an "unreachable" route; 198.51.100.0/24 no route at all
+/etc/netns/<ns>/resolv.conf points the probe's resolver at 10.201.0.53 (ip netns exec binds it
+over /etc/resolv.conf). Each probe's JSON is checked against what this script configured (DNS
+answers, addresses, which server listens how) and, for every session with Postfix, against
+Postfix's own log: the per-command tallies of its "disconnect from" line, and the code and text
+of each "NOQUEUE: reject" line. smtpscope's output is never compared with a stored copy.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+NS = "smtpscope-probe-%d" % os.getpid()
+PF, DOWN, DROP, SCRIPT, DNS = "10.201.0.1", "10.201.0.2", "10.201.0.3", "10.201.0.4", "10.201.0.53"
+PF6 = "fd00:201::1"
+
+# name -> records; "rcode" NXDOMAIN (also every name not listed), SERVFAIL or DROP (no answer)
+ZONES = {
+    "probe.test": {"MX": [[10, "mx.probe.test"]]},
+    "mx.probe.test": {"A": [PF], "AAAA": [PF6]},
+    "backup.test": {"MX": [[20, "mx.probe.test"], [5, "down.backup.test"]]},
+    "down.backup.test": {"A": [DOWN]},
+    "implicit.test": {"A": [PF]},
+    "fail.test": {"rcode": "SERVFAIL"},
+    "slow.test": {"rcode": "DROP"},
+    "null.test": {"MX": [[0, ""]]},
+    "noaddr.test": {"MX": [[10, "ghost.noaddr.test"]]},
+    "dropped.test": {"MX": [[10, "drop.dropped.test"]]},
+    "drop.dropped.test": {"A": [DROP]},
+    "banner.test": {"MX": [[10, "banner.banner.test"]]},
+    "banner.banner.test": {"A": [SCRIPT]},
+}
+
+
+# ----------------------------------------------------------------- the DNS server (--dns)
+def dns_name(name):
+    out = b""
+    for label in name.split("."):
+        if label:
+            out += bytes([len(label)]) + label.encode()
+    return out + b"\0"
+
+
+def dns_answer(query, zones):
+    """The response to one query, or None to stay silent."""
+    if len(query) < 12:
+        return None
+    qid, flags, qd = struct.unpack("!HHH", query[:6])
+    pos, labels = 12, []
+    while pos < len(query) and query[pos]:
+        n = query[pos]
+        labels.append(query[pos + 1:pos + 1 + n].decode(errors="replace"))
+        pos += 1 + n
+    pos += 1
+    if qd != 1 or pos + 4 > len(query):
+        return None
+    qtype = struct.unpack("!H", query[pos:pos + 2])[0]
+    question = query[12:pos + 4]
+    name = ".".join(labels).lower()
+    zone = zones.get(name)
+    rcode = {"NXDOMAIN": 3, "SERVFAIL": 2}.get((zone or {}).get("rcode", "NXDOMAIN" if zone is None else ""), 0)
+    if zone and zone.get("rcode") == "DROP":
+        return None
+    answers = []
+    if zone and rcode == 0:
+        types = {1: "A", 28: "AAAA", 15: "MX"}
+        for value in zone.get(types.get(qtype, "?"), []):
+            if qtype == 1:
+                rdata = socket.inet_pton(socket.AF_INET, value)
+            elif qtype == 28:
+                rdata = socket.inet_pton(socket.AF_INET6, value)
+            else:
+                rdata = struct.pack("!H", value[0]) + dns_name(value[1])
+            answers.append(b"\xc0\x0c" + struct.pack("!HHIH", qtype, 1, 60, len(rdata)) + rdata)
+    # QR, AA, RD as asked, RA: an authoritative answer (glibc treats a bare NODATA as lame)
+    rflags = 0x8000 | 0x0400 | (flags & 0x0100) | 0x0080 | rcode
+    return struct.pack("!HHHHHH", qid, rflags, 1, len(answers), 0, 0) + question + b"".join(answers)
+
+
+def dns_server(addr, zones_file):
+    zones = json.load(open(zones_file))
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((addr, 53))
+    print("ready", flush=True)
+    while True:
+        query, peer = s.recvfrom(4096)
+        resp = dns_answer(query, zones)
+        if resp:
+            s.sendto(resp, peer)
+
+
+# ----------------------------------------------------------- scripted servers (--servers)
+def scripted(conn, port):
+    try:
+        if port == 25:  # a banner; the EHLO read, the connection closes
+            conn.sendall(b"220 banner.banner.test ESMTP\r\n")
+            conn.settimeout(5)
+            conn.recv(512)
+        elif port == 2526:  # 554 as greeting (RFC 5321 3.1), then QUIT is answered
+            conn.sendall(b"554 5.3.2 No SMTP service here\r\n")
+            conn.settimeout(5)
+            if conn.recv(512).upper().startswith(b"QUIT"):
+                conn.sendall(b"221 2.0.0 Bye\r\n")
+        else:  # 2527: connected, never a greeting
+            time.sleep(10)
+    except OSError:
+        pass
+    conn.close()
+
+
+def servers(addr):
+    socks = []
+    for port in (25, 2526, 2527):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((addr, port))
+        s.listen(8)
+        socks.append((s, port))
+    for s, port in socks:
+        threading.Thread(target=lambda s=s, p=port: [
+            threading.Thread(target=scripted, args=(s.accept()[0], p), daemon=True).start()
+            for _ in iter(int, 1)], daemon=True).start()
+    print("ready", flush=True)
+    while True:
+        time.sleep(3600)
+
+
+# ------------------------------------------------------------------------- the harness
+def skip(why):
+    print("probe: SKIP: %s" % why)
+    sys.exit(0)
+
+
+def sh(*args, check=True, **kw):
+    p = subprocess.run(args, capture_output=True, timeout=120, **kw)
+    if check and p.returncode:
+        raise RuntimeError("%s: exit %d: %s" % (" ".join(args), p.returncode,
+                                                p.stderr.decode(errors="replace").strip()))
+    return p
+
+
+def nsx(*args, check=True, **kw):
+    return sh("ip", "netns", "exec", NS, *args, check=check, **kw)
+
+
+def ensure_tools():
+    need = [p for p, ok in (("postfix", shutil.which("postfix")), ("nftables", shutil.which("nft")))
+            if not ok]
+    if not need:
+        return
+    if not shutil.which("apt-get"):
+        skip("missing %s and no apt-get" % " ".join(need))
+    print("probe: installing %s" % " ".join(need))
+    subprocess.run(["debconf-set-selections"], input=b"postfix postfix/main_mailer_type select "
+                   b"No configuration\n", capture_output=True)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    ok = subprocess.run(["apt-get", "update", "-qq"], capture_output=True, env=env).returncode == 0
+    ok = ok and subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends"] + need,
+                               capture_output=True, env=env).returncode == 0
+    if not ok or not shutil.which("postfix") or not shutil.which("nft"):
+        skip("could not install %s" % " ".join(need))
+
+
+MAIN_CF = """compatibility_level = 3.6
+syslog_name = postfix-probe
+queue_directory = {work}/spool
+data_directory = {work}/lib
+maillog_file = {work}/maillog
+maillog_file_prefixes = {work}
+myhostname = mx.probe.test
+mydomain = probe.test
+myorigin = probe.test
+mydestination = probe.test
+inet_interfaces = {pf}, [{pf6}]
+inet_protocols = {protocols}
+mynetworks = 127.0.0.1/32
+smtpd_banner = $myhostname ESMTP Postfix (smtpscope probe test)
+smtpd_client_port_logging = yes
+smtpd_peername_lookup = no
+disable_dns_lookups = yes
+smtp_dns_support_level = disabled
+local_recipient_maps = hash:{work}/etc/local_recipients
+alias_maps =
+alias_database =
+local_transport = discard:local
+default_transport = discard:relayed
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+smtpd_recipient_restrictions = check_recipient_access hash:{work}/etc/grey
+smtpd_tls_cert_file = {work}/etc/tls.crt
+smtpd_tls_key_file = {work}/etc/tls.key
+smtpd_tls_security_level = may
+"""
+
+MASTER_CF = """smtp      inet  n       -       n       -       -       smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+"""
+
+
+def start_postfix(work, v6):
+    etc = os.path.join(work, "etc")
+    for d in ("etc", "spool", "lib"):
+        os.makedirs(os.path.join(work, d))
+    shutil.chown(os.path.join(work, "lib"), "postfix")
+    open(os.path.join(work, "maillog"), "w").close()
+    with open(os.path.join(etc, "main.cf"), "w") as f:
+        f.write(MAIN_CF.format(work=work, pf=PF, pf6=PF6 if v6 else PF,
+                               protocols="all" if v6 else "ipv4"))
+    with open(os.path.join(etc, "master.cf"), "w") as f:
+        f.write(MASTER_CF)
+    with open(os.path.join(etc, "local_recipients"), "w") as f:
+        f.write("".join("%s@probe.test OK\n" % u for u in ("alice", "postmaster", "grey")))
+    with open(os.path.join(etc, "grey"), "w") as f:
+        f.write("grey@probe.test 450 4.7.1 Greylisted, try again later\n")
+    nsx("postmap", "-c", etc, "hash:%s/local_recipients" % etc, "hash:%s/grey" % etc)
+    sh("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+       "-subj", "/CN=mx.probe.test", "-keyout", etc + "/tls.key", "-out", etc + "/tls.crt")
+    os.chmod(etc + "/tls.key", 0o600)
+    nsx("postfix", "-c", etc, "start")
+    for _ in range(80):
+        if PF + ":25" in nsx("ss", "-Htln").stdout.decode():
+            return etc
+        time.sleep(0.25)
+    raise RuntimeError("Postfix did not start listening on %s:25" % PF)
+
+
+def setup(work):
+    nsx("ip", "link", "set", "lo", "up")
+    for a in (PF, DOWN, DROP, SCRIPT, DNS):
+        nsx("ip", "addr", "add", a + "/32", "dev", "lo")
+    v6 = nsx("ip", "-6", "addr", "add", PF6 + "/128", "dev", "lo", check=False).returncode == 0
+    nsx("ip", "route", "add", "unreachable", "10.202.0.0/24")
+    nsx("nft", "-f", "-", input=(
+        "table inet probe_test {\n chain out {\n  type filter hook output priority 0;\n"
+        "  ip daddr %s tcp dport 25 drop\n }\n}\n" % DROP).encode())
+    os.makedirs("/etc/netns/" + NS, exist_ok=True)
+    with open("/etc/netns/%s/resolv.conf" % NS, "w") as f:
+        f.write("nameserver %s\noptions timeout:1 attempts:1\n" % DNS)
+    zones = os.path.join(work, "zones.json")
+    json.dump(ZONES, open(zones, "w"))
+    procs = []
+    for mode in (["--dns", DNS, zones], ["--servers", SCRIPT]):
+        p = subprocess.Popen(["ip", "netns", "exec", NS, sys.executable, os.path.abspath(__file__)]
+                             + mode, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        procs.append(p)
+        if p.stdout.readline().strip() != b"ready":
+            raise RuntimeError("helper %s did not start" % mode[0])
+    return procs, v6
+
+
+def teardown(procs, etc):
+    if etc:
+        nsx("postfix", "-c", etc, "stop", check=False)
+    for p in procs:
+        p.kill()
+        p.wait()
+    sh("ip", "netns", "pids", NS, check=False)
+    for pid in sh("ip", "netns", "pids", NS, check=False).stdout.split():
+        try:
+            os.kill(int(pid), 9)
+        except OSError:
+            pass
+    sh("ip", "netns", "del", NS, check=False)
+    shutil.rmtree("/etc/netns/" + NS, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------- the checks
+def probe(binary, args):
+    p = nsx(binary, "-o", "json", "--probe", *args, check=False)
+    recs = [json.loads(l) for l in p.stdout.decode().splitlines() if l.strip()]
+    return p.returncode, recs, p.stderr.decode()
+
+
+def postfix_tally(log_path, ip, port, deadline=10.0):
+    """Postfix's "disconnect from" counts for the client ip:port: {verb: (ok, total)}."""
+    pat = re.compile(r"disconnect from unknown\[%s\]:%d (.*)" % (re.escape(ip), port))
+    end = time.time() + deadline
+    while time.time() < end:
+        for line in open(log_path, errors="replace"):
+            m = pat.search(line)
+            if m:
+                tally = {}
+                for word in m.group(1).split():
+                    k, _, v = word.partition("=")
+                    ok, _, total = v.partition("/")
+                    if k != "commands":
+                        tally[k.upper()] = (int(ok), int(total or ok))
+                return tally
+        time.sleep(0.2)
+    return None
+
+
+def postfix_rejects(log_path, ip, port):
+    pat = re.compile(r"(?:NOQUEUE|[0-9A-F]+): reject: (\S+) from unknown\[%s\]:%d: (\d{3}) (.*?); from=<(.*?)> "
+                     r"to=<(.*?)> proto=(\S+) helo=<(.*?)>" % (re.escape(ip), port))
+    return [m.groups() for m in map(pat.search, open(log_path, errors="replace")) if m]
+
+
+def our_tally(sess):
+    tally = {}
+    for c in sess["commands"]:
+        if c["cmd"] == "CONNECT":
+            continue
+        ok, total = tally.get(c["cmd"], (0, 0))
+        good = c["reply"] is not None and c["reply"]["code"] < 400
+        tally[c["cmd"]] = (ok + good, total + 1)
+    return tally
+
+
+def check_with_postfix(sess, log):
+    """Every session with Postfix against its log: tallies, and each refusal's reply."""
+    ip, port = sess["client"]["ip"], sess["client"]["port"]
+    tally = postfix_tally(log, ip, port)
+    if tally is None:
+        return "no Postfix 'disconnect from %s:%d' line" % (ip, port)
+    if tally != our_tally(sess):
+        return "commands: Postfix logged %s, the probe reported %s" % (tally, our_tally(sess))
+    refused = [c for c in sess["commands"] if c["reply"] and c["reply"]["code"] >= 400
+               and c["cmd"] not in ("CONNECT", "EHLO")]
+    rejects = postfix_rejects(log, ip, port)
+    if len(rejects) != len(refused):
+        return "Postfix logged %d refusals, the probe %d" % (len(rejects), len(refused))
+    for c, (verb, code, text, _frm, to, _proto, helo) in zip(refused, rejects):
+        if c["cmd"] != verb or c["reply"]["code"] != int(code) or c["reply"]["text"] != text:
+            return "refusal differs: Postfix %s %s %r, the probe %s %d %r" % (
+                verb, code, text, c["cmd"], c["reply"]["code"], c["reply"]["text"])
+        if helo != sess["helo"] or to not in c["arg"]:
+            return "refusal of %s: Postfix saw helo=%s to=%s" % (c["arg"], helo, to)
+    return None
+
+
+def zone_hosts(domain, family=None):
+    """What the zone says the probe must find: [(preference, host, [addresses])]."""
+    mx = sorted(ZONES[domain].get("MX", []), key=lambda m: m[0])
+    hosts = [(p, h) for p, h in mx] if mx else [(None, domain)]
+    fams = {None: ("AAAA", "A"), 4: ("A",), 6: ("AAAA",)}[family]
+    return [(p, h, [a for t in fams for a in ZONES.get(h, {}).get(t, [])]) for p, h in hosts]
+
+
+# Each case: name, probe arguments, expected exit status, and what else must hold.
+def cases(v6):
+    out = [
+        ("accepted, NOTIFY, STARTTLS offered", ["probe.test", "-4", "--from", "chris@contoso.test",
+                                                 "--rcpt", "alice@probe.test", "--notify"], 0,
+         {"dns": ("mx", "probe.test", 4), "states": ["closed"], "rcpt": [250],
+          "notify": True, "note": "STARTTLS", "postfix": True}),
+        ("unknown user", ["probe.test", "-4", "--rcpt", "nobody@probe.test"], 3,
+         {"rcpt": [550], "enhanced": "5.1.1", "postfix": True}),
+        ("relay denied", ["probe.test", "-4", "--rcpt", "someone@elsewhere.test"], 3,
+         {"rcpt": [554], "enhanced": "5.7.1", "postfix": True}),
+        ("greylisted", ["probe.test", "-4", "--rcpt", "grey@probe.test"], 5,
+         {"rcpt": [450], "enhanced": "4.7.1", "postfix": True}),
+        ("postmaster by default, a list", ["probe.test", "-4", "--rcpt",
+                                           "alice@probe.test,nobody@probe.test"], 3,
+         {"rcpt": [250, 550], "postfix": True}),
+        ("postmaster by default", ["probe.test", "-4"], 0,
+         {"rcpt": [250], "rcpt_to": ["postmaster@probe.test"], "postfix": True}),
+        ("next MX after a refused one", ["backup.test", "-4", "--rcpt", "alice@probe.test"], 0,
+         {"dns": ("mx", "backup.test", 4), "states": ["refused", "closed"],
+          "servers": [DOWN, PF], "postfix": True}),
+        ("implicit MX", ["implicit.test", "-4", "--rcpt", "alice@probe.test"], 0,
+         {"dns": ("implicit_mx", "implicit.test", 4), "postfix": True}),
+        ("a host, --no-mx", ["mx.probe.test", "--no-mx", "-4", "--rcpt", "alice@probe.test"], 0,
+         {"dns_result": "host", "servers": [PF], "postfix": True}),
+        ("NXDOMAIN", ["nx.test"], 4, {"dns_result": "nxdomain", "sessions": 0}),
+        ("SERVFAIL", ["fail.test"], 4, {"dns_result": "servfail", "sessions": 0}),
+        ("DNS timeout", ["slow.test"], 4, {"dns_result": "timeout", "sessions": 0}),
+        ("null MX", ["null.test"], 3, {"dns_result": "null_mx", "sessions": 0}),
+        ("MX without address", ["noaddr.test"], 4, {"dns_result": "no_address", "sessions": 0}),
+        ("dropped (nftables)", ["dropped.test", "--timeout", "connect=2"], 4,
+         {"states": ["no_answer"], "servers": [DROP]}),
+        ("refused port", [PF, "--port", "2600"], 4, {"states": ["refused"], "dns": None}),
+        ("closes after its banner", ["banner.test", "--rcpt", "alice@probe.test"], 4,
+         {"states": ["closed"], "greeting": 220, "servers": [SCRIPT]}),
+        ("554 greeting", [SCRIPT, "--port", "2526"], 3, {"greeting": 554}),
+        ("no greeting", [SCRIPT, "--port", "2527", "--timeout", "greeting=2"], 4,
+         {"states": ["timeout"], "greeting": None}),
+        ("host unreachable (route)", ["10.202.0.1"], 4, {"states": ["refused"], "icmp_code": 1}),
+        ("network unreachable", ["198.51.100.1"], 4, {"states": ["refused"], "icmp_code": 0}),
+    ]
+    if v6:
+        out.append(("IPv6 (AAAA)", ["probe.test", "-6", "--rcpt", "alice@probe.test"], 0,
+                    {"dns": ("mx", "probe.test", 6), "servers": [PF6], "postfix": True}))
+    return out
+
+
+def check_case(binary, log, args, want_exit, want):
+    status, recs, err = probe(binary, args)
+    if status != want_exit:
+        return "exit %d, wanted %d (%s)" % (status, want_exit, err.strip() or recs[-1:])
+    if not recs or recs[-1].get("type") != "probe":
+        return "no closing probe record"
+    end, sessions = recs[-1], [r for r in recs if r.get("type") == "session"]
+    if end["exit_status"] != status or end["sessions"] != len(sessions):
+        return "probe record says exit %s, %s sessions" % (end["exit_status"], end["sessions"])
+    if any(s["source"] != "probe" for s in sessions):
+        return "a session without source probe"
+    if "sessions" in want and len(sessions) != want["sessions"]:
+        return "%d sessions, wanted %d" % (len(sessions), want["sessions"])
+    if "dns_result" in want and (end["dns"] or {}).get("result") != want["dns_result"]:
+        return "dns result %s, wanted %s" % ((end["dns"] or {}).get("result"), want["dns_result"])
+    if "dns" in want:
+        if want["dns"] is None:
+            if end["dns"] is not None:
+                return "a DNS step for an address"
+        else:
+            result, domain, fam = want["dns"]
+            got = [(m["preference"], m["host"], m["addresses"]) for m in end["dns"]["mx"]]
+            if end["dns"]["result"] != result or got != zone_hosts(domain, fam):
+                return "dns %s %s, the zone says %s" % (end["dns"]["result"], got,
+                                                       zone_hosts(domain, fam))
+            if any(s["dns"] != end["dns"] for s in sessions):
+                return "a session's dns differs from the probe's"
+    if "states" in want and [s["state"] for s in sessions] != want["states"]:
+        return "states %s, wanted %s" % ([s["state"] for s in sessions], want["states"])
+    if "servers" in want and [s["server"]["ip"] for s in sessions] != want["servers"]:
+        return "servers %s, wanted %s" % ([s["server"]["ip"] for s in sessions], want["servers"])
+    last = sessions[-1] if sessions else None
+    cmds = last["commands"] if last else []
+    if any(c["cmd"] in ("DATA", "BDAT") for s in sessions for c in s["commands"]):
+        return "DATA was sent"
+    if "greeting" in want:
+        g = cmds[0]["reply"]["code"] if cmds and cmds[0]["reply"] else None
+        if g != want["greeting"]:
+            return "greeting %s, wanted %s" % (g, want["greeting"])
+    rcpts = [c for c in cmds if c["cmd"] == "RCPT"]
+    if "rcpt" in want and [c["reply"]["code"] for c in rcpts] != want["rcpt"]:
+        return "RCPT replies %s, wanted %s" % ([c["reply"] and c["reply"]["code"] for c in rcpts],
+                                              want["rcpt"])
+    if "enhanced" in want and rcpts[-1]["reply"]["enhanced"] != want["enhanced"]:
+        return "enhanced %s, wanted %s" % (rcpts[-1]["reply"]["enhanced"], want["enhanced"])
+    if "rcpt_to" in want and [c["arg"].strip("<>").split(">")[0].split("<")[-1]
+                              for c in rcpts] != want["rcpt_to"]:
+        return "RCPT to %s" % [c["arg"] for c in rcpts]
+    if want.get("notify") and not all("NOTIFY=SUCCESS,FAILURE" in c["arg"] for c in rcpts):
+        return "RCPT without NOTIFY though DSN is offered"
+    if want.get("note") and not any(want["note"] in n for n in last["probe_notes"]):
+        return "no note about %s" % want["note"]
+    if "icmp_code" in want and (last.get("icmp_unreachable") or {}).get("code") != want["icmp_code"]:
+        return "icmp_unreachable %s" % last.get("icmp_unreachable")
+    if last and [c["cmd"] for c in cmds if c["cmd"] == "RSET"] and cmds[-1]["cmd"] != "QUIT":
+        return "RSET without QUIT at the end"
+    for s in sessions:
+        if want.get("postfix") and s["server"]["ip"] in (PF, PF6) and s["state"] == "closed":
+            why = check_with_postfix(s, log)
+            if why:
+                return why
+    return None
+
+
+def formats_agree(binary):
+    """Text, ECS and CSV write the probe's session and verdict as JSON does (one refusal)."""
+    args = ["probe.test", "-4", "--rcpt", "nobody@probe.test"]
+    status, recs, _ = probe(binary, args)
+    sess, end = recs[0], recs[-1]
+    outs = {}
+    for fmt in ("text", "ecs", "csv"):
+        p = nsx(binary, "-o", fmt, "--probe", *args, check=False)
+        outs[fmt] = (p.returncode, p.stdout.decode(), p.stderr.decode())
+    if any(o[0] != status for o in outs.values()):
+        return "exit statuses differ: json %d, %s" % (status, {f: o[0] for f, o in outs.items()})
+    text = outs["text"][1]
+    if "=> " + sess["verdict"] not in text or end["verdict"] not in text or "Probe of" not in text:
+        return "text lacks the session's or the probe's verdict"
+    docs = [json.loads(l) for l in outs["ecs"][1].splitlines()]
+    if docs[0]["smtpscope"]["source"] != "probe" or \
+            docs[-1]["smtpscope"]["probe"]["verdict"] != end["verdict"]:
+        return "ECS differs: %s" % docs[-1]
+    rows = outs["csv"][1].splitlines()
+    if len(rows) < 2 or end["verdict"] not in outs["csv"][2]:
+        return "CSV: %d rows, verdict on stderr: %s" % (len(rows), end["verdict"] in outs["csv"][2])
+    return None
+
+
+def bad_arguments(binary):
+    """One clear line on stderr and exit 2 for what cannot be probed (no namespace needed)."""
+    fails = []
+    for args, words in ((["--probe", "a b"], "--probe wants"),
+                        (["--probe", "x.test", "--rcpt", "nobody"], "--rcpt wants"),
+                        (["--probe", "x.test", "--from", "a@b>"], "--from"),
+                        (["--probe", "x.test", "--port", "0"], "--port"),
+                        (["--probe", "x.test", "--timeout", "data=5"], "STEP is"),
+                        (["--probe", "192.0.2.1", "--no-mx"], "--no-mx"),
+                        (["--probe", "192.0.2.1", "-6"], "-6 cannot"),
+                        (["--probe", "x.test", "-4", "-6"], "-4 and -6"),
+                        (["--probe", "x.test", "-r", "f.pcap"], "cannot be used together"),
+                        (["-r", "f.pcap", "--rcpt", "a@b"], "--rcpt works only with --probe")):
+        p = subprocess.run([binary] + args, capture_output=True, timeout=30)
+        err = p.stderr.decode().strip().splitlines()
+        if p.returncode != 2 or len(err) != 1 or words not in err[0]:
+            fails.append("%s: exit %d, %r" % (" ".join(args), p.returncode, err))
+    return fails
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin")
+    ap.add_argument("--dns", nargs=2)
+    ap.add_argument("--servers")
+    a = ap.parse_args()
+    if a.dns:
+        return dns_server(*a.dns)
+    if a.servers:
+        return servers(a.servers)
+    binary = os.path.abspath(a.bin)
+    fails = bad_arguments(binary)
+    for f in fails:
+        print("probe: FAIL: arguments: %s" % f)
+    if os.geteuid() != 0:
+        skip("not root (network namespaces need root)")
+    if sh("ip", "netns", "list", check=False).returncode != 0:
+        skip("ip netns is unusable here")
+    ensure_tools()
+    work = tempfile.mkdtemp(prefix="smtpscope-probe-")
+    os.chmod(work, 0o755)
+    procs, etc = [], None
+    passed = 0
+    try:
+        if sh("ip", "netns", "add", NS, check=False).returncode != 0:
+            skip("cannot create a network namespace")
+        procs, v6 = setup(work)
+        etc = start_postfix(work, v6)
+        for name, args, want_exit, want in cases(v6):
+            why = check_case(binary, os.path.join(work, "maillog"), args, want_exit, want)
+            if why:
+                fails.append(name)
+                print("probe: FAIL: %s (--probe %s): %s" % (name, " ".join(args), why))
+            else:
+                passed += 1
+                print("probe: PASS %s" % name)
+        why = formats_agree(binary)
+        if why:
+            fails.append("formats")
+            print("probe: FAIL: text, ECS and CSV against JSON: %s" % why)
+        else:
+            passed += 1
+            print("probe: PASS text, ECS and CSV agree with JSON")
+    finally:
+        teardown(procs, etc)
+    if fails:
+        print("probe: %d passed, %d failed; work directory kept: %s" % (passed, len(fails), work))
+        return 1
+    shutil.rmtree(work, ignore_errors=True)
+    print("probe: %d passed, 0 failed" % passed)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
