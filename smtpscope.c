@@ -302,8 +302,8 @@ usage(FILE *f)
 	      "                   (with -o json or ecs: host records after the sessions)\n"
 	      "  --transcripts    with --audit: the sessions too (text: transcripts; csv: the\n"
 	      "                   session rows, the host table then on stderr)\n"
-	      "  --audit-sort KEY flags (default: flags, then failures, then sessions),\n"
-	      "                   sessions, messages, failures or host\n"
+	      "  --audit-sort KEY flags (default: the gravest flag, the number of flags, then\n"
+	      "                   failures, then sessions), sessions, messages, failures or host\n"
 	      "  --local-nets LIST  our networks (192.0.2.0/24,2001:db8::/32): with them the\n"
 	      "                   audit judges direct-to-MX clients, our servers' STARTTLS, relaying\n"
 	      "  --local-domains LIST  our mail domains (example.com,...): open relay, forged senders\n"
@@ -842,6 +842,9 @@ check_transcripts(const struct options *o)
 	if (o->transcripts && (o->format == RPT_JSON || o->format == RPT_ECS))
 		usage_error("--transcripts has no meaning with -o %s: its session records are "
 			    "always written", o->format == RPT_JSON ? "json" : "ecs");
+	/* without our networks no host is local or outside: the filter would show nothing */
+	if (o->audit_opts.only_zones && !o->audit_opts.n_nets)
+		usage_error("--audit-only local or outside needs --local-nets (which networks are ours)");
 }
 
 static void
@@ -1379,12 +1382,22 @@ open_graph(struct run *r, const char *path)
 static int
 write_graph(struct run *r, const char *path)
 {
-	bool ok = rpt_audit_graph(rpt_audit_of(r->rpt), r->graph, r->graph_svg);
+	bool ok;
+	int e;
 
 	errno = 0;
-	if (fclose(r->graph) != 0 || !ok) {
+	ok = rpt_audit_graph(rpt_audit_of(r->rpt), r->graph, r->graph_svg);
+	e = errno;
+	if (fclose(r->graph) != 0 && ok) {
+		ok = false;
+		e = errno;
+	}
+	if (!ok) {
 		fprintf(stderr, "smtpscope: cannot write %s (--audit-graph): %s\n", path,
-			r->graph_svg && errno == 0 ? "dot failed" : strerror(errno ? errno : EIO));
+			e == ETIMEDOUT ? "dot did not finish in 120 seconds (--audit-only draws fewer "
+					 "hosts)"
+			: r->graph_svg && e == 0 ? "dot failed"
+						 : strerror(e ? e : EIO));
 		r->graph = NULL;
 		return -1;
 	}
@@ -1435,11 +1448,15 @@ analyse(const struct options *o)
 	if (o->extract_dir &&
 	    rpt_extract_open(&r.extract, o->extract_dir, &o->extract_lim, err, CAP_ERRLEN) < 0) {
 		fprintf(stderr, "smtpscope: %s\n", err);
+		if (r.graph)
+			fclose(r.graph);
 		cap_close(r.src);
 		return 1;
 	}
 	if (!setup(&r, o, ports, nports)) {
 		rpt_extract_close(r.extract);
+		if (r.graph)
+			fclose(r.graph);
 		cap_close(r.src);
 		return 1;
 	}

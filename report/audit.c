@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -21,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "report_private.h"
@@ -41,7 +43,9 @@ extern char **environ;
 #define BURST_COUNT 10	/* failed logins or unknown recipients ... */
 #define BURST_SPAN (600 * 1000000ull) /* ... within this many microseconds: a burst */
 #define BURST_KEEP 64	/* times kept per host while no burst was found */
+#define MAX_USERS 8	/* distinct user names with a failed login, per host */
 #define RDNS_MAX 256	/* --audit-rdns: lookups at most (each may wait on the resolver) */
+#define RDNS_SECONDS 30 /* ... and no new one after this long */
 
 enum role { ROLE_CLIENT, ROLE_SERVER };
 /* Without --local-nets every host's zone is unknown, and no judgement needs it. */
@@ -71,24 +75,31 @@ enum flag {
 	F_OLD_TLS, F_WEAK_CIPHER, F_TLS_FAILED, F_CERT_EXPIRED, F_CERT_EXPIRING, F_COUNT
 };
 
+/* What a judgement needs besides the capture: without it, it is not made (and that is said). */
+enum { NEEDS_NETS = 1, NEEDS_DOMAINS = 2, NEEDS_RDNS = 4 };
+
 static const struct flag_info {
 	const char *id, *says, *next;
+	unsigned needs;
 } flag_info[F_COUNT] = {
 	[F_OPEN_RELAY] = {"open_relay",
 		"open relay: accepted recipients in other domains from outside hosts without AUTH",
 		"Anyone can send spam through it: allow relaying only after AUTH or from your own "
 		"networks (Postfix smtpd_relay_restrictions, Exim relay_from_hosts), then check "
-		"its queue and blocklists."},
+		"its queue and blocklists.",
+		NEEDS_NETS | NEEDS_DOMAINS},
 	[F_PASSWORD_GUESSING] = {"password_guessing",
-		"password guessing: 10 or more failed logins within 10 minutes",
-		"Block the address (fail2ban, a firewall) and look in its sessions and the server's "
-		"log for a login that worked."},
+		"password guessing: 10 or more failed logins (535) within 10 minutes",
+		"Several user names or a steady rate: guessing, block the address (fail2ban, a "
+		"firewall) and look for a login that worked; one user name: maybe a device with an "
+		"old password, tell its owner."},
 	[F_LOGIN_FAILURES] = {"login_failures",
 		"logins fail in bulk: 10 or more within 10 minutes",
 		"See which clients fail (flagged password_guessing); rate-limit AUTH or block them, "
 		"and check the accounts for a login that worked."},
 	[F_HARVESTING] = {"harvesting",
-		"directory harvesting: 10 or more unknown recipients within 10 minutes",
+		"directory harvesting: 10 or more unknown recipients within 10 minutes, half its "
+		"recipients or more",
 		"Someone tries addresses to learn which exist: block or rate-limit the address "
 		"(Postfix smtpd_hard_error_limit, anvil)."},
 	[F_RELAY_ATTEMPTS] = {"relay_attempts",
@@ -96,13 +107,15 @@ static const struct flag_info {
 		"An outside host testing for an open relay, or a client that should log in first: "
 		"block it if it is not one of yours."},
 	[F_SPOOFED_SENDER] = {"spoofed_sender",
-		"outside host sends as one of our domains without AUTH",
-		"Forged sender: check SPF, DKIM and DMARC for these messages and refuse your own "
-		"domains from outside unless the client logs in."},
+		"outside host sends to our server as one of our domains without AUTH",
+		"Forged, or a service that sends for you: check SPF, DKIM and DMARC for these "
+		"messages, and refuse your own domains from outside unless the client logs in.",
+		NEEDS_NETS | NEEDS_DOMAINS},
 	[F_DIRECT_TO_MX] = {"direct_to_mx",
 		"our host mails outside servers directly on port 25, not through a relay",
 		"Unless it is one of your mail relays, look for malware or a misconfigured "
-		"application on it; allow outbound port 25 only from the relays."},
+		"application on it; allow outbound port 25 only from the relays.",
+		NEEDS_NETS},
 	[F_MANY_SERVERS] = {"many_servers",
 		"talks to many mail servers (direct-to-MX sending?)",
 		"Mail relays do this; other hosts should not. Give --local-nets to tell your "
@@ -114,7 +127,8 @@ static const struct flag_info {
 	[F_EHLO_NOT_RDNS] = {"ehlo_not_rdns",
 		"EHLO name differs from the reverse DNS name, or there is none",
 		"Many receivers check that EHLO, reverse and forward DNS agree: fix the PTR record "
-		"or the name the client says."},
+		"or the name the client says.",
+		NEEDS_RDNS},
 	[F_EHLO_NOT_HOSTNAME] = {"ehlo_not_hostname", "EHLO name is not a host name",
 		"RFC 5321 asks for a fully qualified name or an address literal, and many servers "
 		"refuse a bare word: fix the client's host name setting."},
@@ -125,9 +139,11 @@ static const struct flag_info {
 		"Require TLS before AUTH (Postfix smtpd_tls_auth_only = yes) and change the "
 		"passwords that went in clear."},
 	[F_NO_STARTTLS] = {"no_starttls", "our server does not offer STARTTLS",
-		"Mail to it travels unencrypted: give it a certificate and offer STARTTLS."},
+		"Mail to it travels unencrypted: give it a certificate and offer STARTTLS.",
+		NEEDS_NETS},
 	[F_STARTTLS_UNUSED] = {"starttls_unused", "STARTTLS offered but not used",
-		"Make the client use STARTTLS when offered (Postfix smtp_tls_security_level = may)."},
+		"Make the client use STARTTLS when offered (Postfix smtp_tls_security_level = may).",
+		NEEDS_NETS},
 	[F_OLD_TLS] = {"old_tls", "speaks SSLv3, TLS 1.0 or 1.1 (deprecated, RFC 8996)",
 		"Turn these versions off and update the peers that still need them."},
 	[F_WEAK_CIPHER] = {"weak_cipher",
@@ -198,6 +214,10 @@ struct host {
 	bool ports_cut;
 	/* what the judgements count (flag_info[]) */
 	struct burst logins_failed, unknown_rcpt;
+	uint64_t rcpt_answered;		   /* RCPTs with a reply: what unknown ones are a share of */
+	uint64_t users_failed[MAX_USERS]; /* keyed hashes of the user names whose login failed */
+	unsigned n_users_failed;
+	bool users_failed_more;		   /* ... more than MAX_USERS of them */
 	uint64_t open_relay, relay_denied, spoofed, no_starttls, ehlo_mismatch;
 	char *rdns; /* --audit-rdns: the PTR name, "" when there is none; NULL: not looked up */
 	uint8_t drawn; /* --audit-graph: 0 no, 1 a host shown, 2 a peer drawn for context */
@@ -214,7 +234,8 @@ struct rpt_audit {
 	struct host *slots;
 	size_t cap, count;
 	uint64_t unaudited;
-	unsigned rdns_done; /* --audit-rdns lookups made */
+	unsigned rdns_done;    /* --audit-rdns lookups made */
+	uint64_t rdns_skipped; /* clients shown that gave a name, not looked up (the caps) */
 	struct rpt_audit_opts opts;
 	struct rsm_hash_key key;
 };
@@ -273,11 +294,9 @@ grow(struct rpt_audit *a)
 static struct host *
 find_host(struct rpt_audit *a, const struct cap_addr *ip, enum role role, uint64_t ts)
 {
-	struct host *h = a->cap ? slot_for(&a->key, a->slots, a->cap, ip, role) : NULL;
+	struct host *h = slot_for(&a->key, a->slots, a->cap, ip, role);
 
-	/* Full (rpt_audit_session() made room when it could): only hosts already known. */
-	if (!h || (!h->used && a->count * 2 >= a->cap))
-		return h && h->used ? h : NULL;
+	/* rpt_audit_session() made sure there is room, or that the host is known */
 	if (!h->used) {
 		memset(h, 0, sizeof(*h));
 		h->used = true;
@@ -368,25 +387,81 @@ zone_of(const struct rpt_audit_opts *o, const struct cap_addr *ip)
 	return ZONE_OUTSIDE;
 }
 
-/* Is the domain of addr (after its last '@') one of ours, or below one? */
-static bool
-local_address(const struct rpt_audit_opts *o, const char *addr)
+/* The domain of addr: after its last '@', without a trailing dot; NULL when it has none. */
+static const char *
+domain_of(const char *addr, size_t *len)
 {
 	const char *at = addr ? strrchr(addr, '@') : NULL;
-	size_t len;
 
 	if (!at || !at[1])
-		return false;
-	len = strlen(++at);
-	len -= len && at[len - 1] == '.';
+		return NULL;
+	*len = strlen(++at);
+	*len -= at[*len - 1] == '.';
+	return at;
+}
+
+/* One of our domains, or (below) a subdomain of one? */
+static bool
+our_domain(const struct rpt_audit_opts *o, const char *d, size_t len, bool below)
+{
 	for (unsigned i = 0; i < o->n_domains; i++) {
 		size_t k = strlen(o->domains[i]);
 
-		if (len >= k && strncasecmp(at + len - k, o->domains[i], k) == 0 &&
-		    (len == k || at[len - k - 1] == '.'))
+		if (len >= k && strncasecmp(d + len - k, o->domains[i], k) == 0 &&
+		    (len == k || (below && d[len - k - 1] == '.')))
 			return true;
 	}
 	return false;
+}
+
+/* "[192.0.2.1]" or "[IPv6:2001:db8::1]" (RFC 5321 4.1.3) as an address; false if not one. */
+static bool
+address_literal(const char *text, size_t len, struct cap_addr *out)
+{
+	char buf[64];
+
+	memset(out, 0, sizeof(*out));
+	if (len < 3 || text[0] != '[' || text[len - 1] != ']' || len - 2 >= sizeof(buf))
+		return false;
+	memcpy(buf, text + 1, len - 2);
+	buf[len - 2] = '\0';
+	if (strncasecmp(buf, "IPv6:", 5) == 0 && inet_pton(AF_INET6, buf + 5, out->bytes) == 1)
+		out->family = 6;
+	else if (inet_pton(AF_INET, buf, out->bytes) == 1)
+		out->family = 4;
+	return out->family != 0;
+}
+
+/*
+ * A recipient known to be elsewhere: its domain is not ours (nor below one),
+ * nor an address literal naming the server. Not "postmaster" without a
+ * domain (RFC 5321 4.5.1: every server takes it), nor an address not kept.
+ */
+static bool
+foreign_recipient(const struct rpt_audit_opts *o, const char *addr, const struct cap_addr *server)
+{
+	struct cap_addr lit;
+	size_t len;
+	const char *d = domain_of(addr, &len);
+
+	if (!d)
+		return false;
+	if (d[0] == '[')
+		return !address_literal(d, len, &lit) || !same_ip(&lit, server);
+	return !our_domain(o, d, len, true);
+}
+
+/*
+ * A sender in one of our domains or below one (DMARC covers subdomains too);
+ * the flag's words say a service sending for us looks the same.
+ */
+static bool
+our_sender(const struct rpt_audit_opts *o, const char *addr)
+{
+	size_t len;
+	const char *d = domain_of(addr, &len);
+
+	return d && our_domain(o, d, len, true);
 }
 
 /* Each comma-separated item of list, as a NUL-terminated word in buf; false when too long. */
@@ -428,6 +503,13 @@ parse_net(struct rpt_net *n, char *w)
 		if (errno || end == slash + 1 || *end || bits < 0 || bits > (long)max)
 			return n->addr.family == 4 ? "has a prefix length outside 0-32"
 						   : "has a prefix length outside 0-128";
+	}
+	if (n->addr.family == 6 && bits >= 96 && memcmp(n->addr.bytes, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
+		/* ::ffff:192.0.2.0/120: packets carry IPv4 addresses as IPv4 */
+		memmove(n->addr.bytes, n->addr.bytes + 12, 4);
+		memset(n->addr.bytes + 4, 0, 12);
+		n->addr.family = 4;
+		bits -= 96;
 	}
 	n->bits = (uint8_t)bits;
 	for (unsigned i = 0; i < 16; i++) /* host bits off: 10.1.2.3/8 is 10.0.0.0/8 */
@@ -829,43 +911,72 @@ authenticated(const struct smtp_session *s)
 	return s->has_auth && s->auth.success == 1;
 }
 
-/* Failed logins, unknown recipients and refused relaying, at the time of their reply. */
+/* A user name whose login failed, as a keyed hash: counted, never kept in clear. */
 static void
-count_refusals(struct host *c, struct host *v, const struct smtp_session *s)
+add_failed_user(const struct rsm_hash_key *key, struct host *h, const char *user)
+{
+	uint64_t v = rsm_siphash(key, (const uint8_t *)user, strlen(user));
+
+	for (unsigned i = 0; i < h->n_users_failed; i++)
+		if (h->users_failed[i] == v)
+			return;
+	if (h->n_users_failed < MAX_USERS)
+		h->users_failed[h->n_users_failed++] = v;
+	else
+		h->users_failed_more = true;
+}
+
+/*
+ * Failed logins (535, RFC 4954: the credentials were wrong; an AUTH the client
+ * cancelled or a mechanism refused is not a guess), recipients refused as
+ * unknown for good (5xx) and refused relaying, at the time of their reply.
+ */
+static void
+count_refusals(const struct rsm_hash_key *key, struct host *c, struct host *v,
+	       const struct smtp_session *s)
 {
 	for (size_t i = 0; i < s->n_cmds; i++) {
 		const struct smtp_command *cmd = &s->cmds[i];
 		uint64_t ts = cmd->reply_ts ? cmd->reply_ts : cmd->ts;
 		bool auth = cmd->verb == SMTP_AUTH || cmd->verb == SMTP_AUTH_DATA;
 
-		if (!cmd->has_reply || cmd->reply.code < 400)
+		if (!cmd->has_reply)
 			continue;
-		if (auth && cmd->reason == SMTP_R_auth_failed) {
+		c->rcpt_answered += cmd->verb == SMTP_RCPT;
+		if (auth && cmd->reply.code == 535) {
 			burst_add(&c->logins_failed, ts);
 			burst_add(&v->logins_failed, ts);
-		} else if (cmd->verb == SMTP_RCPT && cmd->reason == SMTP_R_mailbox_unknown) {
+		} else if (cmd->verb == SMTP_RCPT && cmd->reply.code >= 500 &&
+			   cmd->reason == SMTP_R_mailbox_unknown) {
 			burst_add(&c->unknown_rcpt, ts);
 			burst_add(&v->unknown_rcpt, ts);
 		} else if (cmd->verb == SMTP_RCPT && cmd->reason == SMTP_R_relay_denied) {
 			c->relay_denied++;
 		}
 	}
+	if (s->has_auth && s->auth.success == 0 && s->auth.user) {
+		add_failed_user(key, c, s->auth.user);
+		add_failed_user(key, v, s->auth.user);
+	}
 }
 
-/* With our domains known: senders forged from outside, recipients relayed for outsiders. */
+/*
+ * With our domains known, for sessions from outside that did not log in:
+ * senders forged as ours at our servers, recipients relayed elsewhere.
+ */
 static void
 count_relaying(const struct rpt_audit_opts *o, struct host *c, struct host *v,
 	       const struct smtp_session *s)
 {
-	if (!o->n_domains || c->zone != ZONE_OUTSIDE || authenticated(s))
+	if (!o->n_domains || c->zone != ZONE_OUTSIDE || v->zone != ZONE_LOCAL || authenticated(s))
 		return;
 	for (size_t i = 0; i < s->n_msgs; i++) {
 		const struct smtp_message *m = &s->msgs[i];
 
-		c->spoofed += local_address(o, m->mail_from);
-		for (size_t k = 0; v->zone == ZONE_LOCAL && k < m->n_rcpt; k++)
+		c->spoofed += our_sender(o, m->mail_from);
+		for (size_t k = 0; k < m->n_rcpt; k++)
 			v->open_relay += m->rcpt[k].status == SMTP_RCPT_ACCEPTED &&
-					 !local_address(o, m->rcpt[k].addr);
+					 foreign_recipient(o, m->rcpt[k].addr, &s->server);
 	}
 }
 
@@ -879,25 +990,13 @@ offers_starttls(const struct smtp_session *s)
 	return s->starttls || s->implicit_tls;
 }
 
-/* An address literal ("[192.0.2.1]", "[IPv6:2001:db8::1]") that is not the client's address. */
+/* An address literal in EHLO that is not the client's address. */
 static bool
 literal_not_own(const char *helo, const struct cap_addr *ip)
 {
-	struct cap_addr lit = {0};
-	size_t len = helo ? strlen(helo) : 0;
-	char buf[64];
+	struct cap_addr lit;
 
-	if (len < 3 || helo[0] != '[' || helo[len - 1] != ']' || len - 2 >= sizeof(buf))
-		return false;
-	memcpy(buf, helo + 1, len - 2);
-	buf[len - 2] = '\0';
-	if (strncasecmp(buf, "IPv6:", 5) == 0 && inet_pton(AF_INET6, buf + 5, lit.bytes) == 1)
-		lit.family = 6;
-	else if (inet_pton(AF_INET, buf, lit.bytes) == 1)
-		lit.family = 4;
-	else
-		return false;
-	return !same_ip(&lit, ip);
+	return helo && address_literal(helo, strlen(helo), &lit) && !same_ip(&lit, ip);
 }
 
 static void
@@ -906,13 +1005,14 @@ count_judged(struct rpt_audit *a, struct host *c, struct host *v, const struct s
 	struct peer *p = add_peer(&a->key, c, &s->server, s);
 
 	add_peer(&a->key, v, &s->client, s);
-	/* a client of ours on port 25 of a server outside: sending straight to an MX */
+	/* a client of ours on port 25 of a server outside: sending straight to an MX (not a
+	 * smarthost it logs in to) */
 	if (p && !p->port25 && s->server_port == 25 && c->zone == ZONE_LOCAL &&
-	    v->zone == ZONE_OUTSIDE) {
+	    v->zone == ZONE_OUTSIDE && !authenticated(s)) {
 		p->port25 = true;
 		c->outside_mx++;
 	}
-	count_refusals(c, v, s);
+	count_refusals(&a->key, c, v, s);
 	count_relaying(&a->opts, c, v, s);
 	v->no_starttls += v->zone == ZONE_LOCAL && s->esmtp && !offers_starttls(s);
 	c->ehlo_mismatch += literal_not_own(s->helo, &s->client);
@@ -928,13 +1028,18 @@ rpt_audit_session(struct rpt_audit *a, const struct smtp_session *s)
 	 */
 	if ((a->count + 2) * 2 > a->cap && a->count + 2 <= AUDIT_MAX_HOSTS)
 		grow(a);
-	struct host *c = find_host(a, &s->client, ROLE_CLIENT, s->ts_first);
-	struct host *v = find_host(a, &s->server, ROLE_SERVER, s->ts_first);
+	/* both hosts or neither: a host never stays behind with no session counted */
+	unsigned fresh = a->cap ? !slot_for(&a->key, a->slots, a->cap, &s->client, ROLE_CLIENT)->used +
+				  !slot_for(&a->key, a->slots, a->cap, &s->server, ROLE_SERVER)->used
+				: 2;
 
-	if (!c || !v) {
+	if (!a->cap || (a->count + fresh) * 2 > a->cap) {
 		a->unaudited++;
 		return;
 	}
+	struct host *c = find_host(a, &s->client, ROLE_CLIENT, s->ts_first);
+	struct host *v = find_host(a, &s->server, ROLE_SERVER, s->ts_first);
+
 	c->zone = zone_of(&a->opts, &s->client);
 	v->zone = zone_of(&a->opts, &s->server);
 	count_session(c, s);
@@ -1014,6 +1119,18 @@ rdns_differs(const struct host *h)
 	return named;
 }
 
+/*
+ * A burst of unknown recipients that are at least half of the client's, from a
+ * client that is not one of our relays passing on what outsiders sent.
+ */
+static bool
+harvesting(const struct rpt_audit *a, const struct host *h)
+{
+	return h->role == ROLE_CLIENT && h->unknown_rcpt.hit &&
+	       h->unknown_rcpt.count * 2 >= h->rcpt_answered &&
+	       !(h->zone == ZONE_LOCAL && seen_serving(a, h));
+}
+
 /* What flag_info[] says of a host, as a count per flag (0: not said); sets n_flags. */
 static unsigned
 judge(const struct rpt_audit *a, struct host *h)
@@ -1025,7 +1142,7 @@ judge(const struct rpt_audit *a, struct host *h)
 	n[F_OPEN_RELAY] = server ? h->open_relay : 0;
 	n[F_PASSWORD_GUESSING] = client && h->logins_failed.hit ? h->logins_failed.count : 0;
 	n[F_LOGIN_FAILURES] = server && h->logins_failed.hit ? h->logins_failed.count : 0;
-	n[F_HARVESTING] = client && h->unknown_rcpt.hit ? h->unknown_rcpt.count : 0;
+	n[F_HARVESTING] = harvesting(a, h) ? h->unknown_rcpt.count : 0;
 	n[F_RELAY_ATTEMPTS] = h->relay_denied >= RELAY_TRIES ? h->relay_denied : 0;
 	n[F_SPOOFED_SENDER] = h->spoofed;
 	n[F_DIRECT_TO_MX] = h->outside_mx && !seen_serving(a, h) ? h->outside_mx : 0;
@@ -1048,6 +1165,16 @@ judge(const struct rpt_audit *a, struct host *h)
 	for (unsigned i = 0; i < F_COUNT; i++)
 		k += n[i] != 0;
 	return h->n_flags = k;
+}
+
+/* How grave its gravest flag is: flag_info[] comes gravest first. */
+static uint64_t
+key_gravity(const struct host *h)
+{
+	for (unsigned i = 0; i < F_COUNT; i++)
+		if (h->flag_counts[i])
+			return F_COUNT - i;
+	return 0;
 }
 
 static uint64_t
@@ -1078,8 +1205,8 @@ key_sessions(const struct host *h)
 typedef uint64_t host_key_fn(const struct host *h);
 
 /* --audit-sort: the keys, each largest first, then the address; "host": the address only. */
-static host_key_fn *const sort_keys[][3] = {
-	[RPT_SORT_FLAGS] = {key_flags, key_failures, key_sessions},
+static host_key_fn *const sort_keys[][4] = {
+	[RPT_SORT_FLAGS] = {key_gravity, key_flags, key_failures, key_sessions},
 	[RPT_SORT_SESSIONS] = {key_sessions},
 	[RPT_SORT_MESSAGES] = {key_messages},
 	[RPT_SORT_FAILURES] = {key_failures},
@@ -1093,7 +1220,7 @@ by_key(const void *x, const void *y)
 {
 	const struct host *a = *(const struct host *const *)x, *b = *(const struct host *const *)y;
 
-	for (unsigned i = 0; i < 3 && sort_keys[sort_by][i]; i++) {
+	for (unsigned i = 0; i < 4 && sort_keys[sort_by][i]; i++) {
 		uint64_t ka = sort_keys[sort_by][i](a), kb = sort_keys[sort_by][i](b);
 
 		if (ka != kb)
@@ -1106,16 +1233,14 @@ by_key(const void *x, const void *y)
 	return c ? c : (int)a->role - (int)b->role;
 }
 
-/* --audit-rdns: the client's PTR name, once ("" when it has none); RDNS_MAX lookups at most. */
+/* --audit-rdns: the client's PTR name ("" when it has none). */
 static void
-look_up_rdns(struct rpt_audit *a, struct host *h)
+look_up_rdns(struct host *h)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	char name[NI_MAXHOST];
 
-	if (!a->opts.rdns || h->role != ROLE_CLIENT || h->rdns || a->rdns_done == RDNS_MAX)
-		return;
 	memset(&ss, 0, sizeof(ss));
 	if (h->ip.family == 4) {
 		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
@@ -1130,10 +1255,50 @@ look_up_rdns(struct rpt_audit *a, struct host *h)
 		memcpy(&in6->sin6_addr, h->ip.bytes, 16);
 		len = sizeof(*in6);
 	}
-	a->rdns_done++;
 	if (getnameinfo((struct sockaddr *)&ss, len, name, sizeof(name), NULL, 0, NI_NAMEREQD) != 0)
 		name[0] = '\0';
 	h->rdns = strdup(name);
+}
+
+static bool
+gave_host_name(const struct host *h)
+{
+	for (unsigned i = 0; i < h->n_names; i++)
+		if (h->names[i][0] != '[')
+			return true;
+	return false;
+}
+
+static bool shown(const struct rpt_audit *a, const struct host *h);
+
+/*
+ * --audit-rdns: the clients shown that gave a host name, in the order shown,
+ * once each, RDNS_MAX at most and within RDNS_SECONDS (each lookup waits on
+ * the resolver); the rest are counted as not looked up. True if any was.
+ */
+static bool
+look_up_shown(struct rpt_audit *a, struct host *const *v)
+{
+	uint64_t start = cap_monotonic_us();
+	bool any = false;
+
+	a->rdns_skipped = 0;
+	for (size_t i = 0; a->opts.rdns && i < a->count; i++) {
+		struct host *h = v[i];
+
+		if (h->role != ROLE_CLIENT || h->rdns || !gave_host_name(h) || !shown(a, h))
+			continue;
+		if (a->rdns_done == RDNS_MAX ||
+		    cap_monotonic_us() - start > RDNS_SECONDS * 1000000ull) {
+			a->rdns_skipped++;
+			continue;
+		}
+		a->rdns_done++;
+		look_up_rdns(h);
+		judge(a, h);
+		any = true;
+	}
+	return any;
 }
 
 /* Every host, judged, in the order of --audit-sort. */
@@ -1147,13 +1312,14 @@ sorted_hosts(struct rpt_audit *a)
 		return NULL;
 	for (size_t i = 0; i < a->cap; i++) {
 		if (a->slots[i].used) {
-			look_up_rdns(a, &a->slots[i]);
 			judge(a, &a->slots[i]);
 			v[n++] = &a->slots[i];
 		}
 	}
 	sort_by = a->opts.sort;
 	qsort(v, n, sizeof(*v), by_key);
+	if (look_up_shown(a, v)) /* their flags may have changed */
+		qsort(v, n, sizeof(*v), by_key);
 	return v;
 }
 
@@ -1337,8 +1503,10 @@ json_host(FILE *f, const struct host *h)
 		fputs("null", f);
 	}
 	fprintf(f, "},\"auth\":{\"used\":%" PRIu64 ",\"cleartext\":%" PRIu64
-		   ",\"failed\":%" PRIu64 ",\"failed_attempts\":%" PRIu64 "},\"%s\":[",
+		   ",\"failed\":%" PRIu64 ",\"failed_attempts\":%" PRIu64 ",\"failed_users\":%u,"
+		   "\"failed_users_capped\":%s},\"%s\":[",
 		h->auth_used, h->auth_cleartext, h->auth_failed, h->logins_failed.count,
+		h->n_users_failed, h->users_failed_more ? "true" : "false",
 		h->role == ROLE_CLIENT ? "ehlo_names" : "banners");
 	for (unsigned i = 0; i < h->n_names; i++) {
 		if (i)
@@ -1480,6 +1648,9 @@ text_flags(FILE *f, const struct host *h)
 		fprintf(f, "         ! %s", flag_info[i].says);
 		if (h->flag_counts[i] > 1)
 			fprintf(f, " (%" PRIu64 ")", h->flag_counts[i]);
+		if ((i == F_PASSWORD_GUESSING || i == F_LOGIN_FAILURES) && h->n_users_failed)
+			fprintf(f, ", %u%s user name%s", h->n_users_failed,
+				h->users_failed_more ? "+" : "", h->n_users_failed == 1 ? "" : "s");
 		fprintf(f, " [%s]\n           next: %s\n", flag_info[i].id, flag_info[i].next);
 	}
 }
@@ -1504,8 +1675,11 @@ text_host(FILE *f, const struct rpt_audit *a, const struct host *h)
 	}
 	if (h->n_names)
 		putc('\n', f);
-	if (h->rdns)
-		fprintf(f, "         reverse DNS: %s\n", h->rdns[0] ? h->rdns : "(none)");
+	if (h->rdns) {
+		fputs("         reverse DNS: ", f);
+		text_cut(f, h->rdns[0] ? h->rdns : "(none)", false);
+		putc('\n', f);
+	}
 	if (h->reject[0]) {
 		fputs("         greeting refused: ", f);
 		text_cut(f, h->reject, h->reject_cut);
@@ -1548,10 +1722,36 @@ text_headline(FILE *f, struct host *const *v, size_t n)
 }
 
 static const char *const sort_words[] = {
-	[RPT_SORT_FLAGS] = "flags, then failures, then sessions",
+	[RPT_SORT_FLAGS] = "gravest flag, flags, then failures, then sessions",
 	[RPT_SORT_SESSIONS] = "sessions", [RPT_SORT_MESSAGES] = "messages",
 	[RPT_SORT_FAILURES] = "failures", [RPT_SORT_HOST] = "address",
 };
+
+/* Flag i - 1 not judged for want of an option; i == 0: any of them. */
+static bool
+not_judged(const struct rpt_audit *a, unsigned i)
+{
+	unsigned have = (a->opts.n_nets ? NEEDS_NETS : 0) | (a->opts.n_domains ? NEEDS_DOMAINS : 0) |
+			(a->opts.rdns ? NEEDS_RDNS : 0);
+
+	for (unsigned k = i ? i - 1 : 0; k < (i ? i : F_COUNT); k++)
+		if (flag_info[k].needs & ~have)
+			return true;
+	return false;
+}
+
+/* The JSON summary's view of the audit: judgements not made, names not looked up. */
+void
+rpt_audit_json_summary(const struct rpt_audit *a, FILE *f)
+{
+	fprintf(f, ",\"unaudited_sessions\":%" PRIu64 ",\"audit_not_judged\":[", a->unaudited);
+	for (unsigned i = 0, k = 0; i < F_COUNT; i++)
+		if (not_judged(a, i + 1))
+			fprintf(f, "%s\"%s\"", k++ ? "," : "", flag_info[i].id);
+	fputs("]", f);
+	if (a->opts.rdns)
+		fprintf(f, ",\"audit_rdns_not_looked_up\":%" PRIu64, a->rdns_skipped);
+}
 
 /* Hosts per flag, in flag_info[] order, and what could not be judged without "ours". */
 static void
@@ -1569,13 +1769,17 @@ text_flag_totals(FILE *f, const struct rpt_audit *a, struct host *const *v, size
 	}
 	if (k)
 		putc('\n', f);
-	if (!a->opts.n_nets || !a->opts.n_domains)
-		fprintf(f, "Not judged without %s: %s\n",
-			!a->opts.n_nets && !a->opts.n_domains ? "--local-nets and --local-domains"
-			: !a->opts.n_nets ? "--local-nets" : "--local-domains",
-			!a->opts.n_nets ? "open relay, spoofed senders, direct-to-MX clients, our "
-					  "servers without STARTTLS, our clients not using it"
-					: "open relay, spoofed senders");
+	if (not_judged(a, 0))
+		fprintf(f, "Not judged without --local-nets/--local-domains/--audit-rdns:");
+	for (unsigned i = 0, m = 0; i < F_COUNT; i++)
+		if (not_judged(a, i + 1))
+			fprintf(f, "%s%s", m++ ? ", " : " ", flag_info[i].id);
+	if (not_judged(a, 0))
+		putc('\n', f);
+	if (a->rdns_skipped)
+		fprintf(f, "Reverse DNS not looked up for %" PRIu64 " client%s (at most %d lookups, "
+			"%d seconds)\n", a->rdns_skipped, a->rdns_skipped == 1 ? "" : "s", RDNS_MAX,
+			RDNS_SECONDS);
 }
 
 static void
@@ -1595,12 +1799,6 @@ text_table_head(FILE *f, const struct rpt_audit *a, size_t n_shown)
 	fprintf(f, "  %-*s %-39s %8s %6s %9s %8s %8s %7s %10s %8s %9s\n", a->opts.n_nets ? 14 : 6,
 		"role", "host", "sessions", "peers", "delivered", "deferred", "rejected", "refused",
 		"unanswered", "no-greet", "auth-fail");
-}
-
-uint64_t
-rpt_audit_unaudited(const struct rpt_audit *a)
-{
-	return a->unaudited;
 }
 
 void
@@ -1773,7 +1971,10 @@ rpt_audit_flag_list(FILE *f)
 
 /* ------------------------------------------------------------ --audit-graph */
 
-#define GRAPH_HOSTS 200 /* hosts drawn, as --audit-sort and --audit-only choose them */
+#define GRAPH_HOSTS 200	 /* hosts drawn, as --audit-sort and --audit-only choose them */
+#define GRAPH_CONTEXT 400 /* ... and peers of theirs drawn beside them */
+#define GRAPH_EDGES 1000	 /* arrows at most: dot's time grows fast with them */
+#define DOT_SECONDS 120	 /* then dot is stopped, and the graph said not drawn */
 
 static void
 dot_id(FILE *f, const struct host *h)
@@ -1826,14 +2027,14 @@ mark_drawn(struct rpt_audit *a, struct host *const *v)
 		else if (shown(a, v[i]))
 			more++;
 	}
-	for (size_t i = 0; i < a->count; i++) {
+	for (size_t i = 0, context = 0; i < a->count; i++) {
 		const struct peer *top[TOP_PEERS];
 		unsigned k = v[i]->drawn == 1 ? top_peers(v[i], top) : 0;
 
 		for (unsigned j = 0; j < k; j++) {
 			struct host *o = peer_host(a, v[i], top[j]);
 
-			if (o && !o->drawn)
+			if (o && !o->drawn && context < GRAPH_CONTEXT && ++context)
 				o->drawn = 2;
 		}
 	}
@@ -1848,9 +2049,13 @@ by_busier(const void *x, const void *y)
 	return busier(a, b) ? -1 : busier(b, a);
 }
 
-/* A client's edges to the servers drawn, busiest first (the same order in every run). */
+/*
+ * A client's arrows to the servers drawn: its TOP_PEERS busiest among them
+ * (the same in every run), within what is left of GRAPH_EDGES; the arrows
+ * left out are counted.
+ */
 static void
-dot_edges(FILE *f, struct rpt_audit *a, const struct host *c)
+dot_edges(FILE *f, struct rpt_audit *a, const struct host *c, size_t *left, size_t *cut)
 {
 	const struct peer **e = malloc((c->n_peers ? c->n_peers : 1) * sizeof(*e));
 	unsigned n = 0;
@@ -1868,6 +2073,11 @@ dot_edges(FILE *f, struct rpt_audit *a, const struct host *c)
 	for (unsigned i = 0; i < n; i++) {
 		unsigned width = 1;
 
+		if (i == TOP_PEERS || !*left) {
+			*cut += n - i;
+			break;
+		}
+		--*left;
 		for (uint64_t k = e[i]->sessions; k > 1 && width < 8; k /= 4)
 			width++;
 		fputs("  ", f);
@@ -1884,7 +2094,7 @@ dot_edges(FILE *f, struct rpt_audit *a, const struct host *c)
 static void
 write_dot(FILE *f, struct rpt_audit *a, struct host *const *v)
 {
-	size_t more = mark_drawn(a, v);
+	size_t more = mark_drawn(a, v), left = GRAPH_EDGES, cut = 0;
 
 	fputs("digraph smtpscope_audit {\n  rankdir=LR;\n  node [fontname=\"Helvetica\",fontsize=10];\n"
 	      "  edge [fontname=\"Helvetica\",fontsize=8,color=gray40];\n", f);
@@ -1898,11 +2108,11 @@ write_dot(FILE *f, struct rpt_audit *a, struct host *const *v)
 	}
 	for (size_t i = 0; i < a->count; i++) {
 		if (v[i]->drawn && v[i]->role == ROLE_CLIENT)
-			dot_edges(f, a, v[i]);
+			dot_edges(f, a, v[i], &left, &cut);
 	}
-	if (more)
-		fprintf(f, "  more [shape=note,label=\"%zu more hosts not drawn\\n(--audit-only "
-			   "narrows the choice)\"];\n", more);
+	if (more || cut)
+		fprintf(f, "  more [shape=note,label=\"not drawn: %zu more hosts, %zu arrows\\n"
+			   "(--audit-only narrows the choice)\"];\n", more, cut);
 	fputs("}\n", f);
 }
 
@@ -1928,40 +2138,63 @@ rpt_audit_dot_found(void)
 	return false;
 }
 
-/* DOT through `dot -Tsvg`, whose output goes to f. */
+/* dot's end, within DOT_SECONDS; past that it is stopped. True if it drew. */
+static bool
+dot_finished(pid_t pid)
+{
+	int status = -1;
+
+	for (unsigned i = 0; i < DOT_SECONDS * 10; i++) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+		if (r < 0 && errno != EINTR)
+			return false;
+		nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000}, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	errno = ETIMEDOUT;
+	return false;
+}
+
+/* DOT through `dot -Tsvg`, whose output goes to f; the pipe's ends are not inherited. */
 static bool
 draw_svg(FILE *f, struct rpt_audit *a, struct host *const *v)
 {
 	char *argv[] = {"dot", "-Tsvg", NULL};
 	posix_spawn_file_actions_t fa;
 	struct sigaction ign = {.sa_handler = SIG_IGN}, old;
-	int fds[2], status = 0, err;
+	int fds[2], err;
+	bool ok;
 	pid_t pid;
 	FILE *w;
 
 	fflush(f);
 	if (pipe(fds) < 0)
 		return false;
+	fcntl(fds[0], F_SETFD, FD_CLOEXEC); /* dup2 in the child clears it on 0 and 1 */
+	fcntl(fds[1], F_SETFD, FD_CLOEXEC);
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
 	posix_spawn_file_actions_adddup2(&fa, fileno(f), 1);
-	posix_spawn_file_actions_addclose(&fa, fds[1]);
+	posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
 	err = posix_spawnp(&pid, "dot", &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(fds[0]);
 	if (err || !(w = fdopen(fds[1], "w"))) {
 		close(fds[1]);
 		if (!err)
-			waitpid(pid, &status, 0);
+			dot_finished(pid);
+		errno = err ? err : errno;
 		return false;
 	}
 	sigaction(SIGPIPE, &ign, &old); /* dot may stop reading: an error, not our death */
 	write_dot(w, a, v);
 	err = fclose(w) != 0;
 	sigaction(SIGPIPE, &old, NULL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	return !err && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	ok = dot_finished(pid);
+	return ok && !err;
 }
 
 bool

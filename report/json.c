@@ -666,7 +666,7 @@ json_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c)
 		ds->pairs_inferred, ds->cut_by_snaplen, ds->one_side, ds->after_greeting,
 		ds->ends_mid_session);
 	if (c->audit)
-		fprintf(f, ",\"unaudited_sessions\":%" PRIu64, rpt_audit_unaudited(c->audit));
+		rpt_audit_json_summary(c->audit, f);
 	fprintf(f, ",\"memory_refused\":%" PRIu64, cap_budget_refused());
 	fprintf(f, ",\"sessions_not_shown\":%" PRIu64 ",\"out_of_order\":%" PRIu64, t->not_shown,
 		c->out_of_order);

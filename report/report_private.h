@@ -17,7 +17,8 @@ struct rpt_counts {
 };
 
 /* Sessions the audit could not place (its host table was full). */
-uint64_t rpt_audit_unaudited(const struct rpt_audit *a);
+/* The summary's audit fields (unaudited sessions, judgements not made), each after a comma. */
+void rpt_audit_json_summary(const struct rpt_audit *a, FILE *f);
 
 
 struct rpt {

@@ -551,6 +551,13 @@ static const struct field summary[] = {
 	{"truncated_input", REQ, BOOLEAN},
 	{"unaudited_sessions", OPT, {.type = T_INTEGER, .min = "0",
 				     .desc = "with --audit: sessions of hosts past its table's cap"}},
+	{"audit_not_judged", OPT, {.type = T_ARRAY, .items = &(const struct sch){
+					   .type = T_STRING, .values = N_FLAG},
+				   .desc = "with --audit: flags not judged for want of --local-nets, "
+					   "--local-domains or --audit-rdns"}},
+	{"audit_rdns_not_looked_up", OPT, {.type = T_INTEGER, .min = "0",
+					   .desc = "with --audit-rdns: clients shown not looked up "
+						   "(at most 256 lookups, 30 seconds)"}},
 	{"memory_refused", REQ, {.type = T_INTEGER, .min = "0",
 				 .desc = "times the process's memory budget (--limit memory) refused a "
 					 "queued segment, a fragment, a session record or a TLS message: "
@@ -611,6 +618,10 @@ static const struct field host_auth[] = {
 	{"failed_attempts", REQ, {.type = T_INTEGER, .min = "0",
 				  .desc = "AUTH exchanges refused as failed logins (535), each "
 					  "attempt counted"}},
+	{"failed_users", REQ, {.type = T_INTEGER, .min = "0", .max = "8",
+			       .desc = "distinct user names of the sessions whose AUTH failed, "
+				       "at most 8 counted"}},
+	{"failed_users_capped", REQ, {.type = T_BOOLEAN, .desc = "true: more than 8"}},
 	END,
 };
 

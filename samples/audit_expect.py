@@ -26,16 +26,20 @@ Postfix's log and the wire).  This step:
 Any disagreement: a message on stderr, exit status 1.  smtpscope is never run.
 
 THE RULES (the contract of --audit's judging findings):
-  open_relay      local server: RCPTs answered 2xx for a domain that is not local, from a client
+  open_relay      local server: RCPTs answered 2xx for a domain that is not local (a bare
+                  postmaster and a literal of the server's address are local), from a client
                   outside the local nets, in a session without successful AUTH (both options)
   relay_attempts  client: RCPTs refused "Relay access denied"; fires at 3
-  password_guessing  client: failed AUTH exchanges (final reply 4xx/5xx), all sessions;
+  password_guessing  client: failed AUTH exchanges (final reply 535), all sessions;
                   fires at 10 within 10 minutes
   login_failures  server: the same, refused by it, from any client; fires at 10 in 10 minutes
   harvesting      client: RCPTs refused 550 5.1.1 / user unknown; fires at 10 in 10 minutes
+                  when they are half its answered RCPTs or more, and it is not a local
+                  client also seen as a server (a relay passing on what it was sent)
   direct_to_mx    local client never seen as a server: distinct outside servers it opened a
-                  session with on port 25 (needs --local-nets)
-  spoofed_sender  outside client: MAIL FROM in a local domain, session without successful AUTH
+                  session with on port 25 without logging in (needs --local-nets)
+  spoofed_sender  outside client: MAIL FROM in a local domain to a local server, session
+                  without successful AUTH
                   (both options)
   no_starttls     local server: sessions where it answered EHLO 250 and never listed STARTTLS
                   (nor was STARTTLS used) (needs --local-nets)
@@ -153,7 +157,8 @@ def judge(sessions, nets, domains):
                         not local_domain(rcpt, domains):
                     counts[("server", sip)]["open_relay"] += 1
             if c["cmd"] == "MAIL" and nets is not None and domains is not None and \
-                    not local(cip) and not auth_ok and local_domain(mail_from_of(c["line"]), domains):
+                    local(sip) and not local(cip) and not auth_ok and \
+                    local_domain(mail_from_of(c["line"]), domains):
                 counts[("client", cip)]["spoofed_sender"] += 1
         if lit:
             counts[("client", cip)]["ehlo_mismatch"] += 1
@@ -235,7 +240,7 @@ def log_judge(lines, services, nets, domains):
         if local(sip) and not local(cip) and not authed:
             acc[("server", sip)]["open_relay"] += sum(
                 1 for r in rcpts[qid] if not local_domain(r, domains))
-        if not local(cip) and not authed and local_domain(senders[qid], domains):
+        if local(sip) and not local(cip) and not authed and local_domain(senders[qid], domains):
             acc[("client", cip)]["spoofed_sender"] += 1
     for (cip, cport), args in helos.items():
         if any(literal_of(a) is not None and literal_of(a) != ipaddress.ip_address(cip)

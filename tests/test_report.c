@@ -630,6 +630,12 @@ test_audit_counts_and_flags(void **state)
 	assert_non_null(strstr(out, "never answered SMTP"));
 	assert_false(record_has(out, "\"ip\":\"10.0.0.100\",\"role\":\"server\"", "never answered"));
 	free(out);
+	/* thirteen servers: the client's eight busiest get an arrow, five are said not drawn */
+	f = open_memstream(&out, &n);
+	assert_true(rpt_audit_graph(a, f, false));
+	fclose(f);
+	assert_non_null(strstr(out, "not drawn: 0 more hosts, 5 arrows"));
+	free(out);
 	rpt_audit_free(a);
 }
 
@@ -686,7 +692,7 @@ test_audit_judgements(void **state)
 	assert_non_null(strstr(out, "{\"id\":\"direct_to_mx\",\"count\":2,"));
 	assert_non_null(strstr(out, "{\"id\":\"password_guessing\",\"count\":11,"));
 	assert_non_null(strstr(out, "{\"id\":\"login_failures\",\"count\":11,"));
-	assert_non_null(strstr(out, "\"failed\":11,\"failed_attempts\":11}"));
+	assert_non_null(strstr(out, "\"failed\":11,\"failed_attempts\":11,\"failed_users\":1,"));
 	/* 15 sessions with EHLO at our .1, none offered STARTTLS */
 	assert_non_null(strstr(out, "{\"id\":\"no_starttls\",\"count\":15,"));
 	/* the relay and .23 (its own address) are not flagged */
@@ -700,6 +706,62 @@ test_audit_judgements(void **state)
 	assert_non_null(strstr(dot, "open_relay"));
 	free(out);
 	free(dot);
+	rpt_audit_free(a);
+}
+
+/* What ordinary traffic must not be judged as (the review of the judgements). */
+static void
+test_audit_not_judged_wrongly(void **state)
+{
+	struct rpt_audit_opts ao = {.sort = RPT_SORT_FLAGS};
+	struct rpt_audit *a;
+	char *out = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&out, &n);
+
+	(void)state;
+	assert_null(rpt_audit_nets(&ao, "::ffff:10.0.0.0/124")); /* IPv4 as mapped: 10.0.0.0/28 */
+	assert_null(rpt_audit_domains(&ao, "example.org"));
+	a = rpt_audit_new(&ao, NULL);
+	/* outside .20 at our .1: postmaster and the server's own literal are ours, another
+	 * literal is elsewhere; a sender not ours */
+	audit_session(a, 20, 1, "EHLO a.example\r\nMAIL FROM:<b@em1.example.net>\r\n"
+		      "RCPT TO:<postmaster>\r\nRCPT TO:<pm@[10.0.0.1]>\r\nRCPT TO:<x@[192.0.2.9]>\r\n",
+		      EHLO_OK "250 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n", RSM_END_CLOSED);
+	/* outside .21 sends as us to an outside server: not ours to judge */
+	audit_session(a, 21, 100, "EHLO b.example\r\nMAIL FROM:<boss@example.org>\r\n",
+		      EHLO_OK "250 ok\r\n", RSM_END_CLOSED);
+	/* our .2 is a relay (.3 sends to it) passing unknown recipients on to our .4 */
+	audit_session(a, 3, 2, "EHLO pc3.example.org\r\n", EHLO_OK, RSM_END_CLOSED);
+	for (int i = 0; i < 12; i++)
+		audit_session(a, 2, 4, "EHLO relay.example.org\r\nMAIL FROM:<>\r\nRCPT TO:<u@example.org>\r\n",
+			      EHLO_OK "250 ok\r\n550 5.1.1 User unknown\r\n", RSM_END_CLOSED);
+	/* outside .22: 12 unknown recipients, but 30 known ones: a stale list, not harvesting */
+	for (int i = 0; i < 12; i++)
+		audit_session(a, 22, 1, "EHLO c.example\r\nMAIL FROM:<l@c.example>\r\n"
+			      "RCPT TO:<u@example.org>\r\nRCPT TO:<k@example.org>\r\n"
+			      "RCPT TO:<k@example.org>\r\nRCPT TO:<k@example.org>\r\n",
+			      EHLO_OK "250 ok\r\n550 5.1.1 User unknown\r\n250 ok\r\n250 ok\r\n250 ok\r\n",
+			      RSM_END_CLOSED);
+	/* outside .23 cancels AUTH ten times: not a wrong password */
+	for (int i = 0; i < 10; i++)
+		audit_session(a, 23, 1, "EHLO d.example\r\nAUTH LOGIN\r\n*\r\n",
+			      EHLO_OK "334 VXNlcm5hbWU6\r\n501 5.7.0 Authentication aborted\r\n",
+			      RSM_END_CLOSED);
+	/* our .5 logs in to an outside smarthost on port 25: not direct to MX */
+	audit_session(a, 5, 100, "EHLO pc5.example.org\r\nAUTH PLAIN AGFsaWNlAHBhc3M=\r\n",
+		      EHLO_OK "235 2.7.0 ok\r\n", RSM_END_CLOSED);
+	rpt_audit_print(a, f, true);
+	fclose(f);
+	assert_non_null(strstr(out, "{\"id\":\"open_relay\",\"count\":1,"));
+	assert_null(strstr(out, "spoofed_sender\""));
+	assert_null(strstr(out, "harvesting\""));
+	assert_null(strstr(out, "password_guessing\""));
+	assert_null(strstr(out, "direct_to_mx\""));
+	/* the open relay comes first, though others carry more flags */
+	assert_non_null(strstr(out, "{\"type\":\"host\",\"ip\":\"10.0.0.1\",\"role\":\"server\""));
+	assert_true(strstr(out, "{\"type\":\"host\",\"ip\":\"10.0.0.1\",\"role\":\"server\"") == out);
+	free(out);
 	rpt_audit_free(a);
 }
 
@@ -766,7 +828,7 @@ test_audit_no_burst_and_only(void **state)
 	assert_null(strstr(out, "\"role\":\"server\""));
 	assert_null(strstr(out, "10.0.0.32"));
 	assert_non_null(strstr(out, "\"ip\":\"10.0.0.31\""));
-	assert_non_null(strstr(out, "\"failed_attempts\":12}"));
+	assert_non_null(strstr(out, "\"failed_attempts\":12,"));
 	free(out);
 	rpt_audit_free(a);
 }
@@ -907,6 +969,7 @@ main(void)
 		cmocka_unit_test(test_audit_judgements),
 		cmocka_unit_test(test_audit_no_burst_and_only),
 		cmocka_unit_test(test_audit_tls_judgements),
+		cmocka_unit_test(test_audit_not_judged_wrongly),
 		cmocka_unit_test(test_csv_quoting),
 		cmocka_unit_test(test_csv_one_row_per_command),
 		cmocka_unit_test(test_nul_kept_in_every_format),
