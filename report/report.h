@@ -186,5 +186,13 @@ void rpt_wrap(FILE *f, const char *text, size_t len, unsigned width, unsigned in
 void rpt_json_string(FILE *f, const char *s);
 void rpt_iso_time(char *buf, size_t n, uint64_t ts_us);
 void rpt_addr(char *buf, size_t n, const struct cap_addr *a);
+/*
+ * Community ID v1 of a flow (community_id.c): "1:" and 28 base64 characters
+ * into buf (at least RPT_COMMUNITY_ID_LEN bytes); the same for both directions.
+ * Returns its length, or 0 (buf "") when buf is too small or the families differ.
+ */
+#define RPT_COMMUNITY_ID_LEN 31
+size_t rpt_community_id(char *buf, size_t n, uint16_t seed, uint8_t proto, const struct cap_addr *src,
+			uint16_t sport, const struct cap_addr *dst, uint16_t dport);
 
 #endif

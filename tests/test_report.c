@@ -4,7 +4,9 @@
  * session record has the contract's fields, CSV cells are quoted and inert,
  * ECS documents carry the ECS fields, and the schema is one balanced object.
  */
+#include <arpa/inet.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "testutil.h"
 
@@ -486,6 +488,73 @@ test_ecs_failure(void **state)
 	free(out);
 }
 
+/*
+ * Community ID v1: the spec's published vectors (corelight/community-id-spec,
+ * README's table and baseline/baseline_deflt.json, baseline_seed1.json: the
+ * TCP, UDP and SCTP rows), each direction of a flow giving the same id.
+ */
+static void
+test_community_id_vectors(void **state)
+{
+	static const struct {
+		uint16_t seed;
+		uint8_t proto;
+		const char *saddr;
+		uint16_t sport;
+		const char *daddr;
+		uint16_t dport;
+		const char *id;
+	} v[] = {
+		{0, 6, "1.2.3.4", 1122, "5.6.7.8", 3344, "1:wCb3OG7yAFWelaUydu0D+125CLM="},
+		{0, 6, "5.6.7.8", 3344, "1.2.3.4", 1122, "1:wCb3OG7yAFWelaUydu0D+125CLM="},
+		{0, 17, "1.2.3.4", 1122, "5.6.7.8", 3344, "1:0Mu9InQx6z4ZiCZM/7HXi2WMhOg="},
+		{0, 132, "1.2.3.4", 1122, "5.6.7.8", 3344, "1:EKt4MsxuyaE6mL+hmrEkQ9csDD8="},
+		{0, 6, "2001:470:e5bf:dead:4957:2174:e82c:4887", 63943, "2607:f8b0:400c:c03::1a", 25,
+		 "1:/qFaeAR+gFe1KYjMzVDsMv+wgU4="},
+		{0, 6, "2607:f8b0:400c:c03::1a", 25, "2001:470:e5bf:dead:4957:2174:e82c:4887", 63943,
+		 "1:/qFaeAR+gFe1KYjMzVDsMv+wgU4="},
+		{0, 132, "192.168.170.8", 7, "192.168.170.56", 7, "1:MP2EtRCAUIZvTw6MxJHLV7N7JDs="},
+		{0, 132, "192.168.170.56", 7, "192.168.170.8", 7, "1:MP2EtRCAUIZvTw6MxJHLV7N7JDs="},
+		{0, 6, "128.232.110.120", 34855, "66.35.250.204", 80, "1:LQU9qZlK+B5F3KDmev6m5PMibrg="},
+		{0, 6, "66.35.250.204", 80, "128.232.110.120", 34855, "1:LQU9qZlK+B5F3KDmev6m5PMibrg="},
+		{0, 17, "192.168.1.52", 54585, "8.8.8.8", 53, "1:d/FP5EW3wiY1vCndhwleRRKHowQ="},
+		{0, 17, "8.8.8.8", 53, "192.168.1.52", 54585, "1:d/FP5EW3wiY1vCndhwleRRKHowQ="},
+		{1, 6, "2001:470:e5bf:dead:4957:2174:e82c:4887", 63943, "2607:f8b0:400c:c03::1a", 25,
+		 "1:eJYTW6AOzFLlSUoESovMjnu7rMw="},
+		{1, 6, "2607:f8b0:400c:c03::1a", 25, "2001:470:e5bf:dead:4957:2174:e82c:4887", 63943,
+		 "1:eJYTW6AOzFLlSUoESovMjnu7rMw="},
+		{1, 132, "192.168.170.8", 7, "192.168.170.56", 7, "1:5w3ZRjeKBzqT3zsaEECDGjUbYeg="},
+		{1, 6, "128.232.110.120", 34855, "66.35.250.204", 80, "1:3V71V58M3Ksw/yuFALMcW0LAHvc="},
+		{1, 6, "66.35.250.204", 80, "128.232.110.120", 34855, "1:3V71V58M3Ksw/yuFALMcW0LAHvc="},
+		{1, 17, "192.168.1.52", 54585, "8.8.8.8", 53, "1:Q9We8WO3piVF8yEQBNJF4uiSVrI="},
+		{1, 17, "8.8.8.8", 53, "192.168.1.52", 54585, "1:Q9We8WO3piVF8yEQBNJF4uiSVrI="},
+	};
+	char id[RPT_COMMUNITY_ID_LEN];
+	struct cap_addr a = {0}, b = {0};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		bool six = strchr(v[i].saddr, ':') != NULL;
+
+		a.family = b.family = six ? 6 : 4;
+		memset(a.bytes, 0, 16);
+		memset(b.bytes, 0, 16);
+		assert_int_equal(inet_pton(six ? AF_INET6 : AF_INET, v[i].saddr, a.bytes), 1);
+		assert_int_equal(inet_pton(six ? AF_INET6 : AF_INET, v[i].daddr, b.bytes), 1);
+		assert_int_equal(rpt_community_id(id, sizeof(id), v[i].seed, v[i].proto, &a,
+						  v[i].sport, &b, v[i].dport),
+				 30);
+		assert_string_equal(id, v[i].id);
+	}
+	/* a buffer too small, or two families: no id, an empty string */
+	assert_int_equal(rpt_community_id(id, 30, 0, 6, &a, 1, &b, 2), 0);
+	assert_string_equal(id, "");
+	b.family = 4;
+	a.family = 6;
+	assert_int_equal(rpt_community_id(id, sizeof(id), 0, 6, &a, 1, &b, 2), 0);
+	assert_int_equal(rpt_community_id(id, 0, 0, 6, &a, 1, &b, 2), 0);
+}
+
 /* Braces and brackets balanced outside strings; the run-time name lists are in. */
 static void
 test_schema_is_balanced(void **state)
@@ -914,6 +983,7 @@ main(void)
 		cmocka_unit_test(test_csv_backslash),
 		cmocka_unit_test(test_ecs_document),
 		cmocka_unit_test(test_ecs_failure),
+		cmocka_unit_test(test_community_id_vectors),
 		cmocka_unit_test(test_schema_is_balanced),
 		cmocka_unit_test(test_anomaly_words),
 		cmocka_unit_test(test_text_terminal),
