@@ -96,6 +96,8 @@ struct rpt_config {
 	const struct rpt_audit_opts *audit_opts; /* NULL: the defaults */
 	struct rsm_hash_key hash_key; /* for the audit's host table; unset: drawn */
 	FILE *out;
+	/* -o ecs: the capture file or interface, whose base name goes into the stable ids */
+	const char *capture_name;
 	/*
 	 * Sessions written in the order they began, not as they end: the text of
 	 * a file (a reader goes down the transcript). Records (JSON, CSV, ECS)
