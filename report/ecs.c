@@ -798,13 +798,24 @@ static void
 metric(FILE *f, const struct rpt_config *cfg, const char *ts, bool clock, const char *what,
        const char *record, size_t len)
 {
-	char ip[64] = "", text[512], id[ID_HEX + 1];
+	char ip[64] = "", head_text[300], id[ID_HEX + 1], *text;
 	bool host = host_ip(record, len, ip, sizeof(ip));
+	int n;
 
-	/* the id from the capture's time, not the wall clock's: the same for the same input */
-	snprintf(text, sizeof(text), "smtpscope %s\n%.200s\n%s\n%s", what, capture_name(cfg), ip,
-		 clock ? "no session" : ts);
-	stable_id(id, text);
+	/*
+	 * The id from the capture, the record (a host may have two: as client and as
+	 * server) and the capture's time, not the wall clock's: the same for the same input.
+	 */
+	n = snprintf(head_text, sizeof(head_text), "smtpscope %s\n%.200s\n%s\n", what,
+		     capture_name(cfg), clock ? "no session" : ts);
+	text = malloc((size_t)n + len + 1);
+	if (text) {
+		memcpy(text, head_text, (size_t)n);
+		memcpy(text + n, record, len);
+		text[(size_t)n + len] = '\0';
+	}
+	stable_id(id, text ? text : head_text);
+	free(text);
 	fprintf(f, "{\"@timestamp\":\"%s\",\"ecs\":{\"version\":\"" ECS_VERSION "\"},"
 		   "\"event\":{\"kind\":\"metric\",\"module\":\"smtpscope\",\"dataset\":\"smtpscope.%s\","
 		   "\"id\":\"%s\",\"action\":\"smtp-%s\"}",
