@@ -78,6 +78,7 @@ check-tree: bins $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp $(B)/tests/onef
 	python3 tests/tls_hostile_check.py --bin $(B)/smtpscope
 	python3 tests/tty_check.py --bin $(B)/smtpscope
 	python3 tests/schema_check.py --bin $(B)/smtpscope
+	python3 tests/ecs_check.py --bin $(B)/smtpscope
 	python3 tests/analyst_check.py --bin $(B)/smtpscope
 	python3 tests/cert_check.py --bin $(B)/smtpscope
 	python3 tests/conformance.py --bin $(B)/smtpscope
@@ -173,10 +174,15 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 build/smtpscope $(DESTDIR)$(PREFIX)/bin/smtpscope
 	install -m 644 smtpscope.1 $(DESTDIR)$(PREFIX)/share/man/man1/smtpscope.1
+	install -d $(DESTDIR)$(PREFIX)/share/smtpscope
+	install -m 644 report/ecs-template.elasticsearch.json report/ecs-template.opensearch.json \
+		recipes/filebeat-elasticsearch.yml recipes/vector-elasticsearch.toml \
+		recipes/vector-opensearch.toml $(DESTDIR)$(PREFIX)/share/smtpscope/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/smtpscope $(DESTDIR)$(PREFIX)/share/man/man1/smtpscope.1
 	rm -f $(DESTDIR)$(PREFIX)/lib/smtpscope/libsslkeylog.so
+	rm -rf $(DESTDIR)$(PREFIX)/share/smtpscope
 
 # The key log preload for servers linked with OpenSSL; not in all, as smtpscope needs no libssl.
 # Built from plain CFLAGS even in the sanitizer trees: openssl and Postfix, which the test

@@ -1143,6 +1143,7 @@ setup(struct run *r, const struct options *o, const uint16_t *ports, size_t npor
 	struct rpt_config pc = {.format = o->format, .out = stdout, .audit = o->audit,
 				.audit_opts = &o->audit_opts, .quiet = o->quiet, .extract = r->extract,
 				.csv_messages = o->csv_messages, .transcripts = o->transcripts,
+				.capture_name = o->iface ? o->iface : o->read_file,
 				.ordered = !r->live && o->format == RPT_TEXT};
 
 	pc.color = o->color < 0 ? colour_auto(STDOUT_FILENO) : o->color;

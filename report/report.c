@@ -118,7 +118,7 @@ rpt_render(const struct rpt_config *cfg, FILE *f, const struct smtp_session *s)
 		csv_session(f, s, cfg->csv_messages);
 		break;
 	case RPT_ECS:
-		ecs_session(f, s);
+		ecs_session(f, s, cfg);
 		break;
 	case RPT_TEXT:
 		text_session(f, s, cfg);
@@ -198,7 +198,7 @@ rpt_summary(struct rpt *r, const struct rpt_totals *t)
 		json_summary(out, t, &r->counts);
 		break;
 	case RPT_ECS:
-		ecs_summary(out, t, &r->counts, r->audit);
+		ecs_summary(out, &r->cfg, t, &r->counts, r->audit);
 		break;
 	case RPT_CSV:
 		if (sessions_hidden(&r->cfg)) {

@@ -96,6 +96,8 @@ struct rpt_config {
 	const struct rpt_audit_opts *audit_opts; /* NULL: the defaults */
 	struct rsm_hash_key hash_key; /* for the audit's host table; unset: drawn */
 	FILE *out;
+	/* -o ecs: the capture file or interface, whose base name goes into the stable ids */
+	const char *capture_name;
 	/*
 	 * Sessions written in the order they began, not as they end: the text of
 	 * a file (a reader goes down the transcript). Records (JSON, CSV, ECS)
@@ -202,5 +204,13 @@ void rpt_wrap(FILE *f, const char *text, size_t len, unsigned width, unsigned in
 void rpt_json_string(FILE *f, const char *s);
 void rpt_iso_time(char *buf, size_t n, uint64_t ts_us);
 void rpt_addr(char *buf, size_t n, const struct cap_addr *a);
+/*
+ * Community ID v1 of a flow (community_id.c): "1:" and 28 base64 characters
+ * into buf (at least RPT_COMMUNITY_ID_LEN bytes); the same for both directions.
+ * Returns its length, or 0 (buf "") when buf is too small or the families differ.
+ */
+#define RPT_COMMUNITY_ID_LEN 31
+size_t rpt_community_id(char *buf, size_t n, uint16_t seed, uint8_t proto, const struct cap_addr *src,
+			uint16_t sport, const struct cap_addr *dst, uint16_t dport);
 
 #endif

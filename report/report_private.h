@@ -83,9 +83,10 @@ struct rpt_msg_times {
 };
 void rpt_message_times(const struct smtp_session *s, const struct smtp_message *m,
 		       struct rpt_msg_times *t);
-void ecs_session(FILE *f, const struct smtp_session *s);
+/* A session's documents: the session, one per message, one per AUTH exchange. */
+void ecs_session(FILE *f, const struct smtp_session *s, const struct rpt_config *cfg);
 /* The host audit (a: NULL if off) and the summary, as ECS metric documents. */
-void ecs_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c,
-		 struct rpt_audit *a);
+void ecs_summary(FILE *f, const struct rpt_config *cfg, const struct rpt_totals *t,
+		 const struct rpt_counts *c, struct rpt_audit *a);
 
 #endif

@@ -15,13 +15,17 @@ Then for every samples/*.pcap(ng), samples/edge/*.pcap(ng) and samples/trust/*.p
       its JSON path, e.g. $.commands[2].reply.code.
   -o ecs --audit
       every line is a JSON object in ECS's nested form (no dotted keys) with
-      @timestamp (ISO 8601), ecs.version, event.kind and event.dataset; one
-      session document per JSON session, in the same order, with
+      @timestamp (ISO 8601), ecs.version, event.kind and event.dataset; for
+      each JSON session, in the same order, a session document with
       source/destination ip and port, network.*, event.outcome in
       success|failure|unknown as mapped from the session outcome (see
-      report/ECS.md), email.from.address = the first message's mail_from,
-      and the commands of the JSON record; the host documents, then the
-      summary document, last, wrap the JSON records unchanged.
+      report/ECS.md), tls.established only for a completed handshake, and
+      the commands of the JSON record; then one message document per JSON
+      message (email.from.address its mail_from, email.subject, event.outcome
+      by its outcome) and one authentication document per AUTH command; the
+      host documents, then the summary document, last, wrap the JSON records
+      unchanged. (tests/ecs_check.py checks every field against ECS and the
+      index templates.)
   -o csv
       stdout is valid UTF-8 and parses with Python's csv module; the header
       names the 19 columns; every row has 19 cells; one row per command of
@@ -350,24 +354,21 @@ def ecs_session_errors(doc, sess):
                   "network.transport", "network.type", "event.duration", "event.reason"):
         if get(doc, field) is None:
             errs.append("%s missing" % field)
+    tls = sess["tls"]
     pairs = [("source.ip", sess["client"]["ip"]), ("source.port", sess["client"]["port"]),
              ("destination.ip", sess["server"]["ip"]),
              ("destination.port", sess["server"]["port"]),
              ("event.kind", "event"), ("event.dataset", "smtpscope.session"),
              ("network.protocol", "smtp"), ("smtpscope.state", sess["state"]),
              ("smtpscope.outcome", sess["outcome"]),
-             ("tls.established", bool(sess["tls"]) and sess["tls"]["handshake"] == "completed"),
+             ("tls.established", (tls["handshake"] == "completed") if tls else None),
              ("event.outcome", ECS_OUTCOME.get(sess["outcome"], "unknown")),
-             ("event.reason", sess["verdict"])]
-    if sess["tls"] and sess["tls"]["version"]:
-        pairs += [("tls.version", sess["tls"]["version"].replace("TLSv", "")),
-                  ("tls.cipher", sess["tls"]["cipher"])]
-    if sess["messages"]:
-        m = sess["messages"][0]
-        pairs += [("email.from.address", m["mail_from"]), ("email.subject", m["subject"]),
-                  ("email.message_id", m["message_id"])]
-    if sess["auth"] and sess["auth"]["user"]:
-        pairs.append(("user.name", sess["auth"]["user"]))
+             ("event.reason", sess["verdict"]), ("message", sess["verdict"])]
+    if tls and tls["version"]:
+        pairs += [("tls.version", tls["version"].replace("TLSv", "")),
+                  ("tls.cipher", tls["cipher"])]
+    auth = sess["auth"]
+    pairs.append(("user.name", auth["user"] if auth and auth["success"] is True else None))
     for field, want in pairs:
         if get(doc, field) != want:
             errs.append("%s is %s, expected %s" % (field, _show(get(doc, field)), _show(want)))
@@ -381,6 +382,19 @@ def ecs_session_errors(doc, sess):
     return errs
 
 
+def ecs_message_errors(doc, sess, m, n):
+    want = [("event.dataset", "smtpscope.message"), ("smtpscope.message_number", n),
+            ("email.from.address", [m["mail_from"]] if m["mail_from"] is not None else None),
+            ("email.subject", m["subject"]), ("email.message_id", m["message_id"]),
+            ("email.local_id", m.get("queue_id")),
+            ("event.outcome", ECS_OUTCOME.get(m["outcome"], "unknown")),
+            ("smtpscope.number", sess["id"]), ("source.ip", sess["client"]["ip"])]
+    accepted = [r["address"] for r in m["recipients"] if r["status"] == "accepted"]
+    want.append(("email.to.address", accepted or None))
+    return ["%s is %s, expected %s" % (f, _show(get(doc, f)), _show(v))
+            for f, v in want if get(doc, f) != v]
+
+
 def check_ecs(docs, records):
     for n, doc in enumerate(docs, 1):
         if not isinstance(doc, dict):
@@ -392,21 +406,35 @@ def check_ecs(docs, records):
             return "line %d: @timestamp %s is not ISO 8601" % (n, _show(doc.get("@timestamp")))
         if not get(doc, "ecs.version"):
             return "line %d: no ecs.version" % n
-    sessions = [r for r in records if r["type"] == "session"]
-    others = [r for r in records if r["type"] != "session"]
-    if len(docs) != len(records):
-        return "%d documents for %d JSON records" % (len(docs), len(records))
-    for n, (doc, sess) in enumerate(zip(docs, sessions), 1):
-        errs = ecs_session_errors(doc, sess)
+    want = []  # (kind, JSON session, detail)
+    for r in records:
+        if r["type"] == "session":
+            want.append(("session", r, None))
+            want += [("message", r, (i, m)) for i, m in enumerate(r["messages"], 1)]
+            want += [("auth", r, None) for c in r["commands"] if c["cmd"] == "AUTH"]
+        else:
+            want.append((r["type"], r, None))
+    if len(docs) != len(want):
+        return "%d documents for %d expected (JSON records, messages, AUTH commands)" % (
+            len(docs), len(want))
+    for n, (doc, (kind, rec, detail)) in enumerate(zip(docs, want), 1):
+        if kind == "session":
+            errs = ecs_session_errors(doc, rec)
+        elif kind == "message":
+            errs = ecs_message_errors(doc, rec, detail[1], detail[0])
+        elif kind == "auth":
+            errs = [] if get(doc, "event.dataset") == "smtpscope.auth" and \
+                get(doc, "smtpscope.number") == rec["id"] else ["not its AUTH document"]
+        else:
+            errs = []
+            if get(doc, "event.kind") != "metric" or \
+                    get(doc, "event.dataset") != "smtpscope." + kind:
+                errs.append("not a smtpscope.%s metric document" % kind)
+            elif get(doc, "smtpscope." + kind) != rec:
+                errs.append("smtpscope.%s differs from the JSON %s record" % (kind, kind))
         if errs:
-            return "line %d (session %s): %s" % (n, sess["id"], "; ".join(errs[:3]))
-    for n, (doc, rec) in enumerate(zip(docs[len(sessions):], others), len(sessions) + 1):
-        what = rec["type"]
-        if get(doc, "event.kind") != "metric" or \
-                get(doc, "event.dataset") != "smtpscope." + what:
-            return "line %d: not a smtpscope.%s metric document" % (n, what)
-        if get(doc, "smtpscope." + what) != rec:
-            return "line %d: smtpscope.%s differs from the JSON %s record" % (n, what, what)
+            return "line %d (%s of session %s): %s" % (n, kind, rec.get("id"),
+                                                      "; ".join(errs[:3]))
     return None
 
 

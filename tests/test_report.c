@@ -4,7 +4,9 @@
  * session record has the contract's fields, CSV cells are quoted and inert,
  * ECS documents carry the ECS fields, and the schema is one balanced object.
  */
+#include <arpa/inet.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "testutil.h"
 
@@ -432,26 +434,41 @@ test_csv_backslash(void **state)
 static void
 test_ecs_document(void **state)
 {
+	/* ECS 8.11 allowed values: category email expects type info, network allows it too */
 	static const char *const fields[] = {
 		"{\"@timestamp\":\"1970-01-01T00:00:00.", "\"ecs\":{\"version\":\"8.",
-		"\"event\":{\"kind\":\"event\",\"category\":[\"network\",\"email\"],"
-		"\"type\":[\"connection\"],\"dataset\":\"smtpscope.session\","
-		"\"outcome\":\"success\",\"duration\":",
-		"\"reason\":\"", "\"source\":{\"ip\":\"0.0.0.0\",\"port\":1234}",
-		"\"destination\":{\"ip\":\"0.0.0.0\",\"port\":25}",
-		"\"network\":{\"transport\":\"tcp\",\"protocol\":\"smtp\",\"type\":\"ipv4\"}",
-		"\"tls\":{\"established\":false}",
-		"\"email\":{\"from\":{\"address\":\"a@b.test\"},"
-		"\"to\":{\"address\":[\"c@d.test\"]},"
-		"\"subject\":\"hi\",\"message_id\":\"<m1@b.test>\",\"local_id\":\"ABC123\"}",
-		"\"smtpscope\":{\"id\":7,\"state\":\"closed\",\"outcome\":\"delivered\"",
+		"\"event\":{\"kind\":\"event\",\"module\":\"smtpscope\","
+		"\"dataset\":\"smtpscope.session\",\"id\":\"",
+		"\"category\":[\"network\",\"email\"],\"type\":[\"info\"],"
+		"\"action\":\"smtp-session\",\"outcome\":\"success\",\"start\":",
+		"\"reason\":\"", "\"message\":\"",
+		"\"observer\":{", "\"type\":\"sensor\",\"product\":\"smtpscope\"",
+		"\"source\":{\"ip\":\"0.0.0.0\",\"port\":1234,\"bytes\":",
+		"\"destination\":{\"ip\":\"0.0.0.0\",\"port\":25,\"bytes\":",
+		"\"client\":{\"ip\":\"0.0.0.0\",\"port\":1234,", "\"server\":{\"ip\":\"0.0.0.0\",\"port\":25,",
+		"\"network\":{\"transport\":\"tcp\",\"iana_number\":\"6\",\"protocol\":\"smtp\","
+		"\"type\":\"ipv4\",\"community_id\":\"1:",
+		"\"related\":{\"ip\":[\"0.0.0.0\"],\"hosts\":[\"client.test\"]}",
+		"\"smtpscope\":{\"id\":\"", "\"number\":7,\"state\":\"closed\",\"outcome\":\"delivered\"",
 		"\"helo\":\"client.test\"",
 		"{\"cmd\":\"RCPT\",\"arg\":\"TO:<x@d.test>\",\"ts\":\"",
 		"\"code\":550,\"enhanced\":\"5.1.1\"",
 		"\"rcpt_to\":[\"c@d.test\"],\"rcpt_rejected\":[\"x@d.test\"],\"accepted\":true",
-		"\"queue_id\":\"ABC123\",\"outcome\":\"delivered\"}",
+		"\"queue_id\":\"ABC123\",\"outcome\":\"delivered\",\"final_code\":250}",
+		/* the message, a document of its own */
+		"\"event\":{\"kind\":\"event\",\"module\":\"smtpscope\","
+		"\"dataset\":\"smtpscope.message\",\"id\":\"",
+		"\"category\":[\"email\"],\"type\":[\"info\"],\"action\":\"smtp-message\","
+		"\"outcome\":\"success\"",
+		"\"message\":\"message accepted by the server, queued as ABC123\"",
+		"\"email\":{\"from\":{\"address\":[\"a@b.test\"]},"
+		"\"to\":{\"address\":[\"c@d.test\"]},"
+		"\"subject\":\"hi\",\"message_id\":\"<m1@b.test>\",\"local_id\":\"ABC123\","
+		"\"delivery_timestamp\":\"1970-01-01T00:00:00.",
+		"\"message_number\":1}}",
 		"{\"@timestamp\":\"1970-01-01T00:00:00.", /* the summary: the last session's end */
-		"\"event\":{\"kind\":\"metric\",\"dataset\":\"smtpscope.summary\"},"
+		"\"event\":{\"kind\":\"metric\",\"module\":\"smtpscope\","
+		"\"dataset\":\"smtpscope.summary\",\"id\":\"",
 		"\"smtpscope\":{\"summary\":{\"type\":\"summary\",\"packets\":0,",
 	};
 	char *out, *at;
@@ -467,9 +484,10 @@ test_ecs_document(void **state)
 		at = hit + strlen(fields[i]);
 	}
 	assert_null(strstr(out, "\"user\":"));	     /* no AUTH: no user.name */
+	assert_null(strstr(out, "\"error\":"));	     /* delivered: no failing reply */
 	assert_null(strstr(out, "\"source.ip\"")); /* nested, never dotted */
 	assert_null(strstr(out, ":null"));	     /* absent values are left out */
-	assert_int_equal(count(out, "\n"), 2);     /* the session, the summary */
+	assert_int_equal(count(out, "\n"), 3);     /* the session, its message, the summary */
 	free(out);
 }
 
@@ -483,7 +501,154 @@ test_ecs_failure(void **state)
 	out = render(RPT_ECS, "554 5.7.1 go away\r\n");
 	assert_non_null(strstr(out, "\"outcome\":\"failure\""));
 	assert_null(strstr(out, "\"email\":"));
+	/* the failing reply at event level */
+	assert_non_null(strstr(out, "\"error\":{\"code\":\"554\",\"message\":\""));
+	assert_non_null(strstr(out, "\"reply_code\":554"));
 	free(out);
+}
+
+/* The session's event.id from the capture's name, the flow and its first packet. */
+static char *
+session_id_of(const char *capture)
+{
+	struct rpt_config rc = {.format = RPT_ECS, .quiet = true, .capture_name = capture};
+	char *out = render_look(rc, delivery, NULL, &zero_totals);
+	char *id = strstr(out, "\"id\":\""), *end;
+
+	assert_non_null(id);
+	id += 6;
+	end = strchr(id, '"');
+	assert_non_null(end);
+	*end = '\0';
+	memmove(out, id, strlen(id) + 1);
+	return out;
+}
+
+/* Ids are stable: the same capture read twice gives the same; another capture, another. */
+static void
+test_ecs_stable_ids(void **state)
+{
+	char *a = session_id_of("/tmp/x/day1.pcap"), *b = session_id_of("elsewhere/day1.pcap");
+	char *c = session_id_of("day2.pcap"), *d = session_id_of(NULL);
+
+	(void)state;
+	assert_int_equal(strlen(a), 32);
+	assert_string_equal(a, b); /* the base name only: a moved file keeps its ids */
+	assert_string_not_equal(a, c);
+	assert_string_not_equal(a, d);
+	free(a);
+	free(b);
+	free(c);
+	free(d);
+}
+
+/* AUTH refused twice, then accepted: three authentication events; user.name once it worked. */
+static void
+test_ecs_auth_events(void **state)
+{
+	static const char *const refused[] = {
+		"220 mx ESMTP\r\n", "EHLO c\r\n", "250-mx\r\n250 AUTH PLAIN LOGIN\r\n",
+		"AUTH PLAIN AGJvYgBzZWNyZXQ=\r\n", "535 5.7.8 Authentication failed\r\n",
+		"QUIT\r\n", "221 Bye\r\n", NULL,
+	};
+	static const char *const retried[] = {
+		"220 mx ESMTP\r\n", "EHLO c\r\n", "250-mx\r\n250 AUTH PLAIN LOGIN\r\n",
+		"AUTH LOGIN\r\n", "334 VXNlcm5hbWU6\r\n", "Ym9i\r\n", "334 UGFzc3dvcmQ6\r\n",
+		"d3Jvbmc=\r\n", "535 5.7.8 Authentication failed\r\n",
+		"AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n", "235 2.7.0 Authentication successful\r\n",
+		"QUIT\r\n", "221 Bye\r\n", NULL,
+	};
+	char *out;
+
+	(void)state;
+	out = render_turns(RPT_ECS, refused, &zero_totals);
+	/* the session: the user is related, but no user.name for a login that failed */
+	assert_non_null(strstr(out, "\"related\":{\"ip\":[\"0.0.0.0\"],\"hosts\":[\"c\"],"
+				    "\"user\":[\"bob\"]}"));
+	assert_int_equal(count(out, "\"user\":{\"name\":\"bob\"}"), 1);
+	assert_non_null(strstr(out, "\"category\":[\"authentication\"],\"type\":[\"start\"],"
+				    "\"action\":\"smtp-auth\",\"outcome\":\"failure\""));
+	assert_non_null(strstr(out, "\"error\":{\"code\":\"535\""));
+	assert_non_null(strstr(out, "\"auth\":{\"mechanism\":\"PLAIN\",\"user\":\"bob\","
+				    "\"success\":false},\"auth_number\":1}}"));
+	free(out);
+
+	out = render_turns(RPT_ECS, retried, &zero_totals);
+	assert_int_equal(count(out, "\"action\":\"smtp-auth\""), 2);
+	assert_non_null(strstr(out, "\"action\":\"smtp-auth\",\"outcome\":\"failure\""));
+	assert_non_null(strstr(out, "\"action\":\"smtp-auth\",\"outcome\":\"success\""));
+	assert_non_null(strstr(out, "\"auth\":{\"mechanism\":\"LOGIN\",\"success\":false},"
+				    "\"auth_number\":1}}"));
+	/* accepted: user.name on the session and on its authentication event */
+	assert_int_equal(count(out, "\"user\":{\"name\":\"alice\"}"), 2);
+	free(out);
+}
+
+/*
+ * Community ID v1: the spec's published vectors (corelight/community-id-spec,
+ * README's table and baseline/baseline_deflt.json, baseline_seed1.json: the
+ * TCP, UDP and SCTP rows), each direction of a flow giving the same id.
+ */
+static void
+test_community_id_vectors(void **state)
+{
+	static const struct {
+		uint16_t seed;
+		uint8_t proto;
+		const char *saddr;
+		uint16_t sport;
+		const char *daddr;
+		uint16_t dport;
+		const char *id;
+	} v[] = {
+		{0, 6, "1.2.3.4", 1122, "5.6.7.8", 3344, "1:wCb3OG7yAFWelaUydu0D+125CLM="},
+		{0, 6, "5.6.7.8", 3344, "1.2.3.4", 1122, "1:wCb3OG7yAFWelaUydu0D+125CLM="},
+		{0, 17, "1.2.3.4", 1122, "5.6.7.8", 3344, "1:0Mu9InQx6z4ZiCZM/7HXi2WMhOg="},
+		{0, 132, "1.2.3.4", 1122, "5.6.7.8", 3344, "1:EKt4MsxuyaE6mL+hmrEkQ9csDD8="},
+		{0, 6, "2001:470:e5bf:dead:4957:2174:e82c:4887", 63943, "2607:f8b0:400c:c03::1a", 25,
+		 "1:/qFaeAR+gFe1KYjMzVDsMv+wgU4="},
+		{0, 6, "2607:f8b0:400c:c03::1a", 25, "2001:470:e5bf:dead:4957:2174:e82c:4887", 63943,
+		 "1:/qFaeAR+gFe1KYjMzVDsMv+wgU4="},
+		{0, 132, "192.168.170.8", 7, "192.168.170.56", 7, "1:MP2EtRCAUIZvTw6MxJHLV7N7JDs="},
+		{0, 132, "192.168.170.56", 7, "192.168.170.8", 7, "1:MP2EtRCAUIZvTw6MxJHLV7N7JDs="},
+		{0, 6, "128.232.110.120", 34855, "66.35.250.204", 80, "1:LQU9qZlK+B5F3KDmev6m5PMibrg="},
+		{0, 6, "66.35.250.204", 80, "128.232.110.120", 34855, "1:LQU9qZlK+B5F3KDmev6m5PMibrg="},
+		{0, 17, "192.168.1.52", 54585, "8.8.8.8", 53, "1:d/FP5EW3wiY1vCndhwleRRKHowQ="},
+		{0, 17, "8.8.8.8", 53, "192.168.1.52", 54585, "1:d/FP5EW3wiY1vCndhwleRRKHowQ="},
+		{1, 6, "2001:470:e5bf:dead:4957:2174:e82c:4887", 63943, "2607:f8b0:400c:c03::1a", 25,
+		 "1:eJYTW6AOzFLlSUoESovMjnu7rMw="},
+		{1, 6, "2607:f8b0:400c:c03::1a", 25, "2001:470:e5bf:dead:4957:2174:e82c:4887", 63943,
+		 "1:eJYTW6AOzFLlSUoESovMjnu7rMw="},
+		{1, 132, "192.168.170.8", 7, "192.168.170.56", 7, "1:5w3ZRjeKBzqT3zsaEECDGjUbYeg="},
+		{1, 6, "128.232.110.120", 34855, "66.35.250.204", 80, "1:3V71V58M3Ksw/yuFALMcW0LAHvc="},
+		{1, 6, "66.35.250.204", 80, "128.232.110.120", 34855, "1:3V71V58M3Ksw/yuFALMcW0LAHvc="},
+		{1, 17, "192.168.1.52", 54585, "8.8.8.8", 53, "1:Q9We8WO3piVF8yEQBNJF4uiSVrI="},
+		{1, 17, "8.8.8.8", 53, "192.168.1.52", 54585, "1:Q9We8WO3piVF8yEQBNJF4uiSVrI="},
+	};
+	char id[RPT_COMMUNITY_ID_LEN];
+	struct cap_addr a = {0}, b = {0};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		bool six = strchr(v[i].saddr, ':') != NULL;
+
+		a.family = b.family = six ? 6 : 4;
+		memset(a.bytes, 0, 16);
+		memset(b.bytes, 0, 16);
+		assert_int_equal(inet_pton(six ? AF_INET6 : AF_INET, v[i].saddr, a.bytes), 1);
+		assert_int_equal(inet_pton(six ? AF_INET6 : AF_INET, v[i].daddr, b.bytes), 1);
+		assert_int_equal(rpt_community_id(id, sizeof(id), v[i].seed, v[i].proto, &a,
+						  v[i].sport, &b, v[i].dport),
+				 30);
+		assert_string_equal(id, v[i].id);
+	}
+	/* a buffer too small, or two families: no id, an empty string */
+	assert_int_equal(rpt_community_id(id, 30, 0, 6, &a, 1, &b, 2), 0);
+	assert_string_equal(id, "");
+	b.family = 4;
+	a.family = 6;
+	assert_int_equal(rpt_community_id(id, sizeof(id), 0, 6, &a, 1, &b, 2), 0);
+	assert_int_equal(rpt_community_id(id, 0, 0, 6, &a, 1, &b, 2), 0);
 }
 
 /* Braces and brackets balanced outside strings; the run-time name lists are in. */
@@ -977,6 +1142,9 @@ main(void)
 		cmocka_unit_test(test_csv_backslash),
 		cmocka_unit_test(test_ecs_document),
 		cmocka_unit_test(test_ecs_failure),
+		cmocka_unit_test(test_ecs_stable_ids),
+		cmocka_unit_test(test_ecs_auth_events),
+		cmocka_unit_test(test_community_id_vectors),
 		cmocka_unit_test(test_schema_is_balanced),
 		cmocka_unit_test(test_anomaly_words),
 		cmocka_unit_test(test_text_terminal),
