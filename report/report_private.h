@@ -79,6 +79,8 @@ struct rpt_msg_times {
 };
 void rpt_message_times(const struct smtp_session *s, const struct smtp_message *m,
 		       struct rpt_msg_times *t);
+/* "smtpscope: flags: password_guessing 1 host, ..." when an abuse or policy flag fires (metrics.c). */
+void metrics_flags_line(struct rpt_audit *a, FILE *f);
 void ecs_session(FILE *f, const struct smtp_session *s);
 /* The host audit (a: NULL if off) and the summary, as ECS metric documents. */
 void ecs_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c,
