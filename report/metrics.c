@@ -13,8 +13,8 @@
  *    lock taken with trylock only: a scrape in progress never holds up capture;
  *  - serving (serve()): a thread of its own that answers GET /metrics from
  *    the snapshot and writes the textfile every interval. Every cap is fixed
- *    at start: METRICS_CONNS connections at once (more are answered 503 and
- *    closed), REQ_MAX bytes of request, CONN_TIMEOUT_MS per connection; each
+ *    at start: METRICS_CONNS connections at once (more wait in the listen
+ *    backlog until one ends), REQ_MAX bytes of request, CONN_TIMEOUT_MS per connection; each
  *    connection has its buffers from the start, so nothing is allocated for a
  *    request. Sockets are non-blocking, and the thread waits only in poll().
  *
@@ -62,7 +62,7 @@ struct conn {
 	int fd; /* -1: free */
 	uint64_t deadline_ms;
 	size_t got, sent, len; /* request bytes read; answer bytes sent, of len */
-	bool answering;
+	bool answering, draining; /* draining: answered, reading to the client's close */
 	char req[REQ_MAX];
 	char *out; /* SNAP_MAX + a header, from the start */
 };
@@ -500,7 +500,7 @@ conn_close(struct conn *c)
 
 /* The answer to a whole request, into c->out. */
 static void
-answer(struct rpt_metrics *m, struct conn *c)
+answer(struct rpt_metrics *m, struct conn *c, bool too_long)
 {
 	char *sp = memchr(c->req, ' ', c->got), *path = sp ? sp + 1 : NULL;
 	size_t plen = path ? strcspn(path, " ?\r\n") : 0;
@@ -509,7 +509,10 @@ answer(struct rpt_metrics *m, struct conn *c)
 	const char *status = "200 OK", *body = NULL;
 	size_t blen = 0, hlen;
 
-	if (!get) {
+	if (too_long) {
+		status = "431 Request Header Fields Too Large";
+		body = "the request is too long\n";
+	} else if (!get) {
 		status = "405 Method Not Allowed";
 		body = "GET /metrics\n";
 	} else if (plen == 8 && memcmp(path, "/metrics", 8) == 0) {
@@ -544,6 +547,14 @@ answer(struct rpt_metrics *m, struct conn *c)
 static void
 conn_read(struct rpt_metrics *m, struct conn *c)
 {
+	if (c->draining) { /* what is left of a request: read and dropped, so close sends no RST */
+		char sink[512];
+		ssize_t d = recv(c->fd, sink, sizeof(sink), 0);
+
+		if (d == 0 || (d < 0 && errno != EAGAIN && errno != EINTR))
+			conn_close(c);
+		return;
+	}
 	ssize_t n = recv(c->fd, c->req + c->got, REQ_MAX - 1 - c->got, 0);
 
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
@@ -555,9 +566,9 @@ conn_read(struct rpt_metrics *m, struct conn *c)
 	c->got += (size_t)n;
 	c->req[c->got] = '\0';
 	if (strstr(c->req, "\r\n\r\n") || strstr(c->req, "\n\n"))
-		answer(m, c);
-	else if (c->got == REQ_MAX - 1) /* too long: no answer worth the bytes */
-		conn_close(c);
+		answer(m, c, false);
+	else if (c->got == REQ_MAX - 1)
+		answer(m, c, true);
 }
 
 static void
@@ -571,8 +582,11 @@ conn_write(struct conn *c)
 	}
 	if (n > 0)
 		c->sent += (size_t)n;
-	if (c->sent == c->len)
-		conn_close(c);
+	if (c->sent < c->len)
+		return;
+	(void)shutdown(c->fd, SHUT_WR);
+	c->answering = false;
+	c->draining = true;
 }
 
 static void
@@ -589,15 +603,11 @@ accept_one(struct rpt_metrics *m)
 			continue;
 		c->fd = fd;
 		c->got = c->sent = c->len = 0;
-		c->answering = false;
+		c->answering = c->draining = false;
 		c->deadline_ms = now_ms() + CONN_TIMEOUT_MS;
 		return;
 	}
-	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
-				   "Connection: close\r\n\r\n";
-
-	(void)send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-	close(fd);
+	close(fd); /* not reached: the socket is not polled while every slot is taken */
 }
 
 static void *
@@ -615,6 +625,8 @@ serve(void *arg)
 			m->file_errno = file_from_snapshot(m);
 			m->file_due_ms = now + (uint64_t)m->cfg.file_interval * 1000;
 		}
+		unsigned busy = 0;
+
 		pf[n++] = (struct pollfd){.fd = m->wake[0], .events = POLLIN};
 		pf[n++] = (struct pollfd){.fd = m->listen_fd, .events = POLLIN};
 		for (unsigned i = 0; i < METRICS_CONNS; i++) {
@@ -622,9 +634,12 @@ serve(void *arg)
 
 			if (c->fd >= 0 && now >= c->deadline_ms)
 				conn_close(c);
+			busy += c->fd >= 0;
 			pf[n++] = (struct pollfd){.fd = c->fd,
 						   .events = c->answering ? POLLOUT : POLLIN};
 		}
+		if (busy == METRICS_CONNS) /* a new connection waits in the backlog for a slot */
+			pf[1].fd = -1;
 		if (poll(pf, n, wait) < 0 && errno != EINTR)
 			break;
 		if (pf[0].revents)

@@ -177,7 +177,7 @@ void rpt_free(struct rpt *r);
  * finish() run on the capture thread.
  */
 #define METRICS_SERVERS 32 /* server addresses with a series of their own; then "other" */
-#define METRICS_CONNS 8	   /* HTTP connections at once; more are answered 503 */
+#define METRICS_CONNS 8	   /* HTTP connections at once; more wait in the backlog */
 struct rpt_metrics_config {
 	const char *listen; /* ADDR:PORT, or NULL */
 	const char *file;   /* or NULL */
