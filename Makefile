@@ -80,6 +80,8 @@ check-tree: bins $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp $(B)/tests/onef
 	python3 tests/cert_check.py --bin $(B)/smtpscope
 	python3 tests/conformance.py --bin $(B)/smtpscope
 	tests/live_test.sh $(B)/smtpscope
+	python3 tests/metrics_check.py --bin $(B)/smtpscope
+	tests/metrics_test.sh $(B)/smtpscope
 	python3 tests/extract_check.py --bin $(B)/smtpscope
 	python3 tests/privs_check.py --bin $(B)/smtpscope
 	python3 tests/escape_check.py --bin $(B)/smtpscope
@@ -149,7 +151,8 @@ RUN_DEPS := "command -v pkg-config:pkg-config" "$(PKG_CONFIG) --exists libpcap:l
 	"$(PKG_CONFIG) --exists libcrypto:libssl-dev"
 TEST_DEPS := $(RUN_DEPS) "$(PKG_CONFIG) --exists cmocka:libcmocka-dev" \
 	"command -v python3:python3" "python3 -c 'import yaml':python3-yaml" \
-	"command -v openssl:openssl"
+	"command -v openssl:openssl" "command -v tcpreplay:tcpreplay" \
+	"test -x /usr/bin/prometheus:prometheus"
 
 deps-run:
 	$(call ensure_debs,$(RUN_DEPS))
