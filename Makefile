@@ -113,7 +113,8 @@ test: deps-test
 	@$(MAKE) --no-print-directory tsan-check
 	@echo "make test: all tests passed (plain and ASan+UBSan builds, --threads under TSan)"
 
-# --threads under ThreadSanitizer: every output compared with one thread's, data races fatal.
+# --threads under ThreadSanitizer: every output compared with one thread's, data races fatal;
+# and the metrics thread (--metrics, --metrics-file) beside the capture.
 # Skipped, with the reason, where the compiler has no TSan runtime or the kernel's address
 # layout does not suit it (high mmap randomisation); the plain and ASan runs still compare.
 tsan-check:
@@ -124,7 +125,8 @@ tsan-check:
 	elif ! build/tsan-probe; then \
 		echo "threads: ThreadSanitizer cannot run on this kernel, TSan check skipped"; \
 	else $(MAKE) --no-print-directory B=build/tsan XFLAGS="$(TSAN_FLAGS)" build/tsan/smtpscope && \
-		TSAN_OPTIONS=halt_on_error=1 python3 tests/threads_check.py --bin build/tsan/smtpscope; fi
+		TSAN_OPTIONS=halt_on_error=1 python3 tests/threads_check.py --bin build/tsan/smtpscope && \
+		TSAN_OPTIONS=halt_on_error=1 python3 tests/metrics_check.py --bin build/tsan/smtpscope; fi
 
 # Install what a fresh Debian lacks, or print the one command that does.
 define ensure_debs
