@@ -84,6 +84,8 @@ check-tree: bins $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp $(B)/tests/onef
 	python3 tests/conformance.py --bin $(B)/smtpscope
 	tests/live_test.sh $(B)/smtpscope
 	python3 tests/probe_check.py --bin $(B)/smtpscope
+	python3 tests/metrics_check.py --bin $(B)/smtpscope
+	tests/metrics_test.sh $(B)/smtpscope
 	python3 tests/extract_check.py --bin $(B)/smtpscope
 	python3 tests/privs_check.py --bin $(B)/smtpscope
 	python3 tests/escape_check.py --bin $(B)/smtpscope
@@ -115,7 +117,8 @@ test: deps-test
 	@$(MAKE) --no-print-directory tsan-check
 	@echo "make test: all tests passed (plain and ASan+UBSan builds, --threads under TSan)"
 
-# --threads under ThreadSanitizer: every output compared with one thread's, data races fatal.
+# --threads under ThreadSanitizer: every output compared with one thread's, data races fatal;
+# and the metrics thread (--metrics, --metrics-file) beside the capture.
 # Skipped, with the reason, where the compiler has no TSan runtime or the kernel's address
 # layout does not suit it (high mmap randomisation); the plain and ASan runs still compare.
 tsan-check:
@@ -126,7 +129,8 @@ tsan-check:
 	elif ! build/tsan-probe; then \
 		echo "threads: ThreadSanitizer cannot run on this kernel, TSan check skipped"; \
 	else $(MAKE) --no-print-directory B=build/tsan XFLAGS="$(TSAN_FLAGS)" build/tsan/smtpscope && \
-		TSAN_OPTIONS=halt_on_error=1 python3 tests/threads_check.py --bin build/tsan/smtpscope; fi
+		TSAN_OPTIONS=halt_on_error=1 python3 tests/threads_check.py --bin build/tsan/smtpscope && \
+		TSAN_OPTIONS=halt_on_error=1 python3 tests/metrics_check.py --bin build/tsan/smtpscope; fi
 
 # Install what a fresh Debian lacks, or print the one command that does.
 define ensure_debs
@@ -153,7 +157,8 @@ RUN_DEPS := "command -v pkg-config:pkg-config" "$(PKG_CONFIG) --exists libpcap:l
 	"$(PKG_CONFIG) --exists libcrypto:libssl-dev" "test -e /usr/include/resolv.h:libc6-dev"
 TEST_DEPS := $(RUN_DEPS) "$(PKG_CONFIG) --exists cmocka:libcmocka-dev" \
 	"command -v python3:python3" "python3 -c 'import yaml':python3-yaml" \
-	"command -v openssl:openssl"
+	"command -v openssl:openssl" "command -v tcpreplay:tcpreplay" \
+	"test -x /usr/bin/prometheus:prometheus"
 
 deps-run:
 	$(call ensure_debs,$(RUN_DEPS))

@@ -83,6 +83,7 @@ struct options {
 	const char *keylog_file; /* --tls-keylog */
 	struct rpt_extract_limits extract_lim;
 	unsigned threads;
+	struct rpt_metrics_config metrics; /* --metrics, --metrics-file, --metrics-interval */
 	uint64_t limits_given; /* a bit per limits[] entry set on the command line */
 	struct probe_config probe; /* --probe TARGET and its options (probe/) */
 };
@@ -233,6 +234,7 @@ struct run {
 	bool bar_over_stdout; /* stdout is a terminal too: sessions erase the bar and flush */
 	uint64_t started_us, shown_us;
 	struct rpt_extract *extract;
+	struct rpt_metrics *metrics; /* --metrics, --metrics-file */
 	struct tls_keylog *keylog; /* --tls-keylog */
 	struct cap_source *src;
 	struct rsm_table *rsm;
@@ -312,6 +314,10 @@ usage(FILE *f)
 	      "  --audit-rdns     with -r: look up the clients' reverse DNS (at most 256) and\n"
 	      "                   compare it with their EHLO names\n"
 	      "  --audit-graph FILE  who talks to whom, as Graphviz DOT; FILE.svg: drawn by dot\n"
+	      "  --metrics ADDR:PORT  serve the counters to Prometheus at http://ADDR:PORT/metrics\n"
+	      "                   (:PORT for every address); the audit's flags are counted too\n"
+	      "  --metrics-file PATH  write them to PATH for node_exporter's textfile collector,\n"
+	      "                   every --metrics-interval seconds (default 15) and at the end\n"
 	      "  --threads N      use N threads in all (with -r): flows are spread over them,\n"
 	      "                   the output is the same as with one; -c and --extract use one\n"
 	      "  --probe TARGET   test a mail server as the telnet steps do, without sending a\n"
@@ -409,7 +415,7 @@ enum {
 	OPT_COLOR = 256, OPT_SECRETS, OPT_EXPLAIN, OPT_AFTER, OPT_IDLE, OPT_MAX_FLOWS, OPT_LIMIT,
 	OPT_LIMITS, OPT_AUDIT, OPT_AUDIT_SORT, OPT_EXTRACT, OPT_SCHEMA, OPT_THREADS,
 	OPT_KEYLOG, OPT_MESSAGES, OPT_TRANSCRIPTS, OPT_LOCAL_NETS, OPT_LOCAL_DOMAINS, OPT_AUDIT_ONLY,
-	OPT_AUDIT_RDNS, OPT_AUDIT_GRAPH,
+	OPT_AUDIT_RDNS, OPT_AUDIT_GRAPH, OPT_METRICS, OPT_METRICS_FILE, OPT_METRICS_INTERVAL,
 	OPT_PROBE, OPT_FROM, OPT_RCPT, OPT_NOTIFY, OPT_PORT, OPT_HELO, OPT_SOURCE, OPT_TIMEOUT,
 	OPT_NO_MX /* the options of --probe, handed to probe_option() by name */
 };
@@ -448,6 +454,9 @@ static const struct option longopts[] = {
 	{"source", required_argument, NULL, OPT_SOURCE},
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"no-mx", no_argument, NULL, OPT_NO_MX},
+	{"metrics", required_argument, NULL, OPT_METRICS},
+	{"metrics-file", required_argument, NULL, OPT_METRICS_FILE},
+	{"metrics-interval", required_argument, NULL, OPT_METRICS_INTERVAL},
 	{NULL, 0, NULL, 0},
 };
 
@@ -511,6 +520,9 @@ static const struct rule {
 	{OPT_NO_MX, "--no-mx", USE_PROBE, false},
 	{'4', "-4", USE_PROBE, false},
 	{'6', "-6", USE_PROBE, false},
+	{OPT_METRICS, "--metrics", USE_CAPTURE, false},
+	{OPT_METRICS_FILE, "--metrics-file", USE_CAPTURE, false},
+	{OPT_METRICS_INTERVAL, "--metrics-interval", USE_CAPTURE, false},
 };
 
 #define N_RULES (sizeof(rules) / sizeof(rules[0]))
@@ -786,6 +798,15 @@ take_value(int c, const char *v, struct options *o)
 	case OPT_PROBE:
 		o->probe.target = v;
 		break;
+	case OPT_METRICS:
+		o->metrics.listen = v;
+		break;
+	case OPT_METRICS_FILE:
+		o->metrics.file = v;
+		break;
+	case OPT_METRICS_INTERVAL:
+		o->metrics.file_interval = (unsigned)number(v, "--metrics-interval", 1, 86400);
+		break;
 	}
 }
 
@@ -875,6 +896,11 @@ parse_options(int argc, char **argv, struct options *o)
 	if (o->csv_messages && o->format != RPT_CSV)
 		usage_error("--messages works only with -o csv (a row per message)");
 	check_transcripts(o);
+	if (o->metrics.file_interval && !o->metrics.file)
+		usage_error("--metrics-interval works only with --metrics-file");
+	if (!o->metrics.file_interval)
+		o->metrics.file_interval = 15;
+	o->metrics.memory_budget = o->cap.memory;
 	if (optind < argc)
 		o->trailing_filter = join_args(argc - optind, argv + optind);
 }
@@ -1144,6 +1170,7 @@ setup(struct run *r, const struct options *o, const uint16_t *ports, size_t npor
 				.audit_opts = &o->audit_opts, .quiet = o->quiet, .extract = r->extract,
 				.csv_messages = o->csv_messages, .transcripts = o->transcripts,
 				.capture_name = o->iface ? o->iface : o->read_file,
+				.metrics = r->metrics, .audit_counts = r->metrics != NULL,
 				.ordered = !r->live && o->format == RPT_TEXT};
 
 	pc.color = o->color < 0 ? colour_auto(STDOUT_FILENO) : o->color;
@@ -1308,6 +1335,15 @@ on_tick(void *arg, uint64_t now_us)
 	else
 		rsm_tick(r->rsm, now_us);
 	show_progress(r, false);
+	if (r->metrics && rpt_metrics_due(r->metrics)) {
+		struct rsm_stats rs;
+		struct smtp_stats ds;
+
+		stage_totals(r, &rs, &ds);
+		struct rpt_totals t = {cap_stats(r->src), &rs, &ds, false, r->keylog, 0};
+
+		rpt_metrics_update(r->metrics, &t, rpt_audit_of(r->rpt));
+	}
 	if (summary_wanted) {
 		struct rsm_stats rs;
 		struct smtp_stats ds;
@@ -1406,6 +1442,29 @@ write_graph(struct run *r, const char *path)
 	return 0;
 }
 
+static void
+metrics_error(const char *err)
+{
+	fprintf(stderr, "smtpscope: %s%s\n", err, strstr(err, strerror(EACCES)) ? drop_hint(EACCES) : "");
+}
+
+/* The metrics thread, once setup is done; the file written once now, so a bad path fails at once. */
+static int
+start_metrics(struct run *r)
+{
+	char err[CAP_ERRLEN];
+	struct rsm_stats rs;
+	struct smtp_stats ds;
+
+	stage_totals(r, &rs, &ds);
+	struct rpt_totals t = {cap_stats(r->src), &rs, &ds, false, r->keylog, 0};
+
+	if (rpt_metrics_start(r->metrics, &t, rpt_audit_of(r->rpt), err, sizeof(err)) == 0)
+		return 0;
+	metrics_error(err);
+	return -1;
+}
+
 static int
 analyse(const struct options *o)
 {
@@ -1436,7 +1495,16 @@ analyse(const struct options *o)
 		cap_close(r.src);
 		return 1;
 	}
+	/* before the drop too: the port may be one only root can bind */
+	if ((o->metrics.listen || o->metrics.file) &&
+	    rpt_metrics_open(&r.metrics, &o->metrics, err, CAP_ERRLEN) < 0) {
+		fprintf(stderr, "smtpscope: %s\n", err);
+		tls_keylog_free(r.keylog);
+		cap_close(r.src);
+		return 1;
+	}
 	if (drop_privileges(o) < 0) {
+		rpt_metrics_free(r.metrics);
 		tls_keylog_free(r.keylog);
 		cap_close(r.src);
 		return 1;
@@ -1458,6 +1526,17 @@ analyse(const struct options *o)
 		rpt_extract_close(r.extract);
 		if (r.graph)
 			fclose(r.graph);
+		cap_close(r.src);
+		return 1;
+	}
+	if (r.metrics && start_metrics(&r) < 0) {
+		rpt_metrics_free(r.metrics);
+		shard_free(r.shard);
+		rsm_free(r.rsm);
+		smtp_free(r.dec);
+		rpt_free(r.rpt);
+		rpt_extract_close(r.extract);
+		tls_keylog_free(r.keylog);
 		cap_close(r.src);
 		return 1;
 	}
@@ -1485,12 +1564,17 @@ analyse(const struct options *o)
 				 r.not_shown};
 
 	rpt_summary(r.rpt, &t);
+	if (r.metrics && rpt_metrics_finish(r.metrics, &t, rpt_audit_of(r.rpt), err, CAP_ERRLEN) < 0) {
+		metrics_error(err);
+		status = 1;
+	}
 	if (r.graph && write_graph(&r, o->audit_graph) < 0)
 		status = 1;
 	if (written_status(&r, o) != 0) /* a full disk must not look like success */
 		status = 1;
 	else if (status)
 		fprintf(stderr, "smtpscope: %s\n", err);
+	rpt_metrics_free(r.metrics);
 	shard_free(r.shard);
 	rsm_free(r.rsm);
 	smtp_free(r.dec);

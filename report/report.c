@@ -69,11 +69,11 @@ rpt_new(const struct rpt_config *cfg)
 		return NULL;
 	r->cfg = *cfg;
 	r->counts.extract = cfg->extract;
-	if (cfg->audit && !(r->audit = rpt_audit_new(cfg->audit_opts, &cfg->hash_key))) {
+	if ((cfg->audit || cfg->audit_counts) && !(r->audit = rpt_audit_new(cfg->audit_opts, &cfg->hash_key))) {
 		free(r);
 		return NULL;
 	}
-	r->counts.audit = r->audit;
+	r->counts.audit = cfg->audit ? r->audit : NULL;
 	if (cfg->ordered && !sessions_hidden(cfg) &&
 	    (!(r->order = rpt_order_new()) || !(r->mem = mem_open(r)))) {
 		rpt_order_free(r->order);
@@ -99,6 +99,8 @@ count(struct rpt *r, const struct smtp_session *s)
 	}
 	if (r->audit)
 		rpt_audit_session(r->audit, s);
+	if (r->cfg.metrics)
+		rpt_metrics_session(r->cfg.metrics, s);
 	if (r->cfg.extract)
 		rpt_extract_session(r->cfg.extract, s);
 	if (r->cfg.format == RPT_CSV && r->counts.sessions == 1 && !sessions_hidden(&r->cfg))
@@ -193,12 +195,12 @@ rpt_summary(struct rpt *r, const struct rpt_totals *t)
 
 	switch (r->cfg.format) {
 	case RPT_JSON:
-		if (r->audit)
+		if (r->cfg.audit)
 			rpt_audit_print(r->audit, out, true);
 		json_summary(out, t, &r->counts);
 		break;
 	case RPT_ECS:
-		ecs_summary(out, &r->cfg, t, &r->counts, r->audit);
+		ecs_summary(out, &r->cfg, t, &r->counts, r->cfg.audit ? r->audit : NULL);
 		break;
 	case RPT_CSV:
 		if (sessions_hidden(&r->cfg)) {
@@ -209,13 +211,13 @@ rpt_summary(struct rpt *r, const struct rpt_totals *t)
 			break;
 		}
 		fflush(out); /* what stdout holds first: stderr never lands inside one of its lines */
-		if (r->audit)
+		if (r->cfg.audit)
 			rpt_audit_print(r->audit, stderr, false);
 		csv_summary(out, r->cfg.quiet ? NULL : stderr, t, &r->counts, color,
 			    r->cfg.csv_messages);
 		break;
 	case RPT_TEXT:
-		if (r->audit)
+		if (r->cfg.audit)
 			rpt_audit_print(r->audit, out, false);
 		fflush(out);
 		if (!r->cfg.quiet)
@@ -223,6 +225,8 @@ rpt_summary(struct rpt *r, const struct rpt_totals *t)
 		break;
 	}
 	fflush(out);
+	if (!r->cfg.audit && !r->cfg.quiet)
+		metrics_flags_line(r->audit, stderr);
 }
 
 struct rpt_audit *

@@ -93,6 +93,8 @@ struct rpt_config {
 	bool quiet; /* no summary at the end of a text run */
 	bool csv_messages; /* -o csv --messages: a row per message, not per command */
 	struct rpt_extract *extract; /* --extract: index each session's messages (borrowed) */
+	struct rpt_metrics *metrics; /* --metrics, --metrics-file: each session counted (borrowed) */
+	bool audit_counts; /* the audit kept in memory (for the metrics) without printing it */
 	const struct rpt_audit_opts *audit_opts; /* NULL: the defaults */
 	struct rsm_hash_key hash_key; /* for the audit's host table; unset: drawn */
 	FILE *out;
@@ -183,6 +185,51 @@ struct rpt_probe {
 	unsigned sessions;
 };
 void rpt_probe_end(struct rpt *r, const struct rpt_probe *p);
+
+/*
+ * --metrics ADDR:PORT, --metrics-file PATH (metrics.c): the counters in the
+ * Prometheus text format, served over HTTP by a thread of their own and/or
+ * written to a file (node_exporter's textfile collector) every file_interval
+ * seconds and at the end. Open (binds the socket) before root is dropped,
+ * start after; sessions are counted on the report's thread, update() and
+ * finish() run on the capture thread.
+ */
+#define METRICS_SERVERS 32 /* server addresses with a series of their own; then "other" */
+#define METRICS_CONNS 8	   /* HTTP connections at once; more wait in the backlog */
+struct rpt_metrics_config {
+	const char *listen; /* ADDR:PORT, or NULL */
+	const char *file;   /* or NULL */
+	unsigned file_interval; /* seconds */
+	uint64_t memory_budget; /* --limit memory, for smtpscope_memory_budget_bytes */
+};
+struct rpt_metrics;
+int rpt_metrics_open(struct rpt_metrics **out, const struct rpt_metrics_config *cfg, char *err,
+		     size_t errsz);
+/* Renders once and writes the file (so that a bad path fails now), then starts the thread. */
+int rpt_metrics_start(struct rpt_metrics *m, const struct rpt_totals *t, struct rpt_audit *a,
+		      char *err, size_t errsz);
+void rpt_metrics_session(struct rpt_metrics *m, const struct smtp_session *s);
+/* Is an update due (a second since the last one): worth gathering the totals for? */
+bool rpt_metrics_due(const struct rpt_metrics *m);
+void rpt_metrics_update(struct rpt_metrics *m, const struct rpt_totals *t, struct rpt_audit *a);
+/* Stops the thread, renders the final counters and writes the file: -1 and err if that failed. */
+int rpt_metrics_finish(struct rpt_metrics *m, const struct rpt_totals *t, struct rpt_audit *a,
+		       char *err, size_t errsz);
+void rpt_metrics_free(struct rpt_metrics *m);
+/* The exposition text into buf (a: the audit for its flags, or NULL); 0 if cap is too small. */
+size_t rpt_metrics_render(struct rpt_metrics *m, const struct rpt_totals *t, struct rpt_audit *a,
+			  char *buf, size_t cap);
+/* The exposition writer, exposed for tests: bounded, full set when something did not fit. */
+struct rpt_prom {
+	char *buf;
+	size_t cap, len;
+	bool full;
+};
+void rpt_prom_init(struct rpt_prom *p, char *buf, size_t cap);
+void rpt_prom_label_value(struct rpt_prom *p, const char *v);
+void rpt_prom_family(struct rpt_prom *p, const char *name, const char *type, const char *help);
+void rpt_prom_sample(struct rpt_prom *p, const char *name, const char *label, const char *value,
+		     uint64_t n);
 
 /* --json-schema (schema.c): a JSON Schema (draft 2020-12) of the -o json records. */
 void rpt_print_schema(FILE *f);

@@ -85,6 +85,8 @@ void rpt_message_times(const struct smtp_session *s, const struct smtp_message *
 		       struct rpt_msg_times *t);
 /* A session's documents: the session, one per message, one per AUTH exchange. */
 void ecs_session(FILE *f, const struct smtp_session *s, const struct rpt_config *cfg);
+/* "smtpscope: flags: password_guessing 1 host, ..." when an abuse or policy flag fires (metrics.c). */
+void metrics_flags_line(struct rpt_audit *a, FILE *f);
 /* The host audit (a: NULL if off) and the summary, as ECS metric documents. */
 void ecs_summary(FILE *f, const struct rpt_config *cfg, const struct rpt_totals *t,
 		 const struct rpt_counts *c, struct rpt_audit *a);

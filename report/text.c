@@ -628,7 +628,9 @@ rpt_running_summary(struct rpt *r, FILE *f, const struct rpt_totals *t)
 			cs->kernel_received, cs->kernel_dropped, cs->if_dropped);
 	fputc('\n', o);
 	para_close(&p, 4);
-	if (r->audit)
+	if (r->cfg.audit)
 		rpt_audit_print(r->audit, f, false);
+	else
+		metrics_flags_line(r->audit, f);
 	fflush(f);
 }
