@@ -82,6 +82,7 @@ check-tree: bins $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp $(B)/tests/onef
 	tests/live_test.sh $(B)/smtpscope
 	python3 tests/extract_check.py --bin $(B)/smtpscope
 	python3 tests/privs_check.py --bin $(B)/smtpscope
+	python3 tests/rotate_check.py --bin $(B)/smtpscope
 	python3 tests/escape_check.py --bin $(B)/smtpscope
 	python3 tests/audit_check.py --bin $(B)/smtpscope
 	python3 tests/audit_flags_check.py --bin $(B)/smtpscope
