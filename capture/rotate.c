@@ -101,9 +101,14 @@ begin_file(struct cap_source *src, char err[CAP_ERRLEN])
 	}
 	if (!(f = cap_output_file(path, err)))
 		return -1;
-	if (!(d = pcap_dump_fopen(src->pcap, f))) {
-		snprintf(err, CAP_ERRLEN, "%.300s: cannot write: %s", path, pcap_geterr(src->pcap));
-		fclose(f);
+	/* the header at once: a file just begun is a whole pcap, for whoever looks */
+	if (!(d = pcap_dump_fopen(src->pcap, f)) || pcap_dump_flush(d) < 0) {
+		snprintf(err, CAP_ERRLEN, "%.300s: cannot write: %s", path,
+			 d ? strerror(errno) : pcap_geterr(src->pcap));
+		if (d)
+			pcap_dump_close(d);
+		else
+			fclose(f);
 		return -1;
 	}
 	if (src->dump && pcap_dump_flush(src->dump) < 0 && !src->dump_failed) {
