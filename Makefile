@@ -84,6 +84,7 @@ check-tree: bins $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp $(B)/tests/onef
 	python3 tests/privs_check.py --bin $(B)/smtpscope
 	python3 tests/rotate_check.py --bin $(B)/smtpscope
 	python3 tests/service_test.py --bin $(B)/smtpscope
+	python3 tests/soak_test.py --bin $(B)/smtpscope
 	python3 tests/escape_check.py --bin $(B)/smtpscope
 	python3 tests/audit_check.py --bin $(B)/smtpscope
 	python3 tests/audit_flags_check.py --bin $(B)/smtpscope

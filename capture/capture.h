@@ -100,11 +100,14 @@ struct cap_live_config {
 };
 
 /*
- * The kernel buffer of a live capture without -B (live.c): 64 MiB, which held
- * a 1 Gbit/s replay of SMTP with no drop where 16 MiB dropped 0.8%; for a
- * physical link faster than 1 Gbit/s (/sys/class/net/IFACE/speed), 64 MiB per
- * Gbit/s up to 512 MiB; never more than a sixteenth of the memory (at least
- * 4 MiB). cap_buffer_for() is the rule, speed -1 for unknown or virtual.
+ * The kernel buffer of a live capture without -B (live.c): 256 MiB, which
+ * held a 1 Gbit/s replay of SMTP on a busy 2-CPU machine with no drop, where
+ * 16 MiB dropped 17-37% and 64 MiB 0.8-4% (bench/live/replay.sh; README); for a
+ * physical link faster than 1 Gbit/s (/sys/class/net/IFACE/speed), 256 MiB per
+ * Gbit/s up to 1 GiB. In immediate mode libpcap's ring has a 64 KiB frame per
+ * packet (GSO), each in a 128 KiB block: it takes twice the buffer in memory,
+ * so never more than 1/32 of the memory (at least 4 MiB). cap_buffer_for() is
+ * the rule, speed -1 for unknown or virtual.
  */
 uint64_t cap_default_buffer(const char *iface);
 uint64_t cap_buffer_for(long speed_mbps, uint64_t mem_bytes);

@@ -26,8 +26,8 @@
 
 #define TICK_MS 1000
 #define MIB ((uint64_t)1 << 20)
-#define BUFFER_PER_GBIT (64 * MIB)
-#define BUFFER_MAX (512 * MIB)
+#define BUFFER_PER_GBIT (256 * MIB)
+#define BUFFER_MAX (1024 * MIB)
 #define BUFFER_MIN (4 * MIB)
 #define ADVICE_MAX (1024 * MIB)
 
@@ -126,8 +126,8 @@ cap_buffer_for(long speed_mbps, uint64_t mem_bytes)
 		b = BUFFER_PER_GBIT * (uint64_t)speed_mbps / 1000;
 	if (b > BUFFER_MAX)
 		b = BUFFER_MAX;
-	if (mem_bytes && b > mem_bytes / 16)
-		b = mem_bytes / 16;
+	if (mem_bytes && b > mem_bytes / 32) /* it costs about twice its size (64 KiB frames) */
+		b = mem_bytes / 32;
 	return b < BUFFER_MIN ? BUFFER_MIN : b;
 }
 
