@@ -264,6 +264,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     binary = os.path.realpath(ap.parse_args().bin)
+    with open(binary, "rb") as f:
+        asan = b"__asan_init" in f.read()
+    if asan:  # AddressSanitizer keeps freed blocks (quarantine): RSS would grow by design
+        os.environ["ASAN_OPTIONS"] = ":".join(filter(None, [os.environ.get("ASAN_OPTIONS"),
+                                                            "quarantine_size_mb=0",
+                                                            "thread_local_quarantine_size_kb=0"]))
+        say("info", "AddressSanitizer build: run without its quarantine")
     samples = sorted(glob.glob(os.path.join(ROOT, "samples", "*.pcap")))
     work = tempfile.mkdtemp(prefix="smtpscope-soak.")
     try:
