@@ -103,7 +103,7 @@ begin_file(struct cap_source *src, char err[CAP_ERRLEN])
 		return -1;
 	/* the header at once: a file just begun is a whole pcap, for whoever looks */
 	if (!(d = pcap_dump_fopen(src->pcap, f)) || pcap_dump_flush(d) < 0) {
-		snprintf(err, CAP_ERRLEN, "%.300s: cannot write: %s", path,
+		snprintf(err, CAP_ERRLEN, "cannot write %.300s (-w): %s", path,
 			 d ? strerror(errno) : pcap_geterr(src->pcap));
 		if (d)
 			pcap_dump_close(d);
