@@ -1452,6 +1452,9 @@ analyse(const struct options *o)
 	}
 	if (o->output && cap_output_redirect(STDOUT_FILENO, o->output, err) < 0) {
 		fprintf(stderr, "smtpscope: --output %s%s\n", err, drop_hint(errno));
+		if (r.graph)
+			fclose(r.graph);
+		tls_keylog_free(r.keylog);
 		cap_close(r.src);
 		return 1;
 	}

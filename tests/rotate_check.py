@@ -11,6 +11,8 @@ files in the test's own directory writable):
   two files, together every packet; with -W 1 the run stops after the first (exit 0);
 - --output FILE appends (a second run adds its records after the first's), creates 0600,
   refuses a symbolic link and a file with a second name, and every line is one whole record;
+- as root dropping to nobody, a rotation that cannot create its file in root's directory is
+  said on stderr, the packets go on into the file open, and the exit status is 1;
 - usage errors: -C/-G/-W without -w, -W alone, a bad -C size.
 
     python3 tests/rotate_check.py --bin build/smtpscope
@@ -96,6 +98,24 @@ def size_rotation(binary, work, sample):
           "-W 11: numbers two digits wide (w.pcap00)", wide)
 
 
+def failed_rotation(binary, work, sample):
+    """As root dropping to nobody, -C cannot begin FILE1 in root's directory: said, nothing lost."""
+    if os.geteuid() != 0:
+        print("rotate: SKIP: a rotation that fails (needs root to drop)")
+        return
+    d = os.path.join(work, "rootonly")
+    os.mkdir(d, 0o755)
+    first = os.path.join(d, "x.pcap")
+    p = subprocess.run([binary, "-r", sample, "-q", "-o", "json", "-w", first, "-C", "1k"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
+    err = p.stderr.decode(errors="replace")
+    whole = records(os.path.join(work, "one.pcap"))
+    check(p.returncode == 1 and "still writing" in err and "Permission denied" in err and
+          os.listdir(d) == ["x.pcap"] and records(first) == whole,
+          "-C as nobody in root's directory: said, exit 1, every packet kept in the first file",
+          "exit %d, %s, %s" % (p.returncode, os.listdir(d), err))
+
+
 def feed_fifo(fifo, pcap, pause):
     """Write the pcap into the FIFO in two halves (by packets), pause seconds apart."""
     with open(pcap, "rb") as f:
@@ -177,6 +197,7 @@ def main():
     work = tempfile.mkdtemp(prefix="smtpscope-rotate.")
     try:
         size_rotation(binary, work, sample)
+        failed_rotation(binary, work, sample)
         time_rotation(binary, work, sample)
         output_file(binary, work, sample)
         usage(binary, sample)
