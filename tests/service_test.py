@@ -253,7 +253,11 @@ def capture(binary, work, net):
     trace = os.path.join(work, "strace.txt")
     tracer = ["strace", "-f", "-qq", "-o", trace] if shutil.which("strace") else []
     err_path = os.path.join(work, "scope.err")
-    proc = subprocess.Popen(base + tracer + setpriv_args(user, caps) + cmd,
+    env = dict(os.environ)
+    with open(binary, "rb") as f:
+        if tracer and b"__asan_init" in f.read():  # LeakSanitizer cannot run under ptrace
+            env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"), "detect_leaks=0"]))
+    proc = subprocess.Popen(base + tracer + setpriv_args(user, caps) + cmd, env=env,
                             stdout=subprocess.DEVNULL, stderr=open(err_path, "w"))
     try:
         return run_capture(binary, work, net, proc, err_path, logdir, user, trace, tracer)
