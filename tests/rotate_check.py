@@ -13,6 +13,8 @@ files in the test's own directory writable):
   refuses a symbolic link and a file with a second name, and every line is one whole record;
 - as root dropping to nobody, a rotation that cannot create its file in root's directory is
   said on stderr, the packets go on into the file open, and the exit status is 1;
+- SIGHUP while reading a FIFO, after both files were moved: both are begun again at the next
+  tick (4096 packets), every packet in one pcap or the other, every record whole;
 - usage errors: -C/-G/-W without -w, -W alone, a bad -C size.
 
     python3 tests/rotate_check.py --bin build/smtpscope
@@ -181,6 +183,38 @@ def output_file(binary, work, sample):
           "second name", p.stderr)
 
 
+def sighup_offline(binary, work, sample):
+    """-r from a FIFO: the files moved, SIGHUP, then more than a tick's 4096 packets: begun again."""
+    d = os.path.join(work, "hup")
+    os.mkdir(d)
+    fifo, out, cap = (os.path.join(d, n) for n in ("in.pcap", "s.json", "c.pcap"))
+    os.mkfifo(fifo)
+    data = open(sample, "rb").read()
+    recs = records(sample)
+    body = b"".join(recs)
+    rounds = 4200 // len(recs) + 1
+    p = subprocess.Popen([binary, "-r", fifo, "-o", "json", "--output", out, "-w", cap] +
+                         (["-Z", "root"] if os.geteuid() == 0 else []), stderr=subprocess.PIPE)
+    with open(fifo, "wb") as w:
+        w.write(data[:24] + body * rounds)
+        w.flush()
+        time.sleep(0.5)
+        os.rename(out, out + ".1")
+        os.rename(cap, cap + ".1")
+        p.send_signal(1)
+        time.sleep(0.2)
+        w.write(body * rounds)
+    err = p.stderr.read().decode(errors="replace")
+    p.wait(60)
+    lines = [json.loads(x) for f in (out + ".1", out) if os.path.exists(f) for x in open(f)]
+    pk = [records(f) if os.path.exists(f) else None for f in (cap + ".1", cap)]
+    summary = [x for x in lines if x.get("type") == "summary"]
+    check(p.returncode == 0 and all(pk) and summary and os.path.getsize(out) > 0 and
+          sum(len(x) for x in pk) == summary[0]["packets"] == 2 * rounds * len(recs),
+          "SIGHUP reading a FIFO: both files begun again, no packet or record lost",
+          "exit %d, pcaps %s, %s" % (p.returncode, [len(x) if x else x for x in pk], err[-200:]))
+
+
 def usage(binary, sample):
     for args, says in ((["-C", "1"], b"work only with -w"), (["-w", "x", "-W", "2"], b"-W works only"),
                        (["-w", "x", "-C", "1x"], b"-C takes"), (["-w", "x", "-G", "0"], b"-G")):
@@ -200,6 +234,7 @@ def main():
         failed_rotation(binary, work, sample)
         time_rotation(binary, work, sample)
         output_file(binary, work, sample)
+        sighup_offline(binary, work, sample)
         usage(binary, sample)
     finally:
         if FAILS:
