@@ -88,6 +88,9 @@ check-tree: bins $(B)/tests/onefile_pcap $(B)/tests/onefile_smtp $(B)/tests/onef
 	tests/metrics_test.sh $(B)/smtpscope
 	python3 tests/extract_check.py --bin $(B)/smtpscope
 	python3 tests/privs_check.py --bin $(B)/smtpscope
+	python3 tests/rotate_check.py --bin $(B)/smtpscope
+	python3 tests/service_test.py --bin $(B)/smtpscope
+	python3 tests/soak_test.py --bin $(B)/smtpscope
 	python3 tests/escape_check.py --bin $(B)/smtpscope
 	python3 tests/audit_check.py --bin $(B)/smtpscope
 	python3 tests/audit_flags_check.py --bin $(B)/smtpscope
@@ -158,7 +161,8 @@ RUN_DEPS := "command -v pkg-config:pkg-config" "$(PKG_CONFIG) --exists libpcap:l
 TEST_DEPS := $(RUN_DEPS) "$(PKG_CONFIG) --exists cmocka:libcmocka-dev" \
 	"command -v python3:python3" "python3 -c 'import yaml':python3-yaml" \
 	"command -v openssl:openssl" "command -v tcpreplay:tcpreplay" \
-	"test -x /usr/bin/prometheus:prometheus"
+	"test -x /usr/bin/prometheus:prometheus" "command -v logrotate:logrotate" \
+	"command -v strace:strace"
 
 deps-run:
 	$(call ensure_debs,$(RUN_DEPS))

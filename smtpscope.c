@@ -57,6 +57,8 @@ struct options {
 	const char *read_file;
 	const char *iface;
 	const char *write_file;
+	struct cap_rotate rotate; /* -C, -G, -W */
+	const char *output;	  /* --output: the records, instead of stdout */
 	const char *user; /* -Z */
 	int snaplen;
 	int buffer_kib;
@@ -246,16 +248,18 @@ struct run {
 	uint64_t not_shown; /* -c: sessions that ended after it stopped the capture */
 	FILE *graph;	    /* --audit-graph */
 	bool graph_svg;	    /* ... drawn by dot */
+	const char *output; /* --output */
 };
 
 static struct cap_source *volatile running_source;
-static volatile sig_atomic_t interrupted, summary_wanted;
+static volatile sig_atomic_t interrupted, summary_wanted, reopen_wanted;
 
 static void
 usage(FILE *f)
 {
 	fputs("usage: smtpscope -r FILE | -i IFACE [-o text|json|csv|ecs] [-p PORTS] [-f FILTER]\n"
-	      "                 [-c N] [-w FILE] [-Z USER] [--color=auto|always|never]\n"
+	      "                 [-c N] [-w FILE [-C SIZE] [-G SECONDS] [-W COUNT]] [-Z USER]\n"
+	      "                 [--output FILE] [--color=auto|always|never]\n"
 	      "                 [--show-secrets] [filter expression]\n"
 	      "       smtpscope --explain \"550 5.1.1 User unknown\" [--after COMMAND]\n"
 	      "       smtpscope --probe TARGET [--from ADDR] [--rcpt ADDR[,ADDR...]] [--notify]\n"
@@ -272,11 +276,19 @@ usage(FILE *f)
 	      "                   they end; Ctrl-C prints the rest and the summary; SIGUSR1 prints\n"
 	      "                   a running summary on stderr\n"
 	      "  -D               list the interfaces -i can open\n"
-	      "  -B KIB           kernel capture buffer, in KiB (live; default 16384); with\n"
-	      "                   offloads each packet may take a 64 KiB slot, so it holds\n"
-	      "                   about KIB/64 packets and costs about twice KIB of memory\n"
+	      "  -B KIB           kernel capture buffer, in KiB (live; default 262144, which holds\n"
+	      "                   1 Gbit/s; more for a faster link, at most 1/32 of the memory);\n"
+	      "                   with offloads each packet may take a 64 KiB slot, so it holds\n"
+	      "                   about KIB/64 packets and costs about twice KIB of memory; the\n"
+	      "                   summary says which -B would have held after kernel drops\n"
 	      "  -s SNAPLEN       bytes kept of each packet (live; default 262144)\n"
 	      "  -w FILE          also write the packets of the SMTP flows to FILE (pcap)\n"
+	      "  -C SIZE          with -w: a new file (FILE1, FILE2 ...) past SIZE million bytes\n"
+	      "                   (or SIZE with k, m, g: KiB, MiB, GiB)\n"
+	      "  -G SECONDS       with -w: a new file every SECONDS, FILE named by strftime\n"
+	      "  -W COUNT         with -C: COUNT files in a ring; with -G: stop after COUNT files\n"
+	      "  --output FILE    append the records (sessions, summary) to FILE, not stdout;\n"
+	      "                   SIGHUP reopens it and -w's file once moved (logrotate)\n"
 	      "  -Z USER          drop root for USER once the capture is open (default as root: " DROP_USER "\n"
 	      "                   or nobody; -Z root keeps root); every capability is given up too\n"
 	      "  -o FORMAT        text (default); json (JSON Lines, one session per line);\n"
@@ -357,6 +369,26 @@ number(const char *s, const char *what, long min, long max)
 	return v;
 }
 
+/* -C: millions of bytes, or with tcpdump's suffixes k, m, g: KiB, MiB, GiB. */
+static uint64_t
+file_size(const char *s)
+{
+	static const char units[] = "kKmMgG";
+	size_t n = strspn(s, "0123456789");
+	const char *u = n && s[n] && !s[n + 1] ? strchr(units, s[n]) : NULL;
+	char digits[16];
+
+	if (n == 0 || n >= sizeof(digits) || (s[n] && !u)) {
+		fprintf(stderr, "smtpscope: -C takes millions of bytes, or a number with k, m or g "
+			"(KiB, MiB, GiB), not \"%s\"\n", s);
+		exit(EXIT_USAGE);
+	}
+	memcpy(digits, s, n);
+	digits[n] = '\0';
+	return (uint64_t)number(digits, "-C", 1, 1000000) *
+	       (u ? 1ull << (10 * (1 + (u - units) / 2)) : 1000000u);
+}
+
 /* Trailing words form one filter expression, as tcpdump takes it. */
 static char *
 join_args(int argc, char **argv)
@@ -416,6 +448,7 @@ enum {
 	OPT_LIMITS, OPT_AUDIT, OPT_AUDIT_SORT, OPT_EXTRACT, OPT_SCHEMA, OPT_THREADS,
 	OPT_KEYLOG, OPT_MESSAGES, OPT_TRANSCRIPTS, OPT_LOCAL_NETS, OPT_LOCAL_DOMAINS, OPT_AUDIT_ONLY,
 	OPT_AUDIT_RDNS, OPT_AUDIT_GRAPH, OPT_METRICS, OPT_METRICS_FILE, OPT_METRICS_INTERVAL,
+	OPT_OUTPUT,
 	OPT_PROBE, OPT_FROM, OPT_RCPT, OPT_NOTIFY, OPT_PORT, OPT_HELO, OPT_SOURCE, OPT_TIMEOUT,
 	OPT_NO_MX /* the options of --probe, handed to probe_option() by name */
 };
@@ -457,6 +490,7 @@ static const struct option longopts[] = {
 	{"metrics", required_argument, NULL, OPT_METRICS},
 	{"metrics-file", required_argument, NULL, OPT_METRICS_FILE},
 	{"metrics-interval", required_argument, NULL, OPT_METRICS_INTERVAL},
+	{"output", required_argument, NULL, OPT_OUTPUT},
 	{NULL, 0, NULL, 0},
 };
 
@@ -485,6 +519,10 @@ static const struct rule {
 	{'B', "-B", USE_LIVE, false},
 	{'s', "-s", USE_LIVE, false},
 	{'w', "-w", USE_CAPTURE, false},
+	{'C', "-C", USE_CAPTURE, false},
+	{'G', "-G", USE_CAPTURE, false},
+	{'W', "-W", USE_CAPTURE, false},
+	{OPT_OUTPUT, "--output", USE_CAPTURE, false},
 	{'Z', "-Z", USE_CAPTURE | USE_PROBE, false},
 	{'o', "-o", USE_CAPTURE | USE_PROBE, false},
 	{'p', "-p", USE_CAPTURE, false},
@@ -739,6 +777,18 @@ take_value(int c, const char *v, struct options *o)
 	case 'w':
 		o->write_file = v;
 		break;
+	case 'C':
+		o->rotate.size = file_size(v);
+		break;
+	case 'G':
+		o->rotate.seconds = (unsigned)number(v, "-G", 1, 86400 * 366);
+		break;
+	case 'W':
+		o->rotate.count = (unsigned)number(v, "-W", 1, 1000000);
+		break;
+	case OPT_OUTPUT:
+		o->output = v;
+		break;
 	case 'Z':
 		o->user = v;
 		break;
@@ -884,7 +934,7 @@ parse_options(int argc, char **argv, struct options *o)
 	probe_default_config(&o->probe);
 	opterr = 0; /* our own messages, prefixed like every other */
 	o->snaplen = 262144;
-	while ((c = getopt_long(argc, argv, ":r:i:DB:s:w:Z:o:p:f:c:nqhV46", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":r:i:DB:s:w:C:G:W:Z:o:p:f:c:nqhV46", longopts, NULL)) != -1) {
 		if (c == '?' || c == ':')
 			refused_option(c, argv[optind - 1]);
 		note_given(&cl, c, optarg ? optarg : "");
@@ -901,6 +951,10 @@ parse_options(int argc, char **argv, struct options *o)
 	if (!o->metrics.file_interval)
 		o->metrics.file_interval = 15;
 	o->metrics.memory_budget = o->cap.memory;
+	if ((o->rotate.size || o->rotate.seconds || o->rotate.count) && !o->write_file)
+		usage_error("-C, -G and -W work only with -w (they turn its file over)");
+	if (o->rotate.count && !o->rotate.size && !o->rotate.seconds)
+		usage_error("-W works only with -C or -G");
 	if (optind < argc)
 		o->trailing_filter = join_args(argc - optind, argv + optind);
 }
@@ -1020,8 +1074,8 @@ explain_offline(const struct options *o)
 static void
 on_signal(int sig)
 {
-	if (sig == SIGUSR1) {
-		summary_wanted = 1;
+	if (sig == SIGUSR1 || sig == SIGHUP) {
+		*(sig == SIGUSR1 ? &summary_wanted : &reopen_wanted) = 1;
 		return;
 	}
 	interrupted = 1;
@@ -1131,6 +1185,8 @@ build_filter(const struct options *o, char *buf, size_t n, uint16_t *ports, size
 	 */
 	if (o->raw_filter)
 		w = snprintf(base, sizeof(base), "%s", o->raw_filter);
+	else if (o->iface && strcmp(o->iface, "any") == 0) /* cooked: the tags are taken off */
+		w = snprintf(base, sizeof(base), "%s or %s", pf, LIVE_EXTRA);
 	else if (o->iface)
 		w = snprintf(base, sizeof(base),
 			     "(%s or %s) or (vlan and (%s or %s)) or (vlan and vlan and (%s or %s))",
@@ -1291,7 +1347,7 @@ open_source(struct run *r, const struct options *o, const char *filter, char err
 
 	if (rc < 0)
 		return rc; /* CAP_BAD_FILTER: an expression libpcap cannot compile */
-	if (o->write_file && cap_write_to(r->src, o->write_file, err) < 0)
+	if (o->write_file && cap_write_to(r->src, o->write_file, &o->rotate, err) < 0)
 		return -1;
 	return 0;
 }
@@ -1324,6 +1380,29 @@ show_progress(struct run *r, bool last)
 	r->bar_shown = true;
 }
 
+/*
+ * SIGHUP: the records' file and -w's begun again where logrotate moved them
+ * away, between two records (each is flushed whole first); and a -w rotation
+ * that failed, said as it happens.
+ */
+static void
+service_tick(struct run *r)
+{
+	char err[CAP_ERRLEN];
+
+	if (reopen_wanted) {
+		reopen_wanted = 0;
+		bar_erase(r);
+		if (r->output && (fflush(stdout) != 0 ||
+				  cap_output_redirect(STDOUT_FILENO, r->output, err) < 0))
+			fprintf(stderr, "smtpscope: --output %s: not reopened, still writing the old "
+				"file: %s\n", r->output, ferror(stdout) ? strerror(errno) : err);
+		(void)cap_write_reopen(r->src, err); /* said by cap_write_news */
+	}
+	if (cap_write_news(r->src, err))
+		fprintf(stderr, "smtpscope: %s\n", err);
+}
+
 /* Regularly: end idle sessions on time, show progress, print the running summary when asked. */
 static void
 on_tick(void *arg, uint64_t now_us)
@@ -1344,6 +1423,7 @@ on_tick(void *arg, uint64_t now_us)
 
 		rpt_metrics_update(r->metrics, &t, rpt_audit_of(r->rpt));
 	}
+	service_tick(r);
 	if (summary_wanted) {
 		struct rsm_stats rs;
 		struct smtp_stats ds;
@@ -1384,6 +1464,8 @@ written_status(struct run *r, const struct options *o)
 	char err[CAP_ERRLEN];
 	int status = output_status(0), e;
 
+	if (cap_write_news(r->src, err)) /* a rotation that failed since the last tick */
+		fprintf(stderr, "smtpscope: %s\n", err);
 	if (cap_write_done(r->src, err) < 0) {
 		fprintf(stderr, "smtpscope: %s\n", err);
 		status = 1;
@@ -1514,6 +1596,15 @@ analyse(const struct options *o)
 		cap_close(r.src);
 		return 1;
 	}
+	if (o->output && cap_output_redirect(STDOUT_FILENO, o->output, err) < 0) {
+		fprintf(stderr, "smtpscope: --output %s%s\n", err, drop_hint(errno));
+		if (r.graph)
+			fclose(r.graph);
+		tls_keylog_free(r.keylog);
+		cap_close(r.src);
+		return 1;
+	}
+	r.output = o->output;
 	if (o->extract_dir &&
 	    rpt_extract_open(&r.extract, o->extract_dir, &o->extract_lim, err, CAP_ERRLEN) < 0) {
 		fprintf(stderr, "smtpscope: %s\n", err);
@@ -1647,6 +1738,7 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	static char outbuf[1 << 16];
 
 	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));

@@ -292,7 +292,7 @@ on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 	v = decode(src, h, bytes, ts, &seg, &kept);
 	src->stats.verdicts[v]++;
 	if (src->dump && (kept || v == CAP_FRAGMENT)) /* fragments: kept as they came */
-		pcap_dump((u_char *)src->dump, h, bytes);
+		dump_packet(src, h, bytes);
 	if (kept) {
 		seg.ts_us = ts;
 		src->fn(src->arg, &seg);

@@ -81,6 +81,7 @@ struct cap_stats {
 	} smtp_like[CAP_SMTP_LIKE];
 	bool have_kernel_stats;
 	uint64_t kernel_received, kernel_dropped, if_dropped;
+	uint64_t buffer_size; /* live: the kernel buffer, bytes */
 };
 
 typedef void cap_segment_fn(void *arg, const struct cap_segment *seg);
@@ -94,9 +95,28 @@ struct cap_source;
 
 struct cap_live_config {
 	int snaplen;	 /* bytes kept of each packet */
-	int buffer_size; /* kernel buffer, bytes; 0 for libpcap's default */
+	int buffer_size; /* kernel buffer, bytes; 0: cap_default_buffer(iface) */
 	bool promisc;
 };
+
+/*
+ * The kernel buffer of a live capture without -B (live.c): 256 MiB, which
+ * held a 1 Gbit/s replay of SMTP on a busy 2-CPU machine with no drop, where
+ * 16 MiB dropped 17-37% and 64 MiB 0.8-4% (bench/live/replay.sh; README); for a
+ * physical link faster than 1 Gbit/s (/sys/class/net/IFACE/speed), 256 MiB per
+ * Gbit/s up to 1 GiB. In immediate mode libpcap's ring has a 64 KiB frame per
+ * packet (GSO), each in a 128 KiB block: it takes twice the buffer in memory,
+ * so never more than 1/32 of the memory (at least 4 MiB). cap_buffer_for() is
+ * the rule, speed -1 for unknown or virtual.
+ */
+uint64_t cap_default_buffer(const char *iface);
+uint64_t cap_buffer_for(long speed_mbps, uint64_t mem_bytes);
+/*
+ * After kernel drops (buffer full), the buffer that would likely have held
+ * them, bytes: the one used times 2, 4, 8 or 16 as the share dropped passes
+ * 0.1%, 1% and 10%, at most 1 GiB. 0 when nothing was dropped.
+ */
+uint64_t cap_buffer_advice(const struct cap_stats *st);
 
 /*
  * Open a network interface ("any" for all) through pcap_create/pcap_activate
@@ -143,12 +163,35 @@ uint64_t cap_budget_refused(void); /* takes refused so far */
 int cap_drop_capabilities(char err[CAP_ERRLEN]);
 
 /*
- * Also write every packet kept (SMTP ports, fragments, ICMP about them) to a new pcap (-w);
- * path is borrowed until cap_close.
+ * -w (rotate.c): also write every packet kept (SMTP ports, fragments, ICMP
+ * about them) to a new pcap; path is borrowed until cap_close. rot (NULL:
+ * one file) turns it over as tcpdump does: size (-C) begins FILE1, FILE2 ...
+ * once a file has passed that many bytes, and with count (-W) the files are
+ * FILE0 ... FILE(count-1), the number as wide as the largest, overwritten in
+ * turn; seconds (-G) begins a file every so many seconds of wall clock, named
+ * by strftime(3) from path in local time, and with count the run stops once
+ * count files are full.
  */
-int cap_write_to(struct cap_source *src, const char *path, char err[CAP_ERRLEN]);
+struct cap_rotate {
+	uint64_t size;	  /* -C: bytes (tcpdump's unit is 1,000,000); 0: no limit */
+	unsigned seconds; /* -G; 0: never */
+	unsigned count;	  /* -W; 0: no limit */
+};
+int cap_write_to(struct cap_source *src, const char *path, const struct cap_rotate *rot,
+		 char err[CAP_ERRLEN]);
+/* SIGHUP: the -w file no longer at its name (logrotate moved it) is begun again there. */
+int cap_write_reopen(struct cap_source *src, char err[CAP_ERRLEN]);
+/* A rotation that failed since the last call (the packets went on into the old file): 1, once. */
+int cap_write_news(struct cap_source *src, char err[CAP_ERRLEN]);
 /* Flush what -w holds: -1 and a one-line err if any of it could not be written (a full disk). */
 int cap_write_done(struct cap_source *src, char err[CAP_ERRLEN]);
+/*
+ * --output: path opened for appending (created 0600 when missing, with the
+ * checks of cap_output_create) onto descriptor fd (dup2). Called again
+ * (SIGHUP), nothing is done while path is still the file fd writes.
+ */
+int cap_output_append(const char *path, char err[CAP_ERRLEN]);
+int cap_output_redirect(int fd, const char *path, char err[CAP_ERRLEN]);
 
 /* Open a saved capture; "-" is standard input. -1 and a one-line err on failure. */
 int cap_open_file(struct cap_source **out, const char *path, char err[CAP_ERRLEN]);

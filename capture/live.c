@@ -1,5 +1,5 @@
 /*
- * live.c - capturing from a network interface, and writing what is kept.
+ * live.c - capturing from a network interface.
  *
  * The interface is opened with pcap_create/pcap_activate in immediate mode,
  * so each packet is seen as it arrives, and read without blocking after
@@ -20,11 +20,16 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "source.h"
 
 #define TICK_MS 1000
-#define LIVE_BUFFER (16 << 20)
+#define MIB ((uint64_t)1 << 20)
+#define BUFFER_PER_GBIT (256 * MIB)
+#define BUFFER_MAX (1024 * MIB)
+#define BUFFER_MIN (4 * MIB)
+#define ADVICE_MAX (1024 * MIB)
 
 uint64_t
 cap_monotonic_us(void)
@@ -79,7 +84,9 @@ cap_open_live(struct cap_source **out, const char *iface, const struct cap_live_
 	 * Immediate mode gets a TPACKET_V2 ring where, with offloads, each packet
 	 * takes a 64 KiB slot: libpcap's 2 MiB default holds only 32 packets.
 	 */
-	pcap_set_buffer_size(p, cfg->buffer_size ? cfg->buffer_size : LIVE_BUFFER);
+	uint64_t buffer = cfg->buffer_size ? (uint64_t)cfg->buffer_size : cap_default_buffer(iface);
+
+	pcap_set_buffer_size(p, (int)buffer);
 	rc = pcap_activate(p);
 	if (rc < 0) {
 		activate_error(p, rc, iface, err);
@@ -105,8 +112,69 @@ cap_open_live(struct cap_source **out, const char *iface, const struct cap_live_
 	src->dlt = pcap_datalink(p);
 	src->live = true;
 	src->stats.have_kernel_stats = true;
+	src->stats.buffer_size = buffer;
 	*out = src;
 	return 0;
+}
+
+uint64_t
+cap_buffer_for(long speed_mbps, uint64_t mem_bytes)
+{
+	uint64_t b = BUFFER_PER_GBIT;
+
+	if (speed_mbps > 1000)
+		b = BUFFER_PER_GBIT * (uint64_t)speed_mbps / 1000;
+	if (b > BUFFER_MAX)
+		b = BUFFER_MAX;
+	if (mem_bytes && b > mem_bytes / 32) /* it costs about twice its size (64 KiB frames) */
+		b = mem_bytes / 32;
+	return b < BUFFER_MIN ? BUFFER_MIN : b;
+}
+
+/* A number read from a small file (sysfs), or -1. */
+static long
+read_number(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	long v = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+uint64_t
+cap_default_buffer(const char *iface)
+{
+	char path[256];
+	long speed = -1;
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	struct stat st;
+
+	/* a virtual interface (veth, bridge, "any") states a speed it does not have */
+	if (!strchr(iface, '/') && snprintf(path, sizeof(path), "/sys/class/net/%s/device", iface) <
+				       (int)sizeof(path) && stat(path, &st) == 0) {
+		snprintf(path, sizeof(path), "/sys/class/net/%s/speed", iface);
+		speed = read_number(path);
+	}
+	return cap_buffer_for(speed, pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0);
+}
+
+uint64_t
+cap_buffer_advice(const struct cap_stats *st)
+{
+	uint64_t b = st->buffer_size, seen = st->kernel_received;
+	double share;
+
+	if (!st->kernel_dropped || !b)
+		return 0;
+	/* Linux counts the dropped packets among the received (PACKET_STATISTICS) */
+	share = (double)st->kernel_dropped / (double)(seen > st->kernel_dropped ? seen : st->kernel_dropped);
+	b *= share < 0.001 ? 2 : share < 0.01 ? 4 : share < 0.1 ? 8 : 16;
+	return b > ADVICE_MAX ? ADVICE_MAX : b;
 }
 
 int
@@ -132,45 +200,6 @@ cap_set_tick(struct cap_source *src, cap_tick_fn *fn, void *arg)
 {
 	src->tick = fn;
 	src->tick_arg = arg;
-}
-
-int
-cap_write_to(struct cap_source *src, const char *path, char err[CAP_ERRLEN])
-{
-	FILE *in = src->live ? NULL : pcap_file(src->pcap);
-	struct stat a, b;
-
-	/* -w onto the file -r reads: opening it for writing would empty the capture first */
-	if (in && fstat(fileno(in), &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
-	    a.st_ino == b.st_ino) {
-		snprintf(err, CAP_ERRLEN, "%s: is the capture being read (-r); -w would destroy it",
-			 path);
-		return -1;
-	}
-	FILE *f = cap_output_file(path, err);
-
-	if (!f)
-		return -1;
-	src->dump = pcap_dump_fopen(src->pcap, f);
-	if (!src->dump) {
-		snprintf(err, CAP_ERRLEN, "%s: cannot write: %s", path, pcap_geterr(src->pcap));
-		fclose(f);
-		return -1;
-	}
-	src->dump_name = path;
-	return 0;
-}
-
-int
-cap_write_done(struct cap_source *src, char err[CAP_ERRLEN])
-{
-	if (!src || !src->dump)
-		return 0;
-	if (pcap_dump_flush(src->dump) == 0 && !ferror(pcap_dump_file(src->dump)))
-		return 0;
-	snprintf(err, CAP_ERRLEN, "cannot write %s (-w): %s", src->dump_name,
-		 errno ? strerror(errno) : "write error");
-	return -1;
 }
 
 void

@@ -1,5 +1,5 @@
 /*
- * output.c - files smtpscope writes (-w, --extract), created so that a local
+ * output.c - files smtpscope writes (-w, --output, --extract), created so that a local
  * user who can plant files cannot turn them against it, and the privileges it
  * gives up once everything is open.
  *
@@ -54,21 +54,12 @@ cap_output_dir(const char *dir, bool must_not_be_link, char err[CAP_ERRLEN])
 	return fd;
 }
 
-int
-cap_output_create(int dirfd, const char *name, bool replace, char err[CAP_ERRLEN])
+/* A file just opened must be a regular file of ours with one name: else -1 (errno EPERM). */
+static int
+ours(int fd, const char *name, char err[CAP_ERRLEN])
 {
-	int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (replace ? 0 : O_EXCL);
-	int fd = openat(dirfd, name, flags, 0600);
 	struct stat st;
 
-	if (fd < 0) {
-		int e = errno; /* kept for the caller: EEXIST means "try another name" */
-
-		snprintf(err, CAP_ERRLEN, "%s: %s", name,
-			 e == ELOOP ? "a symbolic link; not followed" : strerror(e));
-		errno = e;
-		return -1;
-	}
 	if (fstat(fd, &st) < 0) {
 		snprintf(err, CAP_ERRLEN, "%s: %s", name, strerror(errno));
 		close(fd);
@@ -83,7 +74,31 @@ cap_output_create(int dirfd, const char *name, bool replace, char err[CAP_ERRLEN
 		errno = EPERM;
 		return -1;
 	}
-	if ((replace && ftruncate(fd, 0) < 0) || fchmod(fd, 0600) < 0) {
+	return fd;
+}
+
+static int
+open_at(int dirfd, const char *name, int flags, char err[CAP_ERRLEN])
+{
+	int fd = openat(dirfd, name, flags | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		int e = errno; /* kept for the caller: EEXIST means "try another name" */
+
+		snprintf(err, CAP_ERRLEN, "%s: %s", name,
+			 e == ELOOP ? "a symbolic link; not followed" : strerror(e));
+		errno = e;
+		return -1;
+	}
+	return ours(fd, name, err);
+}
+
+int
+cap_output_create(int dirfd, const char *name, bool replace, char err[CAP_ERRLEN])
+{
+	int fd = open_at(dirfd, name, O_CREAT | (replace ? 0 : O_EXCL), err);
+
+	if (fd >= 0 && ((replace && ftruncate(fd, 0) < 0) || fchmod(fd, 0600) < 0)) {
 		snprintf(err, CAP_ERRLEN, "%s: %s", name, strerror(errno));
 		close(fd);
 		return -1;
@@ -91,23 +106,33 @@ cap_output_create(int dirfd, const char *name, bool replace, char err[CAP_ERRLEN
 	return fd;
 }
 
-FILE *
-cap_output_file(const char *path, char err[CAP_ERRLEN])
+/* The directory of path, opened by cap_output_dir, and where its last name begins. */
+static int
+path_dir(const char *path, const char **base, char err[CAP_ERRLEN])
 {
 	char dir[4096];
-	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
-	int dfd, fd;
-	FILE *f;
+	const char *slash = strrchr(path, '/');
 
-	if (!*base || strlen(path) >= sizeof(dir)) {
+	*base = slash ? slash + 1 : path;
+	if (!**base || strlen(path) >= sizeof(dir)) {
 		snprintf(err, CAP_ERRLEN, "%s: not a file name", path);
-		return NULL;
+		return -1;
 	}
 	if (slash == path)
 		snprintf(dir, sizeof(dir), "/");
 	else
 		snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
-	if ((dfd = cap_output_dir(dir, false, err)) < 0)
+	return cap_output_dir(dir, false, err);
+}
+
+FILE *
+cap_output_file(const char *path, char err[CAP_ERRLEN])
+{
+	const char *base;
+	int dfd, fd;
+	FILE *f;
+
+	if ((dfd = path_dir(path, &base, err)) < 0)
 		return NULL;
 	fd = cap_output_create(dfd, base, true, err);
 	close(dfd);
@@ -119,6 +144,20 @@ cap_output_file(const char *path, char err[CAP_ERRLEN])
 		return NULL;
 	}
 	return f;
+}
+
+int
+cap_output_append(const char *path, char err[CAP_ERRLEN])
+{
+	const char *base;
+	int dfd, fd;
+
+	if ((dfd = path_dir(path, &base, err)) < 0)
+		return -1;
+	/* an existing file keeps its mode: logrotate's "create 0640" is the admin's choice */
+	fd = open_at(dfd, base, O_CREAT | O_APPEND, err);
+	close(dfd);
+	return fd;
 }
 
 int

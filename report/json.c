@@ -698,5 +698,8 @@ json_summary(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c)
 		fprintf(f, ",\"kernel_received\":%" PRIu64 ",\"kernel_dropped\":%" PRIu64
 			   ",\"interface_dropped\":%" PRIu64,
 			cs->kernel_received, cs->kernel_dropped, cs->if_dropped);
+	if (cs->have_kernel_stats)
+		fprintf(f, ",\"buffer_kib\":%" PRIu64 ",\"suggested_buffer_kib\":%" PRIu64,
+			cs->buffer_size >> 10, cap_buffer_advice(cs) >> 10);
 	fprintf(f, ",\"interrupted\":%s}\n", t->interrupted ? "true" : "false");
 }

@@ -579,6 +579,11 @@ static const struct field summary[] = {
 	{"kernel_received", OPT, {.type = T_INTEGER, .min = "0", .desc = "live capture"}},
 	{"kernel_dropped", OPT, {.type = T_INTEGER, .min = "0", .desc = "live capture"}},
 	{"interface_dropped", OPT, {.type = T_INTEGER, .min = "0", .desc = "live capture"}},
+	{"buffer_kib", OPT, {.type = T_INTEGER, .min = "0",
+			     .desc = "live capture: the kernel buffer (-B), KiB"}},
+	{"suggested_buffer_kib", OPT, {.type = T_INTEGER, .min = "0",
+				       .desc = "live capture: after kernel drops, the -B that would "
+					       "likely have held them; 0: no drop"}},
 	{"interrupted", REQ, BOOLEAN},
 	END,
 };

@@ -595,6 +595,13 @@ summary_lines(FILE *f, const struct rpt_totals *t, const struct rpt_counts *c, b
 		fprintf(f, "  kernel: %" PRIu64 " packets received, %" PRIu64 " dropped (buffer full), %" PRIu64
 			   " dropped by the interface\n",
 			cs->kernel_received, cs->kernel_dropped, cs->if_dropped);
+	if (cs->have_kernel_stats && cap_buffer_advice(cs))
+		fprintf(f, "  the kernel dropped %.2f%% of the packets: its buffer (-B %" PRIu64 ") was "
+			   "full; -B %" PRIu64 " would likely have held them, unless smtpscope cannot "
+			   "keep up at all (then drops go on whatever the buffer)\n",
+			100.0 * (double)cs->kernel_dropped /
+				(double)(cs->kernel_received ? cs->kernel_received : 1),
+			cs->buffer_size >> 10, cap_buffer_advice(cs) >> 10);
 }
 
 /* On a terminal (stderr, most often) wrapped to its width. */
@@ -626,6 +633,9 @@ rpt_running_summary(struct rpt *r, FILE *f, const struct rpt_totals *t)
 		fprintf(o, "; kernel: %" PRIu64 " received, %" PRIu64 " dropped, %" PRIu64
 			   " dropped by the interface",
 			cs->kernel_received, cs->kernel_dropped, cs->if_dropped);
+	if (cs->have_kernel_stats && cap_buffer_advice(cs))
+		fprintf(o, "; the buffer (-B %" PRIu64 ") was full: -B %" PRIu64 " would likely hold",
+			cs->buffer_size >> 10, cap_buffer_advice(cs) >> 10);
 	fputc('\n', o);
 	para_close(&p, 4);
 	if (r->cfg.audit)

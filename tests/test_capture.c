@@ -838,6 +838,48 @@ test_port_check_sees_through_vlan(void **state)
 	unlink(path);
 }
 
+/* -B's default: 256 MiB per Gbit/s from 1 Gbit/s up, at most 1 GiB and 1/32 of memory. */
+static void
+test_default_buffer_rule(void **state)
+{
+	const uint64_t mib = 1 << 20, gib = 1024 * mib;
+
+	(void)state;
+	assert_int_equal(cap_buffer_for(-1, 0), 256 * mib);	  /* unknown speed, memory */
+	assert_int_equal(cap_buffer_for(100, 64 * gib), 256 * mib); /* slower links: the same */
+	assert_int_equal(cap_buffer_for(2500, 64 * gib), 640 * mib);
+	assert_int_equal(cap_buffer_for(100000, 64 * gib), gib);    /* capped */
+	assert_int_equal(cap_buffer_for(1000, 4 * gib), 128 * mib); /* 1/32 of the memory */
+	assert_int_equal(cap_buffer_for(1000, 64 * mib), 4 * mib);  /* never below 4 MiB */
+	assert_true(cap_default_buffer("no-such-interface") >= 4 * mib);
+	assert_true(cap_default_buffer("lo") <= 256 * mib); /* virtual: no speed read */
+	assert_true(cap_default_buffer("../x") >= 4 * mib);
+}
+
+/* After drops: twice, 4, 8, 16 times the buffer as the share passes 0.1%, 1%, 10%. */
+static void
+test_buffer_advice(void **state)
+{
+	const uint64_t mib = 1 << 20;
+	struct cap_stats st = {.buffer_size = 64 * mib, .kernel_received = 100000};
+
+	(void)state;
+	assert_int_equal(cap_buffer_advice(&st), 0); /* no drop */
+	st.kernel_dropped = 50;
+	assert_int_equal(cap_buffer_advice(&st), 128 * mib);
+	st.kernel_dropped = 800; /* 0.8%, what 16 MiB dropped at 1 Gbit/s in the issue */
+	assert_int_equal(cap_buffer_advice(&st), 256 * mib);
+	st.kernel_dropped = 5000;
+	assert_int_equal(cap_buffer_advice(&st), 512 * mib);
+	st.kernel_dropped = 40000;
+	assert_int_equal(cap_buffer_advice(&st), 1024 * mib); /* 16 times, capped at 1 GiB */
+	st.kernel_received = 0; /* counters that disagree: all dropped */
+	st.buffer_size = 4 * mib;
+	assert_int_equal(cap_buffer_advice(&st), 64 * mib);
+	st.buffer_size = 0;
+	assert_int_equal(cap_buffer_advice(&st), 0);
+}
+
 int
 main(void)
 {
@@ -864,6 +906,8 @@ main(void)
 		cmocka_unit_test(test_icmpv6_unreachable),
 		cmocka_unit_test(test_icmp_unreachable_quotes_syn),
 		cmocka_unit_test(test_port_check_sees_through_vlan),
+		cmocka_unit_test(test_default_buffer_rule),
+		cmocka_unit_test(test_buffer_advice),
 	};
 
 	return cmocka_run_group_tests_name("capture", tests, NULL, NULL);

@@ -17,7 +17,8 @@
 #
 # Settings (environment): BIN=build/smtpscope  PCAP=build/bench-live/mix-120.pcap (made with
 # `python3 bench/gen.py --size-mb 120 --seed 1` when absent)  MBPS=200  BUFKIB=65536
-# MINUTES=10  IDLE=30  OUT=build/bench-live  EXTRA= (more smtpscope options for both runs)
+# MINUTES=10  IDLE=30  OUT=build/bench-live  EXTRA= (more smtpscope options for both runs);
+# BUFKIB=default gives no -B (smtpscope's own default buffer)
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 MODE=${1:-all}
@@ -29,6 +30,8 @@ BUFKIB=${BUFKIB:-65536}
 MINUTES=${MINUTES:-10}
 IDLE=${IDLE:-30}
 EXTRA=${EXTRA:-}
+BOPT="-B $BUFKIB"
+[ "$BUFKIB" = default ] && BOPT=
 
 [ "$(id -u)" = 0 ] || { echo "replay.sh: needs root (network namespaces)" >&2; exit 2; }
 for t in ip tcpreplay python3 timeout; do
@@ -137,7 +140,7 @@ if [ "$MODE" = once ] || [ "$MODE" = all ]; then
 	# shellcheck disable=SC2086
 	/usr/bin/time -f "offline: %e s, max RSS %M KB" timeout 600 "$BIN" -r "$PCAP" -o json $EXTRA >"$OUT/offline.json"
 	echo "== once: $BIN -i vs -o json -B $BUFKIB $EXTRA;  tcpreplay -i vc -K --mbps $MBPS $PCAP"
-	start_scope once -o json -B "$BUFKIB"
+	start_scope once -o json $BOPT
 	wait_ready || exit 1
 	ip netns exec "$NSC" timeout 900 tcpreplay -i vc -K --mbps "$MBPS" "$PCAP" >"$OUT/once.tcpreplay" 2>&1
 	grep -E 'Actual|Rated|Failed' "$OUT/once.tcpreplay" | sed 's/^[[:space:]]*/tcpreplay: /'
@@ -154,7 +157,7 @@ if [ "$MODE" = loop ] || [ "$MODE" = all ]; then
 	# (the SYN goes ::974e -> ::12, its SYN-ACK comes from ::14 to ::974c), which splits
 	# IPv6 sessions into one-sided flows; without -K both directions stay consistent.
 	echo "== loop: $BIN -i vs -o json -B $BUFKIB --idle $IDLE $EXTRA;  tcpreplay -i vc --loop 100000 --unique-ip --mbps $MBPS --duration $secs $PCAP"
-	start_scope loop -o json -B "$BUFKIB" --idle "$IDLE"
+	start_scope loop -o json $BOPT --idle "$IDLE"
 	wait_ready || exit 1
 	ip netns exec "$NSC" timeout $((secs + 300)) tcpreplay -i vc --loop 100000 --unique-ip \
 		--mbps "$MBPS" --duration "$secs" "$PCAP" >"$OUT/loop.tcpreplay" 2>&1 &
