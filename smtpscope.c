@@ -1547,6 +1547,23 @@ start_metrics(struct run *r)
 	return -1;
 }
 
+/* Everything a run holds, let go (what was never opened is NULL): status, to return. */
+static int
+run_end(struct run *r, int status)
+{
+	if (r->graph) /* not written: the run stopped before its end */
+		fclose(r->graph);
+	rpt_metrics_free(r->metrics);
+	shard_free(r->shard);
+	rsm_free(r->rsm);
+	smtp_free(r->dec);
+	rpt_free(r->rpt);
+	rpt_extract_close(r->extract);
+	tls_keylog_free(r->keylog);
+	cap_close(r->src);
+	return status;
+}
+
 static int
 analyse(const struct options *o)
 {
@@ -1573,64 +1590,31 @@ analyse(const struct options *o)
 	cap_set_ports(r.src, ports, o->raw_filter ? 0 : nports);
 	cap_set_limits(r.src, &o->cap);
 	/* before the drop: a key log is rightly readable by its owner only */
-	if (o->keylog_file && open_keylog(&r, o->keylog_file) < 0) {
-		cap_close(r.src);
-		return 1;
-	}
+	if (o->keylog_file && open_keylog(&r, o->keylog_file) < 0)
+		return run_end(&r, 1);
 	/* before the drop too: the port may be one only root can bind */
 	if ((o->metrics.listen || o->metrics.file) &&
 	    rpt_metrics_open(&r.metrics, &o->metrics, err, CAP_ERRLEN) < 0) {
 		fprintf(stderr, "smtpscope: %s\n", err);
-		tls_keylog_free(r.keylog);
-		cap_close(r.src);
-		return 1;
+		return run_end(&r, 1);
 	}
-	if (drop_privileges(o) < 0) {
-		rpt_metrics_free(r.metrics);
-		tls_keylog_free(r.keylog);
-		cap_close(r.src);
-		return 1;
-	}
+	if (drop_privileges(o) < 0)
+		return run_end(&r, 1);
 	/* after the drop: the messages and the graph are written as the user smtpscope runs as */
-	if (o->audit_graph && open_graph(&r, o->audit_graph) < 0) {
-		cap_close(r.src);
-		return 1;
-	}
+	if (o->audit_graph && open_graph(&r, o->audit_graph) < 0)
+		return run_end(&r, 1);
 	if (o->output && cap_output_redirect(STDOUT_FILENO, o->output, err) < 0) {
 		fprintf(stderr, "smtpscope: --output %s%s\n", err, drop_hint(errno));
-		if (r.graph)
-			fclose(r.graph);
-		tls_keylog_free(r.keylog);
-		cap_close(r.src);
-		return 1;
+		return run_end(&r, 1);
 	}
 	r.output = o->output;
 	if (o->extract_dir &&
 	    rpt_extract_open(&r.extract, o->extract_dir, &o->extract_lim, err, CAP_ERRLEN) < 0) {
 		fprintf(stderr, "smtpscope: %s\n", err);
-		if (r.graph)
-			fclose(r.graph);
-		cap_close(r.src);
-		return 1;
+		return run_end(&r, 1);
 	}
-	if (!setup(&r, o, ports, nports)) {
-		rpt_extract_close(r.extract);
-		if (r.graph)
-			fclose(r.graph);
-		cap_close(r.src);
-		return 1;
-	}
-	if (r.metrics && start_metrics(&r) < 0) {
-		rpt_metrics_free(r.metrics);
-		shard_free(r.shard);
-		rsm_free(r.rsm);
-		smtp_free(r.dec);
-		rpt_free(r.rpt);
-		rpt_extract_close(r.extract);
-		tls_keylog_free(r.keylog);
-		cap_close(r.src);
-		return 1;
-	}
+	if (!setup(&r, o, ports, nports) || (r.metrics && start_metrics(&r) < 0))
+		return run_end(&r, 1);
 	cap_set_tick(r.src, on_tick, &r);
 	r.progress = !r.live && !o->quiet && isatty(STDERR_FILENO);
 	r.bar_over_stdout = r.progress && isatty(STDOUT_FILENO);
@@ -1665,15 +1649,7 @@ analyse(const struct options *o)
 		status = 1;
 	else if (status)
 		fprintf(stderr, "smtpscope: %s\n", err);
-	rpt_metrics_free(r.metrics);
-	shard_free(r.shard);
-	rsm_free(r.rsm);
-	smtp_free(r.dec);
-	rpt_free(r.rpt);
-	rpt_extract_close(r.extract);
-	tls_keylog_free(r.keylog);
-	cap_close(r.src);
-	return status;
+	return run_end(&r, status);
 }
 
 /*

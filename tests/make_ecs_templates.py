@@ -132,8 +132,11 @@ def template(flavour, ecs, schema):
     sm = {k: ours(v) for k, v in SMTPSCOPE.items()}
     for b in schema["oneOf"]:
         kind = b["properties"]["type"]["const"]
-        if kind in ("summary", "host"):
+        if kind in ("summary", "host", "probe"):
             sm[kind] = from_schema(b)
+        if kind == "session":  # --probe's sessions: where they come from, what DNS found
+            sm["source"] = ours("keyword")
+            sm["dns"] = from_schema(b["properties"]["dns"], "dns")
     props["smtpscope"] = {"properties": sm}
     return {
         "index_patterns": [INDEX_PATTERN],
