@@ -112,9 +112,10 @@ for _ in $(seq 50); do
 done
 
 # --- smtpscope, then Prometheus scraping it ------------------------------------------------
-mkdir -m 755 "$WORK/textfile"
-# the file is written after root is dropped: the directory belongs to that user
-chown nobody "$WORK/textfile"
+mkdir -m 775 "$WORK/textfile"
+# the file is written after root is dropped: the directory belongs to that user; a coverage
+# build keeps uid 0 but gives up its capabilities, so root's group may write there too
+chown nobody:0 "$WORK/textfile"
 ip netns exec "$NSS" "$BIN" -i vs -o json -p 25,2525 -B 32768 --idle 2 -Z nobody \
 	--metrics $SRV:9125 --metrics-file "$WORK/textfile/smtpscope.prom" --metrics-interval 1 \
 	>"$WORK/scope.json" 2>"$WORK/scope.err" &
