@@ -105,6 +105,9 @@ def failed_rotation(binary, work, sample):
     if os.geteuid() != 0:
         print("rotate: SKIP: a rotation that fails (needs root to drop)")
         return
+    if b"coverage build" in subprocess.run([binary, "-V"], capture_output=True).stdout:
+        print("rotate: SKIP: a rotation that fails (a coverage build keeps root)")
+        return
     d = os.path.join(work, "rootonly")
     os.mkdir(d, 0o755)
     first = os.path.join(d, "x.pcap")
@@ -149,8 +152,9 @@ def time_rotation(binary, work, sample):
         got = [r for n in files for r in (records(os.path.join(d, n)) or [])]
         allrec = records(sample)
         if count is None:
-            check(p.returncode == 0 and len(files) == 2 and got == allrec,
-                  "-G 1: two files named by strftime, together every packet",
+            # two halves 2.2 s apart: at least two files (a slow build may see a third second)
+            check(p.returncode == 0 and len(files) >= 2 and got == allrec,
+                  "-G 1: two files or more named by strftime, together every packet",
                   "%s, %d of %d packets, %s" % (files, len(got), len(allrec), p.stderr))
         else:
             check(p.returncode == 0 and len(files) == 1 and got == allrec[:len(got)] and
