@@ -411,6 +411,8 @@ enum {
 	OPT_KEYLOG, OPT_MESSAGES, OPT_TRANSCRIPTS, OPT_LOCAL_NETS, OPT_LOCAL_DOMAINS, OPT_AUDIT_ONLY,
 	OPT_AUDIT_RDNS, OPT_AUDIT_GRAPH,
 	OPT_PROBE, OPT_FROM, OPT_RCPT, OPT_NOTIFY, OPT_PORT, OPT_HELO, OPT_SOURCE, OPT_TIMEOUT,
+	OPT_STARTTLS, OPT_VERIFY, OPT_CA_FILE, OPT_AUTH_USER, OPT_AUTH_PASSWORD_FILE,
+	OPT_AUTH_CLEARTEXT, OPT_DATA,
 	OPT_NO_MX /* the options of --probe, handed to probe_option() by name */
 };
 
@@ -448,6 +450,13 @@ static const struct option longopts[] = {
 	{"source", required_argument, NULL, OPT_SOURCE},
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"no-mx", no_argument, NULL, OPT_NO_MX},
+	{"starttls", required_argument, NULL, OPT_STARTTLS},
+	{"verify", no_argument, NULL, OPT_VERIFY},
+	{"ca-file", required_argument, NULL, OPT_CA_FILE},
+	{"auth-user", required_argument, NULL, OPT_AUTH_USER},
+	{"auth-password-file", required_argument, NULL, OPT_AUTH_PASSWORD_FILE},
+	{"auth-cleartext", no_argument, NULL, OPT_AUTH_CLEARTEXT},
+	{"data", no_argument, NULL, OPT_DATA},
 	{NULL, 0, NULL, 0},
 };
 
@@ -475,7 +484,7 @@ static const struct rule {
 	{OPT_PROBE, "--probe", USE_PROBE, false},
 	{'B', "-B", USE_LIVE, false},
 	{'s', "-s", USE_LIVE, false},
-	{'w', "-w", USE_CAPTURE, false},
+	{'w', "-w", USE_CAPTURE | USE_PROBE, false},
 	{'Z', "-Z", USE_CAPTURE | USE_PROBE, false},
 	{'o', "-o", USE_CAPTURE | USE_PROBE, false},
 	{'p', "-p", USE_CAPTURE, false},
@@ -509,6 +518,13 @@ static const struct rule {
 	{OPT_SOURCE, "--source", USE_PROBE, false},
 	{OPT_TIMEOUT, "--timeout", USE_PROBE, true},
 	{OPT_NO_MX, "--no-mx", USE_PROBE, false},
+	{OPT_STARTTLS, "--starttls", USE_PROBE, false},
+	{OPT_VERIFY, "--verify", USE_PROBE, false},
+	{OPT_CA_FILE, "--ca-file", USE_PROBE, false},
+	{OPT_AUTH_USER, "--auth-user", USE_PROBE, false},
+	{OPT_AUTH_PASSWORD_FILE, "--auth-password-file", USE_PROBE, false},
+	{OPT_AUTH_CLEARTEXT, "--auth-cleartext", USE_PROBE, false},
+	{OPT_DATA, "--data", USE_PROBE, false},
 	{'4', "-4", USE_PROBE, false},
 	{'6', "-6", USE_PROBE, false},
 };
@@ -1489,7 +1505,7 @@ analyse(const struct options *o)
  * the server would take the mail (smtpscope.1, EXIT STATUS).
  */
 static int
-probe(const struct options *o)
+probe(struct options *o)
 {
 	struct rpt_config pc = {.format = o->format, .out = stdout, .quiet = o->quiet};
 	struct probe_result res;
@@ -1499,8 +1515,20 @@ probe(const struct options *o)
 
 	if (probe_check(&o->probe, err, sizeof(err)) < 0)
 		usage_error("%s", err);
-	if (drop_privileges(o) < 0)
+	/* what needs the terminal or root comes before root is given up */
+	if (probe_read_password(&o->probe, err, sizeof(err)) < 0) {
+		fprintf(stderr, "smtpscope: %s\n", err);
 		return 1;
+	}
+	if (o->write_file && !(o->probe.wire = probe_wire_open(o->write_file, err, sizeof(err)))) {
+		fprintf(stderr, "smtpscope: %s\n", err);
+		probe_forget(&o->probe);
+		return 1;
+	}
+	if (drop_privileges(o) < 0) {
+		probe_forget(&o->probe);
+		return 1;
+	}
 	pc.color = o->color < 0 ? colour_auto(STDOUT_FILENO) : o->color;
 	pc.ascii = !rpt_locale_utf8();
 	pc.width = o->format == RPT_TEXT ? rpt_term_width(STDOUT_FILENO) : 0;
@@ -1509,6 +1537,10 @@ probe(const struct options *o)
 		return 1;
 	}
 	rc = probe_run(&o->probe, &o->smtp, rpt_session, r, &res, err, sizeof(err));
+	probe_forget(&o->probe);
+	if (probe_wire_close(o->probe.wire, rc == 0 ? err : (char[PROBE_ERRLEN]){0},
+			     PROBE_ERRLEN) < 0 && rc == 0)
+		rc = -1;
 	if (rc == 0)
 		rpt_probe_end(r, &(struct rpt_probe){o->probe.target,
 			res.dns_used ? &res.store.dns : NULL, res.status_name, res.exit_status,
