@@ -508,7 +508,7 @@ static const struct rule {
 	{OPT_AUDIT_GRAPH, "--audit-graph", USE_CAPTURE, false},
 	{OPT_EXTRACT, "--extract", USE_CAPTURE, false},
 	{OPT_THREADS, "--threads", USE_FILE, false},
-	{OPT_KEYLOG, "--tls-keylog", USE_CAPTURE, false},
+	{OPT_KEYLOG, "--tls-keylog", USE_CAPTURE | USE_PROBE, false}, /* probe: written */
 	{OPT_MESSAGES, "--messages", USE_CAPTURE, false},
 	{OPT_FROM, "--from", USE_PROBE, false},
 	{OPT_RCPT, "--rcpt", USE_PROBE, true},
@@ -1520,6 +1520,12 @@ probe(struct options *o)
 		fprintf(stderr, "smtpscope: %s\n", err);
 		return 1;
 	}
+	if (o->keylog_file && (o->probe.keylog_fd = open(o->keylog_file, O_WRONLY | O_CREAT |
+							   O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+		fprintf(stderr, "smtpscope: --tls-keylog %s: %s\n", o->keylog_file, strerror(errno));
+		probe_forget(&o->probe);
+		return 1;
+	}
 	if (o->write_file && !(o->probe.wire = probe_wire_open(o->write_file, err, sizeof(err)))) {
 		fprintf(stderr, "smtpscope: %s\n", err);
 		probe_forget(&o->probe);
@@ -1538,6 +1544,8 @@ probe(struct options *o)
 	}
 	rc = probe_run(&o->probe, &o->smtp, rpt_session, r, &res, err, sizeof(err));
 	probe_forget(&o->probe);
+	if (o->probe.keylog_fd >= 0)
+		close(o->probe.keylog_fd);
 	if (probe_wire_close(o->probe.wire, rc == 0 ? err : (char[PROBE_ERRLEN]){0},
 			     PROBE_ERRLEN) < 0 && rc == 0)
 		rc = -1;

@@ -451,7 +451,8 @@ dialog_run(const struct probe_config *c, struct io *io, struct feed *f,
 		transaction(&r, env->rcpts, env->n_rcpts);
 	if (!r.broken)
 		exchange(&r, "QUIT", PROBE_T_QUIT);
-	io_tls_shutdown(io, f);
+	if (!r.broken)
+		io_tls_shutdown(io, f, c->timeout_s[PROBE_T_QUIT] < 5 ? c->timeout_s[PROBE_T_QUIT] : 5);
 	if (f->conn.first_closer == 0)
 		f->conn.first_closer = 1 + RSM_C2S;
 }

@@ -194,6 +194,7 @@ io_connect(struct io *io, struct feed *f, const struct io_target *t, struct io_c
 	const struct cap_addr *dst = t->dst;
 
 	memset(io, 0, sizeof(*io));
+	io->wire = t->wire;
 	if ((io->fd = open_socket(dst, t->port, t->src, t->wire, err, errsz)) < 0)
 		return -1;
 	rc = connect(io->fd, (struct sockaddr *)&ss, len);
@@ -227,6 +228,7 @@ send_all(struct io *io, struct feed *f, const uint8_t *p, size_t n, uint64_t end
 		ssize_t w = send(io->fd, p + done, n - done, MSG_NOSIGNAL);
 
 		if (w > 0) {
+			wire_drain(io->wire, 0);
 			feed_data(f, RSM_C2S, p + done, (size_t)w);
 			done += (size_t)w;
 			continue;
@@ -278,6 +280,7 @@ recv_raw(struct io *io, struct feed *f, uint64_t end)
 			return r == 0 ? IO_CLOSED : IO_RESET;
 		}
 		io->raw_len = (size_t)r;
+		wire_drain(io->wire, 0);
 		BIO_write(io->rb, io->raw, (int)r);
 		return IO_REPLY;
 	}
@@ -365,13 +368,26 @@ io_starttls(struct io *io, struct feed *f, struct tlsc *t, const char *host, uns
 	return TLSC_OK;
 }
 
+/*
+ * After QUIT: the server's last bytes (its close_notify) up to its close, at
+ * most timeout_s; only a server still open then gets our close_notify.
+ * Sending it to a server that has closed already (Postfix closes right after
+ * 221) would be answered with a reset where the dialog had ended well.
+ */
 void
-io_tls_shutdown(struct io *io, struct feed *f)
+io_tls_shutdown(struct io *io, struct feed *f, unsigned timeout_s)
 {
+	uint64_t end = deadline(timeout_s);
+	enum io_reply how;
+
 	if (!io->ssl || io->fd < 0)
 		return;
-	SSL_shutdown(io->ssl);
-	flush_tls(io, f, deadline(1));
+	while ((how = recv_raw(io, f, end)) == IO_REPLY)
+		feed_raw(io, f);
+	if (how == IO_TIMEOUT) {
+		SSL_shutdown(io->ssl);
+		flush_tls(io, f, deadline(1));
+	}
 }
 
 /* One line of rx (without its LF): false when it is no reply line. */
@@ -439,6 +455,7 @@ io_read_reply(struct io *io, struct feed *f, unsigned timeout_s, int *code)
 								    : 1 + RSM_S2C;
 			return r == 0 ? IO_CLOSED : IO_RESET;
 		}
+		wire_drain(io->wire, 0);
 		feed_data(f, RSM_S2C, io->rx + io->rx_len, (size_t)r);
 		io->rx_len += (size_t)r;
 	}

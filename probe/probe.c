@@ -64,6 +64,7 @@ probe_default_config(struct probe_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->from = "";
+	c->keylog_fd = -1;
 	c->port = 25;
 	for (int i = 0; i < PROBE_T_COUNT; i++)
 		c->timeout_s[i] = steps[i].seconds;

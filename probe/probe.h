@@ -84,6 +84,7 @@ struct probe_config {
 	bool data;		/* send the test message (DATA) */
 	char password[PROBE_PASSWORD_MAX]; /* probe_read_password(); wiped by probe_forget */
 	struct probe_wire *wire; /* -w: the probe's packets are written there */
+	int keylog_fd;		 /* --tls-keylog: the session keys are appended there; -1 */
 };
 
 /* How the probe ended; each has its exit status (probe_exit_status). */

@@ -78,6 +78,7 @@ struct io {
 	struct bio_st *rb, *wb;
 	uint8_t raw[IO_RX_MAX]; /* received, handed to OpenSSL, not yet to decode/ */
 	size_t raw_len;
+	struct probe_wire *wire; /* -w: drained after each send and receive */
 };
 
 /* How a connect ended: as reassembly would end a flow it saw. */
@@ -102,8 +103,8 @@ int io_connect(struct io *io, struct feed *f, const struct io_target *t, struct 
 /* Send a command line (CRLF added): false when the connection broke. */
 bool io_send(struct io *io, struct feed *f, const char *line, unsigned timeout_s);
 enum io_reply io_read_reply(struct io *io, struct feed *f, unsigned timeout_s, int *code);
-/* Inside TLS: close_notify is sent (no answer awaited). */
-void io_tls_shutdown(struct io *io, struct feed *f);
+/* Inside TLS, after QUIT: the server's bytes until it closes (bounded), else close_notify. */
+void io_tls_shutdown(struct io *io, struct feed *f, unsigned timeout_s);
 void io_close(struct io *io);
 
 /* tlsclient.c: the probe's TLS client (one SSL_CTX per probe). */

@@ -30,7 +30,8 @@
 
 struct tlsc {
 	SSL_CTX *ctx;
-	int kl_fd; /* written by the callback */
+	int kl_fd;  /* written by the callback */
+	int out_fd; /* --tls-keylog FILE, or -1 */
 	struct tls_keylog *kl;
 };
 
@@ -47,6 +48,10 @@ keylog_line(const SSL *ssl, const char *line)
 		return;
 	if (write(t->kl_fd, line, n) != (ssize_t)n || write(t->kl_fd, "\n", 1) != 1)
 		return; /* decode/ then cannot decrypt: the session says keys missing */
+	/* --tls-keylog FILE: for reading -w FILE back (smtpscope -r F --tls-keylog K) */
+	if (t->out_fd >= 0 && (write(t->out_fd, line, n) != (ssize_t)n ||
+			       write(t->out_fd, "\n", 1) != 1))
+		t->out_fd = -1; /* a full disk: the probe itself goes on */
 }
 
 struct tlsc *
@@ -59,6 +64,7 @@ tlsc_new(const struct probe_config *c, char *err, size_t errsz)
 		snprintf(err, errsz, "out of memory");
 		return NULL;
 	}
+	t->out_fd = c->keylog_fd;
 	t->kl_fd = memfd_create("smtpscope-keylog", MFD_CLOEXEC);
 	if (t->kl_fd < 0 || (rfd = dup(t->kl_fd)) < 0) {
 		snprintf(err, errsz, "cannot make the TLS key log in memory: %s", strerror(errno));

@@ -34,8 +34,13 @@ probe_wire_open(const char *path, char *err, size_t errsz)
 		snprintf(err, errsz, "out of memory");
 		return NULL;
 	}
-	if (!(w->p = pcap_create("any", perr)) || pcap_set_snaplen(w->p, 262144) != 0 ||
-	    pcap_set_immediate_mode(w->p, 1) != 0 || pcap_set_buffer_size(w->p, 4 << 20) != 0 ||
+	/*
+	 * In immediate mode the kernel's ring holds buffer / snaplen packets: the
+	 * snaplen is the loopback MTU (65536) and a cooked header, the buffer 16 MiB,
+	 * and io.c drains the ring after every send and receive.
+	 */
+	if (!(w->p = pcap_create("any", perr)) || pcap_set_snaplen(w->p, 65536 + 64) != 0 ||
+	    pcap_set_immediate_mode(w->p, 1) != 0 || pcap_set_buffer_size(w->p, 16 << 20) != 0 ||
 	    pcap_activate(w->p) < 0 || pcap_setnonblock(w->p, 1, perr) < 0) {
 		snprintf(err, errsz, "-w: cannot capture the probe's packets: %s",
 			 w->p ? pcap_geterr(w->p) : perr);

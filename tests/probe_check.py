@@ -820,6 +820,50 @@ def formats_agree(binary):
     return None
 
 
+def session_facts(sess):
+    """What a probe's session and the same session read back from -w must share."""
+    t = sess["tls"] or {}
+    return {"ends": [sess["client"], sess["server"]], "state": sess["state"],
+            "helo": sess["helo"], "extensions": sess["extensions"],
+            "commands": [(c["cmd"], c["arg"], c["reply"] and c["reply"]["code"],
+                          c["reply"] and c["reply"]["text"], c["explanation"],
+                          c.get("in_tls", False)) for c in sess["commands"]],
+            "messages": [(m.get("outcome"), m.get("subject"), m.get("message_id"))
+                         for m in sess["messages"]],
+            "tls": [t.get(k) for k in ("handshake", "version", "cipher", "sni", "decrypted")],
+            "verdict": sess["verdict"]}
+
+
+def wire_round_trip(binary, work):
+    """-w FILE (and --tls-keylog KEYS): smtpscope -r FILE gives the probe's sessions again."""
+    fails = []
+    for name, extra in (("plaintext", ["--starttls", "never"]),
+                        ("STARTTLS and --data", ["--data", "--from", "chris@contoso.test"])):
+        pcap, keys = os.path.join(work, "wire.pcap"), os.path.join(work, "wire.keys")
+        for f in (pcap, keys):
+            if os.path.exists(f):
+                os.unlink(f)
+        args = ["probe.test", "-4", "--rcpt", "alice@probe.test", "-w", pcap,
+                "--tls-keylog", keys] + extra
+        status, recs, err = probe(binary, args)
+        sessions = [r for r in recs if r.get("type") == "session"]
+        back = sh(binary, "-r", pcap, "--tls-keylog", keys, "-o", "json", check=False)
+        again = [json.loads(l) for l in back.stdout.decode().splitlines() if l.strip()]
+        again = [r for r in again if r.get("type") == "session"]
+        if status != 0 or back.returncode != 0 or len(again) != len(sessions) or not sessions:
+            fails.append("%s: exit %d/%d, %d sessions probed, %d read back (%s)" % (
+                name, status, back.returncode, len(sessions), len(again),
+                (err + back.stderr.decode()).strip()))
+            continue
+        for a, b in zip(sessions, again):
+            fa, fb = session_facts(a), session_facts(b)
+            diff = [k for k in fa if fa[k] != fb[k]]
+            if diff or b["source"] != "capture" or b["midstream"]:
+                fails.append("%s: read back differs in %s: %s / %s" % (
+                    name, diff, [fa[k] for k in diff], [fb[k] for k in diff]))
+    return fails
+
+
 def bad_arguments(binary):
     """One clear line on stderr and exit 2 for what cannot be probed (no namespace needed)."""
     fails = []
@@ -882,6 +926,15 @@ def main():
             else:
                 passed += 1
                 print("probe: PASS %s" % name)
+        if not a.only or a.only == "-w":
+            wire_fails = wire_round_trip(binary, work)
+            for why in wire_fails:
+                print("probe: FAIL: -w round trip: %s" % why)
+            if wire_fails:
+                fails.append("-w")
+            else:
+                passed += 1
+                print("probe: PASS -w FILE reads back with -r as the same sessions")
         why = formats_agree(binary)
         if why:
             fails.append("formats")
