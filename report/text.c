@@ -498,7 +498,7 @@ probe_tls_line(FILE *f, const struct rpt_config *cfg, const struct smtp_probe_tl
 		rpt_text_wire(m, t->chain[i].subject, 255);
 		fputs(" issued by ", m);
 		rpt_text_wire(m, t->chain[i].issuer, 255);
-		fprintf(m, ", valid until %s", ts);
+		fprintf(m, ", valid until %.10s", ts);
 	}
 	fclose(m);
 	styled_para(f, cfg, "  ", "", "probe: ", buf, 9);

@@ -715,6 +715,9 @@ def check_more(want, end, last, cmds, log):
         got = auth_exchange(cmds)
         if not got or (got[1], got[0]) != want["auth"]:
             return "AUTH %s, wanted %s" % (got, want["auth"])
+        in_tls = [c.get("in_tls", False) for c in cmds if c["cmd"] == "AUTH"][0]
+        if in_tls == ("auth_in_cleartext" in last["anomalies"]) or in_tls != bool(last["tls"]):
+            return "AUTH inside TLS %s, anomalies %s" % (in_tls, last["anomalies"])
     if "dot" in want:
         dots = [c for c in cmds if c["cmd"] == "."]
         r = dots[-1]["reply"] if dots else None
@@ -890,6 +893,8 @@ def main():
     ap.add_argument("--dns", nargs=2)
     ap.add_argument("--servers")
     ap.add_argument("--only", help="run only the cases whose name contains this")
+    ap.add_argument("--shell", action="store_true",
+                    help="set the namespace up, run a shell in it, tear it down (for README)")
     a = ap.parse_args()
     if a.dns:
         return dns_server(*a.dns)
@@ -915,6 +920,10 @@ def main():
         etc = start_postfix(work, v6)
         files = {"{ca}": etc + "/ca.crt", "{pw-good}": work + "/pw-good",
                  "{pw-bad}": work + "/pw-bad"}
+        if a.shell:
+            print("namespace %s; CA %s; password file %s" % (NS, files["{ca}"], files["{pw-good}"]))
+            subprocess.run(["ip", "netns", "exec", NS, os.environ.get("SHELL", "/bin/sh")])
+            return 0
         for name, args, want_exit, want in cases(v6):
             if a.only and a.only not in name:
                 continue
