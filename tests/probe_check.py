@@ -879,10 +879,60 @@ def bad_arguments(binary):
                         (["--probe", "192.0.2.1", "-6"], "-6 cannot"),
                         (["--probe", "x.test", "-4", "-6"], "-4 and -6"),
                         (["--probe", "x.test", "-r", "f.pcap"], "cannot be used together"),
-                        (["-r", "f.pcap", "--rcpt", "a@b"], "--rcpt works only with --probe")):
+                        (["-r", "f.pcap", "--rcpt", "a@b"], "--rcpt works only with --probe"),
+                        (["-r", "f.pcap", "--data"], "--data works only with --probe"),
+                        (["--probe", "x.test", "--starttls", "maybe"], "--starttls takes"),
+                        (["--probe", "x.test", "--verify", "--starttls", "never"],
+                         "--verify needs TLS"),
+                        (["--probe", "x.test", "--auth-password-file", "f"], "need"),
+                        (["--probe", "x.test", "--auth-user", ""], "--auth-user wants"),
+                        (["--probe", "x.test", "--ca-file", "/nonexistent/ca.pem"],
+                         "--ca-file cannot be read")):
         p = subprocess.run([binary] + args, capture_output=True, timeout=30)
         err = p.stderr.decode().strip().splitlines()
         if p.returncode != 2 or len(err) != 1 or words not in err[0]:
+            fails.append("%s: exit %d, %r" % (" ".join(args), p.returncode, err))
+    return fails
+
+
+def password_prompt(binary):
+    """--auth-user without a file: the password is asked on the terminal, not echoed, and
+    neither shown nor in the process's arguments; an unreadable file or an empty password is
+    one line and exit 1. Loopback only: 127.0.0.1 port 9 (discard, nothing listens)."""
+    import pty
+    fails = []
+    typed = "typed-" + PASSWORD
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(binary, [binary, "--probe", "127.0.0.1", "--port", "9", "--timeout", "2",
+                          "--auth-user", "alice", "--auth-cleartext", "-o", "json"])
+    out, sent, end = b"", False, time.time() + 20
+    while time.time() < end:
+        import select
+        if not select.select([fd], [], [], 1)[0]:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+        if not sent and b"Password: " in out:
+            os.write(fd, (typed + "\n").encode())
+            sent = True
+    _, st = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(st)
+    text = out.decode(errors="replace")
+    if not sent or typed in text or code != 4 or '"type":"probe"' not in text.replace(" ", ""):
+        fails.append("terminal: prompt %s, exit %d, echoed %s: %r" % (sent, code, typed in text,
+                                                                       text[-300:]))
+    for args, words in ((["--auth-password-file", "/nonexistent/pw"], "--auth-password-file"),
+                        (["--auth-password-file", "/dev/null"], "password is empty")):
+        p = subprocess.run([binary, "--probe", "127.0.0.1", "--port", "9", "--auth-user", "alice"]
+                           + args, capture_output=True, timeout=30)
+        err = p.stderr.decode().strip().splitlines()
+        if p.returncode != 1 or len(err) != 1 or words not in err[0] or p.stdout:
             fails.append("%s: exit %d, %r" % (" ".join(args), p.returncode, err))
     return fails
 
@@ -904,6 +954,9 @@ def main():
     fails = bad_arguments(binary)
     for f in fails:
         print("probe: FAIL: arguments: %s" % f)
+    for f in password_prompt(binary):
+        fails.append(f)
+        print("probe: FAIL: password: %s" % f)
     if os.geteuid() != 0:
         skip("not root (network namespaces need root)")
     if sh("ip", "netns", "list", check=False).returncode != 0:
