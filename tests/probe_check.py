@@ -20,6 +20,11 @@ Everything lives in one namespace of its own, smtpscope-probe-<pid>, on its loop
   10.201.0.3                an nftables rule drops port 25 (no answer)
   10.201.0.4                scripted servers: :25 closes after its banner, :2526 greets 554,
                             :2527 never greets
+  10.201.0.5                Exim (Debian's exim4-daemon-light, unpacked with apt-get download
+                            and dpkg -x: as a package it would replace Postfix), its own
+                            configuration, spool and mainlog: exim.test's mail for alice
+                            accepted (and discarded), other users 550 Unrouteable address,
+                            STARTTLS with a certificate from the test CA (GnuTLS)
   10.201.0.53               a DNS server (this file, --dns; standard library only) serving
                             MX, no-MX, NXDOMAIN, SERVFAIL, null-MX and silent names
   10.202.0.0/24             an "unreachable" route; 198.51.100.0/24 no route at all
@@ -49,6 +54,7 @@ import time
 
 NS = "smtpscope-probe-%d" % os.getpid()
 PF, DOWN, DROP, SCRIPT, DNS = "10.201.0.1", "10.201.0.2", "10.201.0.3", "10.201.0.4", "10.201.0.53"
+EXIM = "10.201.0.5"
 PF6 = "fd00:201::1"
 
 # name -> records; "rcode" NXDOMAIN (also every name not listed), SERVFAIL or DROP (no answer)
@@ -66,6 +72,8 @@ ZONES = {
     "drop.dropped.test": {"A": [DROP]},
     "banner.test": {"MX": [[10, "banner.banner.test"]]},
     "banner.banner.test": {"A": [SCRIPT]},
+    "exim.test": {"MX": [[10, "mx.exim.test"]]},
+    "mx.exim.test": {"A": [EXIM]},
 }
 
 
@@ -298,7 +306,8 @@ def make_certs(etc):
         f.write(CA_CNF.format(d=d))
     sh("openssl", "req", "-x509", *ec, "-days", "2", "-subj", "/CN=" + CA_NAME,
        "-keyout", d + "/ca.key", "-out", etc + "/ca.crt")
-    for name, (cn, dates, _) in CERTS.items():
+    for name, (cn, dates, _) in list(CERTS.items()) + [("exim", ("mx.exim.test",
+                                                                  ["-days", "2"], "ok"))]:
         sh("openssl", "req", "-new", *ec, "-subj", "/CN=" + cn, "-addext",
            "subjectAltName=DNS:" + cn, "-keyout", "%s/%s.key" % (etc, name),
            "-out", "%s/%s.csr" % (d, name))
@@ -379,9 +388,179 @@ def start_postfix(work, v6):
     raise RuntimeError("Postfix did not start listening on %s:25" % PF)
 
 
+EXIM_CONF = """exim_path = {exim}
+primary_hostname = mx.exim.test
+qualify_domain = exim.test
+domainlist local_domains = exim.test
+spool_directory = {d}/spool
+log_file_path = {d}/log/%slog
+pid_file_path = {d}/exim.pid
+local_interfaces = {ip}
+daemon_smtp_ports = 25
+smtp_banner = $smtp_active_hostname ESMTP Exim $version_number (smtpscope probe test)
+host_lookup =
+rfc1413_hosts =
+keep_environment =
+tls_advertise_hosts = *
+tls_certificate = {d}/tls.crt
+tls_privatekey = {d}/tls.key
+log_selector = +tls_cipher +incoming_port +smtp_connection +received_recipients
+acl_smtp_rcpt = acl_check_rcpt
+
+begin acl
+acl_check_rcpt:
+  deny    domains = !+local_domains
+          message = relay not permitted
+  require verify = recipient
+  accept
+
+begin routers
+known:
+  driver = redirect
+  domains = +local_domains
+  local_parts = alice : postmaster
+  data = :blackhole:
+"""
+
+
+class Exim:
+    """Exim out of its Debian package, run in the namespace (as samples/make-exim-keylog-
+    samples.sh does it). why: the reason it could not be started, else None."""
+
+    def __init__(self, work, etc):
+        self.proc, self.made_user, self.why = None, False, None
+        self.d = os.path.join(work, "exim")
+        self.log = os.path.join(self.d, "log", "mainlog")
+        try:
+            self.start(etc)
+        except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+            self.why = str(e)
+
+    def start(self, etc):
+        d = self.d
+        os.makedirs(d + "/debs")
+        deb = os.environ.get("EXIM_DEB")
+        if not deb:
+            p = subprocess.run(["apt-get", "download", "exim4-daemon-light"], cwd=d + "/debs",
+                               capture_output=True, timeout=300)
+            debs = [f for f in os.listdir(d + "/debs") if f.endswith(".deb")]
+            if p.returncode or not debs:
+                raise RuntimeError("apt-get download exim4-daemon-light failed (no network? "
+                                   "give the .deb in EXIM_DEB=)")
+            deb = os.path.join(d, "debs", debs[0])
+        sh("dpkg", "-x", deb, d + "/root")
+        self.exim = d + "/root/usr/sbin/exim4"
+        missing = [l.split()[0] for l in sh("ldd", self.exim).stdout.decode().splitlines()
+                   if "not found" in l]
+        if missing:
+            raise RuntimeError("exim4's libraries missing: %s" % " ".join(missing))
+        if sh("getent", "passwd", "Debian-exim", check=False).returncode:
+            sh("useradd", "-r", "-M", "-d", "/nonexistent", "-s", "/usr/sbin/nologin", "-U",
+               "Debian-exim")
+            self.made_user = True
+        for sub in ("spool", "log"):
+            os.makedirs(os.path.join(d, sub))
+            shutil.chown(os.path.join(d, sub), "Debian-exim", "Debian-exim")
+        open(self.log, "w").close()
+        shutil.chown(self.log, "Debian-exim", "Debian-exim")
+        shutil.copy(etc + "/exim.crt", d + "/tls.crt")
+        shutil.copy(etc + "/exim.key", d + "/tls.key")
+        shutil.chown(d + "/tls.key", group="Debian-exim")
+        os.chmod(d + "/tls.key", 0o640)
+        os.chmod(d, 0o755)
+        with open(d + "/exim.conf", "w") as f:
+            f.write(EXIM_CONF.format(exim=self.exim, d=d, ip=EXIM))
+        nsx(self.exim, "-C", d + "/exim.conf", "-bV")
+        self.proc = subprocess.Popen(["ip", "netns", "exec", NS, self.exim, "-C",
+                                      d + "/exim.conf", "-bdf"], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        for _ in range(80):
+            if EXIM + ":25" in nsx("ss", "-Htln").stdout.decode():
+                return
+            time.sleep(0.25)
+        raise RuntimeError("Exim did not start listening on %s:25" % EXIM)
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def remove_user(self):
+        """The user made for Exim, once its processes are gone (after the namespace's)."""
+        for _ in range(20 if self.made_user else 0):
+            if sh("userdel", "Debian-exim", check=False).returncode == 0:
+                break
+            time.sleep(0.25)
+        self.made_user = False
+
+
+def exim_lines(log, ip, port, deadline=5.0):
+    """Exim's mainlog lines about the client ip:port (log_selector +incoming_port)."""
+    pat = re.compile(r"\[%s\]:%d\b" % (re.escape(ip), port))
+    end = time.time() + deadline
+    while True:
+        got = [l for l in open(log, errors="replace") if pat.search(l)]
+        if any("SMTP connection from" in l and "closed" in l for l in got) or \
+                time.time() > end:
+            return got
+        time.sleep(0.2)
+
+
+def check_with_exim(sess, log):
+    """A session with Exim against its mainlog: the refusals, the message taken, TLS."""
+    lines = exim_lines(log, sess["client"]["ip"], sess["client"]["port"])
+    if not any("SMTP connection from" in l for l in lines):
+        return "no Exim log line for port %d" % sess["client"]["port"]
+    refused = [c for c in sess["commands"] if c["cmd"] == "RCPT" and c["reply"]["code"] >= 400]
+    rejected = [l for l in lines if " rejected RCPT " in l]
+    if len(refused) != len(rejected):
+        return "Exim logged %d RCPT rejections, the probe %d" % (len(rejected), len(refused))
+    for c, l in zip(refused, rejected):
+        m = re.search(r"rejected RCPT <(.*?)>: (.*)$", l)
+        if not m or m.group(1) not in c["arg"] or m.group(2).strip() not in c["reply"]["text"]:
+            return "Exim: %r, the probe %s %r" % (l.strip(), c["arg"], c["reply"]["text"])
+    dots = [c for c in sess["commands"] if c["cmd"] == "." and c["reply"]["code"] == 250]
+    arrivals = [l for l in lines if " <= " in l]
+    if len(dots) != len(arrivals):
+        return "Exim logged %d arrivals, the probe %d messages taken" % (len(arrivals), len(dots))
+    for c, l in zip(dots, arrivals):
+        msg_id = re.search(r"id=(\S+)", c["reply"]["text"])
+        if not msg_id or msg_id.group(1) not in l:
+            return "Exim's arrival %r, the probe's reply %r" % (l.strip(), c["reply"]["text"])
+        t = sess["tls"] or {}
+        # GnuTLS names the suite by its parts (ECDHE_X25519__ECDSA_..._AES_256_GCM): the
+        # bulk cipher must be the one in the IANA name the probe reports
+        x = re.search(r" X=(TLS1\.\d):[^: ]*?_((?:AES_\d+_(?:GCM|CCM|CBC))|CHACHA20_POLY1305)", l)
+        if not x or "TLSv" + x.group(1)[3:] != t.get("version") or \
+                "_%s_" % x.group(2) not in (t.get("cipher") or ""):
+            return "Exim logged %s, the probe %s %s" % (x and x.groups(), t.get("version"),
+                                                        t.get("cipher"))
+    return None
+
+
+def exim_cases():
+    alice = ["--rcpt", "alice@exim.test", "--ca-file", "{ca}"]
+    return [
+        ("Exim: acceptance", ["exim.test", "-4"] + alice, 0,
+         {"rcpt": [250], "tls": ("ok", "mx.exim.test", CA_NAME), "exim": True}),
+        ("Exim: acceptance, --data", ["exim.test", "-4", "--data", "--from",
+                                      "chris@contoso.test"] + alice, 0,
+         {"dot": (250, None), "exim": True}),
+        ("Exim: unknown user", ["exim.test", "-4", "--rcpt", "nobody@exim.test",
+                                "--starttls", "never"], 3, {"rcpt": [550], "exim": True}),
+        ("Exim: relay denied", ["exim.test", "-4", "--rcpt", "someone@elsewhere.test"], 3,
+         {"rcpt": [550], "exim": True}),
+    ]
+
+
 def setup(work):
     nsx("ip", "link", "set", "lo", "up")
-    for a in (PF, DOWN, DROP, SCRIPT, DNS):
+    for a in (PF, DOWN, DROP, SCRIPT, DNS, EXIM):
         nsx("ip", "addr", "add", a + "/32", "dev", "lo")
     v6 = nsx("ip", "-6", "addr", "add", PF6 + "/128", "dev", "lo", check=False).returncode == 0
     nsx("ip", "route", "add", "unreachable", "10.202.0.0/24")
@@ -677,8 +856,9 @@ def check_tls_verify(last, want):
         return "chain %s, the test made CN=%s issued by CN=%s" % (v["chain"], cn, issuer)
     if result == "expired" and not leaf["not_after"].startswith("2020-02-01"):
         return "not_after %s, the test made 2020-02-01" % leaf["not_after"]
-    if v["host"] != "mx.probe.test" or last["tls"]["sni"] != "mx.probe.test":
-        return "checked %s, SNI %s" % (v["host"], last["tls"]["sni"])
+    hosts = [m["host"] for m in last["dns"]["mx"]] if last["dns"] else []
+    if v["host"] not in hosts or last["tls"]["sni"] != v["host"]:
+        return "checked %s, SNI %s, the MX hosts %s" % (v["host"], last["tls"]["sni"], hosts)
     return None
 
 
@@ -792,6 +972,10 @@ def check_case(binary, log, args, want_exit, want):
     if last and [c["cmd"] for c in cmds if c["cmd"] == "RSET"] and cmds[-1]["cmd"] != "QUIT":
         return "RSET without QUIT at the end"
     for s in sessions:
+        if want.get("exim"):
+            why = check_with_exim(s, want["exim_log"])
+            if why:
+                return why
         if want.get("postfix") and s["server"]["ip"] in (PF, PF6) and s["state"] == "closed":
             why = check_with_postfix(s, log)
             if why:
@@ -964,7 +1148,7 @@ def main():
     ensure_tools()
     work = tempfile.mkdtemp(prefix="smtpscope-probe-")
     os.chmod(work, 0o755)
-    procs, etc = [], None
+    procs, etc, exim = [], None, None
     passed = 0
     try:
         if sh("ip", "netns", "add", NS, check=False).returncode != 0:
@@ -988,6 +1172,19 @@ def main():
             else:
                 passed += 1
                 print("probe: PASS %s" % name)
+        exim = Exim(work, etc) if not a.only or "Exim" in a.only else None
+        if exim and exim.why:
+            print("probe: SKIP Exim cases: %s" % exim.why)
+        elif exim:
+            for name, args, want_exit, want in exim_cases():
+                args = [files.get(x, x) for x in args]
+                why = check_case(binary, exim.log, args, want_exit, dict(want, exim_log=exim.log))
+                if why:
+                    fails.append(name)
+                    print("probe: FAIL: %s (--probe %s): %s" % (name, " ".join(args), why))
+                else:
+                    passed += 1
+                    print("probe: PASS %s" % name)
         if not a.only or a.only == "-w":
             wire_fails = wire_round_trip(binary, work)
             for why in wire_fails:
@@ -1005,7 +1202,11 @@ def main():
             passed += 1
             print("probe: PASS text, ECS and CSV agree with JSON")
     finally:
+        if exim:
+            exim.stop()
         teardown(procs, etc)
+        if exim:
+            exim.remove_user()
     if fails:
         print("probe: %d passed, %d failed; work directory kept: %s" % (passed, len(fails), work))
         return 1
