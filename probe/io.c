@@ -337,7 +337,11 @@ io_starttls(struct io *io, struct feed *f, struct tlsc *t, const char *host, uns
 
 	if (!(io->ssl = tlsc_ssl(t, host)) || !(io->rb = BIO_new(BIO_s_mem())) ||
 	    !(io->wb = BIO_new(BIO_s_mem()))) {
-		snprintf(why, whysz, "out of memory");
+		snprintf(why, whysz, "OpenSSL could not start a connection: out of memory");
+		memset(out, 0, sizeof(*out));
+		out->host = host;
+		out->result = "none";
+		out->explanation = "No handshake was made.";
 		return TLSC_FAILED;
 	}
 	BIO_up_ref(io->rb);
@@ -356,7 +360,9 @@ io_starttls(struct io *io, struct feed *f, struct tlsc *t, const char *host, uns
 		if (e != SSL_ERROR_WANT_READ) {
 			unsigned long code = ERR_get_error();
 
-			snprintf(why, whysz, "%s", code ? ERR_reason_error_string(code) : "");
+			const char *reason = code ? ERR_reason_error_string(code) : NULL;
+
+			snprintf(why, whysz, "%s", reason ? reason : "");
 			ERR_clear_error();
 			tlsc_verdict(io->ssl, host, out);
 			return TLSC_FAILED;

@@ -17,6 +17,7 @@
 #define _GNU_SOURCE /* memfd_create */
 #include "probe_private.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -122,10 +123,12 @@ tlsc_ssl(struct tlsc *t, const char *host)
 
 	if (!ssl)
 		return NULL;
-	/* an address literal gets no SNI (RFC 6066 3) and is checked as an IP */
-	if (!SSL_set1_host(ssl, host) ||
-	    (strspn(host, "0123456789.:abcdefABCDEF") != strlen(host) &&
-	     !SSL_set_tlsext_host_name(ssl, host))) {
+	uint8_t ip[16];
+	bool literal = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
+
+	/* an address gets no SNI (RFC 6066 3) and is checked against the iPAddress names */
+	if (literal ? !X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host)
+		    : !SSL_set1_host(ssl, host) || !SSL_set_tlsext_host_name(ssl, host)) {
 		SSL_free(ssl);
 		return NULL;
 	}

@@ -673,7 +673,12 @@ def check_tls_with_postfix(sess, log):
         return "TLS: Postfix logged %s, the probe %s %s" % (m and m.groups(), t["version"],
                                                              t["cipher"])
     hosts = [m["host"] for m in (sess["dns"] or {}).get("mx", [])]
-    if not t["decrypted"] or t["sni"] not in hosts or \
+    if not sess["dns"]:  # an address given: no SNI (RFC 6066 3), the address is checked
+        if not t["decrypted"] or t["sni"] is not None or \
+                (sess["tls_verify"] or {}).get("host") != sess["server"]["ip"]:
+            return "TLS to an address: decrypted %s, sni %s, checked %s" % (
+                t["decrypted"], t["sni"], sess["tls_verify"])
+    elif not t["decrypted"] or t["sni"] not in hosts or \
             (sess["tls_verify"] or {}).get("host") != t["sni"]:
         return "TLS: decrypted %s, sni %s, the hosts tried %s" % (t["decrypted"], t["sni"], hosts)
     return None
@@ -777,6 +782,9 @@ def cases(v6):
     out += [
         ("TLS, self-signed certificate", ["probe.test", "-4", "--ca-file", ca] + alice, 0,
          {"tls": ("self_signed", "mx.probe.test", "mx.probe.test"), "postfix": True}),
+        ("TLS to an address: no SNI, the address checked", [PF, "--port", "2601", "--ca-file", ca,
+                                                             "--rcpt", "alice@probe.test"], 0,
+         {"tls": ("name_mismatch", "mx.probe.test", CA_NAME), "postfix": True}),
         ("TLS, system store: unknown issuer", ["probe.test", "-4", "--port", "2601"] + alice, 0,
          {"tls": ("unknown_issuer", "mx.probe.test", CA_NAME), "postfix": True}),
         ("--verify, expired certificate", ["probe.test", "-4", "--port", "2602", "--ca-file", ca,
@@ -856,8 +864,8 @@ def check_tls_verify(last, want):
         return "chain %s, the test made CN=%s issued by CN=%s" % (v["chain"], cn, issuer)
     if result == "expired" and not leaf["not_after"].startswith("2020-02-01"):
         return "not_after %s, the test made 2020-02-01" % leaf["not_after"]
-    hosts = [m["host"] for m in last["dns"]["mx"]] if last["dns"] else []
-    if v["host"] not in hosts or last["tls"]["sni"] != v["host"]:
+    hosts = [m["host"] for m in last["dns"]["mx"]] if last["dns"] else [last["server"]["ip"]]
+    if v["host"] not in hosts or last["tls"]["sni"] != (v["host"] if last["dns"] else None):
         return "checked %s, SNI %s, the MX hosts %s" % (v["host"], last["tls"]["sni"], hosts)
     return None
 
