@@ -796,20 +796,22 @@ def cases(v6):
          {"tls": ("ok", "mx.probe.test", CA_NAME), "postfix": True}),
         ("TLS required, --starttls never", ["probe.test", "-4", "--port", "2604",
                                             "--starttls", "never"] + alice, 3,
-         {"mail": (530, "5.7.0"), "no_cmd": "STARTTLS", "postfix": True}),
+         {"mail": (530, "5.7.0"), "no_cmd": "STARTTLS", "reason": ("MAIL", "tls_required"),
+          "postfix": True}),
         ("TLS required, STARTTLS", ["probe.test", "-4", "--port", "2604"] + alice, 0,
          {"rcpt": [250], "postfix": True}),
         ("--starttls require, not offered", ["probe.test", "-4", "--port", "2607",
                                              "--starttls", "require"] + alice, 6,
          {"result": "tls_failed", "no_cmd": "MAIL", "postfix": True}),
         ("AUTH required, none given", ["probe.test", "-4", "--port", "2605"] + relay, 3,
-         {"mail": (530, "5.7.0"), "postfix": True}),
+         {"mail": (530, "5.7.0"), "reason": ("MAIL", "auth_required"), "postfix": True}),
         ("AUTH PLAIN ok, relay allowed", ["probe.test", "-4", "--port", "2605", "--auth-user",
                                           "alice", "--auth-password-file", good] + relay, 0,
          {"auth": (235, "PLAIN"), "rcpt": [250], "postfix": True}),
         ("AUTH PLAIN failed", ["probe.test", "-4", "--port", "2605", "--auth-user", "alice",
                                "--auth-password-file", bad] + relay, 3,
-         {"auth": (535, "PLAIN"), "no_cmd": "MAIL", "postfix": True}),
+         {"auth": (535, "PLAIN"), "no_cmd": "MAIL", "reason": ("AUTH", "auth_failed"),
+          "postfix": True}),
         ("AUTH LOGIN ok", ["probe.test", "-4", "--port", "2608", "--auth-user", "alice",
                            "--auth-password-file", good] + relay, 0,
          {"auth": (235, "LOGIN"), "postfix": True}),
@@ -823,7 +825,7 @@ def cases(v6):
                                              "--auth-password-file", good] + relay, 0,
          {"auth": (235, "PLAIN"), "postfix": True}),
         ("--data: message too large", ["probe.test", "-4", "--port", "2606", "--data"] + alice, 3,
-         {"dot": (552, "5.3.4"), "postfix": True}),
+         {"dot": (552, "5.3.4"), "reason": (".", "message_too_large"), "postfix": True}),
         ("--data: accepted and queued", ["probe.test", "-4", "--data", "--from",
                                          "chris@contoso.test"] + alice, 0,
          {"dot": (250, "2.0.0"), "queued": True, "postfix": True}),
@@ -906,6 +908,11 @@ def check_more(want, end, last, cmds, log):
         in_tls = [c.get("in_tls", False) for c in cmds if c["cmd"] == "AUTH"][0]
         if in_tls == ("auth_in_cleartext" in last["anomalies"]) or in_tls != bool(last["tls"]):
             return "AUTH inside TLS %s, anomalies %s" % (in_tls, last["anomalies"])
+    if "reason" in want:  # the knowledge table's reason, as a capture would get it
+        cmd, reason = want["reason"]
+        got = [c["reason"] for c in cmds if c["cmd"] == cmd]
+        if not got or got[-1] != reason:
+            return "%s reason %s, wanted %s" % (cmd, got, reason)
     if "dot" in want:
         dots = [c for c in cmds if c["cmd"] == "."]
         r = dots[-1]["reply"] if dots else None
