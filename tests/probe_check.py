@@ -146,6 +146,8 @@ def scripted(conn, port):
             conn.settimeout(5)
             if conn.recv(512).upper().startswith(b"QUIT"):
                 conn.sendall(b"221 2.0.0 Bye\r\n")
+        elif port in (2528, 2529):  # a dialog: STARTTLS refused (2528) or not TLS after 220
+            dialog(conn, port)
         else:  # 2527: connected, never a greeting
             time.sleep(10)
     except OSError:
@@ -153,9 +155,31 @@ def scripted(conn, port):
     conn.close()
 
 
+def dialog(conn, port):
+    """A small SMTP server: EHLO offers STARTTLS and AUTH CRAM-MD5 only; STARTTLS is refused
+    with 454 (2528), or accepted and answered with bytes that are no TLS (2529)."""
+    conn.settimeout(5)
+    f = conn.makefile("rb")
+    conn.sendall(b"220 script.test ESMTP\r\n")
+    for line in f:
+        verb = line[:4].upper()
+        if verb == b"EHLO":
+            conn.sendall(b"250-script.test\r\n250-STARTTLS\r\n250 AUTH CRAM-MD5\r\n")
+        elif verb == b"STAR" and port == 2528:
+            conn.sendall(b"454 4.7.0 TLS not available due to local problem\r\n")
+        elif verb == b"STAR":
+            conn.sendall(b"220 2.0.0 Ready to start TLS\r\nthis is not TLS\r\n")
+            return
+        elif verb == b"QUIT":
+            conn.sendall(b"221 2.0.0 Bye\r\n")
+            return
+        else:
+            conn.sendall(b"250 2.0.0 Ok\r\n")
+
+
 def servers(addr):
     socks = []
-    for port in (25, 2526, 2527):
+    for port in (25, 2526, 2527, 2528, 2529):
         s = socket.socket()
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind((addr, port))
@@ -785,6 +809,21 @@ def cases(v6):
         ("TLS to an address: no SNI, the address checked", [PF, "--port", "2601", "--ca-file", ca,
                                                              "--rcpt", "alice@probe.test"], 0,
          {"tls": ("name_mismatch", "mx.probe.test", CA_NAME), "postfix": True}),
+        ("STARTTLS refused (454): plaintext, AUTH CRAM-MD5 only",
+         [SCRIPT, "--port", "2528", "--auth-user", "alice", "--auth-password-file", good,
+          "--auth-cleartext"] + alice, 0,
+         {"note": "refused STARTTLS", "note2": "neither PLAIN nor LOGIN", "no_cmd": "AUTH",
+          "rcpt": [250]}),
+        ("STARTTLS refused, --starttls require", [SCRIPT, "--port", "2528", "--starttls",
+                                                   "require"] + alice, 6,
+         {"result": "tls_failed", "no_cmd": "MAIL"}),
+        ("not TLS after 220 to STARTTLS", [SCRIPT, "--port", "2529"] + alice, 6,
+         {"result": "tls_failed", "no_cmd": "MAIL", "verdict": "TLS handshake"}),
+        ("no STARTTLS offered, try", ["probe.test", "-4", "--port", "2607"] + alice, 0,
+         {"note": "does not offer STARTTLS", "rcpt": [250], "postfix": True}),
+        ("AUTH asked, not offered", ["probe.test", "-4", "--port", "2601", "--auth-user", "alice",
+                                     "--auth-password-file", good] + alice, 0,
+         {"note": "does not offer AUTH", "no_cmd": "AUTH", "postfix": True}),
         ("TLS, system store: unknown issuer", ["probe.test", "-4", "--port", "2601"] + alice, 0,
          {"tls": ("unknown_issuer", "mx.probe.test", CA_NAME), "postfix": True}),
         ("--verify, expired certificate", ["probe.test", "-4", "--port", "2602", "--ca-file", ca,
@@ -980,8 +1019,11 @@ def check_case(binary, log, args, want_exit, want):
         return "RCPT to %s" % [c["arg"] for c in rcpts]
     if want.get("notify") and not all("NOTIFY=SUCCESS,FAILURE" in c["arg"] for c in rcpts):
         return "RCPT without NOTIFY though DSN is offered"
-    if want.get("note") and not any(want["note"] in n for n in last["probe_notes"]):
-        return "no note about %s" % want["note"]
+    for k in ("note", "note2"):
+        if want.get(k) and not any(want[k] in n for n in last["probe_notes"]):
+            return "no note about %s: %s" % (want[k], last["probe_notes"])
+    if want.get("verdict") and want["verdict"] not in end["verdict"]:
+        return "verdict %r lacks %r" % (end["verdict"], want["verdict"])
     if "icmp_code" in want and (last.get("icmp_unreachable") or {}).get("code") != want["icmp_code"]:
         return "icmp_unreachable %s" % last.get("icmp_unreachable")
     if last and [c["cmd"] for c in cmds if c["cmd"] == "RSET"] and cmds[-1]["cmd"] != "QUIT":
@@ -1126,10 +1168,13 @@ def password_prompt(binary):
     if not sent or typed in text or code != 4 or '"type":"probe"' not in text.replace(" ", ""):
         fails.append("terminal: prompt %s, exit %d, echoed %s: %r" % (sent, code, typed in text,
                                                                        text[-300:]))
-    for args, words in ((["--auth-password-file", "/nonexistent/pw"], "--auth-password-file"),
-                        (["--auth-password-file", "/dev/null"], "password is empty")):
-        p = subprocess.run([binary, "--probe", "127.0.0.1", "--port", "9", "--auth-user", "alice"]
-                           + args, capture_output=True, timeout=30)
+    for args, words in ((["--auth-user", "alice", "--auth-password-file", "/nonexistent/pw"],
+                         "--auth-password-file"),
+                        (["--auth-user", "alice", "--auth-password-file", "/dev/null"],
+                         "password is empty"),
+                        (["--ca-file", "/dev/null"], "no certificate could be read")):
+        p = subprocess.run([binary, "--probe", "127.0.0.1", "--port", "9"] + args,
+                           capture_output=True, timeout=30)
         err = p.stderr.decode().strip().splitlines()
         if p.returncode != 1 or len(err) != 1 or words not in err[0] or p.stdout:
             fails.append("%s: exit %d, %r" % (" ".join(args), p.returncode, err))
