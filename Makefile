@@ -25,8 +25,9 @@ STD := -std=c11 -pthread -D_DEFAULT_SOURCE -DSMTPSCOPE_VERSION='"$(VERSION)"'
 
 PCAP_CFLAGS = $(shell $(PKG_CONFIG) --cflags libpcap 2>/dev/null)
 PCAP_LIBS = $(shell $(PKG_CONFIG) --libs libpcap 2>/dev/null || echo -lpcap)
-CRYPTO_CFLAGS = $(shell $(PKG_CONFIG) --cflags libcrypto 2>/dev/null)
-CRYPTO_LIBS = $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null || echo -lcrypto)
+# --probe starts TLS itself (STARTTLS): libssl beside libcrypto
+CRYPTO_CFLAGS = $(shell $(PKG_CONFIG) --cflags libssl libcrypto 2>/dev/null)
+CRYPTO_LIBS = $(shell $(PKG_CONFIG) --libs libssl libcrypto 2>/dev/null || echo -lssl -lcrypto)
 # --probe asks the system resolver (res_nquery, ns_initparse: libc6-dev's libresolv)
 RESOLV_LIBS := -lresolv
 CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)

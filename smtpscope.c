@@ -264,6 +264,9 @@ usage(FILE *f)
 	      "       smtpscope --explain \"550 5.1.1 User unknown\" [--after COMMAND]\n"
 	      "       smtpscope --probe TARGET [--from ADDR] [--rcpt ADDR[,ADDR...]] [--notify]\n"
 	      "                 [--port N] [--helo NAME] [--source ADDR] [-4|-6] [--no-mx]\n"
+	      "                 [--starttls try|require|never] [--verify] [--ca-file FILE]\n"
+	      "                 [--auth-user NAME [--auth-password-file FILE] [--auth-cleartext]]\n"
+	      "                 [--data] [-w FILE [--tls-keylog FILE]]\n"
 	      "                 [--timeout [STEP=]SECONDS] [-o FORMAT]\n"
 	      "       smtpscope -D | --json-schema\n"
 	      "\n"
@@ -334,9 +337,10 @@ usage(FILE *f)
 	      "                   the output is the same as with one; -c and --extract use one\n"
 	      "  --probe TARGET   test a mail server as the telnet steps do, without sending a\n"
 	      "                   message: MX (then A/AAAA) of a domain, each host in order,\n"
-	      "                   EHLO, MAIL FROM, RCPT TO, RSET, QUIT; every reply explained.\n"
-	      "                   TARGET: a domain, a host (with --no-mx) or an address. Exit\n"
-	      "                   status: 0 accepted, 3 refused, 4 not reached, 5 deferred (4xx)\n"
+	      "                   EHLO, STARTTLS and EHLO again, MAIL FROM, RCPT TO, RSET, QUIT;\n"
+	      "                   every reply explained. TARGET: a domain, a host (with --no-mx)\n"
+	      "                   or an address. Exit status: 0 accepted, 3 refused, 4 not\n"
+	      "                   reached, 5 deferred (4xx), 6 TLS required and not had\n"
 	      "  --from ADDR      MAIL FROM (default <>, the null sender)\n"
 	      "  --rcpt ADDR      RCPT TO, repeatable or a comma list (default for a domain:\n"
 	      "                   postmaster@TARGET; none for a host: MAIL FROM only)\n"
@@ -345,8 +349,20 @@ usage(FILE *f)
 	      "  --helo NAME      EHLO's name (default this host's name, or its address)\n"
 	      "  --source ADDR    connect from this local address;  -4, -6  one family only\n"
 	      "  --no-mx          TARGET is a host: no MX lookup\n"
+	      "  --starttls MODE  try (default: when offered), require (no TLS: exit 6), never\n"
+	      "  --verify         a certificate that does not verify (chain, expiry, the MX\n"
+	      "                   host's name) fails the probe (exit 6); without it, reported only\n"
+	      "  --ca-file FILE   trust these CA certificates instead of the system's store\n"
+	      "  --auth-user NAME AUTH PLAIN (or LOGIN) as NAME after STARTTLS; the password is\n"
+	      "                   read from the terminal (no echo), never from the command line\n"
+	      "  --auth-password-file FILE  the password is FILE's first line\n"
+	      "  --auth-cleartext send AUTH even without TLS (refused by default)\n"
+	      "  --data           send a small test message (DATA); never sent without it\n"
+	      "  -w FILE          (with --probe) the probe's own packets, for -r FILE later;\n"
+	      "                   --tls-keylog FILE writes the session keys to read it inside TLS\n"
 	      "  --timeout [STEP=]SECONDS  every step, or one: connect (30), greeting, ehlo,\n"
-	      "                   mail, rcpt, rset, quit (300 each, RFC 5321 4.5.3.2)\n"
+	      "                   mail, rcpt, rset, quit, tls, auth (300 each), data (120), dot\n"
+	      "                   (600): RFC 5321 4.5.3.2\n"
 	      "  -q               no summary at the end\n"
 	      "  -h, --help       this text;  -V, --version  the version\n"
 	      "\n"
@@ -450,6 +466,8 @@ enum {
 	OPT_AUDIT_RDNS, OPT_AUDIT_GRAPH, OPT_METRICS, OPT_METRICS_FILE, OPT_METRICS_INTERVAL,
 	OPT_OUTPUT,
 	OPT_PROBE, OPT_FROM, OPT_RCPT, OPT_NOTIFY, OPT_PORT, OPT_HELO, OPT_SOURCE, OPT_TIMEOUT,
+	OPT_STARTTLS, OPT_VERIFY, OPT_CA_FILE, OPT_AUTH_USER, OPT_AUTH_PASSWORD_FILE,
+	OPT_AUTH_CLEARTEXT, OPT_DATA,
 	OPT_NO_MX /* the options of --probe, handed to probe_option() by name */
 };
 
@@ -491,6 +509,13 @@ static const struct option longopts[] = {
 	{"metrics-file", required_argument, NULL, OPT_METRICS_FILE},
 	{"metrics-interval", required_argument, NULL, OPT_METRICS_INTERVAL},
 	{"output", required_argument, NULL, OPT_OUTPUT},
+	{"starttls", required_argument, NULL, OPT_STARTTLS},
+	{"verify", no_argument, NULL, OPT_VERIFY},
+	{"ca-file", required_argument, NULL, OPT_CA_FILE},
+	{"auth-user", required_argument, NULL, OPT_AUTH_USER},
+	{"auth-password-file", required_argument, NULL, OPT_AUTH_PASSWORD_FILE},
+	{"auth-cleartext", no_argument, NULL, OPT_AUTH_CLEARTEXT},
+	{"data", no_argument, NULL, OPT_DATA},
 	{NULL, 0, NULL, 0},
 };
 
@@ -518,7 +543,7 @@ static const struct rule {
 	{OPT_PROBE, "--probe", USE_PROBE, false},
 	{'B', "-B", USE_LIVE, false},
 	{'s', "-s", USE_LIVE, false},
-	{'w', "-w", USE_CAPTURE, false},
+	{'w', "-w", USE_CAPTURE | USE_PROBE, false},
 	{'C', "-C", USE_CAPTURE, false},
 	{'G', "-G", USE_CAPTURE, false},
 	{'W', "-W", USE_CAPTURE, false},
@@ -546,7 +571,7 @@ static const struct rule {
 	{OPT_AUDIT_GRAPH, "--audit-graph", USE_CAPTURE, false},
 	{OPT_EXTRACT, "--extract", USE_CAPTURE, false},
 	{OPT_THREADS, "--threads", USE_FILE, false},
-	{OPT_KEYLOG, "--tls-keylog", USE_CAPTURE, false},
+	{OPT_KEYLOG, "--tls-keylog", USE_CAPTURE | USE_PROBE, false}, /* probe: written */
 	{OPT_MESSAGES, "--messages", USE_CAPTURE, false},
 	{OPT_FROM, "--from", USE_PROBE, false},
 	{OPT_RCPT, "--rcpt", USE_PROBE, true},
@@ -556,6 +581,13 @@ static const struct rule {
 	{OPT_SOURCE, "--source", USE_PROBE, false},
 	{OPT_TIMEOUT, "--timeout", USE_PROBE, true},
 	{OPT_NO_MX, "--no-mx", USE_PROBE, false},
+	{OPT_STARTTLS, "--starttls", USE_PROBE, false},
+	{OPT_VERIFY, "--verify", USE_PROBE, false},
+	{OPT_CA_FILE, "--ca-file", USE_PROBE, false},
+	{OPT_AUTH_USER, "--auth-user", USE_PROBE, false},
+	{OPT_AUTH_PASSWORD_FILE, "--auth-password-file", USE_PROBE, false},
+	{OPT_AUTH_CLEARTEXT, "--auth-cleartext", USE_PROBE, false},
+	{OPT_DATA, "--data", USE_PROBE, false},
 	{'4', "-4", USE_PROBE, false},
 	{'6', "-6", USE_PROBE, false},
 	{OPT_METRICS, "--metrics", USE_CAPTURE, false},
@@ -1658,7 +1690,7 @@ analyse(const struct options *o)
  * the server would take the mail (smtpscope.1, EXIT STATUS).
  */
 static int
-probe(const struct options *o)
+probe(struct options *o)
 {
 	struct rpt_config pc = {.format = o->format, .out = stdout, .quiet = o->quiet};
 	struct probe_result res;
@@ -1668,8 +1700,26 @@ probe(const struct options *o)
 
 	if (probe_check(&o->probe, err, sizeof(err)) < 0)
 		usage_error("%s", err);
-	if (drop_privileges(o) < 0)
+	/* what needs the terminal or root comes before root is given up */
+	if (probe_read_password(&o->probe, err, sizeof(err)) < 0) {
+		fprintf(stderr, "smtpscope: %s\n", err);
 		return 1;
+	}
+	if (o->keylog_file && (o->probe.keylog_fd = open(o->keylog_file, O_WRONLY | O_CREAT |
+							   O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+		fprintf(stderr, "smtpscope: --tls-keylog %s: %s\n", o->keylog_file, strerror(errno));
+		probe_forget(&o->probe);
+		return 1;
+	}
+	if (o->write_file && !(o->probe.wire = probe_wire_open(o->write_file, err, sizeof(err)))) {
+		fprintf(stderr, "smtpscope: %s\n", err);
+		probe_forget(&o->probe);
+		return 1;
+	}
+	if (drop_privileges(o) < 0) {
+		probe_forget(&o->probe);
+		return 1;
+	}
 	pc.color = o->color < 0 ? colour_auto(STDOUT_FILENO) : o->color;
 	pc.ascii = !rpt_locale_utf8();
 	pc.width = o->format == RPT_TEXT ? rpt_term_width(STDOUT_FILENO) : 0;
@@ -1678,6 +1728,12 @@ probe(const struct options *o)
 		return 1;
 	}
 	rc = probe_run(&o->probe, &o->smtp, rpt_session, r, &res, err, sizeof(err));
+	probe_forget(&o->probe);
+	if (o->probe.keylog_fd >= 0)
+		close(o->probe.keylog_fd);
+	if (probe_wire_close(o->probe.wire, rc == 0 ? err : (char[PROBE_ERRLEN]){0},
+			     PROBE_ERRLEN) < 0 && rc == 0)
+		rc = -1;
 	if (rc == 0)
 		rpt_probe_end(r, &(struct rpt_probe){o->probe.target,
 			res.dns_used ? &res.store.dns : NULL, res.status_name, res.exit_status,

@@ -554,6 +554,16 @@ offered(const struct smtp_session *s, const char *ext)
 	return false;
 }
 
+/* Was the (first) AUTH command sent inside TLS? */
+static bool
+auth_in_tls(const struct smtp_session *s)
+{
+	for (size_t i = 0; i < s->n_cmds; i++)
+		if (s->cmds[i].verb == SMTP_AUTH)
+			return s->cmds[i].in_tls;
+	return false;
+}
+
 /* Security facts of the session as a whole (issue: STARTTLS unused, AUTH in clear). */
 static void
 settle_security(struct smtp_session *s)
@@ -562,9 +572,12 @@ settle_security(struct smtp_session *s)
 
 	if (offered(s, "STARTTLS") && !s->starttls && (mail || s->has_auth))
 		session_flag(s, SMTP_ANOM_STARTTLS_NOT_USED);
-	/* AUTH is visible only before TLS; PLAIN and LOGIN carry the password itself. */
+	/*
+	 * PLAIN and LOGIN carry the password itself: in clear unless the AUTH was
+	 * read inside TLS (a key log: --tls-keylog, or a probe's own TLS).
+	 */
 	if (s->has_auth && (strcmp(s->auth.mechanism, "PLAIN") == 0 ||
-			    strcmp(s->auth.mechanism, "LOGIN") == 0))
+			    strcmp(s->auth.mechanism, "LOGIN") == 0) && !auth_in_tls(s))
 		session_flag(s, SMTP_ANOM_AUTH_CLEARTEXT);
 }
 

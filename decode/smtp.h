@@ -189,10 +189,36 @@ struct smtp_dns {
 	size_t n_hosts;
 };
 
+/* A certificate of the chain the server sent, as the probe's OpenSSL read it. */
+struct smtp_probe_cert {
+	char subject[TLS_CERT_NAME_MAX + 1]; /* RFC 2253, escaped as tls_cert's names */
+	char issuer[TLS_CERT_NAME_MAX + 1];
+	int64_t not_after; /* Unix seconds, UTC */
+};
+
+#define SMTP_PROBE_CHAIN_MAX 6
+
+/*
+ * What the probe's own TLS client made of the server's certificate: the chain
+ * verified against the trust store (the system's, or --ca-file) and the name
+ * checked against the MX host (RFC 6125). The handshake's wire facts (version,
+ * cipher, SNI) are the session's tls, read from the records as from a capture.
+ */
+struct smtp_probe_tls {
+	const char *host;	 /* the name checked (the MX host) */
+	const char *result;	 /* ok, expired, not_yet_valid, self_signed, unknown_issuer, ... */
+	const char *explanation; /* in plain words */
+	long verify_code;	 /* OpenSSL's X509_V_* code (0: ok) */
+	bool required;		 /* --verify: a bad certificate fails the probe */
+	struct smtp_probe_cert chain[SMTP_PROBE_CHAIN_MAX]; /* the leaf first */
+	size_t n_chain;
+};
+
 struct smtp_probe {
 	const struct smtp_dns *dns; /* NULL: an address was given, no DNS step */
 	const char *const *notes;   /* what the probe did or left out, in words */
 	size_t n_notes;
+	const struct smtp_probe_tls *tls; /* NULL: no TLS handshake was made */
 };
 
 struct smtp_session {

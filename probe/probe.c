@@ -11,10 +11,15 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <termios.h>
 #include <unistd.h>
+
+#include <openssl/crypto.h>
 
 /* The exit status of each outcome (smtpscope.1 EXIT STATUS): 1 and 2 are the CLI's. */
 static const struct {
@@ -26,6 +31,7 @@ static const struct {
 	[PROBE_REFUSED] = {"refused", 3, "Refused"},
 	[PROBE_DEFERRED] = {"deferred", 5, "Deferred (refused for now)"},
 	[PROBE_UNREACHED] = {"unreachable", 4, "Not reached"},
+	[PROBE_TLS_FAILED] = {"tls_failed", 6, "TLS failed"},
 };
 
 int
@@ -49,6 +55,8 @@ static const struct {
 	[PROBE_T_GREETING] = {"greeting", 300}, [PROBE_T_EHLO] = {"ehlo", 300},
 	[PROBE_T_MAIL] = {"mail", 300},		[PROBE_T_RCPT] = {"rcpt", 300},
 	[PROBE_T_RSET] = {"rset", 300},		[PROBE_T_QUIT] = {"quit", 300},
+	[PROBE_T_TLS] = {"tls", 300},		[PROBE_T_AUTH] = {"auth", 300},
+	[PROBE_T_DATA] = {"data", 120},		[PROBE_T_DOT] = {"dot", 600},
 };
 
 void
@@ -56,6 +64,7 @@ probe_default_config(struct probe_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->from = "";
+	c->keylog_fd = -1;
 	c->port = 25;
 	for (int i = 0; i < PROBE_T_COUNT; i++)
 		c->timeout_s[i] = steps[i].seconds;
@@ -203,7 +212,7 @@ set_timeout(struct probe_config *c, const char *name, size_t len, const char *v,
 		}
 	if (name)
 		return refuse(err, n, "--timeout STEP=SECONDS: STEP is connect, greeting, ehlo, mail, "
-				      "rcpt, rset or quit, not", v - len - 1);
+				      "rcpt, rset, quit, tls, auth, data or dot, not", v - len - 1);
 	return 0;
 }
 
@@ -245,6 +254,64 @@ opt_notify(struct probe_config *c, const char *v, char *err, size_t n)
 	return 0;
 }
 
+static int
+opt_starttls(struct probe_config *c, const char *v, char *err, size_t n)
+{
+	static const char *const modes[] = {[PROBE_STARTTLS_TRY] = "try",
+					    [PROBE_STARTTLS_REQUIRE] = "require",
+					    [PROBE_STARTTLS_NEVER] = "never"};
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (strcmp(v, modes[i]) == 0) {
+			c->starttls = (enum probe_starttls)i;
+			return 0;
+		}
+	return refuse(err, n, "--starttls takes try, require or never, not", v);
+}
+
+/* The flags: --verify, --auth-cleartext, --data. */
+static int
+opt_flag(struct probe_config *c, const char *v, char *err, size_t n)
+{
+	(void)err, (void)n;
+	if (strcmp(v, "verify") == 0)
+		c->verify = true;
+	else if (strcmp(v, "auth-cleartext") == 0)
+		c->auth_cleartext = true;
+	else
+		c->data = true;
+	return 0;
+}
+
+static int
+opt_ca_file(struct probe_config *c, const char *v, char *err, size_t n)
+{
+	if (access(v, R_OK) != 0)
+		return refuse(err, n, "--ca-file cannot be read:", v);
+	c->ca_file = v;
+	return 0;
+}
+
+static int
+opt_auth_user(struct probe_config *c, const char *v, char *err, size_t n)
+{
+	size_t len = strlen(v);
+
+	if (len == 0 || len > 255 || strpbrk(v, "\r\n"))
+		return refuse(err, n, "--auth-user wants a user name (1 to 255 bytes, one line), not",
+			      v);
+	c->auth_user = v;
+	return 0;
+}
+
+static int
+opt_auth_password_file(struct probe_config *c, const char *v, char *err, size_t n)
+{
+	(void)err, (void)n;
+	c->auth_password_file = v;
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*set)(struct probe_config *c, const char *v, char *err, size_t n);
@@ -252,7 +319,9 @@ static const struct {
 	{"from", opt_from},	  {"rcpt", opt_rcpt},	  {"port", opt_port},
 	{"helo", opt_helo},	  {"source", opt_source}, {"timeout", opt_timeout},
 	{"no-mx", opt_no_mx},	  {"4", opt_family},	  {"6", opt_family},
-	{"notify", opt_notify},
+	{"notify", opt_notify},	  {"starttls", opt_starttls}, {"verify", opt_flag},
+	{"auth-cleartext", opt_flag}, {"data", opt_flag}, {"ca-file", opt_ca_file},
+	{"auth-user", opt_auth_user}, {"auth-password-file", opt_auth_password_file},
 };
 
 int
@@ -297,7 +366,102 @@ probe_check(const struct probe_config *c, char *err, size_t errsz)
 	if (c->source && literal && a.family != c->source_addr.family)
 		return refuse(err, errsz, "--source and the target are not of one family:",
 			      c->source);
+	if (c->verify && c->starttls == PROBE_STARTTLS_NEVER)
+		return refuse(err, errsz, "--verify needs TLS, not --starttls", "never");
+	if ((c->auth_password_file || c->auth_cleartext) && !c->auth_user)
+		return refuse(err, errsz, "--auth-password-file and --auth-cleartext need",
+			      "--auth-user");
 	return 0;
+}
+
+/* --- the password -------------------------------------------------------------------- */
+
+/* The first line of fd into c->password: its length, or -1. */
+static int
+first_line_of(int fd, struct probe_config *c)
+{
+	size_t len = 0;
+	char ch;
+
+	while (len + 1 < sizeof(c->password)) {
+		ssize_t r = read(fd, &ch, 1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || ch == '\n')
+			break;
+		c->password[len++] = ch;
+	}
+	if (len && c->password[len - 1] == '\r')
+		len--;
+	c->password[len] = '\0';
+	return (int)len;
+}
+
+/* From the terminal, echo off (as getpass(3) did). */
+static int
+from_terminal(struct probe_config *c, char *err, size_t errsz)
+{
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+	struct termios old, quiet;
+	int n;
+
+	if (fd < 0 || tcgetattr(fd, &old) < 0) {
+		if (fd >= 0)
+			close(fd);
+		snprintf(err, errsz, "--auth-user: no terminal to read the password from; give "
+				     "--auth-password-file FILE");
+		return -1;
+	}
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	quiet.c_lflag |= ICANON;
+	if (write(fd, "Password: ", 10) < 0 || tcsetattr(fd, TCSAFLUSH, &quiet) < 0) {
+		close(fd);
+		snprintf(err, errsz, "--auth-user: cannot turn the terminal's echo off");
+		return -1;
+	}
+	n = first_line_of(fd, c);
+	tcsetattr(fd, TCSAFLUSH, &old);
+	if (write(fd, "\n", 1) != 1) {
+		/* the password is read; a lost newline does not matter */
+	}
+	close(fd);
+	return n;
+}
+
+int
+probe_read_password(struct probe_config *c, char *err, size_t errsz)
+{
+	int n;
+
+	if (!c->auth_user)
+		return 0;
+	prctl(PR_SET_DUMPABLE, 0); /* no core file will hold the password */
+	if (c->auth_password_file) {
+		int fd = open(c->auth_password_file, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0) {
+			snprintf(err, errsz, "--auth-password-file %s: %s", c->auth_password_file,
+				 strerror(errno));
+			return -1;
+		}
+		n = first_line_of(fd, c);
+		close(fd);
+	} else if ((n = from_terminal(c, err, errsz)) < 0) {
+		return -1;
+	}
+	if (n <= 0) {
+		snprintf(err, errsz, "--auth-user: the password is empty");
+		return -1;
+	}
+	return 0;
+}
+
+void
+probe_forget(struct probe_config *c)
+{
+	OPENSSL_cleanse(c->password, sizeof(c->password));
 }
 
 /* --- the run ------------------------------------------------------------------------- */
@@ -308,6 +472,7 @@ struct probe_ctx {
 	smtp_session_fn *done;
 	void *arg;
 	const struct smtp_dns_host *host; /* being tried */
+	struct tlsc *tlsc;		  /* NULL: --starttls never */
 	struct dialog d;
 	struct smtp_probe facts;
 	const char *rcpts[PROBE_MAX_RCPTS];
@@ -335,12 +500,19 @@ session_verdict(struct probe_ctx *x, const struct smtp_session *s, char *buf, si
 	const char *lead = statuses[x->d.status].lead;
 	char reply[200];
 
+	if (x->d.why) {
+		snprintf(buf, n, "%s: %s", lead, x->d.why);
+		return;
+	}
 	if (!cmd || !cmd->has_reply) {
 		snprintf(buf, n, "%s: %s: %s", lead, x->host->host, s->verdict ? s->verdict : "");
 		return;
 	}
 	first_line(reply, sizeof(reply), cmd);
-	if (x->d.status == PROBE_ACCEPTED)
+	if (x->d.status == PROBE_ACCEPTED && x->d.data_sent)
+		snprintf(buf, n, "%s: %s took the test message (--data): \"%s\".", lead,
+			 x->host->host, reply);
+	else if (x->d.status == PROBE_ACCEPTED)
 		snprintf(buf, n, "%s: %s would take this mail: %s accepted (\"%s\"); no message "
 				 "was sent (RSET, QUIT).",
 			 lead, x->host->host, x->n_rcpts ? "every recipient was" : "the sender was",
@@ -358,7 +530,8 @@ static void
 on_session(void *arg, const struct smtp_session *s)
 {
 	static const int rank[PROBE_STATUS_COUNT] = {
-		[PROBE_UNREACHED] = 0, [PROBE_DEFERRED] = 1, [PROBE_REFUSED] = 2, [PROBE_ACCEPTED] = 3,
+		[PROBE_UNREACHED] = 0, [PROBE_TLS_FAILED] = 1, [PROBE_DEFERRED] = 2,
+		[PROBE_REFUSED] = 3,   [PROBE_ACCEPTED] = 4,
 	};
 	struct probe_ctx *x = arg;
 	struct probe_result *r = x->res;
@@ -407,28 +580,37 @@ try_address(struct probe_ctx *x, struct feed *f, const struct cap_addr *addr, ui
 	    char *err, size_t errsz)
 {
 	struct io_connect how = {0};
+	struct io_target t = {.dst = addr, .port = x->c->port,
+			      .src = x->c->source ? &x->c->source_addr : NULL,
+			      .timeout_s = x->c->timeout_s[PROBE_T_CONNECT], .wire = x->c->wire};
 	struct io io;
 	char helo[PROBE_NAME_MAX];
+	struct dialog_env env = {.helo = helo, .mx_host = x->host->host, .tlsc = x->tlsc,
+				 .rcpts = x->rcpts, .n_rcpts = x->n_rcpts};
 
 	memset(&x->d, 0, sizeof(x->d));
 	x->d.status = PROBE_UNREACHED;
 	x->d.decider = -1;
 	x->facts.notes = x->d.notes;
 	x->facts.n_notes = 0;
+	x->facts.tls = NULL;
 	feed_open(f, id, addr, x->c->port, &x->facts);
-	if (io_connect(&io, f, addr, x->c->port, x->c->source ? &x->c->source_addr : NULL,
-		       x->c->timeout_s[PROBE_T_CONNECT], &how, err, errsz) < 0) {
+	if (io_connect(&io, f, &t, &how, err, errsz) < 0) {
 		feed_close(f, RSM_END_NO_ANSWER, 0);
 		return -1;
 	}
 	if (!how.connected) {
+		wire_drain(x->c->wire, 100);
 		feed_close(f, how.end, how.icmp_code);
 		return 0;
 	}
 	helo_name(x, f, helo, sizeof(helo));
-	dialog_run(x->c, &io, f, helo, x->rcpts, x->n_rcpts, &x->d);
+	dialog_run(x->c, &io, f, &env, &x->d);
 	io_close(&io);
+	wire_drain(x->c->wire, 200); /* the last FIN and ACK */
 	x->facts.n_notes = x->d.n_notes;
+	if (x->d.tls_done)
+		x->facts.tls = &x->d.tls;
 	feed_close(f, x->d.end, 0);
 	return 0;
 }
@@ -526,12 +708,19 @@ probe_run(const struct probe_config *c, const struct smtp_config *sc, smtp_sessi
 	x.facts.dns = res->dns_used ? &res->store.dns : NULL;
 	default_rcpts(&x, !literal && !c->no_mx);
 	cfg.keep_sessions = false;
+	if (c->starttls != PROBE_STARTTLS_NEVER) {
+		if (!(x.tlsc = tlsc_new(c, err, errsz)))
+			return -1;
+		cfg.keylog = tlsc_keylog(x.tlsc);
+	}
 	if (!(f.dec = smtp_new(&cfg, on_session, &x))) {
 		snprintf(err, errsz, "out of memory");
+		tlsc_free(x.tlsc);
 		return -1;
 	}
 	rc = try_hosts(&x, &f, &res->store.dns, err, errsz);
 	smtp_free(f.dec);
+	tlsc_free(x.tlsc);
 	if (!x.have_best)
 		snprintf(res->verdict, sizeof(res->verdict),
 			 "Not reached: no address of %s could be tried (-4/-6 left none).", c->target);

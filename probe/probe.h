@@ -7,7 +7,8 @@
  * MX records of a domain with the system resolver (dns.c; /etc/resolv.conf),
  * the A/AAAA records of each host, connects to them in order as a sending
  * server would (connect.c), and holds the dialog EHLO (HELO), MAIL FROM,
- * RCPT TO, RSET, QUIT (dialog.c). It never sends DATA: no message leaves.
+ * RCPT TO, RSET, QUIT (dialog.c); STARTTLS with OpenSSL when offered (tlsclient.c),
+ * AUTH when asked, and DATA with a small test message only when asked (--data).
  * Every byte it sends and receives goes to decode/ as the stream events of
  * one connection (feed.c), so each probe connection becomes an ordinary
  * struct smtp_session, explained by the same table and written by the same
@@ -15,8 +16,10 @@
  * reply-line parser and keeps no meanings of its own: what a reply means is
  * decode/'s; which step comes next is the probe's (a table).
  *
- * Plaintext only in this part: a server that offers STARTTLS is told so in
- * the session's notes.
+ * Inside TLS, decode/ reads the dialog as it reads a capture with --tls-keylog:
+ * the probe's OpenSSL writes its session keys to an in-memory key log that the
+ * decoder follows, and the decoder is fed the TLS records as they crossed the
+ * wire. -w FILE records the probe's packets with libpcap (wire.c).
  */
 #ifndef SMTPSCOPE_PROBE_H
 #define SMTPSCOPE_PROBE_H
@@ -43,8 +46,19 @@ enum probe_step {
 	PROBE_T_RCPT,
 	PROBE_T_RSET,
 	PROBE_T_QUIT,
+	PROBE_T_TLS,  /* STARTTLS and the handshake */
+	PROBE_T_AUTH,
+	PROBE_T_DATA, /* DATA's 354 (RFC 5321: 2 minutes) */
+	PROBE_T_DOT,  /* the reply after the message (10 minutes) */
 	PROBE_T_COUNT
 };
+
+/* --starttls: try (when offered, the default), require (fail without TLS), never. */
+enum probe_starttls { PROBE_STARTTLS_TRY, PROBE_STARTTLS_REQUIRE, PROBE_STARTTLS_NEVER };
+
+#define PROBE_PASSWORD_MAX 256
+
+struct probe_wire; /* wire.c: -w FILE */
 
 struct probe_config {
 	const char *target;	/* a domain, a host name or an address */
@@ -61,6 +75,16 @@ struct probe_config {
 	unsigned timeout_s[PROBE_T_COUNT];
 	char rcpt_store[4096];	/* the addresses of --rcpt lists, split */
 	size_t rcpt_used;
+	enum probe_starttls starttls;
+	bool verify;		/* a certificate that does not verify fails the probe */
+	const char *ca_file;	/* trust these CAs instead of the system's store */
+	const char *auth_user;	/* AUTH (PLAIN or LOGIN) as this user */
+	const char *auth_password_file; /* its first line is the password; NULL: the terminal */
+	bool auth_cleartext;	/* AUTH may go without TLS */
+	bool data;		/* send the test message (DATA) */
+	char password[PROBE_PASSWORD_MAX]; /* probe_read_password(); wiped by probe_forget */
+	struct probe_wire *wire; /* -w: the probe's packets are written there */
+	int keylog_fd;		 /* --tls-keylog: the session keys are appended there; -1 */
 };
 
 /* How the probe ended; each has its exit status (probe_exit_status). */
@@ -69,6 +93,7 @@ enum probe_status {
 	PROBE_REFUSED,	 /* refused for good: 5xx, or a null MX */
 	PROBE_DEFERRED,	 /* refused for now: 4xx (greylisting, a full mailbox, ...) */
 	PROBE_UNREACHED, /* no server answered: DNS, connection, greeting, dialog cut */
+	PROBE_TLS_FAILED, /* TLS was required (--starttls require, --verify) and not had */
 	PROBE_STATUS_COUNT
 };
 
@@ -101,6 +126,23 @@ int probe_option(struct probe_config *c, const char *name, const char *value, ch
 		 size_t errsz);
 /* The target and the options together: 0, or -1 with one line in err (a usage error). */
 int probe_check(const struct probe_config *c, char *err, size_t errsz);
+
+/*
+ * The AUTH password, when --auth-user is given: the first line of
+ * --auth-password-file, or read from the terminal without echo. The process
+ * stops being dumpable (no core holds it). 0, or -1 with one line in err.
+ */
+int probe_read_password(struct probe_config *c, char *err, size_t errsz);
+/* Wipe the password. */
+void probe_forget(struct probe_config *c);
+
+/*
+ * -w FILE: open libpcap on "any" (before privileges are dropped) and the file;
+ * each connection's 5-tuple becomes the filter before it connects. NULL with
+ * err when it cannot be opened. probe_wire_close writes out what is left.
+ */
+struct probe_wire *probe_wire_open(const char *path, char *err, size_t errsz);
+int probe_wire_close(struct probe_wire *w, char *err, size_t errsz);
 
 /*
  * Run the probe: each connection's session goes to done(arg, s) as it ends

@@ -63,6 +63,9 @@ enum io_reply {
 	IO_NOT_SMTP, /* a line that is no reply (RFC 5321 4.2) */
 };
 
+struct ssl_st;
+struct bio_st;
+
 struct io {
 	int fd;
 	uint8_t rx[IO_RX_MAX];
@@ -70,6 +73,12 @@ struct io {
 	bool skipping; /* the rest of an overlong line is dropped */
 	int skip_code;
 	bool skip_last;
+	/* after STARTTLS: OpenSSL over memory BIOs, so every record is seen as sent */
+	struct ssl_st *ssl;
+	struct bio_st *rb, *wb;
+	uint8_t raw[IO_RX_MAX]; /* received, handed to OpenSSL, not yet to decode/ */
+	size_t raw_len;
+	struct probe_wire *wire; /* -w: drained after each send and receive */
 };
 
 /* How a connect ended: as reassembly would end a flow it saw. */
@@ -80,26 +89,72 @@ struct io_connect {
 	int error;	   /* errno */
 };
 
+struct io_target {
+	const struct cap_addr *dst;
+	uint16_t port;
+	const struct cap_addr *src; /* --source, or NULL */
+	unsigned timeout_s;
+	struct probe_wire *wire;    /* -w, or NULL */
+};
+
 /* 0, or -1 with err (no socket, a --source that cannot be bound: not the server's doing). */
-int io_connect(struct io *io, struct feed *f, const struct cap_addr *dst, uint16_t port,
-	       const struct cap_addr *src, unsigned timeout_s, struct io_connect *out, char *err,
-	       size_t errsz);
+int io_connect(struct io *io, struct feed *f, const struct io_target *t, struct io_connect *out,
+	       char *err, size_t errsz);
 /* Send a command line (CRLF added): false when the connection broke. */
 bool io_send(struct io *io, struct feed *f, const char *line, unsigned timeout_s);
 enum io_reply io_read_reply(struct io *io, struct feed *f, unsigned timeout_s, int *code);
+/* Inside TLS, after QUIT: the server's bytes until it closes (bounded), else close_notify. */
+void io_tls_shutdown(struct io *io, struct feed *f, unsigned timeout_s);
 void io_close(struct io *io);
+
+/* tlsclient.c: the probe's TLS client (one SSL_CTX per probe). */
+struct tlsc;
+struct tlsc *tlsc_new(const struct probe_config *c, char *err, size_t errsz);
+/* The in-memory key log its handshakes write to: give it to decode/ (smtp_config.keylog). */
+struct tls_keylog *tlsc_keylog(struct tlsc *t);
+void tlsc_free(struct tlsc *t);
+
+enum tlsc_result { TLSC_OK, TLSC_FAILED, TLSC_TIMEOUT, TLSC_CLOSED };
+/*
+ * The TLS handshake after a 220 to STARTTLS, SNI and the name checked = host.
+ * out gets the verification; *why one line from OpenSSL when it failed.
+ */
+enum tlsc_result io_starttls(struct io *io, struct feed *f, struct tlsc *t, const char *host,
+			     unsigned timeout_s, struct smtp_probe_tls *out, char *why,
+			     size_t whysz);
+/* Fill out from the verified (or not) handshake of ssl (tlsclient.c). */
+void tlsc_verdict(struct ssl_st *ssl, const char *host, struct smtp_probe_tls *out);
+struct ssl_st *tlsc_ssl(struct tlsc *t, const char *host);
+
+/* wire.c: -w, the filter for the next connection (before its connect), and the drain after. */
+int wire_expect(struct probe_wire *w, const struct cap_addr *server, uint16_t port,
+		uint16_t local_port);
+void wire_drain(struct probe_wire *w, unsigned settle_ms);
 
 /* dialog.c: the commands after the connect, and what the session settled. */
 struct dialog {
 	enum probe_status status; /* of this session */
+	const char *why; /* the verdict's words when no reply decided (TLS), or NULL */
+	char why_buf[512];
+	struct smtp_probe_tls tls; /* the certificate's verification, when TLS began */
+	bool tls_done;
+	bool data_sent; /* the test message was taken (2xx after ".") */
 	bool settled;	/* a server's answer that stands: no other MX is tried */
 	int decider;	/* the command entry whose reply decided (-1: the transport) */
 	enum rsm_end end;
-	const char *notes[4];
+	const char *notes[8];
 	size_t n_notes;
 };
 
-void dialog_run(const struct probe_config *c, struct io *io, struct feed *f, const char *helo,
-		const char *const *rcpts, size_t n_rcpts, struct dialog *d);
+struct dialog_env {
+	const char *helo;
+	const char *mx_host; /* SNI and the name the certificate must carry */
+	struct tlsc *tlsc;   /* NULL: no TLS (--starttls never) */
+	const char *const *rcpts;
+	size_t n_rcpts;
+};
+
+void dialog_run(const struct probe_config *c, struct io *io, struct feed *f,
+		const struct dialog_env *env, struct dialog *d);
 
 #endif

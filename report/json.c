@@ -459,6 +459,42 @@ anomalies(struct out *f, uint64_t bits)
 	out_chr(f, ']');
 }
 
+/* The probe's verification of the server's certificate, or null. */
+static void
+probe_tls(struct out *f, const struct smtp_probe_tls *t)
+{
+	char ts[40];
+
+	if (!t) {
+		out_lit(f, "null");
+		return;
+	}
+	out_lit(f, "{\"host\":");
+	out_json(f, t->host);
+	out_lit(f, ",\"result\":");
+	out_json(f, t->result);
+	out_lit(f, ",\"explanation\":");
+	out_json(f, t->explanation);
+	out_lit(f, ",\"verify_code\":");
+	out_u64(f, (uint64_t)(t->verify_code < 0 ? 0 : t->verify_code));
+	out_lit(f, ",\"required\":");
+	boolean(f, t->required);
+	out_lit(f, ",\"chain\":[");
+	for (size_t i = 0; i < t->n_chain; i++) {
+		if (i)
+			out_chr(f, ',');
+		out_lit(f, "{\"subject\":");
+		out_json(f, t->chain[i].subject);
+		out_lit(f, ",\"issuer\":");
+		out_json(f, t->chain[i].issuer);
+		rpt_iso_seconds(ts, sizeof(ts), t->chain[i].not_after);
+		out_lit(f, ",\"not_after\":");
+		name(f, ts);
+		out_chr(f, '}');
+	}
+	out_lit(f, "]}");
+}
+
 /* A probe's session: the DNS steps that chose its server, and the probe's notes. */
 static void
 probe_facts(struct out *f, const struct smtp_probe *p, bool *first)
@@ -474,6 +510,8 @@ probe_facts(struct out *f, const struct smtp_probe *p, bool *first)
 		out_json(f, p->notes[i]);
 	}
 	out_chr(f, ']');
+	key(f, "tls_verify", first);
+	probe_tls(f, p->tls);
 }
 
 static void

@@ -146,7 +146,8 @@ source_name(int i)
 static const char *
 probe_result_name(int i)
 {
-	static const char *const names[] = {"accepted", "refused", "deferred", "unreachable"};
+	static const char *const names[] = {"accepted", "refused", "deferred", "unreachable",
+					    "tls_failed"};
 
 	return names[i];
 }
@@ -176,7 +177,7 @@ static const struct {
 	[N_ZONE] = {zone_name, 0, 2},
 	[N_FLAG] = {flag_name, 0, RPT_AUDIT_FLAGS},
 	[N_SOURCE] = {source_name, 0, 2},
-	[N_PROBE_RESULT] = {probe_result_name, 0, 4},
+	[N_PROBE_RESULT] = {probe_result_name, 0, 5},
 };
 
 struct field;
@@ -431,6 +432,27 @@ static const struct field dns[] = {
 	END,
 };
 
+static const struct field probe_cert[] = {
+	{"subject", REQ, {.type = T_STRING, .desc = "RFC 2253"}},
+	{"issuer", REQ, {.type = T_STRING, .desc = "RFC 2253"}},
+	{"not_after", REQ, {.type = T_STRING, .desc = "UTC"}},
+	END,
+};
+
+static const struct field probe_tls[] = {
+	{"host", REQ, {.type = T_STRING, .desc = "the name checked: the MX host (also the SNI)"}},
+	{"result", REQ, {.type = T_STRING,
+			 .desc = "ok, expired, not_yet_valid, self_signed, unknown_issuer, "
+				 "name_mismatch, none (no certificate) or invalid (another error)"}},
+	{"explanation", REQ, {.type = T_STRING, .desc = "the result in plain words"}},
+	{"verify_code", REQ, {.type = T_INTEGER, .min = "0", .desc = "OpenSSL's X509_V_ code"}},
+	{"required", REQ, {.type = T_BOOLEAN, .desc = "--verify: a bad certificate fails the probe"}},
+	{"chain", REQ, {.type = T_ARRAY, .items = &(const struct sch){.type = T_OBJECT,
+								       .props = probe_cert},
+			.desc = "as the server sent it, its certificate first"}},
+	END,
+};
+
 static const struct field session[] = {
 	{"type", REQ, {.type = T_STRING, .cst = "session"}},
 	{"id", REQ, {.type = T_INTEGER, .min = "1", .desc = "1, 2 ... in order of first packet"}},
@@ -448,6 +470,9 @@ static const struct field session[] = {
 			      "given"}},
 	{"probe_notes", OPT, {.type = T_ARRAY, .items = &(const struct sch){.type = T_STRING},
 			      .desc = "--probe: what the probe did or left out, in words"}},
+	{"tls_verify", OPT, {.type = T_OBJECT | T_NULL, .props = probe_tls,
+			     .desc = "--probe: the server's certificate as the probe's TLS client "
+				     "verified it (trust store, expiry, name); null: no handshake"}},
 	{"helo", REQ, STRING_OR_NULL},
 	{"esmtp", REQ, BOOLEAN},
 	{"extensions", REQ, STRINGS},

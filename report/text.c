@@ -478,6 +478,33 @@ notes_line(FILE *f, const struct rpt_config *cfg, const struct smtp_session *s)
 	para_close(&p, 9);
 }
 
+
+/* --probe: the certificate as the probe's TLS client verified it, and its chain. */
+static void
+probe_tls_line(FILE *f, const struct rpt_config *cfg, const struct smtp_probe_tls *t)
+{
+	char *buf = NULL, ts[40];
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	if (!m)
+		return;
+	fprintf(m, "certificate %s for ", t->result);
+	rpt_text_wire(m, t->host, 255);
+	fprintf(m, "%s: %s", t->required ? " (--verify)" : "", t->explanation);
+	for (size_t i = 0; i < t->n_chain; i++) {
+		rpt_iso_seconds(ts, sizeof(ts), t->chain[i].not_after);
+		fputs(i ? "; then " : " Chain: ", m);
+		rpt_text_wire(m, t->chain[i].subject, 255);
+		fputs(" issued by ", m);
+		rpt_text_wire(m, t->chain[i].issuer, 255);
+		fprintf(m, ", valid until %.10s", ts);
+	}
+	fclose(m);
+	styled_para(f, cfg, "  ", "", "probe: ", buf, 9);
+	free(buf);
+}
+
 static void
 verdict_line(FILE *f, const struct rpt_config *cfg, const struct smtp_session *s)
 {
@@ -505,6 +532,8 @@ text_session(FILE *f, const struct smtp_session *s, const struct rpt_config *cfg
 		notes_line(f, cfg, s);
 	for (size_t i = 0; s->probe && i < s->probe->n_notes; i++)
 		styled_para(f, cfg, "  ", "", "probe: ", s->probe->notes[i], 9);
+	if (s->probe && s->probe->tls)
+		probe_tls_line(f, cfg, s->probe->tls);
 	verdict_line(f, cfg, s);
 }
 

@@ -4,7 +4,9 @@
  */
 #include "testutil.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "../probe/probe.h"
 
@@ -280,7 +282,9 @@ test_options(void **state)
 	assert_int_equal(opt(&c, "timeout", "connect=3"), 0);
 	assert_int_equal(c.timeout_s[PROBE_T_CONNECT], 3);
 	assert_int_equal(c.timeout_s[PROBE_T_MAIL], 7);
-	assert_int_equal(opt(&c, "timeout", "data=3"), -1);
+	assert_int_equal(opt(&c, "timeout", "data=3"), 0);
+	assert_int_equal(c.timeout_s[PROBE_T_DATA], 3);
+	assert_int_equal(opt(&c, "timeout", "body=3"), -1);
 	assert_int_equal(opt(&c, "timeout", "rcpt=0"), -1);
 	assert_int_equal(opt(&c, "helo", "client.contoso.test"), 0);
 	assert_int_equal(opt(&c, "helo", "bad name"), -1);
@@ -308,6 +312,78 @@ test_options(void **state)
 	assert_int_equal(probe_exit_status(PROBE_UNREACHED), 4);
 	assert_int_equal(probe_exit_status(PROBE_DEFERRED), 5);
 	assert_string_equal(probe_status_name(PROBE_DEFERRED), "deferred");
+	assert_int_equal(probe_exit_status(PROBE_TLS_FAILED), 6);
+	assert_string_equal(probe_status_name(PROBE_TLS_FAILED), "tls_failed");
+}
+
+/* Part 2: --starttls, --verify, --ca-file, AUTH, --data, and what goes with what. */
+static void
+test_tls_auth_options(void **state)
+{
+	struct probe_config c;
+	char err[PROBE_ERRLEN], path[] = "/tmp/smtpscope-test-pw-XXXXXX";
+	int fd;
+
+	(void)state;
+	probe_default_config(&c);
+	c.target = "fabrikam.test";
+	assert_int_equal(c.starttls, PROBE_STARTTLS_TRY); /* the default */
+	assert_false(c.data);
+	assert_int_equal(c.keylog_fd, -1);
+	assert_int_equal(c.timeout_s[PROBE_T_DOT], 600); /* RFC 5321 4.5.3.2.6 */
+	assert_int_equal(c.timeout_s[PROBE_T_DATA], 120);
+	assert_int_equal(opt(&c, "starttls", "never"), 0);
+	assert_int_equal(c.starttls, PROBE_STARTTLS_NEVER);
+	assert_int_equal(opt(&c, "starttls", "require"), 0);
+	assert_int_equal(c.starttls, PROBE_STARTTLS_REQUIRE);
+	assert_int_equal(opt(&c, "starttls", "maybe"), -1);
+	assert_int_equal(opt(&c, "verify", NULL), 0);
+	assert_true(c.verify);
+	assert_int_equal(opt(&c, "data", NULL), 0);
+	assert_true(c.data);
+	assert_int_equal(opt(&c, "ca-file", "/nonexistent/ca.pem"), -1);
+	assert_int_equal(opt(&c, "ca-file", "/dev/null"), 0);
+	assert_int_equal(probe_check(&c, err, sizeof(err)), 0);
+	c.starttls = PROBE_STARTTLS_NEVER; /* --verify needs TLS */
+	assert_int_equal(probe_check(&c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "--verify"));
+	c.starttls = PROBE_STARTTLS_TRY;
+	assert_int_equal(opt(&c, "auth-cleartext", NULL), 0);
+	assert_int_equal(probe_check(&c, err, sizeof(err)), -1); /* without --auth-user */
+	assert_int_equal(opt(&c, "auth-user", ""), -1);
+	assert_int_equal(opt(&c, "auth-user", "a\nb"), -1);
+	assert_int_equal(opt(&c, "auth-user", "alice"), 0);
+	assert_int_equal(probe_check(&c, err, sizeof(err)), 0);
+
+	/* the password: the first line of the file, CR LF or LF; wiped by probe_forget */
+	assert_true((fd = mkstemp(path)) >= 0);
+	assert_int_equal(write(fd, "s3cret word\r\nsecond line\n", 26), 26);
+	close(fd);
+	assert_int_equal(opt(&c, "auth-password-file", path), 0);
+	assert_int_equal(probe_read_password(&c, err, sizeof(err)), 0);
+	assert_string_equal(c.password, "s3cret word");
+	probe_forget(&c);
+	assert_string_equal(c.password, "");
+	assert_true((fd = open(path, O_WRONLY | O_TRUNC)) >= 0);
+	close(fd);
+	assert_int_equal(probe_read_password(&c, err, sizeof(err)), -1); /* empty */
+	unlink(path);
+	assert_int_equal(probe_read_password(&c, err, sizeof(err)), -1); /* gone */
+	assert_non_null(strstr(err, path));
+	c.auth_user = NULL;
+	assert_int_equal(probe_read_password(&c, err, sizeof(err)), 0); /* nothing asked */
+}
+
+/* -w: a file that cannot be written is one line, before anything is captured. */
+static void
+test_wire_open_fails(void **state)
+{
+	char err[PROBE_ERRLEN] = "";
+
+	(void)state;
+	assert_null(probe_wire_open("/nonexistent/dir/p.pcap", err, sizeof(err)));
+	assert_non_null(strstr(err, "-w"));
+	assert_int_equal(probe_wire_close(NULL, err, sizeof(err)), 0);
 }
 
 int
@@ -321,6 +397,8 @@ main(void)
 		cmocka_unit_test(test_hostile_answers),
 		cmocka_unit_test(test_cut_and_random),
 		cmocka_unit_test(test_options),
+		cmocka_unit_test(test_tls_auth_options),
+		cmocka_unit_test(test_wire_open_fails),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
