@@ -416,7 +416,9 @@ from_terminal(struct probe_config *c, char *err, size_t errsz)
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 	quiet.c_lflag |= ICANON;
-	if (write(fd, "Password: ", 10) < 0 || tcsetattr(fd, TCSAFLUSH, &quiet) < 0) {
+	/* echo off before the prompt: what is typed once it shows must never be echoed */
+	if (tcsetattr(fd, TCSAFLUSH, &quiet) < 0 || write(fd, "Password: ", 10) < 0) {
+		tcsetattr(fd, TCSAFLUSH, &old);
 		close(fd);
 		snprintf(err, errsz, "--auth-user: cannot turn the terminal's echo off");
 		return -1;

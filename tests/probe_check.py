@@ -46,6 +46,7 @@ import re
 import shutil
 import socket
 import struct
+import signal
 import subprocess
 import sys
 import tempfile
@@ -195,8 +196,14 @@ def servers(addr):
 
 
 # ------------------------------------------------------------------------- the harness
+EARLY_FAILS = []  # failures found before the namespace part: a skip must not hide them
+
+
 def skip(why):
     print("probe: SKIP: %s" % why)
+    if EARLY_FAILS:
+        print("probe: %d failure(s) before the namespace part" % len(EARLY_FAILS))
+        sys.exit(1)
     sys.exit(0)
 
 
@@ -1162,8 +1169,17 @@ def password_prompt(binary):
         if not sent and b"Password: " in out:
             os.write(fd, (typed + "\n").encode())
             sent = True
-    _, st = os.waitpid(pid, 0)
-    code = os.waitstatus_to_exitcode(st)
+    code = None
+    for _ in range(100):  # bounded: a child stuck reading the terminal is killed, and said
+        done, st = os.waitpid(pid, os.WNOHANG)
+        if done:
+            code = os.waitstatus_to_exitcode(st)
+            break
+        time.sleep(0.1)
+    if code is None:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        code = -9
     text = out.decode(errors="replace")
     if not sent or typed in text or code != 4 or '"type":"probe"' not in text.replace(" ", ""):
         fails.append("terminal: prompt %s, exit %d, echoed %s: %r" % (sent, code, typed in text,
@@ -1201,6 +1217,7 @@ def main():
     for f in password_prompt(binary):
         fails.append(f)
         print("probe: FAIL: password: %s" % f)
+    EARLY_FAILS.extend(fails)
     if os.geteuid() != 0:
         skip("not root (network namespaces need root)")
     if sh("ip", "netns", "list", check=False).returncode != 0:
@@ -1213,6 +1230,11 @@ def main():
     try:
         if sh("ip", "netns", "add", NS, check=False).returncode != 0:
             skip("cannot create a network namespace")
+        entered = sh("ip", "netns", "exec", NS, "true", check=False)
+        if entered.returncode != 0:  # e.g. a chroot, where / is not a mount point
+            sh("ip", "netns", "del", NS, check=False)
+            skip("cannot enter a network namespace: %s" % (entered.stderr.decode(errors="replace").strip().splitlines()
+                                                            or ["ip netns exec failed"])[0])
         procs, v6 = setup(work)
         etc = start_postfix(work, v6)
         files = {"{ca}": etc + "/ca.crt", "{pw-good}": work + "/pw-good",
