@@ -495,6 +495,19 @@ probe_tls(struct out *f, const struct smtp_probe_tls *t)
 	out_lit(f, "]}");
 }
 
+/* An array of JSON strings. */
+static void
+json_strings(struct out *f, const char *const *v, size_t n)
+{
+	out_chr(f, '[');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			out_chr(f, ',');
+		out_json(f, v[i]);
+	}
+	out_chr(f, ']');
+}
+
 /* A probe's session: the DNS steps that chose its server, and the probe's notes. */
 static void
 probe_facts(struct out *f, const struct smtp_probe *p, bool *first)
@@ -503,13 +516,7 @@ probe_facts(struct out *f, const struct smtp_probe *p, bool *first)
 	out_flush(f); /* probe.c writes to the FILE itself */
 	rpt_json_dns(f->f, p->dns);
 	key(f, "probe_notes", first);
-	out_chr(f, '[');
-	for (size_t i = 0; i < p->n_notes; i++) {
-		if (i)
-			out_chr(f, ',');
-		out_json(f, p->notes[i]);
-	}
-	out_chr(f, ']');
+	json_strings(f, p->notes, p->n_notes);
 	key(f, "tls_verify", first);
 	probe_tls(f, p->tls);
 }
@@ -553,13 +560,7 @@ session_smtp(struct out *f, const struct smtp_session *s, bool *first)
 	key(f, "esmtp", first);
 	out_str(f, s->esmtp ? "true" : "false");
 	key(f, "extensions", first);
-	out_chr(f, '[');
-	for (size_t i = 0; i < s->n_extensions; i++) {
-		if (i)
-			out_chr(f, ',');
-		out_json(f, s->extensions[i]);
-	}
-	out_chr(f, ']');
+	json_strings(f, s->extensions, s->n_extensions);
 	key(f, "starttls", first);
 	out_str(f, s->starttls ? "true" : "false");
 	key(f, "tls", first);
